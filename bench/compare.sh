@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmarks quayd against docker-registry in one session on one machine and prints
+# the side-by-side table (with ratios and libquay's targets) used in
+# docs/performance.md.
+#
+#   bench/compare.sh path/to/quayd [--rounds N] [--out results.txt] [--quick]
+#
+# Both servers run at once, each with its own data directory; the suite alternates
+# between them round by round (reference, quayd, reference, quayd, ...) so that
+# disturbance from other processes hits both alike, and the report keeps each
+# case's best round. The 2 GiB RSS case runs once per server, last.
+# Without a quayd binary ("-" instead of a path), only the reference is measured and
+# the quayd column reads "pending".
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -ge 1 ]] || fail "usage: $0 QUAYD_BINARY|- [--rounds N] [--out FILE] [--quick]"
+quayd=$1; shift
+rounds=3 out="" extra=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rounds) rounds=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --quick) extra+=(--quick); shift ;;
+    *) fail "unknown option $1" ;;
+  esac
+done
+out=${out:-$(mktemp "${TMPDIR:-/tmp}/quay-bench-compare.XXXXXX")}
+
+ref_dir=$(bench_tmpdir reference); ref_port=$(free_port)
+start_reference "$ref_dir" "$ref_port"; ref_pid=$SERVER_PID
+q_dir="" q_pid=""
+cleanup() {
+  stop_server "$ref_pid"
+  [[ -n "$q_pid" ]] && stop_server "$q_pid"
+  if [[ "${KEEP_DATA:-0}" != 1 ]]; then rm -rf "$ref_dir" ${q_dir:+"$q_dir"}; fi
+}
+trap cleanup EXIT
+if [[ "$quayd" != "-" ]]; then
+  q_dir=$(bench_tmpdir quayd); q_port=$(free_port)
+  start_quayd "$(realpath "$quayd")" "$q_dir" "$q_port"; q_pid=$SERVER_PID
+fi
+log "docker-registry pid $ref_pid :$ref_port; quayd pid ${q_pid:-none} :${q_port:-}; results in $out"
+
+for ((r = 1; r <= rounds; r++)); do
+  "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$ref_port" --pid "$ref_pid" --name docker-registry \
+    --round-offset $((r - 1)) --skip-big --no-table --out "$out" "${extra[@]}"
+  if [[ -n "$q_pid" ]]; then
+    "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --pid "$q_pid" --name quayd \
+      --round-offset $((r - 1)) --skip-big --no-table --out "$out" "${extra[@]}"
+  fi
+done
+"$BENCH_DIR/run.sh" --url "http://127.0.0.1:$ref_port" --pid "$ref_pid" --name docker-registry \
+  --only-big --no-table --out "$out" "${extra[@]}"
+if [[ -n "$q_pid" ]]; then
+  "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --pid "$q_pid" --name quayd \
+    --only-big --no-table --out "$out" "${extra[@]}"
+fi
+
+echo
+echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM"
+echo
+awk -v servers="docker-registry,quayd" -f "$BENCH_DIR/report.awk" "$out"
+log "raw results: $out"

@@ -1,0 +1,1304 @@
+// quay-bench: a load generator for any registry that speaks the OCI Distribution
+// v2 API over plain HTTP without auth (quayd, docker-registry, zot, ...).
+//
+// It shares the machine with the server under test, so it is built to be cheap:
+//  * Blob bytes come from one 4 MiB random pattern that is repeated, followed by a
+//    32-byte suffix that is unique per blob (process nonce + thread + counter). The
+//    registry therefore never sees the same digest twice, yet the client never
+//    generates or holds more than the pattern.
+//  * SHA-256 of a blob is the SHA-256 state after the shared prefix (computed once
+//    per blob size and cloned) plus the unique 32-byte suffix, so hashing a 1 MiB
+//    or 2 GiB blob costs the client one block, not the whole blob.
+//  * Large downloads use a raw socket with 1 MiB reads (cpp-httplib reads 4 KiB at
+//    a time) and are not hashed unless --verify is given.
+//
+// Every subcommand prints human-readable progress on stderr and exactly one line
+// of `key=value` results on stdout, which bench/run.sh collects.
+
+#include <httplib.h>
+#include <openssl/evp.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "quay-bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// User + system CPU seconds used by this process so far; reported so that readers
+// can see how much of the shared machine the load generator itself took.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+std::string cpu_pct(double cpu_start, double wall_seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", 100.0 * (process_cpu_seconds() - cpu_start) / wall_seconds);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+// Command line: `quay-bench <command> --key value ... [--flag]`.
+
+class Args {
+ public:
+  Args(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) {
+      std::string key = argv[i];
+      if (!key.starts_with("--")) die("unexpected argument: " + key);
+      key = key.substr(2);
+      if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) {
+        values_[key] = argv[++i];
+      } else {
+        values_[key] = "";
+      }
+    }
+  }
+
+  std::string str(const std::string& key, const std::string& fallback) const {
+    auto it = values_.find(key);
+    return it == values_.end() ? fallback : it->second;
+  }
+  bool flag(const std::string& key) const { return values_.contains(key); }
+  std::uint64_t size(const std::string& key, const std::string& fallback) const {
+    return parse_size(str(key, fallback));
+  }
+  long integer(const std::string& key, long fallback) const {
+    auto it = values_.find(key);
+    return it == values_.end() ? fallback : std::stol(it->second);
+  }
+  double real(const std::string& key, double fallback) const {
+    auto it = values_.find(key);
+    return it == values_.end() ? fallback : std::stod(it->second);
+  }
+
+  // "1MiB", "256MiB", "2GiB", "64k", "1048576".
+  static std::uint64_t parse_size(const std::string& text) {
+    std::size_t used = 0;
+    std::uint64_t n = std::stoull(text, &used);
+    std::string unit = text.substr(used);
+    std::transform(unit.begin(), unit.end(), unit.begin(), ::tolower);
+    if (unit.empty() || unit == "b") return n;
+    if (unit == "k" || unit == "kib") return n << 10;
+    if (unit == "m" || unit == "mib") return n << 20;
+    if (unit == "g" || unit == "gib") return n << 30;
+    die("bad size: " + text);
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// ---------------------------------------------------------------------------
+// Target URL: only http://host:port is supported.
+
+struct Target {
+  std::string host;
+  int port = 80;
+};
+
+Target parse_url(const std::string& url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) die("only http:// URLs are supported: " + url);
+  std::string rest = url.substr(kScheme.size());
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  Target t;
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    t.host = rest.substr(0, colon);
+    t.port = std::stoi(rest.substr(colon + 1));
+  } else {
+    t.host = rest;
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Blob contents and digests.
+
+// xoshiro256** — fast enough that filling the pattern is noise.
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(std::uint64_t seed) {
+    for (auto& word : s_) {  // splitmix64 expansion of the seed
+      seed += 0x9e3779b97f4a7c15ULL;
+      std::uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      word = z ^ (z >> 31);
+    }
+  }
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4];
+};
+
+constexpr std::size_t kPatternSize = 4 * kMiB;
+constexpr std::size_t kSuffixSize = 32;
+
+using Suffix = std::array<unsigned char, kSuffixSize>;
+
+std::string hex(const unsigned char* data, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+MdCtx new_sha256() {
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) die("EVP sha256 init");
+  return ctx;
+}
+
+std::string finish_digest(EVP_MD_CTX* ctx) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx, md, &len) != 1) die("EVP final");
+  return "sha256:" + hex(md, len);
+}
+
+std::string sha256_of(std::string_view data) {
+  MdCtx ctx = new_sha256();
+  EVP_DigestUpdate(ctx.get(), data.data(), data.size());
+  return finish_digest(ctx.get());
+}
+
+// A family of blobs of one size: byte i (i < size-32) is pattern[i % 4 MiB], the last
+// 32 bytes are the caller's unique suffix.
+class BlobFamily {
+ public:
+  BlobFamily(std::shared_ptr<const std::vector<unsigned char>> pattern, std::uint64_t size)
+      : pattern_(std::move(pattern)), size_(size), prefix_state_(new_sha256()) {
+    if (size_ <= kSuffixSize) die("blob size must exceed 32 bytes");
+    // Hash the shared prefix once; each blob clones this state.
+    for_each_segment(0, prefix_size(), [&](const unsigned char* p, std::size_t n) {
+      EVP_DigestUpdate(prefix_state_.get(), p, n);
+      return true;
+    });
+  }
+
+  std::uint64_t size() const { return size_; }
+  std::uint64_t prefix_size() const { return size_ - kSuffixSize; }
+
+  std::string digest(const Suffix& suffix) const {
+    MdCtx ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), prefix_state_.get()) != 1) die("EVP copy");
+    EVP_DigestUpdate(ctx.get(), suffix.data(), suffix.size());
+    return finish_digest(ctx.get());
+  }
+
+  // Materialises the whole blob (only for small blobs).
+  void fill(std::vector<unsigned char>& out, const Suffix& suffix) const {
+    out.resize(size_);
+    std::uint64_t off = 0;
+    for_each_segment(0, prefix_size(), [&](const unsigned char* p, std::size_t n) {
+      std::memcpy(out.data() + off, p, n);
+      off += n;
+      return true;
+    });
+    std::memcpy(out.data() + prefix_size(), suffix.data(), kSuffixSize);
+  }
+
+  // Calls emit(ptr, n) for consecutive pieces of bytes [offset, offset+length) of the
+  // blob, each piece at most 1 MiB. Stops early if emit returns false.
+  template <class Emit>
+  bool emit_range(std::uint64_t offset, std::uint64_t length, const Suffix& suffix,
+                  Emit&& emit) const {
+    const std::uint64_t end = std::min(size_, offset + length);
+    if (offset < prefix_size()) {
+      const std::uint64_t prefix_end = std::min(end, prefix_size());
+      if (!for_each_segment(offset, prefix_end, emit)) return false;
+      offset = prefix_end;
+    }
+    if (offset < end) {
+      return emit(suffix.data() + (offset - prefix_size()), static_cast<std::size_t>(end - offset));
+    }
+    return true;
+  }
+
+ private:
+  template <class Emit>
+  bool for_each_segment(std::uint64_t begin, std::uint64_t end, Emit&& emit) const {
+    constexpr std::uint64_t kMaxPiece = kMiB;
+    while (begin < end) {
+      const std::uint64_t in_pattern = begin % kPatternSize;
+      const std::uint64_t n = std::min({end - begin, kPatternSize - in_pattern, kMaxPiece});
+      if (!emit(pattern_->data() + in_pattern, static_cast<std::size_t>(n))) return false;
+      begin += n;
+    }
+    return true;
+  }
+
+  std::shared_ptr<const std::vector<unsigned char>> pattern_;
+  std::uint64_t size_;
+  MdCtx prefix_state_;
+};
+
+// Makes process-unique suffixes: 16 bytes of per-process nonce, 8 bytes of stream id,
+// 8 bytes of counter.
+class SuffixSource {
+ public:
+  SuffixSource() {
+    std::random_device rd;
+    for (auto& b : nonce_) b = static_cast<unsigned char>(rd());
+  }
+  Suffix make(std::uint64_t stream, std::uint64_t counter) const {
+    Suffix s{};
+    std::memcpy(s.data(), nonce_.data(), nonce_.size());
+    std::memcpy(s.data() + 16, &stream, 8);
+    std::memcpy(s.data() + 24, &counter, 8);
+    return s;
+  }
+
+ private:
+  std::array<unsigned char, 16> nonce_{};
+};
+
+std::shared_ptr<const std::vector<unsigned char>> make_pattern() {
+  auto pattern = std::make_shared<std::vector<unsigned char>>(kPatternSize);
+  Xoshiro256 rng(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32));
+  for (std::size_t i = 0; i < kPatternSize; i += 8) {
+    std::uint64_t v = rng.next();
+    std::memcpy(pattern->data() + i, &v, 8);
+  }
+  return pattern;
+}
+
+// ---------------------------------------------------------------------------
+// Server RSS sampling from /proc/PID/status.
+
+struct ProcMemory {
+  long rss_kib = -1;
+  long hwm_kib = -1;
+};
+
+ProcMemory read_proc_memory(long pid) {
+  ProcMemory m;
+  if (pid <= 0) return m;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("VmRSS:")) m.rss_kib = std::atol(line.c_str() + 6);
+    if (line.starts_with("VmHWM:")) m.hwm_kib = std::atol(line.c_str() + 6);
+  }
+  return m;
+}
+
+// Samples a process's VmRSS every `interval` on a background thread.
+class RssSampler {
+ public:
+  RssSampler(long pid, std::chrono::milliseconds interval) : pid_(pid), interval_(interval) {}
+  ~RssSampler() { stop(); }
+
+  void start() {
+    if (pid_ <= 0) return;
+    idle_kib_ = read_proc_memory(pid_).rss_kib;
+    peak_kib_ = idle_kib_;
+    running_ = true;
+    thread_ = std::thread([this] {
+      while (running_) {
+        long rss = read_proc_memory(pid_).rss_kib;
+        long prev = peak_kib_.load();
+        while (rss > prev && !peak_kib_.compare_exchange_weak(prev, rss)) {
+        }
+        ++samples_;
+        std::this_thread::sleep_for(interval_);
+      }
+    });
+  }
+  void stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+  long idle_kib() const { return idle_kib_; }
+  long peak_kib() const { return peak_kib_; }
+  long samples() const { return samples_; }
+
+ private:
+  long pid_;
+  std::chrono::milliseconds interval_;
+  std::atomic<bool> running_{false};
+  long idle_kib_ = -1;
+  std::atomic<long> peak_kib_{-1};
+  std::atomic<long> samples_{0};
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// Registry client (cpp-httplib for control requests and uploads).
+
+std::string url_encode_digest(const std::string& digest) {
+  std::string out;
+  for (char c : digest) {
+    if (c == ':') {
+      out += "%3A";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Location may be absolute ("http://host:port/v2/...") or a path.
+std::string location_path(const std::string& location) {
+  if (auto scheme = location.find("://"); scheme != std::string::npos) {
+    auto slash = location.find('/', scheme + 3);
+    return slash == std::string::npos ? "/" : location.substr(slash);
+  }
+  return location;
+}
+
+std::string with_digest(const std::string& path, const std::string& digest) {
+  return path + (path.find('?') == std::string::npos ? "?" : "&") +
+         "digest=" + url_encode_digest(digest);
+}
+
+class RegistryClient {
+ public:
+  explicit RegistryClient(const Target& target) : client_(target.host, target.port) {
+    client_.set_keep_alive(true);
+    client_.set_tcp_nodelay(true);
+    client_.set_url_encode(false);
+    client_.set_connection_timeout(10);
+    // A server may fsync or re-hash a 2 GiB blob before answering the final PUT.
+    client_.set_read_timeout(600);
+    client_.set_write_timeout(600);
+  }
+
+  // POST /v2/<repo>/blobs/uploads/ -> upload location path.
+  std::string start_upload(const std::string& repo) {
+    auto res = client_.Post("/v2/" + repo + "/blobs/uploads/", httplib::Headers{}, "", 0,
+                            "application/octet-stream");
+    expect(res, 202, "POST blob upload");
+    return location_of(res);
+  }
+
+  // Monolithic upload: POST, then PUT <location>?digest= with the whole body.
+  void push_blob(const std::string& repo, const unsigned char* data, std::size_t size,
+                 const std::string& digest) {
+    std::string location = start_upload(repo);
+    auto res = client_.Put(with_digest(location, digest), httplib::Headers{},
+                           reinterpret_cast<const char*>(data), size, "application/octet-stream");
+    expect(res, 201, "PUT blob");
+  }
+
+  // Monolithic upload whose body is streamed from the blob family.
+  void push_streamed(const std::string& repo, const BlobFamily& family, const Suffix& suffix,
+                     const std::string& digest) {
+    std::string location = start_upload(repo);
+    auto res = client_.Put(
+        with_digest(location, digest), httplib::Headers{}, family.size(),
+        [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          return family.emit_range(offset, length, suffix,
+                                   [&](const unsigned char* p, std::size_t n) {
+                                     return sink.write(reinterpret_cast<const char*>(p), n);
+                                   });
+        },
+        "application/octet-stream");
+    expect(res, 201, "PUT streamed blob");
+  }
+
+  // Chunked upload: POST, PATCH each chunk with Content-Range, PUT ?digest= empty.
+  void push_chunked(const std::string& repo, const BlobFamily& family, const Suffix& suffix,
+                    const std::string& digest, std::uint64_t chunk) {
+    std::string location = start_upload(repo);
+    for (std::uint64_t offset = 0; offset < family.size(); offset += chunk) {
+      const std::uint64_t n = std::min(chunk, family.size() - offset);
+      httplib::Headers headers{
+          {"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + n - 1)}};
+      auto res = client_.Patch(
+          location, headers, n,
+          [&](std::size_t sub_offset, std::size_t length, httplib::DataSink& sink) {
+            return family.emit_range(offset + sub_offset, length, suffix,
+                                     [&](const unsigned char* p, std::size_t k) {
+                                       return sink.write(reinterpret_cast<const char*>(p), k);
+                                     });
+          },
+          "application/octet-stream");
+      expect(res, 202, "PATCH chunk");
+      location = location_of(res);
+    }
+    auto res = client_.Put(with_digest(location, digest), httplib::Headers{}, "", 0,
+                           "application/octet-stream");
+    expect(res, 201, "PUT close chunked upload");
+  }
+
+  void put_manifest(const std::string& repo, const std::string& reference,
+                    const std::string& body, const std::string& media_type) {
+    auto res = client_.Put("/v2/" + repo + "/manifests/" + reference, httplib::Headers{}, body,
+                           media_type);
+    expect(res, 201, "PUT manifest");
+  }
+
+  void check_base() {
+    auto res = client_.Get("/v2/");
+    expect(res, 200, "GET /v2/");
+  }
+
+ private:
+  static void expect(const httplib::Result& res, int status, const char* what) {
+    if (!res) {
+      throw std::runtime_error(std::string(what) + ": " + httplib::to_string(res.error()));
+    }
+    if (res->status != status) {
+      throw std::runtime_error(std::string(what) + ": HTTP " + std::to_string(res->status) +
+                               " (want " + std::to_string(status) + "): " +
+                               res->body.substr(0, 300));
+    }
+  }
+  static std::string location_of(const httplib::Result& res) {
+    std::string location = res->get_header_value("Location");
+    if (location.empty()) throw std::runtime_error("response has no Location header");
+    return location_path(location);
+  }
+
+  httplib::Client client_;
+};
+
+// ---------------------------------------------------------------------------
+// Raw keep-alive GET for blob downloads: 1 MiB reads, body discarded or hashed.
+
+class BlobDownloader {
+ public:
+  explicit BlobDownloader(const Target& target) : target_(target), buffer_(kMiB) {}
+  ~BlobDownloader() { disconnect(); }
+
+  // GETs `path`; returns body length. If `hash` is set, the body is fed to it.
+  std::uint64_t get(const std::string& path, EVP_MD_CTX* hash) {
+    if (fd_ < 0) connect_to_server();
+    std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + target_.host + ":" +
+                          std::to_string(target_.port) +
+                          "\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n";
+    send_all(request);
+    begin_ = end_ = 0;
+
+    // Status line and headers.
+    std::string head;
+    for (;;) {
+      auto found = std::string_view(reinterpret_cast<char*>(buffer_.data()) + begin_, end_ - begin_)
+                       .find("\r\n\r\n");
+      if (found != std::string_view::npos) {
+        head.assign(reinterpret_cast<char*>(buffer_.data()) + begin_, found);
+        begin_ += found + 4;
+        break;
+      }
+      if (end_ == buffer_.size()) throw std::runtime_error("response headers too large");
+      fill_more();
+    }
+    std::string lower = head;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    int status = 0;
+    if (std::sscanf(head.c_str(), "HTTP/1.%*d %d", &status) != 1) {
+      throw std::runtime_error("bad status line");
+    }
+    if (status != 200) throw std::runtime_error("GET blob: HTTP " + std::to_string(status));
+    const bool close_after = lower.find("\r\nconnection: close") != std::string::npos;
+
+    std::uint64_t received = 0;
+    auto consume = [&](std::size_t n) {
+      if (hash) EVP_DigestUpdate(hash, buffer_.data() + begin_, n);
+      begin_ += n;
+      received += n;
+    };
+    if (auto cl = lower.find("\r\ncontent-length:"); cl != std::string::npos) {
+      std::uint64_t length = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
+      while (received < length) {
+        if (begin_ == end_) refill();
+        consume(static_cast<std::size_t>(std::min<std::uint64_t>(end_ - begin_, length - received)));
+      }
+    } else if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+      for (;;) {
+        std::string size_line = read_line();
+        std::uint64_t chunk = std::strtoull(size_line.c_str(), nullptr, 16);
+        if (chunk == 0) {
+          while (!read_line().empty()) {  // trailers
+          }
+          break;
+        }
+        while (chunk > 0) {
+          if (begin_ == end_) refill();
+          std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(end_ - begin_, chunk));
+          consume(n);
+          chunk -= n;
+        }
+        read_line();  // CRLF after chunk data
+      }
+    } else {
+      throw std::runtime_error("GET blob: neither Content-Length nor chunked");
+    }
+    if (close_after) disconnect();
+    return received;
+  }
+
+ private:
+  void connect_to_server() {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(target_.host.c_str(), std::to_string(target_.port).c_str(), &hints, &found) != 0) {
+      throw std::runtime_error("cannot resolve " + target_.host);
+    }
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+      fd_ = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+      if (fd_ < 0) continue;
+      if (::connect(fd_, ai->ai_addr, ai->ai_addrlen) == 0) break;
+      ::close(fd_);
+      fd_ = -1;
+    }
+    freeaddrinfo(found);
+    if (fd_ < 0) throw std::runtime_error("cannot connect");
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  void disconnect() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void send_all(const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) throw std::runtime_error("send failed");
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+  // Appends to the buffer after end_ (compacting first if needed).
+  void fill_more() {
+    if (begin_ > 0) {
+      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    ssize_t n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+    if (n <= 0) throw std::runtime_error("connection closed while reading response");
+    end_ += static_cast<std::size_t>(n);
+  }
+  void refill() {
+    begin_ = end_ = 0;
+    fill_more();
+  }
+  std::string read_line() {
+    for (;;) {
+      std::string_view view(reinterpret_cast<char*>(buffer_.data()) + begin_, end_ - begin_);
+      if (auto eol = view.find("\r\n"); eol != std::string_view::npos) {
+        std::string line(view.substr(0, eol));
+        begin_ += eol + 2;
+        return line;
+      }
+      fill_more();
+    }
+  }
+
+  Target target_;
+  int fd_ = -1;
+  std::vector<unsigned char> buffer_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Reporting helpers.
+
+struct LatencyStats {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+LatencyStats latency_stats(std::vector<double> ms) {
+  LatencyStats s;
+  if (ms.empty()) return s;
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    std::size_t i = static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1) + 0.5);
+    return ms[std::min(i, ms.size() - 1)];
+  };
+  s.p50_ms = at(0.50);
+  s.p99_ms = at(0.99);
+  s.max_ms = ms.back();
+  return s;
+}
+
+std::string fmt(double v, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+double mb_per_s(std::uint64_t bytes, double secs) {
+  return static_cast<double>(bytes) / static_cast<double>(kMiB) / secs;
+}
+
+// ---------------------------------------------------------------------------
+// Subcommands.
+
+// push: monolithic POST-then-PUT of unique blobs from N concurrent keep-alive clients,
+// for --duration seconds or --count blobs in total.
+int cmd_push(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/push");
+  const std::uint64_t size = args.size("size", "1MiB");
+  const int concurrency = static_cast<int>(args.integer("concurrency", 8));
+  const double duration = args.real("duration", 0);
+  const long count = args.integer("count", duration > 0 ? 0 : 64);
+  const std::string name = args.str("name", "push");
+  const bool stream = args.flag("stream") || size > 64 * kMiB;
+
+  auto pattern = make_pattern();
+  BlobFamily family(pattern, size);
+  SuffixSource suffixes;
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+
+  std::atomic<long> next_index{0};
+  std::atomic<long> errors{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::string first_error;
+
+  auto worker = [&](int stream_id, Clock::time_point deadline) {
+    RegistryClient client(target);
+    std::vector<unsigned char> body;
+    if (!stream) family.fill(body, suffixes.make(0, 0));
+    std::vector<double> mine;
+    for (;;) {
+      if (stop) break;
+      long index = next_index++;
+      if (count > 0 && index >= count) break;
+      if (duration > 0 && Clock::now() >= deadline) break;
+      Suffix suffix = suffixes.make(static_cast<std::uint64_t>(stream_id) + 1,
+                                    static_cast<std::uint64_t>(index));
+      const std::string digest = family.digest(suffix);
+      auto t0 = Clock::now();
+      try {
+        if (stream) {
+          client.push_streamed(repo, family, suffix, digest);
+        } else {
+          std::memcpy(body.data() + family.prefix_size(), suffix.data(), kSuffixSize);
+          client.push_blob(repo, body.data(), body.size(), digest);
+        }
+        mine.push_back(seconds_since(t0) * 1000.0);
+      } catch (const std::exception& e) {
+        ++errors;
+        std::lock_guard lock(mu);
+        if (first_error.empty()) first_error = e.what();
+        if (errors > 20) stop = true;
+      }
+    }
+    std::lock_guard lock(mu);
+    latencies.insert(latencies.end(), mine.begin(), mine.end());
+  };
+
+  // Warm-up: one blob per client, so connection set-up and first-touch costs in
+  // the server are not measured.
+  {
+    std::vector<std::thread> warm;
+    for (int i = 0; i < std::min(concurrency, 4); ++i) {
+      warm.emplace_back([&, i] {
+        try {
+          RegistryClient client(target);
+          Suffix suffix = suffixes.make(1000 + static_cast<std::uint64_t>(i), 0);
+          if (size <= 64 * kMiB) {
+            std::vector<unsigned char> body;
+            family.fill(body, suffix);
+            client.push_blob(repo, body.data(), body.size(), family.digest(suffix));
+          }
+        } catch (const std::exception& e) {
+          die(std::string("warm-up push failed: ") + e.what());
+        }
+      });
+    }
+    for (auto& t : warm) t.join();
+  }
+
+  rss.start();
+  const double cpu0 = process_cpu_seconds();
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(duration));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i) threads.emplace_back(worker, i, deadline);
+  for (auto& t : threads) t.join();
+  const double elapsed = seconds_since(start);
+  const std::string client_cpu = cpu_pct(cpu0, elapsed);
+  rss.stop();
+
+  const long ok = static_cast<long>(latencies.size());
+  if (!first_error.empty()) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
+  if (ok == 0) die("no successful pushes");
+  const LatencyStats lat = latency_stats(latencies);
+  const double ops = static_cast<double>(ok) / elapsed;
+  const double mbs = mb_per_s(static_cast<std::uint64_t>(ok) * size, elapsed);
+  std::fprintf(stderr,
+               "%s: %ld blobs of %" PRIu64 " bytes, %d clients, %.2f s: %.1f ops/s, %.1f MiB/s, "
+               "p50 %.1f ms, p99 %.1f ms, errors %ld, client CPU %s%%\n",
+               name.c_str(), ok, size, concurrency, elapsed, ops, mbs, lat.p50_ms, lat.p99_ms,
+               errors.load(), client_cpu.c_str());
+  std::printf("case=%s ops_s=%s mb_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld "
+              "client_cpu_pct=%s rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              name.c_str(), fmt(ops).c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 2).c_str(),
+              fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 2).c_str(), ok, errors.load(),
+              client_cpu.c_str(), rss.idle_kib(), rss.peak_kib());
+  return errors > 0 ? 2 : 0;
+}
+
+// chunked: POST, PATCH --chunk sized pieces with Content-Range, PUT ?digest=.
+int cmd_chunked(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/chunked");
+  const std::uint64_t size = args.size("size", "64MiB");
+  const std::uint64_t chunk = args.size("chunk", "8MiB");
+  const long count = args.integer("count", 4);
+  const std::string name = args.str("name", "chunked");
+
+  BlobFamily family(make_pattern(), size);
+  SuffixSource suffixes;
+  RegistryClient client(target);
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  std::vector<double> latencies;
+
+  {  // warm-up
+    Suffix s = suffixes.make(99, 0);
+    client.push_chunked(repo, family, s, family.digest(s), chunk);
+  }
+  rss.start();
+  const double cpu0 = process_cpu_seconds();
+  const auto start = Clock::now();
+  for (long i = 0; i < count; ++i) {
+    Suffix s = suffixes.make(1, static_cast<std::uint64_t>(i));
+    const std::string digest = family.digest(s);
+    auto t0 = Clock::now();
+    client.push_chunked(repo, family, s, digest, chunk);
+    latencies.push_back(seconds_since(t0) * 1000.0);
+  }
+  const double elapsed = seconds_since(start);
+  rss.stop();
+  const double mbs = mb_per_s(size * static_cast<std::uint64_t>(count), elapsed);
+  const LatencyStats lat = latency_stats(latencies);
+  std::fprintf(stderr, "%s: %ld blobs of %" PRIu64 " bytes in %" PRIu64 "-byte chunks: %.1f MiB/s\n",
+               name.c_str(), count, size, chunk, mbs);
+  std::printf("case=%s mb_s=%s p50_ms=%s max_ms=%s ok=%ld errors=0 client_cpu_pct=%s "
+              "rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              name.c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 1).c_str(),
+              fmt(lat.max_ms, 1).c_str(), count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(),
+              rss.peak_kib());
+  return 0;
+}
+
+// pull: push one blob, then GET it --count times on one keep-alive connection.
+// The first GET is an untimed warm-up that also verifies the digest.
+int cmd_pull(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/pull");
+  const std::uint64_t size = args.size("size", "256MiB");
+  const long count = args.integer("count", 4);
+  const std::string name = args.str("name", "pull");
+
+  BlobFamily family(make_pattern(), size);
+  SuffixSource suffixes;
+  Suffix s = suffixes.make(7, 0);
+  const std::string digest = family.digest(s);
+  RegistryClient(target).push_streamed(repo, family, s, digest);
+
+  const std::string path = "/v2/" + repo + "/blobs/" + digest;
+  BlobDownloader downloader(target);
+  {
+    MdCtx hash = new_sha256();
+    if (downloader.get(path, hash.get()) != size) die("pulled size mismatch");
+    if (finish_digest(hash.get()) != digest) die("pulled digest mismatch");
+  }
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+  std::vector<double> latencies;
+  const double cpu0 = process_cpu_seconds();
+  const auto start = Clock::now();
+  for (long i = 0; i < count; ++i) {
+    auto t0 = Clock::now();
+    if (downloader.get(path, nullptr) != size) die("pulled size mismatch");
+    latencies.push_back(seconds_since(t0) * 1000.0);
+  }
+  const double elapsed = seconds_since(start);
+  rss.stop();
+  const double mbs = mb_per_s(size * static_cast<std::uint64_t>(count), elapsed);
+  std::fprintf(stderr, "%s: %ld x %" PRIu64 " bytes: %.1f MiB/s\n", name.c_str(), count, size, mbs);
+  std::printf("case=%s mb_s=%s p50_ms=%s ok=%ld errors=0 client_cpu_pct=%s rss_idle_kib=%ld "
+              "rss_peak_kib=%ld\n",
+              name.c_str(), fmt(mbs).c_str(), fmt(latency_stats(latencies).p50_ms, 1).c_str(),
+              count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib());
+  return 0;
+}
+
+// big: push one huge blob streamed from the pattern (never materialised) and pull it
+// back (verifying size, and the digest with --verify), sampling the server's RSS.
+int cmd_big(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/big");
+  const std::uint64_t size = args.size("size", "2GiB");
+  const long pid = args.integer("pid", 0);
+  const std::string name = args.str("name", "big");
+  const bool verify = args.flag("verify");
+
+  std::fprintf(stderr, "%s: hashing the %" PRIu64 "-byte prefix once...\n", name.c_str(), size);
+  BlobFamily family(make_pattern(), size);
+  SuffixSource suffixes;
+  Suffix s = suffixes.make(8, 0);
+  const std::string digest = family.digest(s);
+
+  const ProcMemory before = read_proc_memory(pid);
+  RssSampler push_rss(pid, std::chrono::milliseconds(10));
+  push_rss.start();
+  auto t0 = Clock::now();
+  RegistryClient(target).push_streamed(repo, family, s, digest);
+  const double push_secs = seconds_since(t0);
+  push_rss.stop();
+
+  RssSampler pull_rss(pid, std::chrono::milliseconds(10));
+  pull_rss.start();
+  t0 = Clock::now();
+  MdCtx hash = new_sha256();
+  const std::uint64_t got =
+      BlobDownloader(target).get("/v2/" + repo + "/blobs/" + digest, verify ? hash.get() : nullptr);
+  const double pull_secs = seconds_since(t0);
+  pull_rss.stop();
+  if (got != size) die("pulled size mismatch: " + std::to_string(got));
+  if (verify && finish_digest(hash.get()) != digest) die("pulled digest mismatch");
+  const ProcMemory after = read_proc_memory(pid);
+
+  const long idle = before.rss_kib;
+  const long peak = std::max(push_rss.peak_kib(), pull_rss.peak_kib());
+  std::fprintf(stderr,
+               "%s: push %.1f MiB/s, pull %.1f MiB/s%s; server RSS idle %ld KiB, peak push %ld "
+               "KiB, peak pull %ld KiB, after %ld KiB\n",
+               name.c_str(), mb_per_s(size, push_secs), mb_per_s(size, pull_secs),
+               verify ? " (verified)" : "", idle, push_rss.peak_kib(), pull_rss.peak_kib(),
+               after.rss_kib);
+  std::printf("case=%s push_mb_s=%s pull_mb_s=%s rss_idle_kib=%ld rss_peak_push_kib=%ld "
+              "rss_peak_pull_kib=%ld rss_peak_kib=%ld rss_growth_kib=%ld rss_after_kib=%ld "
+              "hwm_kib=%ld samples=%ld verified=%d\n",
+              name.c_str(), fmt(mb_per_s(size, push_secs)).c_str(),
+              fmt(mb_per_s(size, pull_secs)).c_str(), idle, push_rss.peak_kib(),
+              pull_rss.peak_kib(), peak, pid > 0 ? peak - idle : -1, after.rss_kib,
+              after.hwm_kib, push_rss.samples() + pull_rss.samples(), verify ? 1 : 0);
+  return 0;
+}
+
+// seed: push a small OCI image (config + one layer + manifest) and tag it, for the
+// HEAD-blob and GET-manifest benchmarks.
+int cmd_seed(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/app");
+  const std::string tag = args.str("tag", "bench");
+  const std::uint64_t layer_size = args.size("layer-size", "1MiB");
+
+  RegistryClient client(target);
+  client.check_base();
+
+  BlobFamily family(make_pattern(), layer_size);
+  Suffix s = SuffixSource().make(9, 0);
+  std::vector<unsigned char> layer;
+  family.fill(layer, s);
+  const std::string layer_digest = family.digest(s);
+  client.push_blob(repo, layer.data(), layer.size(), layer_digest);
+
+  const std::string config =
+      R"({"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/true"]},)"
+      R"("rootfs":{"type":"layers","diff_ids":[")" + layer_digest + R"("]}})";
+  const std::string config_digest = sha256_of(config);
+  client.push_blob(repo, reinterpret_cast<const unsigned char*>(config.data()), config.size(),
+                   config_digest);
+
+  const std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      config_digest + R"(","size":)" + std::to_string(config.size()) +
+      R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+      layer_digest + R"(","size":)" + std::to_string(layer_size) + R"(}]})";
+  client.put_manifest(repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json");
+  std::fprintf(stderr, "seed: pushed %s:%s\n", repo.c_str(), tag.c_str());
+  std::printf("case=seed repo=%s tag=%s layer=%s config=%s manifest=%s\n", repo.c_str(),
+              tag.c_str(), layer_digest.c_str(), config_digest.c_str(),
+              sha256_of(manifest).c_str());
+  return 0;
+}
+
+// load: closed-loop small-request load (HEAD blob, GET manifest) from non-blocking
+// keep-alive connections driven by epoll. wrk 4.1 cannot time HEAD requests (its
+// parser waits for the Content-Length body), and one epoll thread is cheaper than
+// wrk's two on a machine the server shares.
+
+struct LoadConnection {
+  int fd = -1;
+  std::size_t sent = 0;
+  std::string in;
+  Clock::time_point started;
+  bool connecting = false;
+  long measured = 0;  // responses completed inside the measured window
+};
+
+struct LoadThreadResult {
+  std::vector<std::uint32_t> latencies_us;
+  std::vector<std::uint32_t> per_second;  // completions in each second after warm-up
+  long non_2xx = 0;
+  long errors = 0;
+  long connects = 0;
+  long starved = 0;  // connections that completed no request in the measured window
+};
+
+// Returns the length of one complete response at the front of `in`, 0 if more
+// bytes are needed; sets `status` and `close`.
+std::size_t complete_response(const std::string& in, bool head_request, int& status,
+                              bool& close) {
+  const std::size_t header_end = in.find("\r\n\r\n");
+  if (header_end == std::string::npos) return 0;
+  std::string lower = in.substr(0, header_end + 2);
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  status = 0;
+  std::sscanf(lower.c_str(), "http/1.%*d %d", &status);
+  close = lower.find("\r\nconnection: close") != std::string::npos;
+  const std::size_t body_start = header_end + 4;
+  if (head_request || status == 204 || status == 304) return body_start;
+  if (auto cl = lower.find("\r\ncontent-length:"); cl != std::string::npos) {
+    const std::size_t length = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
+    return in.size() >= body_start + length ? body_start + length : 0;
+  }
+  if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    const std::size_t end = in.find("\r\n0\r\n\r\n", header_end);
+    return end == std::string::npos ? 0 : end + 7;
+  }
+  return body_start;
+}
+
+int cmd_load(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string method = args.str("method", "GET");
+  const std::string path = args.str("path", "/v2/");
+  const std::string accept = args.str("accept", "");
+  const int connections = static_cast<int>(args.integer("connections", 64));
+  const int threads = static_cast<int>(args.integer("threads", 1));
+  const double duration = args.real("duration", 10);
+  const double warmup = args.real("warmup", 1);
+  const std::string name = args.str("name", "load");
+  const bool head_request = method == "HEAD";
+
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + target.host + ":" +
+                        std::to_string(target.port) + "\r\n";
+  if (!accept.empty()) request += "Accept: " + accept + "\r\n";
+  request += "\r\n";
+
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(target.port));
+  if (inet_pton(AF_INET, target.host == "localhost" ? "127.0.0.1" : target.host.c_str(),
+                &addr.sin_addr) != 1) {
+    die("load needs a numeric IPv4 host");
+  }
+
+  const double cpu0 = process_cpu_seconds();
+  const auto start = Clock::now();
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(warmup));
+  const auto deadline = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(duration));
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+
+  std::vector<LoadThreadResult> results(static_cast<std::size_t>(threads));
+  auto run = [&](int thread_index, int count) {
+    LoadThreadResult& result = results[static_cast<std::size_t>(thread_index)];
+    result.per_second.assign(static_cast<std::size_t>(duration) + 2, 0);
+    const int ep = epoll_create1(0);
+    std::vector<LoadConnection> conns(static_cast<std::size_t>(count));
+
+    auto open_connection = [&](std::size_t i) {
+      LoadConnection& c = conns[i];
+      c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      int one = 1;
+      setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      c.sent = 0;
+      c.in.clear();
+      c.connecting = true;
+      c.started = Clock::now();
+      ++result.connects;
+      if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+          errno != EINPROGRESS) {
+        die("connect failed");
+      }
+      epoll_event ev{};
+      ev.events = EPOLLOUT;
+      ev.data.u64 = i;
+      epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    };
+    auto reset_connection = [&](std::size_t i) {
+      epoll_ctl(ep, EPOLL_CTL_DEL, conns[i].fd, nullptr);
+      ::close(conns[i].fd);
+      open_connection(i);
+    };
+    auto want = [&](std::size_t i, std::uint32_t events) {
+      epoll_event ev{};
+      ev.events = events;
+      ev.data.u64 = i;
+      epoll_ctl(ep, EPOLL_CTL_MOD, conns[i].fd, &ev);
+    };
+    auto send_request = [&](std::size_t i) {
+      LoadConnection& c = conns[i];
+      while (c.sent < request.size()) {
+        ssize_t n = ::send(c.fd, request.data() + c.sent, request.size() - c.sent, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          want(i, EPOLLOUT);
+          return;
+        }
+        if (n <= 0) {
+          ++result.errors;
+          reset_connection(i);
+          return;
+        }
+        c.sent += static_cast<std::size_t>(n);
+      }
+      want(i, EPOLLIN);
+    };
+
+    for (std::size_t i = 0; i < conns.size(); ++i) open_connection(i);
+    std::vector<epoll_event> events(conns.size() + 1);
+    char buf[65536];
+    while (Clock::now() < deadline) {
+      const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
+      for (int k = 0; k < n; ++k) {
+        const std::size_t i = events[static_cast<std::size_t>(k)].data.u64;
+        LoadConnection& c = conns[i];
+        if (c.connecting) {
+          int err = 0;
+          socklen_t len = sizeof err;
+          getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err != 0) {
+            ++result.errors;
+            reset_connection(i);
+            continue;
+          }
+          c.connecting = false;
+          c.started = Clock::now();
+          send_request(i);
+          continue;
+        }
+        if (c.sent < request.size()) {
+          send_request(i);
+          continue;
+        }
+        ssize_t got = ::recv(c.fd, buf, sizeof buf, 0);
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        if (got <= 0) {  // the server closed the connection between or during requests
+          if (!c.in.empty() || got < 0) ++result.errors;
+          reset_connection(i);
+          continue;
+        }
+        c.in.append(buf, static_cast<std::size_t>(got));
+        int status = 0;
+        bool close = false;
+        const std::size_t used = complete_response(c.in, head_request, status, close);
+        if (used == 0) continue;
+        const auto now = Clock::now();
+        if (now >= measure_from && now < deadline) {
+          const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.started);
+          result.latencies_us.push_back(static_cast<std::uint32_t>(us.count()));
+          const auto second = static_cast<std::size_t>(
+              std::chrono::duration<double>(now - measure_from).count());
+          if (second < result.per_second.size()) ++result.per_second[second];
+          if (status < 200 || status > 299) ++result.non_2xx;
+          ++c.measured;
+        }
+        c.in.erase(0, used);
+        if (close) {
+          reset_connection(i);
+          continue;
+        }
+        c.sent = 0;
+        c.started = now;
+        send_request(i);
+      }
+    }
+    for (auto& c : conns) {
+      if (c.measured == 0) ++result.starved;
+      ::close(c.fd);
+    }
+    ::close(ep);
+  };
+
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    const int count = connections / threads + (t < connections % threads ? 1 : 0);
+    pool.emplace_back(run, t, count);
+  }
+  for (auto& t : pool) t.join();
+  rss.stop();
+
+  std::vector<double> latencies;
+  std::vector<std::uint64_t> per_second(static_cast<std::size_t>(duration) + 2, 0);
+  long non_2xx = 0, errors = 0, connects = 0, starved = 0;
+  for (auto& r : results) {
+    for (auto us : r.latencies_us) latencies.push_back(us / 1000.0);
+    for (std::size_t s = 0; s < r.per_second.size(); ++s) per_second[s] += r.per_second[s];
+    non_2xx += r.non_2xx;
+    errors += r.errors;
+    connects += r.connects;
+    starved += r.starved;
+  }
+  if (latencies.empty()) die(name + ": no responses");
+  const LatencyStats lat = latency_stats(latencies);
+  const double rps = static_cast<double>(latencies.size()) / duration;
+  // The slowest whole second shows stalls that an average hides.
+  std::uint64_t worst_second = UINT64_MAX;
+  for (std::size_t s = 0; s < static_cast<std::size_t>(duration); ++s) {
+    worst_second = std::min(worst_second, per_second[s]);
+  }
+  const double client_cpu = process_cpu_seconds() - cpu0;
+  const double wall = seconds_since(start);
+  std::fprintf(stderr,
+               "%s: %s %s, %d connections: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms, "
+               "slowest second %" PRIu64 " req, non-2xx %ld, socket errors %ld, connects %ld, "
+               "starved connections %ld, client CPU %.0f%%\n",
+               name.c_str(), method.c_str(), path.c_str(), connections, rps, lat.p50_ms,
+               lat.p99_ms, lat.max_ms, worst_second, non_2xx, errors, connects, starved,
+               100.0 * client_cpu / wall);
+  std::printf("case=%s rps=%s p50_ms=%s p99_ms=%s max_ms=%s min_1s=%" PRIu64
+              " ok=%zu non_2xx=%ld errors=%ld connects=%ld starved_conns=%ld client_cpu_pct=%s "
+              "rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              name.c_str(), fmt(rps, 0).c_str(), fmt(lat.p50_ms, 2).c_str(),
+              fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 1).c_str(), worst_second,
+              latencies.size(), non_2xx, errors, connects, starved,
+              fmt(100.0 * client_cpu / wall, 0).c_str(), rss.idle_kib(), rss.peak_kib());
+  return non_2xx > 0 ? 2 : 0;
+}
+
+std::atomic<bool> g_stop_sampling{false};
+extern "C" void on_stop_signal(int) { g_stop_sampling = true; }
+
+// rss: sample a process's VmRSS until SIGINT/SIGTERM (or --duration), then report
+// the first sample (idle), the peak and VmHWM.
+int cmd_rss(const Args& args) {
+  const long pid = args.integer("pid", 0);
+  const auto interval = std::chrono::milliseconds(args.integer("interval-ms", 20));
+  const double duration = args.real("duration", 0);
+  if (pid <= 0) die("rss needs --pid");
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  const long idle = read_proc_memory(pid).rss_kib;
+  if (idle < 0) die("cannot read /proc/" + std::to_string(pid) + "/status");
+  long peak = idle;
+  long samples = 0;
+  const auto start = Clock::now();
+  while (!g_stop_sampling && (duration <= 0 || seconds_since(start) < duration)) {
+    long rss = read_proc_memory(pid).rss_kib;
+    if (rss < 0) break;  // process exited
+    peak = std::max(peak, rss);
+    ++samples;
+    std::this_thread::sleep_for(interval);
+  }
+  const ProcMemory last = read_proc_memory(pid);
+  std::printf("case=rss rss_idle_kib=%ld rss_peak_kib=%ld rss_last_kib=%ld hwm_kib=%ld samples=%ld\n",
+              idle, peak, last.rss_kib, last.hwm_kib, samples);
+  std::fflush(stdout);
+  return 0;
+}
+
+void usage() {
+  std::fputs(
+      "usage: quay-bench <command> [--url http://127.0.0.1:5000] [options]\n"
+      "  seed     [--repo bench/app] [--tag bench]         push a small tagged OCI image\n"
+      "  push     [--size 1MiB] [--concurrency 8] [--duration S | --count N] [--repo R]\n"
+      "           monolithic POST + PUT ?digest= of unique blobs\n"
+      "  chunked  [--size 64MiB] [--chunk 8MiB] [--count 4]  POST, PATCH..., PUT ?digest=\n"
+      "  pull     [--size 256MiB] [--count 4]               GET one blob repeatedly\n"
+      "  big      [--size 2GiB] [--pid PID] [--verify]      stream one blob up and down\n"
+      "  load     --method HEAD|GET --path P [--accept A] [--connections 64] [--threads 1]\n"
+      "           [--duration 10] [--warmup 1]     keep-alive request load, req/s + latency\n"
+      "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
+      "common: --name CASE (result label), --pid PID (sample server RSS during the case)\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage();
+    return 64;
+  }
+  const std::string command = argv[1];
+  const Args args(argc, argv, 2);
+  try {
+    if (command == "seed") return cmd_seed(args);
+    if (command == "push") return cmd_push(args);
+    if (command == "chunked") return cmd_chunked(args);
+    if (command == "pull") return cmd_pull(args);
+    if (command == "big") return cmd_big(args);
+    if (command == "rss") return cmd_rss(args);
+    if (command == "load") return cmd_load(args);
+  } catch (const std::exception& e) {
+    die(command + ": " + e.what());
+  }
+  usage();
+  return 64;
+}

@@ -1,0 +1,158 @@
+# Turns raw quay-bench result lines ("server=S round=R case=C key=value ...") into a
+# markdown table. For each server and case the best round is kept (highest req/s,
+# ops/s or MiB/s), because on a shared machine disturbance only ever slows a run.
+#
+#   awk -v servers="docker-registry,quayd" -f bench/report.awk results.txt
+#
+# With two servers the first is the reference: the table gets a ratio column
+# (second / first) and the libquay targets. With one server it is a plain listing.
+
+function primary(c) {
+  if (c == "manifest_get" || c == "head_blob") return "rps"
+  if (c == "push_1m") return "ops_s"
+  if (c == "push_large" || c == "chunked" || c == "pull_large") return "mb_s"
+  return ""
+}
+
+function pretty(sz) { sub(/[KMG]iB$/, " &", sz); return sz }
+
+function field(line, key,    n, i, parts, kv) {
+  n = split(line, parts, " ")
+  for (i = 1; i <= n; i++) {
+    if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2)
+  }
+  return ""
+}
+
+function get(s, c, key) { return ((s, c) in best) ? field(best[s, c], key) : "" }
+
+function mib(kib) { return kib == "" || kib + 0 < 0 ? "" : sprintf("%.1f", kib / 1024) }
+
+function cell(s, c, key, fmt,    v) {
+  if (((s, c) in best) && field(best[s, c], "failed") == "1") return "FAILED"
+  v = get(s, c, key)
+  return v == "" ? "pending" : sprintf(fmt, v)
+}
+
+function latency(s, c,    p50, p99, mx) {
+  if (!((s, c) in best)) return "pending"
+  p50 = get(s, c, "p50_ms"); p99 = get(s, c, "p99_ms"); mx = get(s, c, "max_ms")
+  if (p50 == "") return "FAILED"
+  return sprintf("%.2f / %.2f / %.1f", p50, p99, mx)
+}
+
+# row LABEL UNIT CASE KEY FMT TARGET: TARGET is a minimum ratio, or "" for none.
+function row(label, unit, c, key, fmt, target,    a, b, va, vb, ratio, met, t) {
+  if (nservers == 1) {
+    printf "| %s | %s | %s |\n", label, unit, cell(server[1], c, key, fmt)
+    return
+  }
+  a = cell(server[1], c, key, fmt); b = cell(server[2], c, key, fmt)
+  va = get(server[1], c, key); vb = get(server[2], c, key)
+  ratio = ""; met = ""
+  if (va != "" && vb != "" && va + 0 > 0 && a != "FAILED" && b != "FAILED") {
+    ratio = sprintf("%.2fx", vb / va)
+    if (target != "") met = (vb / va >= target) ? "yes" : "**no**"
+  } else if (target != "") {
+    met = "pending"
+  }
+  if (b == "FAILED" && target != "") met = "**no**"
+  t = target == "" ? "" : ">= " target "x"
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n", label, unit, a, b, ratio, t, met
+}
+
+function info_row(label, unit, a, b) {
+  if (nservers == 1) printf "| %s | %s | %s |\n", label, unit, a
+  else printf "| %s | %s | %s | %s | | | |\n", label, unit, a, b
+}
+
+function errors_of(s,    c, total, k, v, any, parts) {
+  total = 0; any = 0
+  for (k in best) {
+    split(k, parts, SUBSEP)
+    if (parts[1] != s) continue
+    any = 1
+    v = field(best[k], "errors"); if (v != "") total += v
+    v = field(best[k], "non_2xx"); if (v != "") total += v
+    if (field(best[k], "failed") == "1") total += 1
+  }
+  return any ? total : "pending"
+}
+
+function big_rss(s,    idle, peak, growth) {
+  if (!((s, "big") in best)) return "pending"
+  if (field(best[s, "big"], "failed") == "1") return "FAILED"
+  idle = get(s, "big", "rss_idle_kib"); peak = get(s, "big", "rss_peak_kib")
+  growth = get(s, "big", "rss_growth_kib")
+  if (idle == "" || idle + 0 < 0) return "n/a (no --pid)"
+  return sprintf("%s -> %s (+%s)", mib(idle), mib(peak), mib(growth))
+}
+
+function run_rss(s,    idle, peak) {
+  if (!((s, "rss_run") in best)) return "pending"
+  idle = get(s, "rss_run", "rss_idle_kib"); peak = get(s, "rss_run", "rss_peak_kib")
+  return sprintf("%s -> %s (+%s)", mib(idle), mib(peak), mib(peak - idle))
+}
+
+{
+  s = field($0, "server"); c = field($0, "case")
+  if (s == "" || c == "") next
+  if (c == "machine" || c == "machine_end") {
+    loads[s] = loads[s] (loads[s] == "" ? "" : ", ") field($0, "loadavg")
+    if (field($0, "size_large") != "") { size_large = field($0, "size_large"); size_big = field($0, "size_big"); size_chunked = field($0, "size_chunked") }
+    next
+  }
+  if (c == "seed") next
+  if (c == "rss_run") {
+    # Several invocations of run.sh per server: keep the lowest idle and highest peak.
+    if ((s, c) in best) {
+      i0 = field(best[s, c], "rss_idle_kib"); p0 = field(best[s, c], "rss_peak_kib")
+      i1 = field($0, "rss_idle_kib"); p1 = field($0, "rss_peak_kib")
+      best[s, c] = "case=rss_run rss_idle_kib=" (i1 + 0 < i0 + 0 ? i1 : i0) " rss_peak_kib=" (p1 + 0 > p0 + 0 ? p1 : p0)
+    } else {
+      best[s, c] = $0
+    }
+    next
+  }
+  k = primary(c)
+  if (!((s, c) in best) || field(best[s, c], "failed") == "1") { best[s, c] = $0; next }
+  if (k != "" && field($0, "failed") != "1" && field($0, k) + 0 > field(best[s, c], k) + 0) {
+    best[s, c] = $0
+  }
+}
+
+END {
+  nservers = split(servers, server, ",")
+  if (size_large == "") { size_large = "256MiB"; size_big = "2GiB"; size_chunked = "64MiB" }
+  large = pretty(size_large); big = pretty(size_big)
+  if (nservers == 1) {
+    print "| Case | Metric | " server[1] " |"
+    print "|---|---|---|"
+  } else {
+    print "| Case | Metric | " server[1] " | " server[2] " | " server[2] " / " server[1] " | Target | Met |"
+    print "|---|---|---|---|---|---|---|"
+  }
+  row("GET manifest by tag, 64 conns", "req/s", "manifest_get", "rps", "%d", 25)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "manifest_get"), latency(server[2], "manifest_get"))
+  row("HEAD blob, 64 conns", "req/s", "head_blob", "rps", "%d", 25)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "head_blob"), latency(server[2], "head_blob"))
+  row("Monolithic push 1 MiB, 8 clients", "ops/s", "push_1m", "ops_s", "%.1f", 5)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "push_1m"), latency(server[2], "push_1m"))
+  row("Monolithic push " large, "MiB/s", "push_large", "mb_s", "%.1f", 2)
+  row("Chunked push " pretty(size_chunked) " (8 MiB PATCHes)", "MiB/s", "chunked", "mb_s", "%.1f", "")
+  row("Pull " large, "MiB/s", "pull_large", "mb_s", "%.1f", 1)
+  row(big " blob push (streamed)", "MiB/s", "big", "push_mb_s", "%.1f", "")
+  row(big " blob pull (client verifies SHA-256)", "MiB/s", "big", "pull_mb_s", "%.1f", "")
+  b1 = big_rss(server[1]); b2 = big_rss(server[2])
+  if (nservers == 1) {
+    printf "| %s push + pull: server RSS | idle -> peak (+growth), MiB | %s |\n", big, b1
+  } else {
+    g = get(server[2], "big", "rss_growth_kib")
+    met = (g == "" || g + 0 < 0) ? "pending" : (g + 0 <= 32768 ? "yes" : "**no**")
+    if (b2 == "FAILED") met = "**no**"
+    printf "| %s push + pull: server RSS | idle -> peak (+growth), MiB | %s | %s | | %s growth <= 32 MiB | %s |\n", big, b1, b2, server[2], met
+  }
+  info_row("Whole run: server RSS", "idle -> peak (+growth), MiB", run_rss(server[1]), run_rss(server[2]))
+  info_row("Errors (failed requests, non-2xx, failed cases)", "count", errors_of(server[1]), errors_of(server[2]))
+  info_row("Load average at start/end of each run", "1-min", loads[server[1]], loads[server[2]])
+}

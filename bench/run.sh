@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs every benchmark case against one registry that speaks the OCI Distribution
+# v2 API over plain HTTP without auth, and prints a markdown table.
+#
+#   bench/run.sh --url http://127.0.0.1:5000 --pid SERVER_PID [options]
+#
+# Options:
+#   --url URL        registry base URL (required)
+#   --pid PID        server process id, for RSS sampling (optional; RSS columns blank)
+#   --name NAME      label for this server in the results (default: server)
+#   --rounds N       run the whole suite N times; the report keeps each case's best
+#                    round, which filters out disturbance from other processes
+#                    (default 1)
+#   --round-offset K number rounds from K+1 (used by compare.sh to interleave servers)
+#   --out FILE       append raw results (one key=value line per case) to FILE
+#   --skip-big       skip the 2 GiB push+pull RSS case
+#   --only-big       run only the 2 GiB case
+#   --quick          short durations and small sizes, for smoke-testing the harness
+#   --no-table       do not print the table (compare.sh prints its own)
+# Environment: LOAD_SECONDS (10), PUSH_SECONDS (10), PUSH_CLIENTS (8), LOAD_CONNECTIONS
+# (64), BIG_SIZE (2GiB), QUAY_BENCH (path to a quay-bench binary), WRK_CHECK=1 (also
+# time GET manifest with wrk, as a cross-check of quay-bench's load generator).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+url="" pid="" name="server" rounds=1 offset=0 out="" skip_big=0 only_big=0 quick=0 table=1
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --url) url=$2; shift 2 ;;
+    --pid) pid=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --round-offset) offset=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --skip-big) skip_big=1; shift ;;
+    --only-big) only_big=1; shift ;;
+    --quick) quick=1; shift ;;
+    --no-table) table=0; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) fail "unknown option $1" ;;
+  esac
+done
+[[ -n "$url" ]] || fail "--url is required"
+url=${url%/}
+
+load_seconds=${LOAD_SECONDS:-10}
+push_seconds=${PUSH_SECONDS:-10}
+push_clients=${PUSH_CLIENTS:-8}
+connections=${LOAD_CONNECTIONS:-64}
+big_size=${BIG_SIZE:-2GiB}
+large_size=256MiB large_count=4 chunked_size=64MiB chunked_count=4 pull_count=8
+if [[ $quick == 1 ]]; then
+  load_seconds=2 push_seconds=2 big_size=${BIG_SIZE:-256MiB}
+  large_size=32MiB large_count=2 chunked_size=16MiB chunked_count=2 pull_count=2
+fi
+
+bench=$(find_quay_bench)
+raw=${out:-$(mktemp "${TMPDIR:-/tmp}/quay-bench-results.XXXXXX")}
+pid_args=()
+[[ -n "$pid" ]] && pid_args=(--pid "$pid")
+
+curl -sf -o /dev/null "$url/v2/" || fail "$url/v2/ does not answer 200 (auth enabled?)"
+
+# record ROUND CASE-OUTPUT: prefixes a quay-bench result line with server and round.
+record() {
+  local round=$1 line
+  line=$(cat)
+  [[ -n "$line" ]] || return 0
+  printf 'server=%s round=%s %s\n' "$name" "$round" "$line" | tee -a "$raw" >/dev/null
+}
+
+# run_case ROUND ARGS...: runs quay-bench, records its result line; a failing case
+# is recorded as errors so that the table shows it instead of aborting the suite.
+run_case() {
+  local round=$1; shift
+  local result status=0
+  result=$("$bench" "$@") || status=$?
+  if [[ -z "$result" ]]; then
+    local case_name="unknown" i j
+    for ((i = 1; i <= $#; i++)); do
+      [[ "${!i}" == "--name" ]] && { j=$((i + 1)); case_name=${!j}; }
+    done
+    result="case=$case_name failed=1 exit=$status"
+    log "case $case_name failed (exit $status)"
+  fi
+  echo "$result" | record "$round"
+}
+
+run_round() {
+  local round=$1
+  log "$name round $round: seeding bench/app:bench"
+  local seed layer
+  seed=$("$bench" seed --url "$url" --repo bench/app --tag bench) || fail "seeding failed"
+  echo "$seed" | record "$round"
+  layer=$(sed -n 's/.* layer=\([^ ]*\).*/\1/p' <<<"$seed")
+  local accept="application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+  log "$name round $round: GET manifest by tag, $connections connections, ${load_seconds}s"
+  run_case "$round" load --url "$url" --name manifest_get --method GET \
+    --path /v2/bench/app/manifests/bench --accept "$accept" \
+    --connections "$connections" --duration "$load_seconds" "${pid_args[@]}"
+  if [[ "${WRK_CHECK:-0}" == 1 ]] && command -v wrk >/dev/null; then
+    # Cross-check of the manifest figure with wrk (not used in the table).
+    log "$name round $round: wrk cross-check of GET manifest"
+    wrk -t2 -c"$connections" -d"${load_seconds}s" --latency -s "$BENCH_DIR/wrk/manifest.lua" \
+        "$url/v2/bench/app/manifests/bench" | awk '
+      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+      /^ *50%/ { p50 = ms($2) } /^ *99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
+      /Non-2xx/ { bad = $NF } /Socket errors/ { err = $0 }
+      END { printf "case=manifest_get_wrk rps=%.0f p50_ms=%.2f p99_ms=%.2f non_2xx=%d\n", rps, p50, p99, bad }' |
+      record "$round"
+  fi
+  log "$name round $round: HEAD blob, $connections connections, ${load_seconds}s"
+  run_case "$round" load --url "$url" --name head_blob --method HEAD \
+    --path "/v2/bench/app/blobs/$layer" --connections "$connections" \
+    --duration "$load_seconds" "${pid_args[@]}"
+  log "$name round $round: monolithic push 1 MiB, $push_clients clients, ${push_seconds}s"
+  run_case "$round" push --url "$url" --name push_1m --repo bench/push1m --size 1MiB \
+    --concurrency "$push_clients" --duration "$push_seconds" "${pid_args[@]}"
+  log "$name round $round: monolithic push $large_size x $large_count"
+  run_case "$round" push --url "$url" --name push_large --repo bench/pushlarge \
+    --size "$large_size" --concurrency 1 --count "$large_count" "${pid_args[@]}"
+  log "$name round $round: chunked push $chunked_size in 8 MiB PATCHes x $chunked_count"
+  run_case "$round" chunked --url "$url" --name chunked --repo bench/chunked \
+    --size "$chunked_size" --chunk 8MiB --count "$chunked_count" "${pid_args[@]}"
+  log "$name round $round: pull $large_size x $pull_count"
+  run_case "$round" pull --url "$url" --name pull_large --repo bench/pull \
+    --size "$large_size" --count "$pull_count" "${pid_args[@]}"
+}
+
+sampler=""
+if [[ -n "$pid" ]]; then
+  "$bench" rss --pid "$pid" --interval-ms 20 >"$raw.rss.$$" &
+  sampler=$!
+fi
+
+printf 'server=%s round=0 case=machine nproc=%s loadavg=%s start=%s size_large=%s size_big=%s size_chunked=%s\n' \
+  "$name" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$(date -u +%FT%TZ)" "$large_size" \
+  "$big_size" "$chunked_size" >>"$raw"
+
+if [[ $only_big == 0 ]]; then
+  for ((r = offset + 1; r <= offset + rounds; r++)); do run_round "$r"; done
+fi
+if [[ $skip_big == 0 ]]; then
+  log "$name: $big_size blob streamed up and down, sampling server RSS"
+  run_case "$((offset + 1))" big --url "$url" --name big --repo bench/big --size "$big_size" \
+    --verify "${pid_args[@]}"
+fi
+
+if [[ -n "$sampler" ]]; then
+  kill -TERM "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  sed 's/case=rss/case=rss_run/' "$raw.rss.$$" | record "$((offset + 1))"
+  rm -f "$raw.rss.$$"
+fi
+printf 'server=%s round=0 case=machine_end loadavg=%s end=%s\n' "$name" \
+  "$(cut -d' ' -f1 /proc/loadavg)" "$(date -u +%FT%TZ)" >>"$raw"
+
+if [[ $table == 1 ]]; then
+  awk -v servers="$name" -f "$BENCH_DIR/report.awk" "$raw"
+  [[ -n "$out" ]] || log "raw results: $raw"
+fi

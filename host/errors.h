@@ -1,0 +1,41 @@
+// The one place where library errors become HTTP: quay::Status (Code +
+// Subject) -> HTTP status + OCI error code, and the OCI error body
+// {"errors":[{"code","message","detail"}]}.
+//
+// Host-originated errors (unknown route, bad header) are built as quay::Status
+// values too, so every error response goes through the same table.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "quay/status.h"
+
+namespace httplib {
+struct Response;
+}
+
+namespace quayd {
+
+struct HttpError {
+  int http_status;
+  std::string_view oci_code;  // e.g. "BLOB_UNKNOWN"
+};
+
+// The mapping table lookup. Never fails: unknown combinations fall back to the
+// code's generic row.
+HttpError MapStatus(const quay::Status& status);
+
+// True when the message of `status` must not reach the client (Internal,
+// Unavailable): those carry file paths and SQL errors; the host logs them.
+bool IsPrivate(const quay::Status& status);
+
+// The OCI error body for `status` (message replaced by a generic phrase for
+// private errors).
+std::string ErrorBody(const quay::Status& status);
+
+// Sets status, Content-Type application/json and the OCI body on `res`.
+// Headers already on `res` (Range, Content-Range, Allow...) are kept.
+void WriteError(httplib::Response& res, const quay::Status& status);
+
+}  // namespace quayd

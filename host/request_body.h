@@ -1,0 +1,83 @@
+// A request body as a stream: framing checks, reading in large pieces, and
+// keeping the connection usable for the next request when a handler answers
+// without reading the body.
+//
+// cpp-httplib 0.11.4 hands a HandlerWithContentReader the raw socket reader
+// and does not skip what the handler leaves unread, so unread bytes would be
+// parsed as the next request. Finish() therefore either drains a small unread
+// body or closes the connection after the response (see ForceClose()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "quay/status.h"
+
+namespace httplib {
+class ContentReader;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace quayd {
+
+class RequestBody {
+ public:
+  // Pieces handed to a sink are at most this big (blob bytes are coalesced
+  // from cpp-httplib's 4 KiB reads into one Write() per MiB).
+  static constexpr size_t kBufferSize = size_t{1} << 20;
+  // An unread body up to this size is read and discarded so the connection
+  // stays open; a bigger one closes the connection instead.
+  static constexpr uint64_t kDrainLimit = uint64_t{8} << 20;
+
+  // `reader` is null for requests dispatched without one (GET, HEAD, ...).
+  // Validates the framing headers (see framing()).
+  RequestBody(const httplib::Request& req, const httplib::ContentReader* reader);
+
+  // The framing check, done before anything reads the body: Content-Length
+  // must be one decimal value below 2^63, Transfer-Encoding only "chunked",
+  // Content-Encoding absent or "identity" (cpp-httplib would otherwise inflate
+  // a compressed blob before it is hashed). InvalidArgument(kSize / kNone)
+  // otherwise; the connection is then closed after the response.
+  const quay::Status& framing() const { return framing_; }
+
+  // The declared Content-Length (nullopt when chunked or absent).
+  std::optional<uint64_t> content_length() const { return content_length_; }
+  bool chunked() const { return chunked_; }
+  // No body at all: neither chunked nor a positive Content-Length. (HTTP/1.1
+  // requests without either header have no body.)
+  bool empty() const { return !chunked_ && content_length_.value_or(0) == 0; }
+
+  enum class Outcome : unsigned char {
+    kComplete,  // every byte was read and accepted by the sink
+    kStopped,   // the sink returned false; the rest is unread
+    kBroken,    // the client stream failed (truncated body, timeout, reset)
+  };
+  // Streams the body to `sink` in pieces of up to kBufferSize bytes. Call at
+  // most once. `sink` returns false to stop reading.
+  Outcome Stream(const std::function<bool(const char* data, size_t size)>& sink);
+  uint64_t bytes_read() const { return bytes_read_; }
+
+  // Called once the response is built: drains a small unread body, or marks
+  // the response so the connection closes after it.
+  void Finish(httplib::Response& res);
+
+ private:
+  const httplib::ContentReader* reader_;
+  std::optional<uint64_t> content_length_;
+  bool chunked_ = false;
+  quay::Status framing_;
+  bool streamed_ = false;  // Stream() ran
+  bool complete_ = false;  // every byte was consumed
+  uint64_t bytes_read_ = 0;
+};
+
+// Makes cpp-httplib close the connection after sending `res` (body intact,
+// plus "Connection: close"). 0.11.4 only closes when the request asked for it
+// or a write fails, so the body is moved into a content provider that writes
+// it completely and then reports failure, which ends the keep-alive loop.
+void ForceClose(httplib::Response& res);
+
+}  // namespace quayd

@@ -1,0 +1,87 @@
+#include "host/routes.h"
+
+#include <array>
+
+#include "host/handlers.h"
+
+namespace quayd {
+namespace {
+
+using quay::Action;
+
+// DELETE of blobs and manifests is a later issue: those paths answer 405
+// UNSUPPORTED by being absent here.
+constexpr Route kRoutes[] = {
+    {Method::kGet, PathKind::kApiRoot, "v2.get", &HandleApiRoot, Action::kPull},
+    {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull},
+
+    {Method::kPost, PathKind::kUploadStart, "upload.start", &HandleUploadStart, Action::kPush},
+    {Method::kGet, PathKind::kUpload, "upload.status", &HandleUploadStatus, Action::kPush},
+    {Method::kPatch, PathKind::kUpload, "upload.chunk", &HandleUploadChunk, Action::kPush},
+    {Method::kPut, PathKind::kUpload, "upload.finish", &HandleUploadFinish, Action::kPush},
+    {Method::kDelete, PathKind::kUpload, "upload.cancel", &HandleUploadCancel, Action::kPush},
+
+    {Method::kGet, PathKind::kBlob, "blob.get", &HandleBlobGet, Action::kPull},
+    {Method::kHead, PathKind::kBlob, "blob.head", &HandleBlobHead, Action::kPull},
+
+    {Method::kGet, PathKind::kManifest, "manifest.get", &HandleManifestGet, Action::kPull},
+    {Method::kHead, PathKind::kManifest, "manifest.head", &HandleManifestGet, Action::kPull},
+    {Method::kPut, PathKind::kManifest, "manifest.put", &HandleManifestPut, Action::kPush},
+};
+
+// (path kind, method) -> route, built once so dispatch is two array lookups.
+using Index = std::array<std::array<const Route*, kMethodCount>, kPathKindCount>;
+
+const Index& RouteIndex() {
+  static const Index index = [] {
+    Index built{};
+    for (const Route& route : kRoutes) {
+      built[static_cast<size_t>(route.path)][static_cast<size_t>(route.method)] = &route;
+    }
+    return built;
+  }();
+  return index;
+}
+
+}  // namespace
+
+Method ParseMethod(std::string_view method) {
+  if (method == "GET") return Method::kGet;
+  if (method == "HEAD") return Method::kHead;
+  if (method == "POST") return Method::kPost;
+  if (method == "PUT") return Method::kPut;
+  if (method == "PATCH") return Method::kPatch;
+  if (method == "DELETE") return Method::kDelete;
+  return Method::kOther;
+}
+
+std::string_view MethodName(Method method) {
+  switch (method) {
+    case Method::kGet: return "GET";
+    case Method::kHead: return "HEAD";
+    case Method::kPost: return "POST";
+    case Method::kPut: return "PUT";
+    case Method::kPatch: return "PATCH";
+    case Method::kDelete: return "DELETE";
+    case Method::kOther: break;
+  }
+  return "OTHER";
+}
+
+std::span<const Route> Routes() { return kRoutes; }
+
+const Route* FindRoute(Method method, PathKind path) {
+  return RouteIndex()[static_cast<size_t>(path)][static_cast<size_t>(method)];
+}
+
+std::string AllowedMethods(PathKind path) {
+  std::string out;
+  for (int m = 0; m < kMethodCount; ++m) {
+    if (FindRoute(static_cast<Method>(m), path) == nullptr) continue;
+    if (!out.empty()) out += ", ";
+    out += MethodName(static_cast<Method>(m));
+  }
+  return out;
+}
+
+}  // namespace quayd

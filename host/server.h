@@ -1,0 +1,84 @@
+// quayd's HTTP server: cpp-httplib configured for the registry workload and
+// wired to the dispatcher (one catch-all per method; the route table decides).
+//
+// Lifecycle: Bind() (port known), then Run() on some thread (blocks) or
+// Start() (Bind + Run on an internal thread). Stop() from any thread: new
+// requests get 503 and a closed connection, requests in flight finish (up to
+// a drain timeout), then the listener closes and Run() returns once every
+// connection thread has ended. The Registry must outlive the Server.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "host/exchange.h"
+#include "quay/access.h"
+#include "quay/logger.h"
+#include "quay/registry.h"
+#include "quay/status.h"
+
+namespace quayd {
+
+struct ServerConfig {
+  // Listen address. Port 0 binds an ephemeral port (see Server::port()).
+  // Default: 127.0.0.1:5000.
+  std::string host = "127.0.0.1";
+  int port = 5000;
+
+  // Connection threads (cpp-httplib is thread-per-connection; keep-alive
+  // clients hold one each). Default: 256.
+  size_t threads = 256;
+
+  // Idle keep-alive connections close after this; it also bounds how long
+  // shutdown waits for idle clients. Default: 5 s.
+  std::chrono::seconds keep_alive_timeout{5};
+  // Requests per connection before the server closes it. Default: 10000.
+  size_t keep_alive_max_requests = 10000;
+  // Socket read/write stall limit inside a request (slow uploaders/readers).
+  // Default: 60 s.
+  std::chrono::seconds io_timeout{60};
+  // How long Stop() lets in-flight requests finish. Default: 20 s.
+  std::chrono::seconds drain_timeout{20};
+
+  HostLimits limits;
+
+  // Default: AllowAll (anonymous pull and push).
+  std::shared_ptr<quay::Authorizer> authorizer;
+  // Default: discard.
+  std::shared_ptr<quay::Logger> logger;
+};
+
+class Server {
+ public:
+  Server(quay::Registry& registry, ServerConfig config);
+  ~Server();  // Stop() and wait
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket. Unavailable when the address cannot be bound.
+  quay::Status Bind();
+  // The bound port (valid after Bind()).
+  int port() const { return port_; }
+
+  // Serves until Stop(). Returns after in-flight requests have finished.
+  void Run();
+
+  // Bind() and Run() on an internal thread; returns once accepting.
+  quay::Status Start();
+
+  // Idempotent; callable from any thread (including a signal watcher).
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace quayd

@@ -1,0 +1,14 @@
+// Umbrella header: everything an embedder needs.
+#pragma once
+
+#include "quay/access.h"
+#include "quay/clock.h"
+#include "quay/digest.h"
+#include "quay/fault_blob_store.h"
+#include "quay/logger.h"
+#include "quay/manifest.h"
+#include "quay/options.h"
+#include "quay/reference.h"
+#include "quay/registry.h"
+#include "quay/status.h"
+#include "quay/storage.h"

@@ -1,0 +1,119 @@
+// Registry: the facade embedders and hosts call for everything the OCI
+// distribution API does: upload sessions, blobs, manifests and tags.
+//
+// Open() gives a registry on a data folder (SQLite + filesystem blobs) or in
+// memory. All methods validate names, digests and references before touching
+// storage, and return errors as Status values (see status.h for codes).
+//
+// Durability contract: a blob is visible only after its bytes are complete,
+// digest-verified, durable and atomically in place, and its row is committed;
+// a manifest is visible only after everything it references is.
+//
+// Thread safety: a Registry is safe to use from many threads. A BlobUpload is
+// used by one thread at a time; one upload session can be open at once
+// (a second ResumeUpload of a busy session returns Conflict(kUpload)).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "quay/digest.h"
+#include "quay/export.h"
+#include "quay/manifest.h"
+#include "quay/options.h"
+#include "quay/status.h"
+#include "quay/storage.h"
+
+namespace quay {
+
+struct BlobInfo {
+  Digest digest;
+  uint64_t size = 0;
+};
+
+// An open upload session. Write() appends and hashes (once) as bytes arrive.
+// Destroying it without Save() or Commit() forgets every byte written through
+// it: the session stays at its previous offset (a truncated request body loses
+// nothing already acknowledged and adds nothing partial).
+class QUAY_EXPORT BlobUpload {
+ public:
+  virtual ~BlobUpload() = default;
+  virtual const std::string& id() const = 0;
+  virtual const std::string& repository() const = 0;
+  // Bytes in the session, including those written through this object.
+  virtual uint64_t offset() const = 0;
+
+  // Errors: TooLarge(kUpload) past Options::max_blob_bytes; Unavailable on I/O.
+  virtual Status Write(const char* data, size_t n) = 0;
+  // Acknowledges the bytes written so far: they survive a restart.
+  virtual Status Save() = 0;
+  // Finishes the session: verifies `expected` (DigestMismatch, session kept at
+  // its previous offset) and, when given, the total size (SizeMismatch), makes
+  // the blob visible in the repository and ends the session.
+  virtual Result<BlobInfo> Commit(const Digest& expected,
+                                  std::optional<uint64_t> expected_size = std::nullopt) = 0;
+};
+
+struct UploadState {
+  std::string id;
+  uint64_t offset = 0;
+};
+
+struct ManifestRecord {
+  Digest digest;
+  std::string media_type;
+  std::string bytes;
+};
+
+struct PutManifestResult {
+  Digest digest;
+  std::optional<Digest> subject;  // set when the manifest has a subject
+};
+
+class QUAY_EXPORT Registry {
+ public:
+  // Errors: InvalidArgument for unusable options, Unavailable/Internal when the
+  // data folder or database cannot be opened or migrated.
+  static Result<std::unique_ptr<Registry>> Open(const Options& options);
+  virtual ~Registry() = default;
+
+  // ---- uploads ----
+  // A new session in `repository` (InvalidArgument(kName) for a bad name).
+  virtual Result<std::unique_ptr<BlobUpload>> StartUpload(std::string_view repository) = 0;
+  // Reopens a session. NotFound(kUpload) if unknown (or of another repository);
+  // Conflict(kUpload) if another request holds it.
+  virtual Result<std::unique_ptr<BlobUpload>> ResumeUpload(std::string_view repository,
+                                                           std::string_view id) = 0;
+  virtual Result<UploadState> GetUpload(std::string_view repository, std::string_view id) = 0;
+  // NotFound(kUpload) if unknown.
+  virtual Status CancelUpload(std::string_view repository, std::string_view id) = 0;
+
+  // ---- blobs ----
+  // NotFound(kBlob) unless the blob is linked to the repository.
+  virtual Result<BlobInfo> StatBlob(std::string_view repository, const Digest& digest) = 0;
+  virtual Result<std::unique_ptr<BlobReader>> OpenBlob(std::string_view repository,
+                                                       const Digest& digest) = 0;
+
+  // ---- manifests ----
+  // Stores `bytes` under `reference` (a tag, or the digest of the bytes).
+  // Creates the repository on first push. Errors: InvalidArgument(kName/kTag/
+  // kManifest/kDigest), DigestMismatch when a digest reference does not match,
+  // TooLarge(kManifest), Unsupported(kMediaType), NotFound(kReference) when a
+  // referenced blob or child manifest is absent from the repository.
+  virtual Result<PutManifestResult> PutManifest(std::string_view repository,
+                                                std::string_view reference,
+                                                std::string_view content_type,
+                                                std::string_view bytes) = 0;
+  // The stored bytes and media type. NotFound(kRepository) for an unknown
+  // repository, NotFound(kManifest) for an unknown tag or digest.
+  virtual Result<ManifestRecord> GetManifest(std::string_view repository,
+                                             std::string_view reference) = 0;
+
+  virtual Result<bool> RepositoryExists(std::string_view repository) = 0;
+};
+
+}  // namespace quay

@@ -1,0 +1,91 @@
+// SQLite connections with a per-connection cache of prepared statements, and
+// the pool that hands them out. Internal to lib/db.
+#pragma once
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace quay::db {
+
+// A prepared statement on loan from a Connection's cache. Resets on
+// destruction: a statement left mid-step would pin the connection's read
+// snapshot (stale reads) and block WAL checkpoints.
+class Stmt {
+ public:
+  explicit Stmt(SQLite::Statement& s) : s_(s) {}
+  ~Stmt() { s_.tryReset(); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  SQLite::Statement* operator->() { return &s_; }
+  SQLite::Statement& operator*() { return s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+class Connection {
+ public:
+  Connection(const std::string& path, bool read_only, bool durable, bool shared_memory);
+
+  SQLite::Database& db() { return db_; }
+  // A prepared statement for `sql`, reset and with bindings cleared. Preparing
+  // costs more than the queries on the hot path, so each is prepared once.
+  // `sql` must be a string literal (its address is the cache key).
+  Stmt Prepare(const char* sql);
+
+ private:
+  SQLite::Database db_;
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+// One writer connection (writes are serialized) and a pool of readers.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::string path, bool durable);
+
+  // A reader connection on loan; returned to the pool on destruction.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> c) : pool_(pool), owned_(std::move(c)) {
+      conn_ = owned_.get();
+    }
+    Lease(Connection* shared, std::unique_lock<std::mutex> lock)
+        : pool_(nullptr), conn_(shared), lock_(std::move(lock)) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    Connection* operator->() { return conn_; }
+    Connection& operator*() { return *conn_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> owned_;
+    Connection* conn_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  // The writer, held exclusively until the returned lock is released.
+  std::unique_lock<std::mutex> LockWriter() { return std::unique_lock(writer_mutex_); }
+  Connection& writer() { return *writer_; }
+  // A reader connection (the writer itself for in-memory databases, which
+  // cannot be shared between connections cheaply).
+  Lease AcquireReader();
+  bool in_memory() const { return in_memory_; }
+
+ private:
+  void Release(std::unique_ptr<Connection> c);
+
+  std::string path_;
+  bool durable_;
+  bool in_memory_;
+  std::mutex writer_mutex_;
+  std::unique_ptr<Connection> writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+};
+
+}  // namespace quay::db

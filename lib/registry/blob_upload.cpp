@@ -1,0 +1,130 @@
+#include "registry/blob_upload.h"
+
+#include <vector>
+
+namespace quay::registry {
+namespace {
+
+constexpr size_t kRehashBuffer = 1 << 20;
+
+// Feeds the first `length` bytes of an upload area to `digester`.
+Status FeedUploadPrefix(BlobStore& store, std::string_view id, uint64_t length,
+                        Digester& digester) {
+  auto reader = store.ReadUpload(id);
+  if (!reader.ok()) return reader.status();
+  if ((*reader)->size() < length) {
+    return Status::RangeInvalid(Subject::kUpload, "upload holds fewer bytes than were saved");
+  }
+  std::vector<char> buf(kRehashBuffer);
+  uint64_t pos = 0;
+  while (pos < length) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - pos));
+    auto n = (*reader)->ReadAt(pos, buf.data(), want);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Internal("upload shrank while being hashed");
+    digester.Update(buf.data(), *n);
+    pos += *n;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Digester> RebuildDigester(BlobStore& store, std::string_view id, uint64_t length) {
+  Digester d(DigestAlgorithm::kSha256);
+  if (auto s = FeedUploadPrefix(store, id, length, d); !s.ok()) return s;
+  return d;
+}
+
+Result<Digest> HashUploadPrefix(BlobStore& store, std::string_view id, uint64_t length,
+                                DigestAlgorithm algorithm) {
+  Digester d(algorithm);
+  if (auto s = FeedUploadPrefix(store, id, length, d); !s.ok()) return s;
+  return d.Finish();
+}
+
+BlobUploadImpl::BlobUploadImpl(Context* ctx, std::string id, std::string repository,
+                               std::unique_ptr<UploadWriter> writer, Digester digester,
+                               uint64_t saved_offset)
+    : ctx_(ctx),
+      id_(std::move(id)),
+      repository_(std::move(repository)),
+      writer_(std::move(writer)),
+      digester_(std::move(digester)),
+      saved_offset_(saved_offset),
+      offset_(saved_offset) {}
+
+BlobUploadImpl::~BlobUploadImpl() {
+  // Unsaved bytes are forgotten: the database still says saved_offset_, and
+  // the store truncates the area to that on the next resume. Only a hash that
+  // covers exactly the saved bytes may be reused.
+  writer_.reset();
+  if (!ended_ && digester_valid_ && offset_ == saved_offset_) {
+    ctx_->sessions.Park(id_, saved_offset_, std::move(digester_));
+  }
+  ctx_->sessions.Release(id_);
+}
+
+Status BlobUploadImpl::Write(const char* data, size_t n) {
+  if (ended_) return Status::InvalidArgument(Subject::kUpload, "upload already committed");
+  if (offset_ + n > ctx_->options.max_blob_bytes) {
+    return Status::TooLarge(Subject::kUpload, "blob exceeds the maximum size of " +
+                                                  std::to_string(ctx_->options.max_blob_bytes) +
+                                                  " bytes");
+  }
+  if (auto s = writer_->Append(data, n); !s.ok()) {
+    digester_valid_ = false;  // the area may hold part of this write
+    return s;
+  }
+  digester_.Update(data, n);
+  offset_ += n;
+  return Status::Ok();
+}
+
+Status BlobUploadImpl::Save() {
+  if (ended_) return Status::InvalidArgument(Subject::kUpload, "upload already committed");
+  if (offset_ == saved_offset_) return Status::Ok();
+  if (auto s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros()); !s.ok()) return s;
+  saved_offset_ = offset_;
+  return Status::Ok();
+}
+
+Result<Digest> BlobUploadImpl::DigestFor(const Digest& expected) {
+  if (expected.algorithm() == digester_.algorithm() && digester_valid_) {
+    digester_valid_ = false;  // Finish() spends it
+    return digester_.Finish();
+  }
+  // Another algorithm (sha512) or lost state: read the bytes back once.
+  return HashUploadPrefix(*ctx_->store, id_, offset_, expected.algorithm());
+}
+
+Result<BlobInfo> BlobUploadImpl::Commit(const Digest& expected,
+                                        std::optional<uint64_t> expected_size) {
+  if (ended_) return Status::InvalidArgument(Subject::kUpload, "upload already committed");
+  if (expected.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  if (expected_size && *expected_size != offset_) {
+    return Status::SizeMismatch("upload holds " + std::to_string(offset_) + " bytes, expected " +
+                                std::to_string(*expected_size));
+  }
+  auto actual = DigestFor(expected);
+  if (!actual.ok()) return actual.status();
+  if (*actual != expected) {
+    return Status::DigestMismatch("content digest " + actual->str() + " does not match " +
+                                  expected.str());
+  }
+  // Bytes first (durable, atomically in place), then the row that makes them
+  // visible. A crash between the two leaves an unreferenced file, never a row
+  // without bytes.
+  if (auto s = writer_->Commit(expected); !s.ok()) return s;
+  ended_ = true;
+  if (auto s = ctx_->db->CommitBlob(id_, repository_, expected, offset_, ctx_->NowMicros());
+      !s.ok()) {
+    ctx_->logger->Log(LogLevel::kError, "registry", "failed to record committed blob",
+                      {{"digest", expected.str()}, {"error", s.ToString()}});
+    return s;
+  }
+  ctx_->sessions.Forget(id_);
+  return BlobInfo{expected, offset_};
+}
+
+}  // namespace quay::registry

@@ -1,0 +1,48 @@
+// BlobUpload as the registry implements it: bytes go to the store's upload
+// area and through the digester in one pass.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "quay/registry.h"
+#include "registry/context.h"
+
+namespace quay::registry {
+
+class BlobUploadImpl final : public BlobUpload {
+ public:
+  // Takes over a session already acquired in ctx->sessions (released on destruction).
+  BlobUploadImpl(Context* ctx, std::string id, std::string repository,
+                 std::unique_ptr<UploadWriter> writer, Digester digester, uint64_t saved_offset);
+  ~BlobUploadImpl() override;
+
+  const std::string& id() const override { return id_; }
+  const std::string& repository() const override { return repository_; }
+  uint64_t offset() const override { return offset_; }
+
+  Status Write(const char* data, size_t n) override;
+  Status Save() override;
+  Result<BlobInfo> Commit(const Digest& expected, std::optional<uint64_t> expected_size) override;
+
+ private:
+  Result<Digest> DigestFor(const Digest& expected);
+
+  Context* ctx_;
+  std::string id_;
+  std::string repository_;
+  std::unique_ptr<UploadWriter> writer_;
+  Digester digester_;
+  bool digester_valid_ = true;  // false once Finish() ran or a write failed
+  uint64_t saved_offset_;
+  uint64_t offset_;
+  bool ended_ = false;  // committed: nothing to park
+};
+
+// Hashes the first `length` bytes of an upload area (rebuilding hash state
+// after a restart, or for a digest algorithm other than the running one).
+Result<Digest> HashUploadPrefix(BlobStore& store, std::string_view id, uint64_t length,
+                                DigestAlgorithm algorithm);
+Result<Digester> RebuildDigester(BlobStore& store, std::string_view id, uint64_t length);
+
+}  // namespace quay::registry

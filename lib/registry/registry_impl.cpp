@@ -1,0 +1,249 @@
+#include "registry/registry_impl.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <unordered_set>
+
+#include "quay/reference.h"
+#include "registry/blob_upload.h"
+#include "registry/upload_id.h"
+
+namespace quay::registry {
+namespace {
+
+Status UnknownUpload(std::string_view id) {
+  return Status::NotFound(Subject::kUpload, "upload " + std::string(id) + " is unknown");
+}
+
+}  // namespace
+
+Status RegistryImpl::Reconcile() {
+  auto ids = ctx_->db->ListUploadIds();
+  if (!ids.ok()) return ids.status();
+  auto areas = ctx_->store->ListUploads();
+  if (!areas.ok()) return areas.status();
+  const std::unordered_set<std::string> rows(ids->begin(), ids->end());
+  const std::unordered_set<std::string> files(areas->begin(), areas->end());
+  for (const auto& area : *areas) {
+    if (!rows.count(area)) {
+      if (auto s = ctx_->store->DeleteUpload(area); !s.ok()) return s;
+    }
+  }
+  for (const auto& id : *ids) {
+    if (!files.count(id)) {
+      if (auto s = ctx_->db->DeleteUpload(id); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BlobUpload>> RegistryImpl::StartUpload(std::string_view repository) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  std::string id = NewUploadId();
+  // The area first, then the row: a crash in between leaves an area that
+  // Reconcile() removes, never a row pointing at nothing.
+  auto writer = ctx_->store->CreateUpload(id);
+  if (!writer.ok()) return writer.status();
+  if (auto s = ctx_->db->InsertUpload(id, repository, ctx_->NowMicros()); !s.ok()) {
+    writer->reset();
+    (void)ctx_->store->DeleteUpload(id);
+    return s;
+  }
+  ctx_->sessions.TryAcquire(id);  // brand new: cannot be held elsewhere
+  return std::unique_ptr<BlobUpload>(std::make_unique<BlobUploadImpl>(
+      ctx_.get(), id, std::string(repository), std::move(*writer),
+      Digester(DigestAlgorithm::kSha256), 0));
+}
+
+Result<db::UploadRow> RegistryImpl::FindSession(std::string_view repository,
+                                                std::string_view id) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (!IsUploadId(id)) return UnknownUpload(id);
+  auto row = ctx_->db->FindUpload(id);
+  if (!row.ok()) return row.status();
+  if (!*row || (*row)->repository != repository) return UnknownUpload(id);
+  return std::move(**row);
+}
+
+Result<std::unique_ptr<BlobUpload>> RegistryImpl::ResumeUpload(std::string_view repository,
+                                                               std::string_view id) {
+  auto row = FindSession(repository, id);
+  if (!row.ok()) return row.status();
+  const std::string sid(id);
+  if (!ctx_->sessions.TryAcquire(sid)) {
+    return Status::Conflict(Subject::kUpload, "upload " + sid + " is in use by another request");
+  }
+  struct ReleaseOnError {
+    Context* ctx;
+    const std::string& id;
+    bool armed = true;
+    ~ReleaseOnError() {
+      if (armed) ctx->sessions.Release(id);
+    }
+  } guard{ctx_.get(), sid};
+
+  auto writer = ctx_->store->OpenUpload(sid, row->offset);
+  if (!writer.ok()) return writer.status();
+  std::optional<Digester> digester = ctx_->sessions.Take(sid, row->offset);
+  if (!digester) {
+    auto rebuilt = RebuildDigester(*ctx_->store, sid, row->offset);
+    if (!rebuilt.ok()) return rebuilt.status();
+    digester.emplace(std::move(*rebuilt));
+  }
+  guard.armed = false;
+  return std::unique_ptr<BlobUpload>(std::make_unique<BlobUploadImpl>(
+      ctx_.get(), sid, row->repository, std::move(*writer), std::move(*digester), row->offset));
+}
+
+Result<UploadState> RegistryImpl::GetUpload(std::string_view repository, std::string_view id) {
+  auto row = FindSession(repository, id);
+  if (!row.ok()) return row.status();
+  return UploadState{row->id, row->offset};
+}
+
+Status RegistryImpl::CancelUpload(std::string_view repository, std::string_view id) {
+  auto row = FindSession(repository, id);
+  if (!row.ok()) return row.status();
+  // Row first: once it is gone no request can resume the session, and a
+  // request still writing fails at Save().
+  if (auto s = ctx_->db->DeleteUpload(row->id); !s.ok()) return s;
+  ctx_->sessions.Forget(row->id);
+  return ctx_->store->DeleteUpload(row->id);
+}
+
+Result<BlobInfo> RegistryImpl::StatBlob(std::string_view repository, const Digest& digest) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto size = ctx_->db->FindRepositoryBlob(repository, digest);
+  if (!size.ok()) return size.status();
+  if (!*size) {
+    return Status::NotFound(Subject::kBlob,
+                            "blob " + digest.str() + " is unknown to " + std::string(repository));
+  }
+  return BlobInfo{digest, **size};
+}
+
+Result<std::unique_ptr<BlobReader>> RegistryImpl::OpenBlob(std::string_view repository,
+                                                           const Digest& digest) {
+  auto info = StatBlob(repository, digest);
+  if (!info.ok()) return info.status();
+  return ctx_->store->OpenBlob(digest);
+}
+
+Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
+                                                    std::string_view reference,
+                                                    std::string_view content_type,
+                                                    std::string_view bytes) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto ref = Reference::Parse(reference);
+  if (!ref.ok()) return ref.status();
+  if (bytes.size() > ctx_->options.max_manifest_bytes) {
+    return Status::TooLarge(Subject::kManifest,
+                            "manifest exceeds " + std::to_string(ctx_->options.max_manifest_bytes) +
+                                " bytes");
+  }
+  auto manifest = Manifest::Parse(bytes, content_type);
+  if (!manifest.ok()) return manifest.status();
+
+  const DigestAlgorithm algorithm =
+      ref->is_digest() ? ref->digest().algorithm() : DigestAlgorithm::kSha256;
+  const Digest digest = Digest::Of(bytes, algorithm);
+  if (ref->is_digest() && ref->digest() != digest) {
+    return Status::DigestMismatch("manifest digest " + digest.str() + " does not match " +
+                                  ref->digest().str());
+  }
+
+  db::NewManifest row;
+  row.digest = digest;
+  row.media_type = manifest->media_type;
+  row.artifact_type = manifest->artifact_type;
+  if (manifest->subject) row.subject = manifest->subject->digest;
+  row.content = bytes;
+  for (const auto& d : manifest->BlobReferences()) row.blobs.push_back(d.digest);
+  for (const auto& d : manifest->manifests) row.children.push_back(d.digest);
+  // Duplicates would make the reference checks and inserts do work twice.
+  for (auto* v : {&row.blobs, &row.children}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  row.tag = ref->tag();
+  if (auto s = ctx_->db->PutManifest(repository, row, ctx_->NowMicros()); !s.ok()) return s;
+
+  PutManifestResult result{digest, std::nullopt};
+  if (manifest->subject) result.subject = manifest->subject->digest;
+  return result;
+}
+
+Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
+                                                 std::string_view reference) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto ref = Reference::Parse(reference);
+  if (!ref.ok()) return ref.status();
+  auto row = ref->is_digest() ? ctx_->db->FindManifestByDigest(repository, ref->digest())
+                              : ctx_->db->FindManifestByTag(repository, ref->tag());
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    // Tell "no such repository" from "no such manifest" only on a miss, so a
+    // hit costs one query.
+    auto repo = ctx_->db->FindRepository(repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) {
+      return Status::NotFound(Subject::kRepository,
+                              "repository " + std::string(repository) + " is unknown");
+    }
+    return Status::NotFound(Subject::kManifest, "manifest " + ref->str() + " is unknown");
+  }
+  return ManifestRecord{(*row)->digest, std::move((*row)->media_type),
+                        std::move((*row)->content)};
+}
+
+Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto repo = ctx_->db->FindRepository(repository);
+  if (!repo.ok()) return repo.status();
+  return repo->has_value();
+}
+
+}  // namespace quay::registry
+
+namespace quay {
+
+Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
+  auto ctx = std::make_unique<registry::Context>();
+  ctx->options = options;
+  ctx->clock = options.clock ? options.clock : Clock::System();
+  ctx->logger = options.logger ? options.logger : Logger::Discard();
+
+  std::string db_path = options.database_path;
+  if (!options.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) {
+      return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
+                                 ec.message());
+    }
+    if (db_path.empty()) db_path = (std::filesystem::path(options.data_dir) / "quay.db").string();
+  } else if (db_path.empty()) {
+    db_path = ":memory:";
+  }
+
+  if (options.blob_store) {
+    ctx->store = options.blob_store;
+  } else if (options.data_dir.empty()) {
+    ctx->store = NewMemoryBlobStore();
+  } else {
+    auto store = OpenFilesystemBlobStore(options.data_dir, options.durable);
+    if (!store.ok()) return store.status();
+    ctx->store = std::move(*store);
+  }
+
+  auto db = db::Database::Open(db_path, options.durable);
+  if (!db.ok()) return db.status();
+  ctx->db = std::move(*db);
+
+  auto impl = std::make_unique<registry::RegistryImpl>(std::move(ctx));
+  if (auto s = impl->Reconcile(); !s.ok()) return s;
+  return std::unique_ptr<Registry>(std::move(impl));
+}
+
+}  // namespace quay

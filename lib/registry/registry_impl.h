@@ -1,0 +1,44 @@
+// The Registry facade's implementation: validates input, then coordinates the
+// blob store (bytes) and the database (what is visible).
+#pragma once
+
+#include <memory>
+
+#include "quay/registry.h"
+#include "registry/context.h"
+
+namespace quay::registry {
+
+class RegistryImpl final : public Registry {
+ public:
+  explicit RegistryImpl(std::unique_ptr<Context> ctx) : ctx_(std::move(ctx)) {}
+
+  // Removes what a crash can leave behind: upload areas without a session row
+  // and session rows without an upload area.
+  Status Reconcile();
+
+  Result<std::unique_ptr<BlobUpload>> StartUpload(std::string_view repository) override;
+  Result<std::unique_ptr<BlobUpload>> ResumeUpload(std::string_view repository,
+                                                   std::string_view id) override;
+  Result<UploadState> GetUpload(std::string_view repository, std::string_view id) override;
+  Status CancelUpload(std::string_view repository, std::string_view id) override;
+
+  Result<BlobInfo> StatBlob(std::string_view repository, const Digest& digest) override;
+  Result<std::unique_ptr<BlobReader>> OpenBlob(std::string_view repository,
+                                               const Digest& digest) override;
+
+  Result<PutManifestResult> PutManifest(std::string_view repository, std::string_view reference,
+                                        std::string_view content_type,
+                                        std::string_view bytes) override;
+  Result<ManifestRecord> GetManifest(std::string_view repository,
+                                     std::string_view reference) override;
+  Result<bool> RepositoryExists(std::string_view repository) override;
+
+ private:
+  // The session row of `id` if it belongs to `repository`.
+  Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);
+
+  std::unique_ptr<Context> ctx_;
+};
+
+}  // namespace quay::registry

@@ -1,0 +1,536 @@
+// The filesystem driver.
+//
+// On-disk layout under the root (the data dir):
+//
+//   <root>/blobs/<algorithm>/<first 2 hex>/<hex>   a committed blob, mode 0644 & ~umask
+//   <root>/uploads/<upload id>                     in-progress bytes of one upload
+//
+// A blob appears only through rename(2) of a complete upload file, so a reader
+// (or a restart after a crash) sees either no blob or all of its bytes. With
+// `durable`, Commit makes the data and every directory entry on the path
+// durable before it returns. Everything else in the store is stateless system
+// calls, so the store is safe to share between threads and processes; the only
+// in-memory state is a cache of directories already known to be durable.
+//
+// All I/O goes through POSIX calls that report errors as errno values; nothing
+// here throws.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "quay/storage.h"
+#include "storage/upload_id.h"
+
+namespace quay {
+namespace {
+
+constexpr mode_t kDirMode = 0755;
+constexpr mode_t kFileMode = 0644;
+
+// Errors that may go away on retry (full disk, fd exhaustion) are Unavailable
+// so a host can answer "try later"; anything else is an unexpected failure.
+Status ErrnoStatus(std::string_view action, const std::string& path, int err) {
+  std::string msg = "failed to ";
+  msg.append(action).append(" ").append(path).append(": ").append(std::strerror(err));
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EAGAIN:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EBUSY:
+      return Status::Unavailable(std::move(msg));
+    default:
+      return Status::Internal(std::move(msg));
+  }
+}
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // A close error is ignored: data that must be durable was fsync'd before,
+  // and retrying close(2) after EINTR is wrong on Linux.
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+int OpenRetrying(const std::string& path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int FsyncRetrying(int fd) {
+  int rc;
+  do {
+    rc = ::fsync(fd);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+// Makes the entries of `dir` (files created, renamed or removed in it) durable.
+Status FsyncDir(const std::string& dir) {
+  UniqueFd fd(OpenRetrying(dir, O_RDONLY | O_DIRECTORY));
+  if (!fd.valid()) return ErrnoStatus("open directory", dir, errno);
+  if (FsyncRetrying(fd.get()) < 0) return ErrnoStatus("fsync directory", dir, errno);
+  return Status::Ok();
+}
+
+// `path` has no trailing slash (OpenFilesystemBlobStore trims them).
+std::string ParentOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+struct DirEntry {
+  std::string name;
+  bool is_dir = false;
+  bool is_file = false;
+};
+
+// The entries of `dir` except "." and "..". A missing directory is empty: a
+// concurrent DeleteBlob or another process may remove what we just listed.
+Status ReadDirEntries(const std::string& dir, std::vector<DirEntry>* out) {
+  out->clear();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status::Ok();
+    return ErrnoStatus("open directory", dir, errno);
+  }
+  Status status;
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      if (errno != 0) status = ErrnoStatus("read directory", dir, errno);
+      break;
+    }
+    std::string_view name(e->d_name);
+    if (name == "." || name == "..") continue;
+    DirEntry entry{std::string(name)};
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      // Some filesystems (XFS without ftype, some network ones) leave d_type empty.
+      struct stat st;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      }
+    }
+    entry.is_dir = type == DT_DIR;
+    entry.is_file = type == DT_REG;
+    out->push_back(std::move(entry));
+  }
+  ::closedir(d);
+  return status;
+}
+
+// The paths of one store and the durability bookkeeping its writers share.
+class Layout {
+ public:
+  Layout(std::string root, bool durable)
+      : root_(std::move(root)), blobs_(root_ + "/blobs"), uploads_(root_ + "/uploads"),
+        durable_(durable) {}
+
+  const std::string& root() const { return root_; }
+  const std::string& blobs() const { return blobs_; }
+  const std::string& uploads() const { return uploads_; }
+  bool durable() const { return durable_; }
+
+  std::string UploadPath(std::string_view id) const {
+    return uploads_ + "/" + std::string(id);
+  }
+  std::string BlobAlgorithmDir(const Digest& d) const {
+    return blobs_ + "/" + std::string(d.algorithm_name());
+  }
+  std::string BlobDir(const Digest& d) const {
+    return BlobAlgorithmDir(d) + "/" + std::string(d.hex().substr(0, 2));
+  }
+  std::string BlobPath(const Digest& d) const { return BlobDir(d) + "/" + std::string(d.hex()); }
+
+  // mkdir -p for a blob's directory. With durability, each level's entry in its
+  // parent is fsync'd before the level is trusted. Levels are remembered once
+  // durable: a directory that merely exists may have been created by a
+  // concurrent Commit that has not finished its fsync yet, so existence alone
+  // is not enough to skip the parent's fsync.
+  Status EnsureBlobDir(const Digest& d) {
+    if (Status s = EnsureDir(BlobAlgorithmDir(d), blobs_); !s.ok()) return s;
+    return EnsureDir(BlobDir(d), BlobAlgorithmDir(d));
+  }
+
+ private:
+  Status EnsureDir(const std::string& dir, const std::string& parent) {
+    if (durable_) {
+      std::lock_guard lock(mu_);
+      if (durable_dirs_.contains(dir)) return Status::Ok();
+    }
+    bool created = true;
+    if (::mkdir(dir.c_str(), kDirMode) < 0) {
+      if (errno != EEXIST) return ErrnoStatus("create directory", dir, errno);
+      created = false;
+    }
+    if (!durable_) return Status::Ok();
+    if (Status s = FsyncDir(parent); !s.ok()) {
+      // Best effort: without its entry durable the directory must not look
+      // settled to a later Commit. Fails harmlessly if another blob is in it.
+      if (created) ::rmdir(dir.c_str());
+      return s;
+    }
+    std::lock_guard lock(mu_);
+    durable_dirs_.insert(dir);
+    return Status::Ok();
+  }
+
+  const std::string root_;
+  const std::string blobs_;
+  const std::string uploads_;
+  const bool durable_;
+
+  std::mutex mu_;
+  std::set<std::string> durable_dirs_;  // guarded by mu_
+};
+
+// Reads a file through its descriptor with pread(2): the descriptor pins the
+// inode, so unlinking the blob (DeleteBlob, GC) does not disturb the reader.
+class FileBlobReader final : public BlobReader {
+ public:
+  FileBlobReader(UniqueFd fd, uint64_t size, std::string path)
+      : fd_(std::move(fd)), size_(size), path_(std::move(path)) {}
+
+  uint64_t size() const override { return size_; }
+
+  Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override {
+    // Bounded by the size seen at open, so an upload that keeps growing reads
+    // as the snapshot size() describes.
+    if (offset >= size_) return size_t{0};
+    n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t r = ::pread(fd_.get(), buf + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("read", path_, errno);
+      }
+      if (r == 0) break;  // truncated underneath us (an upload reopened with a smaller keep)
+      done += static_cast<size_t>(r);
+    }
+    return done;
+  }
+
+ private:
+  UniqueFd fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+class FileUploadWriter final : public UploadWriter {
+ public:
+  FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size)
+      : layout_(std::move(layout)), id_(std::move(id)), path_(layout_->UploadPath(id_)),
+        fd_(std::move(fd)), size_(size) {}
+
+  uint64_t size() const override { return size_; }
+
+  // No fsync here: an upload's bytes become durable at Commit. A crash loses
+  // at most unacknowledged tails, which OpenUpload's `keep` cuts off.
+  Status Append(const char* data, size_t n) override {
+    if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    while (n > 0) {
+      const ssize_t w = ::write(fd_.get(), data, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      if (w == 0) return ErrnoStatus("write", path_, ENOSPC);  // no progress: treat as full
+      data += w;
+      n -= static_cast<size_t>(w);
+      size_ += static_cast<uint64_t>(w);  // size() reports what really reached the file
+    }
+    return Status::Ok();
+  }
+
+  Status Commit(const Digest& digest) override {
+    if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    const bool durable = layout_->durable();
+
+    if (durable && FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
+    if (Status s = CheckStillOurUpload(); !s.ok()) return s;
+    if (Status s = layout_->EnsureBlobDir(digest); !s.ok()) return s;
+
+    const std::string blob_path = layout_->BlobPath(digest);
+    struct stat st;
+    if (::stat(blob_path.c_str(), &st) == 0) {
+      // Content-addressed: the existing blob has these very bytes. Keeping it
+      // rather than renaming over it leaves its inode (and readers) alone.
+      if (::unlink(path_.c_str()) < 0 && errno != ENOENT) {
+        return ErrnoStatus("remove upload", path_, errno);
+      }
+      fd_.Reset();
+      return durable ? FsyncDir(layout_->uploads()) : Status::Ok();
+    }
+    // A concurrent Commit of the same digest may win between stat and rename;
+    // rename then replaces identical bytes atomically, which readers never see.
+    if (::rename(path_.c_str(), blob_path.c_str()) < 0) {
+      if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload was removed");
+      return ErrnoStatus("rename upload to", blob_path, errno);
+    }
+    fd_.Reset();
+    if (!durable) return Status::Ok();
+    // The blob is visible from here on; a failure below only means its entry
+    // may not survive a crash yet.
+    if (Status s = FsyncDir(layout_->BlobDir(digest)); !s.ok()) return s;
+    return FsyncDir(layout_->uploads());
+  }
+
+ private:
+  // A DeleteUpload plus a CreateUpload of the same id while this writer lived
+  // would otherwise commit someone else's bytes under our digest.
+  Status CheckStillOurUpload() const {
+    struct stat ours, named;
+    if (::fstat(fd_.get(), &ours) < 0) return ErrnoStatus("stat", path_, errno);
+    if (::stat(path_.c_str(), &named) < 0) {
+      if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload was removed");
+      return ErrnoStatus("stat", path_, errno);
+    }
+    if (ours.st_dev != named.st_dev || ours.st_ino != named.st_ino) {
+      return Status::NotFound(Subject::kUpload, "upload was removed");
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<Layout> layout_;
+  std::string id_;
+  std::string path_;
+  UniqueFd fd_;  // invalid once committed
+  uint64_t size_;
+};
+
+class FilesystemBlobStore final : public BlobStore {
+ public:
+  explicit FilesystemBlobStore(std::shared_ptr<Layout> layout) : layout_(std::move(layout)) {}
+
+  Result<std::unique_ptr<UploadWriter>> CreateUpload(std::string_view id) override {
+    if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    const std::string path = layout_->UploadPath(id);
+    UniqueFd fd(OpenRetrying(path, O_WRONLY | O_CREAT | O_EXCL, kFileMode));
+    if (!fd.valid()) {
+      if (errno == EEXIST) return Status::Conflict(Subject::kUpload, "upload already exists");
+      return ErrnoStatus("create upload", path, errno);
+    }
+    return std::unique_ptr<UploadWriter>(
+        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), 0));
+  }
+
+  Result<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id, uint64_t keep) override {
+    if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    const std::string path = layout_->UploadPath(id);
+    UniqueFd fd(OpenRetrying(path, O_WRONLY));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload unknown");
+      return ErrnoStatus("open upload", path, errno);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return ErrnoStatus("stat", path, errno);
+    if (static_cast<uint64_t>(st.st_size) < keep) {
+      return Status::RangeInvalid(Subject::kUpload, "upload holds fewer bytes than requested");
+    }
+    int rc;
+    do {
+      rc = ::ftruncate(fd.get(), static_cast<off_t>(keep));
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return ErrnoStatus("truncate", path, errno);
+    if (::lseek(fd.get(), 0, SEEK_END) < 0) return ErrnoStatus("seek", path, errno);
+    return std::unique_ptr<UploadWriter>(
+        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), keep));
+  }
+
+  Result<std::unique_ptr<BlobReader>> ReadUpload(std::string_view id) override {
+    if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    return OpenReader(layout_->UploadPath(id), Subject::kUpload, "upload unknown");
+  }
+
+  Status DeleteUpload(std::string_view id) override {
+    if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    return RemoveFile(layout_->UploadPath(id), "remove upload");
+  }
+
+  Result<std::vector<std::string>> ListUploads() override {
+    std::vector<DirEntry> entries;
+    if (Status s = ReadDirEntries(layout_->uploads(), &entries); !s.ok()) return s;
+    std::vector<std::string> ids;
+    for (auto& e : entries) {
+      if (e.is_file && storage::ValidateUploadId(e.name).ok()) ids.push_back(std::move(e.name));
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  Result<std::unique_ptr<BlobReader>> OpenBlob(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    return OpenReader(layout_->BlobPath(digest), Subject::kBlob, "blob unknown");
+  }
+
+  Result<uint64_t> BlobSize(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    const std::string path = layout_->BlobPath(digest);
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(Subject::kBlob, "blob unknown");
+      return ErrnoStatus("stat", path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(Subject::kBlob, "blob unknown");
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  // Empty prefix directories are left in place: at most 256 per algorithm, and
+  // removing one would race with a Commit about to rename into it.
+  Status DeleteBlob(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    return RemoveFile(layout_->BlobPath(digest), "remove blob");
+  }
+
+  // Walks blobs/<algorithm>/<prefix>/ and keeps only names that are the digest
+  // their place in the tree says they are; anything else (temp files, editor
+  // droppings, misplaced files) is not a blob.
+  Result<std::vector<Digest>> ListBlobs() override {
+    std::vector<Digest> digests;
+    std::vector<DirEntry> algorithms, prefixes, files;
+    if (Status s = ReadDirEntries(layout_->blobs(), &algorithms); !s.ok()) return s;
+    for (const auto& algorithm : algorithms) {
+      if (!algorithm.is_dir) continue;
+      const std::string algorithm_dir = layout_->blobs() + "/" + algorithm.name;
+      if (Status s = ReadDirEntries(algorithm_dir, &prefixes); !s.ok()) return s;
+      for (const auto& prefix : prefixes) {
+        if (!prefix.is_dir || prefix.name.size() != 2) continue;
+        if (Status s = ReadDirEntries(algorithm_dir + "/" + prefix.name, &files); !s.ok()) return s;
+        for (const auto& file : files) {
+          if (!file.is_file) continue;
+          auto digest = Digest::Parse(algorithm.name + ":" + file.name);
+          if (!digest.ok() || digest->algorithm_name() != algorithm.name ||
+              digest->hex().substr(0, 2) != prefix.name) {
+            continue;
+          }
+          digests.push_back(std::move(digest).value());
+        }
+      }
+    }
+    std::sort(digests.begin(), digests.end());
+    return digests;
+  }
+
+ private:
+  static Result<std::unique_ptr<BlobReader>> OpenReader(const std::string& path, Subject subject,
+                                                        const char* missing) {
+    UniqueFd fd(OpenRetrying(path, O_RDONLY));
+    if (!fd.valid()) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(subject, missing);
+      return ErrnoStatus("open", path, errno);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return ErrnoStatus("stat", path, errno);
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(subject, missing);
+    return std::unique_ptr<BlobReader>(
+        std::make_unique<FileBlobReader>(std::move(fd), static_cast<uint64_t>(st.st_size), path));
+  }
+
+  static Status RemoveFile(const std::string& path, std::string_view action) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT && errno != ENOTDIR) {
+      return ErrnoStatus(action, path, errno);
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<Layout> layout_;
+};
+
+// mkdir that accepts an existing directory (and only a directory).
+Status MakeDir(const std::string& dir, bool* created) {
+  *created = false;
+  if (::mkdir(dir.c_str(), kDirMode) == 0) {
+    *created = true;
+    return Status::Ok();
+  }
+  if (errno != EEXIST) return ErrnoStatus("create directory", dir, errno);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) < 0) return ErrnoStatus("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return ErrnoStatus("create directory", dir, ENOTDIR);
+  return Status::Ok();
+}
+
+// mkdir -p for the root; parents that already exist are left as they are.
+Status MakeDirs(const std::string& dir, bool* created) {
+  *created = false;
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return ErrnoStatus("use as directory", dir, ENOTDIR);
+    return Status::Ok();
+  }
+  const std::string parent = ParentOf(dir);
+  if (parent != dir && parent != "." && parent != "/") {
+    bool parent_created;
+    if (Status s = MakeDirs(parent, &parent_created); !s.ok()) return s;
+  }
+  return MakeDir(dir, created);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<BlobStore>> OpenFilesystemBlobStore(const std::string& root, bool durable) {
+  if (root.empty()) return Status::InvalidArgument(Subject::kNone, "blob store root is empty");
+  std::string trimmed = root;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+
+  auto layout = std::make_shared<Layout>(trimmed, durable);
+  bool root_created, blobs_created, uploads_created;
+  if (Status s = MakeDirs(layout->root(), &root_created); !s.ok()) return s;
+  if (Status s = MakeDir(layout->blobs(), &blobs_created); !s.ok()) return s;
+  if (Status s = MakeDir(layout->uploads(), &uploads_created); !s.ok()) return s;
+  if (durable) {
+    // Commit only fsyncs below blobs/ and uploads/, so their own entries (and
+    // the root's, when we made it) are made durable here, once.
+    if (blobs_created || uploads_created) {
+      if (Status s = FsyncDir(layout->root()); !s.ok()) return s;
+    }
+    if (root_created) {
+      if (Status s = FsyncDir(ParentOf(layout->root())); !s.ok()) return s;
+    }
+  }
+  return std::shared_ptr<BlobStore>(std::make_shared<FilesystemBlobStore>(std::move(layout)));
+}
+
+}  // namespace quay

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what libquay needs from Debian (only what is missing), then
+# configures and builds into ./build. Safe to run again; later runs are quick.
+#   scripts/setup.sh            build dependencies only
+#   scripts/setup.sh --tests    also the tools the end-to-end tests drive
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(g++ meson ninja-build pkg-config libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
+            rapidjson-dev libssl-dev libfmt-dev doctest-dev)
+test_pkgs=(skopeo podman curl python3 sqlite3 openssl)
+
+pkgs=("${build_pkgs[@]}")
+[[ "${1:-}" == "--tests" ]] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}" ||
+    { $sudo apt-get update && $sudo apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build
+fi
+meson compile -C build

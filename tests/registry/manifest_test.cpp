@@ -1,0 +1,121 @@
+#include <doctest/doctest.h>
+
+#include "registry_test_support.h"
+
+using namespace quay;
+using quay::testing::DescriptorJson;
+using quay::testing::OpenRegistry;
+using quay::testing::PushBlob;
+using quay::testing::PushImageBlobs;
+
+namespace {
+constexpr std::string_view kOci = media_type::kOciManifest;
+}
+
+TEST_CASE("a manifest pushed by tag is served by tag and by digest with its bytes") {
+  auto r = OpenRegistry();
+  const std::string m = PushImageBlobs(*r, "lib/app", "v1");
+  auto put = r->PutManifest("lib/app", "v1", kOci, m);
+  REQUIRE_MESSAGE(put.ok(), put.status().ToString());
+  CHECK(put->digest == Digest::Of(m));
+  CHECK_FALSE(put->subject.has_value());
+
+  auto by_tag = r->GetManifest("lib/app", "v1");
+  REQUIRE(by_tag.ok());
+  CHECK(by_tag->bytes == m);
+  CHECK(by_tag->media_type == kOci);
+  CHECK(by_tag->digest == Digest::Of(m));
+  auto by_digest = r->GetManifest("lib/app", Digest::Of(m).str());
+  REQUIRE(by_digest.ok());
+  CHECK(by_digest->bytes == m);
+  CHECK(r->RepositoryExists("lib/app").value());
+}
+
+TEST_CASE("moving a tag serves the new manifest; the old stays pullable by digest") {
+  auto r = OpenRegistry();
+  const std::string m1 = PushImageBlobs(*r, "lib/app", "one");
+  const std::string m2 = PushImageBlobs(*r, "lib/app", "two");
+  REQUIRE(r->PutManifest("lib/app", "latest", kOci, m1).ok());
+  REQUIRE(r->PutManifest("lib/app", "latest", kOci, m2).ok());
+  CHECK(r->GetManifest("lib/app", "latest")->bytes == m2);
+  CHECK(r->GetManifest("lib/app", Digest::Of(m1).str())->bytes == m1);
+  REQUIRE(r->PutManifest("lib/app", "latest", kOci, m2).ok());  // idempotent re-push
+  CHECK(r->GetManifest("lib/app", "latest")->bytes == m2);
+}
+
+TEST_CASE("a manifest pushed by digest must match it") {
+  auto r = OpenRegistry();
+  const std::string m = PushImageBlobs(*r, "lib/app", "d");
+  CHECK(r->PutManifest("lib/app", Digest::Of("else").str(), kOci, m).status().code() ==
+        Code::kDigestMismatch);
+  auto put = r->PutManifest("lib/app", Digest::Of(m).str(), kOci, m);
+  REQUIRE(put.ok());
+  CHECK(r->GetManifest("lib/app", Digest::Of(m).str()).ok());
+}
+
+TEST_CASE("a manifest whose blobs are not in the repository is refused and stores nothing") {
+  auto r = OpenRegistry();
+  const std::string m = PushImageBlobs(*r, "has/blobs", "x");
+  auto put = r->PutManifest("lacks/blobs", "v1", kOci, m);
+  CHECK(put.status().code() == Code::kNotFound);
+  CHECK(put.status().subject() == Subject::kReference);
+  // The failed push must not even create the repository.
+  CHECK_FALSE(r->RepositoryExists("lacks/blobs").value());
+  CHECK(r->GetManifest("lacks/blobs", "v1").status().subject() == Subject::kRepository);
+}
+
+TEST_CASE("an index needs its children in the repository") {
+  auto r = OpenRegistry();
+  const std::string amd = PushImageBlobs(*r, "multi/arch", "amd64");
+  const std::string arm = PushImageBlobs(*r, "multi/arch", "arm64");
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+      DescriptorJson(kOci, Digest::Of(amd), amd.size()) + "," +
+      DescriptorJson(kOci, Digest::Of(arm), arm.size()) + "]}";
+  CHECK(r->PutManifest("multi/arch", "v1", media_type::kOciIndex, index).status().subject() ==
+        Subject::kReference);
+  REQUIRE(r->PutManifest("multi/arch", Digest::Of(amd).str(), kOci, amd).ok());
+  REQUIRE(r->PutManifest("multi/arch", Digest::Of(arm).str(), kOci, arm).ok());
+  auto put = r->PutManifest("multi/arch", "v1", media_type::kOciIndex, index);
+  REQUIRE_MESSAGE(put.ok(), put.status().ToString());
+  CHECK(r->GetManifest("multi/arch", "v1")->media_type == media_type::kOciIndex);
+}
+
+TEST_CASE("an artifact with a subject reports it") {
+  auto r = OpenRegistry();
+  const std::string image = PushImageBlobs(*r, "sig/app", "img");
+  REQUIRE(r->PutManifest("sig/app", "v1", kOci, image).ok());
+  const std::string empty = "{}";
+  const Digest ed = PushBlob(*r, "sig/app", empty);
+  const std::string sig = R"({"schemaVersion":2,"mediaType":")" + std::string(kOci) +
+                          R"(","artifactType":"application/vnd.example.sig","config":)" +
+                          DescriptorJson(media_type::kOciEmpty, ed, 2) + R"(,"layers":[],"subject":)" +
+                          DescriptorJson(kOci, Digest::Of(image), image.size()) + "}";
+  auto put = r->PutManifest("sig/app", Digest::Of(sig).str(), kOci, sig);
+  REQUIRE_MESSAGE(put.ok(), put.status().ToString());
+  REQUIRE(put->subject.has_value());
+  CHECK(*put->subject == Digest::Of(image));
+}
+
+TEST_CASE("bad manifests are refused before storage") {
+  auto r = OpenRegistry();
+  CHECK(r->PutManifest("lib/app", "v1", kOci, "{not json").status().subject() == Subject::kManifest);
+  CHECK(r->PutManifest("lib/app", "bad tag!", kOci, "{}").status().subject() == Subject::kTag);
+  CHECK(r->PutManifest("../etc", "v1", kOci, "{}").status().subject() == Subject::kName);
+  Options small;
+  small.max_manifest_bytes = 16;
+  auto r2 = OpenRegistry(small);
+  CHECK(r2->PutManifest("lib/app", "v1", kOci, std::string(17, ' ')).status().code() ==
+        Code::kTooLarge);
+  CHECK_FALSE(r->RepositoryExists("lib/app").value());
+}
+
+TEST_CASE("unknown repositories and manifests are told apart") {
+  auto r = OpenRegistry();
+  CHECK(r->GetManifest("no/such", "v1").status().subject() == Subject::kRepository);
+  const std::string m = PushImageBlobs(*r, "lib/app", "z");
+  REQUIRE(r->PutManifest("lib/app", "v1", kOci, m).ok());
+  CHECK(r->GetManifest("lib/app", "v2").status().subject() == Subject::kManifest);
+  CHECK(r->GetManifest("lib/app", Digest::Of("nope").str()).status().subject() ==
+        Subject::kManifest);
+}

@@ -1,0 +1,195 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "registry_test_support.h"
+
+using namespace quay;
+using quay::testing::OpenRegistry;
+using quay::testing::PushBlob;
+using quay::testing::TempDir;
+
+TEST_CASE("a chunked upload is hashed across requests and committed") {
+  auto r = OpenRegistry();
+  const std::string a = "first chunk|", b = "second chunk";
+  std::string id;
+  {
+    auto up = r->StartUpload("library/app");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    REQUIRE((*up)->Write(a.data(), a.size()).ok());
+    REQUIRE((*up)->Save().ok());
+  }
+  auto state = r->GetUpload("library/app", id);
+  REQUIRE(state.ok());
+  CHECK(state->offset == a.size());
+  auto up = r->ResumeUpload("library/app", id);
+  REQUIRE(up.ok());
+  CHECK((*up)->offset() == a.size());
+  REQUIRE((*up)->Write(b.data(), b.size()).ok());
+  auto info = (*up)->Commit(Digest::Of(a + b), a.size() + b.size());
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  CHECK(info->size == a.size() + b.size());
+  up->reset();
+
+  auto stat = r->StatBlob("library/app", Digest::Of(a + b));
+  REQUIRE(stat.ok());
+  CHECK(stat->size == a.size() + b.size());
+  CHECK(r->GetUpload("library/app", id).status().IsNotFound());
+  auto reader = r->OpenBlob("library/app", Digest::Of(a + b));
+  REQUIRE(reader.ok());
+  std::string got((*reader)->size(), '\0');
+  auto n = (*reader)->ReadAt(0, got.data(), got.size());
+  REQUIRE(n.ok());
+  CHECK(got == a + b);
+}
+
+TEST_CASE("bytes written but never saved are forgotten") {
+  auto r = OpenRegistry();
+  const std::string kept = "acknowledged", lost = "truncated request body";
+  std::string id;
+  {
+    auto up = r->StartUpload("x/y");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    REQUIRE((*up)->Write(kept.data(), kept.size()).ok());
+    REQUIRE((*up)->Save().ok());
+  }
+  {
+    auto up = r->ResumeUpload("x/y", id);
+    REQUIRE(up.ok());
+    REQUIRE((*up)->Write(lost.data(), lost.size()).ok());
+    // destroyed without Save: the request body broke off
+  }
+  auto up = r->ResumeUpload("x/y", id);
+  REQUIRE(up.ok());
+  CHECK((*up)->offset() == kept.size());
+  const std::string rest = "-rest";
+  REQUIRE((*up)->Write(rest.data(), rest.size()).ok());
+  CHECK((*up)->Commit(Digest::Of(kept + rest)).ok());
+}
+
+TEST_CASE("a wrong digest or size commits nothing and keeps the session") {
+  auto r = OpenRegistry();
+  const std::string data = "some blob";
+  std::string id;
+  {
+    auto up = r->StartUpload("x/y");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    REQUIRE((*up)->Write(data.data(), data.size()).ok());
+    REQUIRE((*up)->Save().ok());
+    CHECK((*up)->Commit(Digest::Of("other")).status().code() == Code::kDigestMismatch);
+  }
+  CHECK(r->StatBlob("x/y", Digest::Of("other")).status().IsNotFound());
+  CHECK(r->StatBlob("x/y", Digest::Of(data)).status().IsNotFound());
+  {
+    auto up = r->ResumeUpload("x/y", id);
+    REQUIRE(up.ok());
+    CHECK((*up)->Commit(Digest::Of(data), 3).status().code() == Code::kSizeMismatch);
+  }
+  auto up = r->ResumeUpload("x/y", id);
+  REQUIRE(up.ok());
+  CHECK((*up)->offset() == data.size());
+  CHECK((*up)->Commit(Digest::Of(data), data.size()).ok());
+}
+
+TEST_CASE("an upload session is held by one request at a time and belongs to its repository") {
+  auto r = OpenRegistry();
+  auto up = r->StartUpload("x/y");
+  REQUIRE(up.ok());
+  const std::string id = (*up)->id();
+  CHECK(r->ResumeUpload("x/y", id).status().code() == Code::kConflict);
+  up->reset();
+  CHECK(r->ResumeUpload("x/y", id).ok());
+  CHECK(r->ResumeUpload("other/repo", id).status().subject() == Subject::kUpload);
+  CHECK(r->ResumeUpload("x/y", "../../etc/passwd").status().IsNotFound());
+  CHECK(r->StartUpload("Bad/Name").status().subject() == Subject::kName);
+}
+
+TEST_CASE("a cancelled upload is gone") {
+  auto r = OpenRegistry();
+  std::string id;
+  {
+    auto up = r->StartUpload("x/y");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+  }
+  REQUIRE(r->CancelUpload("x/y", id).ok());
+  CHECK(r->GetUpload("x/y", id).status().IsNotFound());
+  CHECK(r->ResumeUpload("x/y", id).status().IsNotFound());
+  CHECK(r->CancelUpload("x/y", id).IsNotFound());
+}
+
+TEST_CASE("upload sessions and blobs survive reopening the data dir") {
+  TempDir dir;
+  Options o;
+  o.data_dir = dir.path();
+  const std::string a(300'000, 'a'), b(200'000, 'b');
+  std::string id;
+  Digest committed;
+  {
+    auto r = OpenRegistry(o);
+    committed = PushBlob(*r, "persist/me", "committed before restart");
+    auto up = r->StartUpload("persist/me");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    REQUIRE((*up)->Write(a.data(), a.size()).ok());
+    REQUIRE((*up)->Save().ok());
+  }
+  auto r = OpenRegistry(o);
+  CHECK(r->StatBlob("persist/me", committed).ok());
+  auto up = r->ResumeUpload("persist/me", id);
+  REQUIRE_MESSAGE(up.ok(), up.status().ToString());
+  CHECK((*up)->offset() == a.size());
+  REQUIRE((*up)->Write(b.data(), b.size()).ok());
+  auto info = (*up)->Commit(Digest::Of(a + b));
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+}
+
+TEST_CASE("a blob is visible only in the repositories it was pushed to") {
+  auto r = OpenRegistry();
+  const Digest d = PushBlob(*r, "one/repo", "shared bytes");
+  CHECK(r->StatBlob("one/repo", d).ok());
+  CHECK(r->StatBlob("two/repo", d).status().subject() == Subject::kBlob);
+  PushBlob(*r, "two/repo", "shared bytes");
+  CHECK(r->StatBlob("two/repo", d).ok());
+}
+
+TEST_CASE("sha512 digests are verified too") {
+  auto r = OpenRegistry();
+  const std::string data = "hashed with sha512";
+  auto up = r->StartUpload("x/y");
+  REQUIRE(up.ok());
+  REQUIRE((*up)->Write(data.data(), data.size()).ok());
+  auto info = (*up)->Commit(Digest::Of(data, DigestAlgorithm::kSha512));
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  CHECK(r->StatBlob("x/y", Digest::Of(data, DigestAlgorithm::kSha512)).ok());
+}
+
+TEST_CASE("concurrent uploads to one registry all land") {
+  TempDir dir;
+  Options o;
+  o.data_dir = dir.path();
+  o.durable = false;
+  auto r = OpenRegistry(o);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string data = "blob " + std::to_string(t) + "/" + std::to_string(i);
+        auto up = r->StartUpload("con/current");
+        if (!up.ok() || !(*up)->Write(data.data(), data.size()).ok() ||
+            !(*up)->Commit(Digest::Of(data)).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
+  CHECK(r->StatBlob("con/current", Digest::Of("blob 7/19")).ok());
+}
