@@ -115,6 +115,8 @@ std::string ErrorBody(const quay::Status& status) {
 
 void WriteError(httplib::Response& res, const quay::Status& status) {
   res.status = MapStatus(status).http_status;
+  // cpp-httplib adds Content-Length for the body; a stale one would be a duplicate.
+  res.headers.erase("Content-Length");
   res.set_content(ErrorBody(status), "application/json");
 }
 

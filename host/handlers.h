@@ -23,7 +23,7 @@ quay::Status HandleBlobGet(Exchange& ex);   // GET /v2/<name>/blobs/<digest>
 quay::Status HandleBlobHead(Exchange& ex);  // HEAD /v2/<name>/blobs/<digest>
 
 // handlers_manifests.cpp
-quay::Status HandleManifestGet(Exchange& ex);   // GET/HEAD /v2/<name>/manifests/<ref>
-quay::Status HandleManifestPut(Exchange& ex);   // PUT /v2/<name>/manifests/<ref>
+quay::Status HandleManifestGet(Exchange& ex);  // GET/HEAD /v2/<name>/manifests/<ref>
+quay::Status HandleManifestPut(Exchange& ex);  // PUT /v2/<name>/manifests/<ref>
 
 }  // namespace quayd

@@ -116,8 +116,7 @@ void ForceClose(httplib::Response& res) {
   res.body.clear();
   if (!body->empty()) {
     res.set_content_provider(
-        body->size(), content_type,
-        [body](size_t offset, size_t length, httplib::DataSink& sink) {
+        body->size(), content_type, [body](size_t offset, size_t length, httplib::DataSink& sink) {
           sink.write(body->data() + offset, length);
           return false;  // everything is written; "failing" ends the connection
         });

@@ -34,12 +34,18 @@ bool HasTrickSegment(std::string_view path) {
 
 std::string_view PathKindPattern(PathKind kind) {
   switch (kind) {
-    case PathKind::kApiRoot: return "/v2/";
-    case PathKind::kUploadStart: return "/v2/<name>/blobs/uploads/";
-    case PathKind::kUpload: return "/v2/<name>/blobs/uploads/<id>";
-    case PathKind::kBlob: return "/v2/<name>/blobs/<digest>";
-    case PathKind::kManifest: return "/v2/<name>/manifests/<reference>";
-    case PathKind::kUnknown: break;
+    case PathKind::kApiRoot:
+      return "/v2/";
+    case PathKind::kUploadStart:
+      return "/v2/<name>/blobs/uploads/";
+    case PathKind::kUpload:
+      return "/v2/<name>/blobs/uploads/<id>";
+    case PathKind::kBlob:
+      return "/v2/<name>/blobs/<digest>";
+    case PathKind::kManifest:
+      return "/v2/<name>/manifests/<reference>";
+    case PathKind::kUnknown:
+      break;
   }
   return "<unknown>";
 }

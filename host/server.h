@@ -71,7 +71,9 @@ class Server {
   // Bind() and Run() on an internal thread; returns once accepting.
   quay::Status Start();
 
-  // Idempotent; callable from any thread (including a signal watcher).
+  // Idempotent; callable from any thread (including a signal watcher). After
+  // Start(), also waits for the serving thread, so the Registry may be closed
+  // once it returns. After Run(), the caller waits for Run() to return.
   void Stop();
 
  private:

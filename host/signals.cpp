@@ -16,7 +16,7 @@ sigset_t ShutdownSet() {
 }  // namespace
 
 void IgnoreSigpipe() {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = SIG_IGN;
   sigemptyset(&action.sa_mask);
   sigaction(SIGPIPE, &action, nullptr);

@@ -13,10 +13,14 @@ namespace {
 
 std::string_view LevelName(quay::LogLevel level) {
   switch (level) {
-    case quay::LogLevel::kDebug: return "debug";
-    case quay::LogLevel::kInfo: return "info";
-    case quay::LogLevel::kWarn: return "warn";
-    case quay::LogLevel::kError: return "error";
+    case quay::LogLevel::kDebug:
+      return "debug";
+    case quay::LogLevel::kInfo:
+      return "info";
+    case quay::LogLevel::kWarn:
+      return "warn";
+    case quay::LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -28,8 +32,8 @@ std::string Timestamp() {
   const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
 
 // logfmt: bare when safe, otherwise double-quoted with escapes. Control bytes
@@ -51,11 +55,21 @@ void AppendText(std::string& out, std::string_view value) {
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           out += fmt::format("\\x{:02x}", u);
@@ -72,11 +86,21 @@ void AppendJsonString(std::string& out, std::string_view value) {
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           out += fmt::format("\\u{:04x}", u);
@@ -157,8 +181,7 @@ std::string StructuredLogger::Format(quay::LogLevel level, std::string_view comp
 }
 
 void StructuredLogger::Log(quay::LogLevel level, std::string_view component,
-                           std::string_view message,
-                           std::initializer_list<quay::LogField> fields) {
+                           std::string_view message, std::initializer_list<quay::LogField> fields) {
   if (!Enabled(level)) return;
   std::string line = Format(level, component, message, fields);
   std::lock_guard<std::mutex> lock(mu_);

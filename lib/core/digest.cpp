@@ -62,10 +62,9 @@ bool IsWellFormedEncoded(std::string_view s) {
 
 Status CheckHex(std::string_view algorithm, std::string_view hex, size_t want) {
   if (hex.size() != want) {
-    return Status::InvalidArgument(Subject::kDigest,
-                                   std::string(algorithm) + " digest must have " +
-                                       std::to_string(want) + " hex characters, got " +
-                                       std::to_string(hex.size()));
+    return Status::InvalidArgument(
+        Subject::kDigest, std::string(algorithm) + " digest must have " + std::to_string(want) +
+                              " hex characters, got " + std::to_string(hex.size()));
   }
   for (char c : hex) {
     if (!IsLowerHex(c)) {

@@ -5,7 +5,8 @@ namespace {
 
 class DiscardLogger final : public Logger {
  public:
-  void Log(LogLevel, std::string_view, std::string_view, std::initializer_list<LogField>) override {}
+  void Log(LogLevel, std::string_view, std::string_view, std::initializer_list<LogField>) override {
+  }
 };
 
 }  // namespace

@@ -27,7 +27,9 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-Status Invalid(std::string msg) { return Status::InvalidArgument(Subject::kManifest, std::move(msg)); }
+Status Invalid(std::string msg) {
+  return Status::InvalidArgument(Subject::kManifest, std::move(msg));
+}
 
 // Media types compare case-insensitively and may carry parameters
 // ("...+json; charset=utf-8"), so only the bare lower-cased type is compared.
@@ -116,8 +118,7 @@ Status ParseSize(const Value& object, const std::string& prefix, uint64_t* out) 
 }
 
 // `path` names the descriptor in errors ("config", "layers[2]").
-Status ParseDescriptor(const Value& v, const std::string& path, bool index_entry,
-                       Descriptor* out) {
+Status ParseDescriptor(const Value& v, const std::string& path, bool index_entry, Descriptor* out) {
   if (!v.IsObject()) return Invalid(path + " must be an object");
   std::string prefix = path + ".";
 
@@ -169,10 +170,12 @@ Status ParseDescriptorArray(const Value& object, const char* key, bool index_ent
   return Status::Ok();
 }
 
-Status CheckSchemaVersion(const Value& root) {
+// Schema 1 bodies never carry mediaType, so "schemaVersion": 1 without one is
+// a schema 1 manifest (Unsupported); with one it is a malformed manifest.
+Status CheckSchemaVersion(const Value& root, bool body_has_type) {
   const Value* v = Find(root, "schemaVersion");
   if (v == nullptr) return Invalid("schemaVersion is required");
-  if (v->IsInt64() && v->GetInt64() == 1) {
+  if (v->IsInt64() && v->GetInt64() == 1 && !body_has_type) {
     return Status::Unsupported(Subject::kMediaType,
                                "Docker schema 1 manifests are not supported; push schema 2 or OCI");
   }
@@ -220,7 +223,7 @@ Result<Manifest> Manifest::Parse(std::string_view bytes, std::string_view conten
   rapidjson::Document doc;
   // Iterative parsing: a hostile body of nested brackets must not exhaust the stack.
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(bytes.data(),
-                                                                                     bytes.size());
+                                                                                    bytes.size());
   if (doc.HasParseError()) {
     return Invalid(std::string("manifest is not valid JSON: ") +
                    rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
@@ -244,7 +247,7 @@ Result<Manifest> Manifest::Parse(std::string_view bytes, std::string_view conten
           Subject::kMediaType, "Docker schema 1 manifests are not supported; push schema 2 or OCI");
     }
   }
-  if (Status s = CheckSchemaVersion(doc); !s.ok()) return s;
+  if (Status s = CheckSchemaVersion(doc, body_type_value != nullptr); !s.ok()) return s;
 
   Result<std::string> effective =
       EffectiveMediaType(doc, body_type, body_type_value != nullptr, ct);

@@ -21,14 +21,19 @@ std::string Printable(char c) {
   return buf;
 }
 
-Status NameError(std::string msg) { return Status::InvalidArgument(Subject::kName, std::move(msg)); }
+Status NameError(std::string msg) {
+  return Status::InvalidArgument(Subject::kName, std::move(msg));
+}
 
 // One path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*. `c` is non-empty.
 Status ValidateComponent(std::string_view c) {
   if (!IsLowerAlnum(c.front())) {
-    if (c.front() >= 'A' && c.front() <= 'Z') return NameError("repository name must be lower-case");
-    return NameError("repository name component must start with a lower-case letter or digit, not " +
-                     Printable(c.front()));
+    if (c.front() >= 'A' && c.front() <= 'Z') {
+      return NameError("repository name must be lower-case");
+    }
+    return NameError(
+        "repository name component must start with a lower-case letter or digit, not " +
+        Printable(c.front()));
   }
   size_t i = 0;
   while (i < c.size()) {
@@ -79,8 +84,8 @@ Status ValidateRepositoryName(std::string_view name) {
   size_t start = 0;
   while (true) {
     size_t slash = name.find('/', start);
-    std::string_view component =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view component = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (component.empty()) return NameError("repository name component must not be empty");
     if (Status s = ValidateComponent(component); !s.ok()) return s;
     if (slash == std::string_view::npos) return Status::Ok();
@@ -100,8 +105,9 @@ Status ValidateTag(std::string_view tag) {
   }
   for (char c : tag.substr(1)) {
     if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') {
-      return Status::InvalidArgument(Subject::kTag, "tag must not contain " + Printable(c) +
-                                                        " (allowed: letters, digits, '_', '.', '-')");
+      return Status::InvalidArgument(
+          Subject::kTag,
+          "tag must not contain " + Printable(c) + " (allowed: letters, digits, '_', '.', '-')");
     }
   }
   return Status::Ok();

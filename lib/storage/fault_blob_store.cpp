@@ -85,7 +85,9 @@ Result<std::unique_ptr<BlobReader>> FaultInjectingBlobStore::ReadUpload(std::str
   return inner_->ReadUpload(id);
 }
 
-Status FaultInjectingBlobStore::DeleteUpload(std::string_view id) { return inner_->DeleteUpload(id); }
+Status FaultInjectingBlobStore::DeleteUpload(std::string_view id) {
+  return inner_->DeleteUpload(id);
+}
 
 Result<std::vector<std::string>> FaultInjectingBlobStore::ListUploads() {
   return inner_->ListUploads();

@@ -27,9 +27,10 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "quay/storage.h"
-#include "storage/upload_id.h"
+#include "storage/upload_id_validation.h"
 
 namespace quay {
 namespace {
@@ -163,7 +164,9 @@ Status ReadDirEntries(const std::string& dir, std::vector<DirEntry>* out) {
 class Layout {
  public:
   Layout(std::string root, bool durable)
-      : root_(std::move(root)), blobs_(root_ + "/blobs"), uploads_(root_ + "/uploads"),
+      : root_(std::move(root)),
+        blobs_(root_ + "/blobs"),
+        uploads_(root_ + "/uploads"),
         durable_(durable) {}
 
   const std::string& root() const { return root_; }
@@ -171,9 +174,7 @@ class Layout {
   const std::string& uploads() const { return uploads_; }
   bool durable() const { return durable_; }
 
-  std::string UploadPath(std::string_view id) const {
-    return uploads_ + "/" + std::string(id);
-  }
+  std::string UploadPath(std::string_view id) const { return uploads_ + "/" + std::string(id); }
   std::string BlobAlgorithmDir(const Digest& d) const {
     return blobs_ + "/" + std::string(d.algorithm_name());
   }
@@ -260,8 +261,11 @@ class FileBlobReader final : public BlobReader {
 class FileUploadWriter final : public UploadWriter {
  public:
   FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size)
-      : layout_(std::move(layout)), id_(std::move(id)), path_(layout_->UploadPath(id_)),
-        fd_(std::move(fd)), size_(size) {}
+      : layout_(std::move(layout)),
+        id_(std::move(id)),
+        path_(layout_->UploadPath(id_)),
+        fd_(std::move(fd)),
+        size_(size) {}
 
   uint64_t size() const override { return size_; }
 
@@ -410,7 +414,8 @@ class FilesystemBlobStore final : public BlobStore {
     const std::string path = layout_->BlobPath(digest);
     struct stat st;
     if (::stat(path.c_str(), &st) < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(Subject::kBlob, "blob unknown");
+      if (errno == ENOENT || errno == ENOTDIR)
+        return Status::NotFound(Subject::kBlob, "blob unknown");
       return ErrnoStatus("stat", path, errno);
     }
     if (!S_ISREG(st.st_mode)) return Status::NotFound(Subject::kBlob, "blob unknown");

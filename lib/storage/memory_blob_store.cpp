@@ -13,9 +13,10 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "quay/storage.h"
-#include "storage/upload_id.h"
+#include "storage/upload_id_validation.h"
 
 namespace quay {
 namespace {
@@ -51,7 +52,9 @@ class MemoryUploadWriter final : public UploadWriter {
  public:
   MemoryUploadWriter(std::shared_ptr<MemoryState> state, std::string id,
                      std::shared_ptr<Upload> upload)
-      : state_(std::move(state)), id_(std::move(id)), upload_(std::move(upload)),
+      : state_(std::move(state)),
+        id_(std::move(id)),
+        upload_(std::move(upload)),
         size_(upload_->bytes.size()) {}
 
   uint64_t size() const override { return size_; }
@@ -69,8 +72,7 @@ class MemoryUploadWriter final : public UploadWriter {
     std::lock_guard lock(state_->mu);
     if (Status s = CheckOwnedLocked(); !s.ok()) return s;
     if (!state_->blobs.contains(digest)) {
-      state_->blobs.emplace(digest,
-                            std::make_shared<const std::string>(std::move(upload_->bytes)));
+      state_->blobs.emplace(digest, std::make_shared<const std::string>(std::move(upload_->bytes)));
     }
     state_->uploads.erase(id_);
     upload_.reset();
@@ -156,6 +158,7 @@ class MemoryBlobStore final : public BlobStore {
   }
 
   Result<std::unique_ptr<BlobReader>> OpenBlob(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     std::shared_ptr<const std::string> bytes;
     {
       std::lock_guard lock(state_->mu);
@@ -167,6 +170,7 @@ class MemoryBlobStore final : public BlobStore {
   }
 
   Result<uint64_t> BlobSize(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     std::lock_guard lock(state_->mu);
     auto it = state_->blobs.find(digest);
     if (it == state_->blobs.end()) return Status::NotFound(Subject::kBlob, "blob unknown");
@@ -174,6 +178,7 @@ class MemoryBlobStore final : public BlobStore {
   }
 
   Status DeleteBlob(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     std::lock_guard lock(state_->mu);
     state_->blobs.erase(digest);
     return Status::Ok();

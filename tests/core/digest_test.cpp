@@ -38,10 +38,10 @@ TEST_CASE("Parse rejects malformed digests as InvalidArgument(kDigest)") {
   const std::string hex64(64, 'a');
   const char* bad[] = {
       "",
-      "sha256",                         // no colon
+      "sha256",                            // no colon
       "e3b0c44298fc1c149afbf4c8996fb924",  // no algorithm
-      ":abc",                           // empty algorithm
-      "sha256:",                        // empty hex
+      ":abc",                              // empty algorithm
+      "sha256:",                           // empty hex
   };
   for (const char* text : bad) {
     CAPTURE(text);

@@ -23,14 +23,16 @@ std::string Desc(std::string_view media_type, const std::string& digest, std::st
 }
 
 // An image manifest body; `media_type` empty leaves the field out.
-std::string Image(std::string_view media_type, std::string extra = "",
-                  std::string layer1 = "") {
+std::string Image(std::string_view media_type, std::string extra = "", std::string layer1 = "") {
   std::string body = "{\"schemaVersion\":2,";
   if (!media_type.empty()) body += "\"mediaType\":" + Quoted(media_type) + ",";
-  if (layer1.empty()) layer1 = Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer1Digest, "20");
+  if (layer1.empty()) {
+    layer1 = Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer1Digest, "20");
+  }
   body += "\"config\":" + Desc("application/vnd.oci.image.config.v1+json", kConfigDigest, "7") +
-          ",\"layers\":[" + Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer0Digest, "10") +
-          "," + layer1 + "]" + extra + "}";
+          ",\"layers\":[" +
+          Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer0Digest, "10") + "," + layer1 +
+          "]" + extra + "}";
   return body;
 }
 
@@ -55,8 +57,8 @@ void CheckInvalid(const Result<Manifest>& r, std::string_view needle = "") {
 }
 
 TEST_CASE("an OCI image manifest parses with its config and layers in order") {
-  auto r = Manifest::Parse(Image(mt::kOciManifest, ",\"annotations\":{\"a\":\"1\"}"),
-                           mt::kOciManifest);
+  auto r =
+      Manifest::Parse(Image(mt::kOciManifest, ",\"annotations\":{\"a\":\"1\"}"), mt::kOciManifest);
   REQUIRE(r.ok());
   const Manifest& m = *r;
   CHECK(m.kind == ManifestKind::kImage);
@@ -209,6 +211,8 @@ TEST_CASE("schemaVersion must be 2") {
     return Manifest::Parse(b, mt::kOciManifest);
   };
   CheckInvalid(with_version("3"), "schemaVersion");
+  // An OCI body claiming version 1 is malformed, not a Docker schema 1 manifest.
+  CheckInvalid(with_version("1"), "schemaVersion must be 2");
   CheckInvalid(with_version("\"2\""), "schemaVersion");
   CheckInvalid(with_version("2.5"), "schemaVersion");
   CheckInvalid(with_version("null"), "schemaVersion is required");
@@ -228,7 +232,8 @@ TEST_CASE("Docker schema 1 is Unsupported(kMediaType)") {
     CHECK(r.status().subject() == Subject::kMediaType);
   }
   std::string with_type =
-      "{\"schemaVersion\":1,\"mediaType\":\"application/vnd.docker.distribution.manifest.v1+json\"}";
+      "{\"schemaVersion\":1,\"mediaType\":\"application/"
+      "vnd.docker.distribution.manifest.v1+json\"}";
   CHECK(Manifest::Parse(with_type, "").status().code() == Code::kUnsupported);
 }
 
@@ -239,8 +244,8 @@ TEST_CASE("an unknown body mediaType is rejected") {
 }
 
 TEST_CASE("an image needs a config and layers") {
-  std::string no_config = "{\"schemaVersion\":2,\"mediaType\":" + Quoted(mt::kOciManifest) +
-                          ",\"layers\":[]}";
+  std::string no_config =
+      "{\"schemaVersion\":2,\"mediaType\":" + Quoted(mt::kOciManifest) + ",\"layers\":[]}";
   CheckInvalid(Manifest::Parse(no_config, mt::kOciManifest), "config is required");
 
   std::string no_layers = "{\"schemaVersion\":2,\"mediaType\":" + Quoted(mt::kOciManifest) +
@@ -297,21 +302,22 @@ TEST_CASE("bad descriptors name the offending field") {
   CheckInvalid(layer("1", ",\"artifactType\":7"), "artifactType must be a string");
 
   std::string no_size = "{\"mediaType\":\"a/b\",\"digest\":" + Quoted(kLayer1Digest) + "}";
-  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", no_size), ""), "layers[1].size is required");
+  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", no_size), ""),
+               "layers[1].size is required");
   std::string no_type = "{\"digest\":" + Quoted(kLayer1Digest) + ",\"size\":1}";
   CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", no_type), ""),
                "layers[1].mediaType is required");
   std::string no_digest = "{\"mediaType\":\"a/b\",\"size\":1}";
   CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", no_digest), ""),
                "layers[1].digest is required");
-  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", "7"), ""), "layers[1] must be an object");
+  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", "7"), ""),
+               "layers[1] must be an object");
 }
 
 TEST_CASE("index platforms must carry architecture and os") {
-  std::string body = "{\"schemaVersion\":2,\"mediaType\":" + Quoted(mt::kOciIndex) +
-                     ",\"manifests\":[" +
-                     Desc(mt::kOciManifest, kChildDigest, "1", ",\"platform\":{\"os\":\"linux\"}") +
-                     "]}";
+  std::string body =
+      "{\"schemaVersion\":2,\"mediaType\":" + Quoted(mt::kOciIndex) + ",\"manifests\":[" +
+      Desc(mt::kOciManifest, kChildDigest, "1", ",\"platform\":{\"os\":\"linux\"}") + "]}";
   CheckInvalid(Manifest::Parse(body, mt::kOciIndex), "manifests[0].platform.architecture");
   std::string not_object = "{\"schemaVersion\":2,\"manifests\":[" +
                            Desc(mt::kOciManifest, kChildDigest, "1", ",\"platform\":[]") + "]}";

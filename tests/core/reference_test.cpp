@@ -8,10 +8,9 @@ namespace quay {
 namespace {
 
 TEST_CASE("valid repository names") {
-  const char* good[] = {
-      "a",       "library/ubuntu", "quay/app-1", "a__b",        "a_b",     "a.b",
-      "a---b",   "0",              "a/b/c/d",    "my.org/x_y/z", "9a/b9",   "foo.bar-baz__qux",
-  };
+  const char* good[] = {"a",     "library/ubuntu",  "quay/app-1", "a__b",    "a_b",
+                        "a.b",   "a---b",           "0",          "a/b/c/d", "my.org/x_y/z",
+                        "9a/b9", "foo.bar-baz__qux"};
   for (const char* name : good) {
     CAPTURE(name);
     CHECK(ValidateRepositoryName(name).ok());
@@ -23,10 +22,10 @@ TEST_CASE("valid repository names") {
 
 TEST_CASE("invalid repository names are InvalidArgument(kName)") {
   const char* bad[] = {
-      "",     "..",   "a/../b", "/abs",  "a//b",  "a/",   "A",      "Library/ubuntu",
-      "a%2Fb", "a___b", "-a",   "a-",    "a.",    ".a",   "_a",     "a..b",
-      "a._b", "a_-b", "a-_b",   "a b",   "a:b",   "a\\b", "a/./b",  "a\n",
-      "a@b",  "a/B",  "é",      "a/.",   "a/-b",  "a__",  "a/b/",   "./a",
+      "",      "..",    "a/../b", "/abs", "a//b", "a/",   "A",     "Library/ubuntu",
+      "a%2Fb", "a___b", "-a",     "a-",   "a.",   ".a",   "_a",    "a..b",
+      "a._b",  "a_-b",  "a-_b",   "a b",  "a:b",  "a\\b", "a/./b", "a\n",
+      "a@b",   "a/B",   "é",      "a/.",  "a/-b", "a__",  "a/b/",  "./a",
   };
   for (const char* name : bad) {
     CAPTURE(name);

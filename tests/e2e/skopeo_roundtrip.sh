@@ -165,6 +165,12 @@ verify_all() {
     code=$(http_status GET "$BASE_URL/v2/e2e/no-such-repo/manifests/v1" -H "Accept: $MANIFEST_ACCEPT")
     [[ $code == 404 ]] || fail "GET manifest of unknown repo: expected 404, got $code"
 
+    # Tag listing (skopeo inspect needs it too).
+    req GET "$BASE_URL/v2/e2e/image/tags/list"
+    expect_code 200 "GET /v2/e2e/image/tags/list"
+    [[ $(jq -c '[.name, (.tags | sort)]' "$RESP_BODY") == '["e2e/image",["v1","v2"]]' ]] ||
+        fail "GET /v2/e2e/image/tags/list: expected name e2e/image and tags v1, v2; got $(head -c 300 "$RESP_BODY")"
+
     # skopeo inspect (parsed, not raw) and list-tags.
     sk inspect --tls-verify=false "docker://$REG/e2e/image:v1"
     [[ $(jq -r .Digest "$WORK/skopeo.out") == "$IMG_MANIFEST" ]] || fail "skopeo inspect: wrong Digest: $(cat "$WORK/skopeo.out")"

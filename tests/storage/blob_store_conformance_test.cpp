@@ -15,8 +15,8 @@
 namespace quay {
 namespace {
 
-using storage_test::PutBlob;
 using storage_test::PseudoRandomBytes;
+using storage_test::PutBlob;
 using storage_test::ReadAll;
 using storage_test::ReadBlob;
 using storage_test::ReadUploadBytes;
@@ -40,7 +40,10 @@ struct Driver {
 };
 
 const Driver kDrivers[] = {
-    {"memory", [] { return DriverUnderTest{nullptr, NewMemoryBlobStore()}; }},
+    {"memory",
+     [] {
+       return DriverUnderTest{nullptr, NewMemoryBlobStore()};
+     }},
     {"filesystem", [] { return Filesystem(/*durable=*/true); }},
     {"filesystem, not durable", [] { return Filesystem(/*durable=*/false); }},
     {"fault-injecting over memory, unarmed",
@@ -232,6 +235,23 @@ TEST_CASE("missing blobs and uploads are NotFound with their subject") {
   });
 }
 
+TEST_CASE("an empty (placeholder) digest is InvalidArgument, never a path or a key") {
+  ForEachDriver([](BlobStore& store) {
+    const Digest none;
+    CheckError(store.OpenBlob(none).status(), Code::kInvalidArgument, Subject::kDigest);
+    CheckError(store.BlobSize(none).status(), Code::kInvalidArgument, Subject::kDigest);
+    CheckError(store.DeleteBlob(none), Code::kInvalidArgument, Subject::kDigest);
+    auto writer = store.CreateUpload("u1");
+    REQUIRE(writer.ok());
+    Append(**writer, "bytes");
+    CheckError((*writer)->Commit(none), Code::kInvalidArgument, Subject::kDigest);
+    CHECK(ReadUploadBytes(store, "u1") == "bytes");
+    auto blobs = store.ListBlobs();
+    REQUIRE(blobs.ok());
+    CHECK(blobs->empty());
+  });
+}
+
 TEST_CASE("deleting blobs and uploads is idempotent") {
   ForEachDriver([](BlobStore& store) {
     const Digest digest = PutBlob(store, "u1", "bytes to delete");
@@ -309,9 +329,19 @@ TEST_CASE("creating an upload twice under one id is Conflict") {
 
 TEST_CASE("malformed upload ids are rejected by every upload operation") {
   ForEachDriver([](BlobStore& store) {
-    const std::string bad_ids[] = {
-        "", "../x", "a/b", "/abs", ".", "..", "a b", "a_b", "a.b", "a\\b",
-        std::string("a\0b", 3), "caf\xc3\xa9", std::string(65, 'a')};
+    const std::string bad_ids[] = {"",
+                                   "../x",
+                                   "a/b",
+                                   "/abs",
+                                   ".",
+                                   "..",
+                                   "a b",
+                                   "a_b",
+                                   "a.b",
+                                   "a\\b",
+                                   std::string("a\0b", 3),
+                                   "caf\xc3\xa9",
+                                   std::string(65, 'a')};
     for (const std::string& id : bad_ids) {
       CAPTURE(id);
       CheckError(store.CreateUpload(id).status(), Code::kInvalidArgument, Subject::kUpload);

@@ -2,13 +2,14 @@
 // append or commit leaves no partial state visible, and the work can be
 // retried. Checked over both real drivers, since "performs nothing" must hold
 // whatever the inner store is.
+#include "quay/fault_blob_store.h"
+
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "quay/fault_blob_store.h"
 #include "quay/storage.h"
 #include "storage_test_support.h"
 
@@ -102,9 +103,7 @@ TEST_CASE("a failed commit leaves no blob and an upload that still commits") {
     CHECK(*uploads == std::vector<std::string>{"u1"});
     CHECK(ReadUploadBytes(store, "u1") == bytes);
 
-    SUBCASE("retried on the same writer") {
-      REQUIRE((*writer)->Commit(digest).ok());
-    }
+    SUBCASE("retried on the same writer") { REQUIRE((*writer)->Commit(digest).ok()); }
     SUBCASE("retried after the session is reopened") {
       writer->reset();
       auto reopened = store.OpenUpload("u1", bytes.size());

@@ -1,4 +1,4 @@
-#include "storage/upload_id.h"
+#include "storage/upload_id_validation.h"
 
 #include <string>
 

@@ -1,0 +1,79 @@
+// Manifests: PUT reads the (capped) body and hands it to the library, which
+// validates it; GET/HEAD serve the stored bytes with their stored media type.
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <string>
+
+#include "host/handlers.h"
+#include "host/request_body.h"
+
+namespace quayd {
+namespace {
+
+// "application/vnd.oci.image.manifest.v1+json; charset=utf-8" -> the media
+// type alone; the library compares media types, not HTTP parameters.
+std::string MediaTypeOf(const std::string& content_type) {
+  std::string_view s = content_type;
+  s = s.substr(0, s.find(';'));
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return std::string(s);
+}
+
+quay::Status TooLarge(uint64_t limit) {
+  return quay::Status::TooLarge(quay::Subject::kManifest,
+                                fmt::format("manifests are limited to {} bytes", limit));
+}
+
+}  // namespace
+
+quay::Status HandleManifestGet(Exchange& ex) {
+  quay::Result<quay::ManifestRecord> record =
+      ex.registry.GetManifest(ex.match.name, ex.match.argument);
+  if (!record.ok()) return record.status();
+  ex.res.status = 200;
+  ex.res.set_header("Docker-Content-Digest", record->digest.str());
+  ex.res.set_header("ETag", fmt::format("\"{}\"", record->digest.str()));
+  // HEAD shares this handler: cpp-httplib sends the headers (Content-Length
+  // included) and skips the body.
+  ex.res.set_content(record->bytes, record->media_type);
+  return quay::Status::Ok();
+}
+
+quay::Status HandleManifestPut(Exchange& ex) {
+  const uint64_t limit = ex.limits.max_manifest_bytes;
+  if (ex.body.content_length() && *ex.body.content_length() > limit) return TooLarge(limit);
+
+  std::string bytes;
+  if (ex.body.content_length()) bytes.reserve(static_cast<size_t>(*ex.body.content_length()));
+  bool too_large = false;
+  RequestBody::Outcome outcome = ex.body.Stream([&](const char* data, size_t size) {
+    if (bytes.size() + size > limit) {
+      too_large = true;
+      return false;
+    }
+    bytes.append(data, size);
+    return true;
+  });
+  if (too_large) return TooLarge(limit);
+  if (outcome != RequestBody::Outcome::kComplete) {
+    return quay::Status::InvalidArgument(quay::Subject::kManifest,
+                                         "the request body ended before its declared length");
+  }
+
+  quay::Result<quay::PutManifestResult> put =
+      ex.registry.PutManifest(ex.match.name, ex.match.argument,
+                              MediaTypeOf(ex.req.get_header_value("Content-Type")), bytes);
+  if (!put.ok()) return put.status();
+  ex.res.status = 201;
+  ex.res.set_header("Location",
+                    fmt::format("/v2/{}/manifests/{}", ex.match.name, put->digest.str()));
+  ex.res.set_header("Docker-Content-Digest", put->digest.str());
+  if (put->subject) ex.res.set_header("OCI-Subject", put->subject->str());
+  ex.res.set_header("Content-Length", "0");
+  return quay::Status::Ok();
+}
+
+}  // namespace quayd

@@ -1,0 +1,94 @@
+// quayd's command line (host/cli.h) and its structured logger.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "host/cli.h"
+#include "host/structured_logger.h"
+
+using quayd::Command;
+using quayd::ParseCommandLine;
+
+namespace {
+
+quay::Result<Command> Parse(std::vector<std::string_view> args) { return ParseCommandLine(args); }
+
+}  // namespace
+
+TEST_CASE("cli: defaults") {
+  auto c = Parse({"serve"});
+  REQUIRE(c.ok());
+  CHECK(c->kind == Command::Kind::kServe);
+  CHECK(c->serve.host == "127.0.0.1");
+  CHECK(c->serve.port == 5000);
+  CHECK(c->serve.data_dir == "./quay-data");
+  CHECK(c->serve.fsync);
+  CHECK(c->serve.log_level == quay::LogLevel::kInfo);
+}
+
+TEST_CASE("cli: serve flags in both spellings") {
+  auto c = Parse({"serve", "--listen", "0.0.0.0:0", "--data-dir=/tmp/x", "--no-fsync",
+                  "--log-level", "debug", "--log-format=json", "--threads", "32"});
+  REQUIRE(c.ok());
+  CHECK(c->serve.host == "0.0.0.0");
+  CHECK(c->serve.port == 0);
+  CHECK(c->serve.data_dir == "/tmp/x");
+  CHECK_FALSE(c->serve.fsync);
+  CHECK(c->serve.log_level == quay::LogLevel::kDebug);
+  CHECK(c->serve.log_format == quayd::LogFormat::kJson);
+  CHECK(c->serve.threads == 32);
+
+  auto v6 = Parse({"serve", "--listen=[::1]:8080"});
+  REQUIRE(v6.ok());
+  CHECK(v6->serve.host == "::1");
+  CHECK(v6->serve.port == 8080);
+}
+
+TEST_CASE("cli: help, version, misuse") {
+  CHECK(Parse({"--help"})->kind == Command::Kind::kHelp);
+  CHECK(Parse({"serve", "--help"})->kind == Command::Kind::kHelp);
+  CHECK(Parse({"version"})->kind == Command::Kind::kVersion);
+  CHECK_FALSE(Parse({}).ok());
+  CHECK_FALSE(Parse({"frobnicate"}).ok());
+  CHECK_FALSE(Parse({"serve", "--listen"}).ok());
+  CHECK_FALSE(Parse({"serve", "--listen", "127.0.0.1"}).ok());
+  CHECK_FALSE(Parse({"serve", "--listen", "127.0.0.1:99999"}).ok());
+  CHECK_FALSE(Parse({"serve", "--listen", "127.0.0.1:-1"}).ok());
+  CHECK_FALSE(Parse({"serve", "--log-level", "loud"}).ok());
+  CHECK_FALSE(Parse({"serve", "--threads", "0"}).ok());
+  CHECK_FALSE(Parse({"serve", "--bogus"}).ok());
+  CHECK_FALSE(quayd::Usage().empty());
+}
+
+TEST_CASE("logger: logfmt escapes values so one record stays one line") {
+  std::vector<std::string> lines;
+  quayd::StructuredLogger logger(quay::LogLevel::kInfo, quayd::LogFormat::kText,
+                                 [&](std::string_view line) { lines.emplace_back(line); });
+  logger.Log(quay::LogLevel::kDebug, "test", "dropped", {});
+  logger.Log(quay::LogLevel::kInfo, "test", "hello world",
+             {{"path", "/v2/a b\nforged=1"}, {"plain", "x"}, {"empty", ""}});
+  REQUIRE(lines.size() == 1);
+  const std::string& line = lines[0];
+  CHECK(line.back() == '\n');
+  CHECK(line.find('\n') == line.size() - 1);
+  CHECK(line.find("level=info") != std::string::npos);
+  CHECK(line.find("component=test") != std::string::npos);
+  CHECK(line.find("msg=\"hello world\"") != std::string::npos);
+  CHECK(line.find("path=\"/v2/a b\\nforged=1\"") != std::string::npos);
+  CHECK(line.find("plain=x") != std::string::npos);
+  CHECK(line.find("empty=\"\"") != std::string::npos);
+  CHECK(line.rfind("ts=", 0) == 0);
+}
+
+TEST_CASE("logger: json lines") {
+  std::vector<std::string> lines;
+  quayd::StructuredLogger logger(quay::LogLevel::kDebug, quayd::LogFormat::kJson,
+                                 [&](std::string_view line) { lines.emplace_back(line); });
+  logger.Log(quay::LogLevel::kWarn, "db", "slow query", {{"ms", "12"}, {"q", "a\"b"}});
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].front() == '{');
+  CHECK(lines[0].find("\"level\":\"warn\"") != std::string::npos);
+  CHECK(lines[0].find("\"q\":\"a\\\"b\"") != std::string::npos);
+  CHECK(lines[0].find("}\n") == lines[0].size() - 2);
+}

@@ -1,0 +1,142 @@
+// Shared fixtures for the HTTP tests: the real quayd server started
+// in-process on an ephemeral 127.0.0.1 port (memory or on-disk registry), a
+// log capture, httplib clients, a raw-socket client for malformed requests,
+// and small push helpers.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/server.h"
+#include "quay/digest.h"
+#include "quay/registry.h"
+
+namespace quayd::testing {
+
+// Collects every log line the server writes (debug level, logfmt).
+class LogCapture {
+ public:
+  std::shared_ptr<quay::Logger> logger();
+  std::vector<std::string> lines() const;
+  // Lines containing every one of `needles`.
+  std::vector<std::string> Find(std::initializer_list<std::string_view> needles) const;
+  // Find(), retried for up to `timeout_ms` until something matches: the
+  // access line is written after the response has been sent.
+  std::vector<std::string> WaitFind(std::initializer_list<std::string_view> needles,
+                                    int timeout_ms = 3000) const;
+  std::string all() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// A temporary folder removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct ServerOptions {
+  bool on_disk = false;  // temp data dir instead of memory
+  std::string data_dir;  // reuse this dir (restart tests); implies on_disk
+  size_t threads = 64;
+  std::shared_ptr<quay::Authorizer> authorizer;  // default AllowAll
+};
+
+// A running quayd (Server + Registry) for one test.
+class TestServer {
+ public:
+  explicit TestServer(ServerOptions options = {});
+  ~TestServer();
+
+  int port() const { return server_->port(); }
+  quay::Registry& registry() { return *registry_; }
+  LogCapture& logs() { return logs_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // A keep-alive client to this server.
+  std::unique_ptr<httplib::Client> Client() const;
+
+  // Stops the HTTP server and closes the registry (for restart tests).
+  void Shutdown();
+
+ private:
+  std::unique_ptr<TempDir> temp_;
+  std::string data_dir_;
+  LogCapture logs_;
+  std::unique_ptr<quay::Registry> registry_;
+  std::unique_ptr<quayd::Server> server_;
+};
+
+// GET /v2/ on a fresh connection answers 200 (the server survived whatever
+// the test just sent).
+bool StillServes(int port);
+
+// ---- OCI helpers ----
+
+std::string DigestOf(std::string_view data);  // "sha256:..."
+
+// The first OCI error code of an error body ("" when there is none).
+std::string ErrorCode(const std::string& body);
+
+// Monolithic POST ?digest=; returns the HTTP status.
+int PushBlob(httplib::Client& client, std::string_view repo, const std::string& data);
+
+constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+constexpr std::string_view kOciConfig = "application/vnd.oci.image.config.v1+json";
+constexpr std::string_view kOciLayer = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+struct BlobRef {
+  std::string digest;
+  uint64_t size;
+};
+
+// An OCI image manifest over a config and layers; with `subject`, an OCI 1.1
+// manifest referring to another manifest.
+std::string ImageManifest(const BlobRef& config, const std::vector<BlobRef>& layers,
+                          std::optional<BlobRef> subject = std::nullopt);
+
+// Pushes a config and one layer blob to `repo` and returns a manifest over them.
+std::string PushImageBlobs(httplib::Client& client, std::string_view repo,
+                           std::string_view seed = "seed");
+
+// ---- raw sockets (for requests httplib::Client will not send) ----
+
+struct RawResponse {
+  int status = 0;    // 0: no response (connection closed / timed out)
+  std::string head;  // status line and headers
+  std::string body;
+  std::string Header(std::string_view name) const;  // case-insensitive; "" if absent
+};
+
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  bool ok() const { return fd_ >= 0; }
+  bool Send(std::string_view bytes);
+  void ShutdownWrite();
+  // Reads one response (Content-Length framed). status 0 on EOF/timeout.
+  RawResponse Read(int timeout_ms = 5000);
+  // True when the server has closed the connection (EOF within timeout).
+  bool ClosedByPeer(int timeout_ms = 2000);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+}  // namespace quayd::testing
