@@ -44,7 +44,7 @@ void Dispatcher::Serve(const httplib::Request& req, httplib::Response& res,
     if (match.kind == PathKind::kUnknown) {
       return quay::Status::NotFound(quay::Subject::kNone, "unknown API route");
     }
-    if (match.kind != PathKind::kApiRoot) {
+    if (HasRepository(match.kind)) {
       if (quay::Status name = quay::ValidateRepositoryName(match.name); !name.ok()) return name;
     }
     route = FindRoute(method, match.kind);
@@ -53,11 +53,12 @@ void Dispatcher::Serve(const httplib::Request& req, httplib::Response& res,
       return quay::Status::Unsupported(quay::Subject::kNone, "the operation is unsupported");
     }
     ctx.route = route->id;
-    if (quay::Status allowed = authorizer_.Check(PrincipalOf(req), match.name, route->action);
+    const quay::Principal principal = PrincipalOf(req);
+    if (quay::Status allowed = authorizer_.Check(principal, match.name, route->action);
         !allowed.ok()) {
       return allowed;
     }
-    Exchange ex{req, res, body, match, registry_, limits_, logger_};
+    Exchange ex{req, res, body, match, registry_, limits_, logger_, principal, authorizer_};
     try {
       return route->handler(ex);
     } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "host/router.h"
+#include "quay/access.h"
 #include "quay/logger.h"
 #include "quay/registry.h"
 
@@ -23,6 +24,10 @@ struct HostLimits {
   // Largest manifest body read into memory; larger is 413 before reading.
   // Default: 4 MiB (the library's Options::max_manifest_bytes default).
   uint64_t max_manifest_bytes = 4ull << 20;
+  // Most names in one page of the tag list or the catalog: the page size
+  // without ?n=, and the clamp for a larger n (more arrive through the Link
+  // header). Default: 10000.
+  size_t max_page_names = 10000;
 };
 
 struct Exchange {
@@ -33,6 +38,11 @@ struct Exchange {
   quay::Registry& registry;
   const HostLimits& limits;
   quay::Logger& logger;
+  // Who is asking, and the one Authorizer: the dispatcher already checked the
+  // route's Action on `match.name`; a handler that touches a second
+  // repository (a blob mount's `from`) asks again here.
+  const quay::Principal& principal;
+  const quay::Authorizer& authorizer;
 };
 
 }  // namespace quayd

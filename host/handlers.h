@@ -20,10 +20,17 @@ quay::Status HandleUploadCancel(Exchange& ex);  // DELETE .../uploads/<id>
 
 // handlers_blobs.cpp
 quay::Status HandleBlobGet(Exchange& ex);   // GET /v2/<name>/blobs/<digest>
-quay::Status HandleBlobHead(Exchange& ex);  // HEAD /v2/<name>/blobs/<digest>
+quay::Status HandleBlobHead(Exchange& ex);    // HEAD /v2/<name>/blobs/<digest>
+quay::Status HandleBlobDelete(Exchange& ex);  // DELETE /v2/<name>/blobs/<digest>
 
 // handlers_manifests.cpp
 quay::Status HandleManifestGet(Exchange& ex);  // GET/HEAD /v2/<name>/manifests/<ref>
-quay::Status HandleManifestPut(Exchange& ex);  // PUT /v2/<name>/manifests/<ref>
+quay::Status HandleManifestPut(Exchange& ex);     // PUT /v2/<name>/manifests/<ref>
+quay::Status HandleManifestDelete(Exchange& ex);  // DELETE .../manifests/<digest|tag>
+
+// handlers_discovery.cpp
+quay::Status HandleTagList(Exchange& ex);    // GET /v2/<name>/tags/list?n=&last=
+quay::Status HandleCatalog(Exchange& ex);    // GET /v2/_catalog?n=&last=
+quay::Status HandleReferrers(Exchange& ex);  // GET /v2/<name>/referrers/<digest>
 
 }  // namespace quayd

@@ -1,5 +1,6 @@
 // Blob reads. GET streams from the blob store in pieces of at most 1 MiB (the
 // blob is never held in memory) and honours one byte range; HEAD only stats.
+// DELETE unlinks the blob from the repository (the bytes go with GC).
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -109,6 +110,17 @@ quay::Status HandleBlobGet(Exchange& ex) {
         }
         return sink.write(stream->buffer.data(), *got);
       });
+  return quay::Status::Ok();
+}
+
+quay::Status HandleBlobDelete(Exchange& ex) {
+  quay::Result<quay::Digest> digest = quay::Digest::Parse(ex.match.argument);
+  if (!digest.ok()) return digest.status();
+  if (quay::Status deleted = ex.registry.DeleteBlob(ex.match.name, *digest); !deleted.ok()) {
+    return deleted;
+  }
+  ex.res.status = 202;
+  ex.res.set_header("Content-Length", "0");
   return quay::Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // Manifests: PUT reads the (capped) body and hands it to the library, which
-// validates it; GET/HEAD serve the stored bytes with their stored media type.
+// validates it; GET/HEAD serve the stored bytes with their stored media type;
+// DELETE removes a manifest (by digest) or a tag.
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -8,6 +9,7 @@
 
 #include "host/handlers.h"
 #include "host/request_body.h"
+#include "quay/digest.h"
 
 namespace quayd {
 namespace {
@@ -72,6 +74,24 @@ quay::Status HandleManifestPut(Exchange& ex) {
                     fmt::format("/v2/{}/manifests/{}", ex.match.name, put->digest.str()));
   ex.res.set_header("Docker-Content-Digest", put->digest.str());
   if (put->subject) ex.res.set_header("OCI-Subject", put->subject->str());
+  ex.res.set_header("Content-Length", "0");
+  return quay::Status::Ok();
+}
+
+// By digest the manifest goes, with every tag on it; by tag (OCI 1.1) only
+// the tag goes. A tag never contains ':', a digest always does.
+quay::Status HandleManifestDelete(Exchange& ex) {
+  const std::string_view reference = ex.match.argument;
+  quay::Status status;
+  if (reference.find(':') != std::string_view::npos) {
+    quay::Result<quay::Digest> digest = quay::Digest::Parse(reference);
+    if (!digest.ok()) return digest.status();
+    status = ex.registry.DeleteManifest(ex.match.name, *digest);
+  } else {
+    status = ex.registry.DeleteTag(ex.match.name, reference);
+  }
+  if (!status.ok()) return status;
+  ex.res.status = 202;
   ex.res.set_header("Content-Length", "0");
   return quay::Status::Ok();
 }

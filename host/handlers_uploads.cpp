@@ -1,6 +1,7 @@
 // Blob upload sessions: POST starts one (or uploads monolithically with
-// ?digest=), PATCH appends a chunk, PUT ?digest= appends an optional last
-// chunk and commits, GET reports progress, DELETE cancels.
+// ?digest=, or mounts a blob of another repository with ?mount=&from=), PATCH
+// appends a chunk, PUT ?digest= appends an optional last chunk and commits,
+// GET reports progress, DELETE cancels.
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -12,6 +13,7 @@
 #include "host/http_ranges.h"
 #include "host/request_body.h"
 #include "quay/digest.h"
+#include "quay/reference.h"
 
 namespace quayd {
 namespace {
@@ -93,12 +95,60 @@ quay::Status AppendBody(Exchange& ex, quay::BlobUpload& upload) {
   return quay::Status::Ok();
 }
 
+// Cross-repository mount (?mount=<digest>&from=<repository>): links the blob
+// of `from` into the target without moving bytes. nullopt means "start a
+// normal session instead", which the spec allows for any mount the registry
+// will not do: no `from`, an invalid `from`, a `from` the caller may not pull
+// (answered like an absent blob, so it reveals nothing), a blob `from` lacks.
+// A malformed mount digest is the client's error (400); storage trouble is
+// reported as such.
+quay::Result<std::optional<quay::BlobInfo>> TryMount(Exchange& ex) {
+  std::optional<quay::BlobInfo> none;
+  if (!ex.req.has_param("mount") || !ex.req.has_param("from")) return none;
+  quay::Result<quay::Digest> digest = quay::Digest::Parse(ex.req.get_param_value("mount"));
+  if (!digest.ok()) return digest.status();
+  const std::string from = ex.req.get_param_value("from");
+
+  auto fall_back = [&](const quay::Status& why) -> quay::Result<std::optional<quay::BlobInfo>> {
+    ex.logger.Log(quay::LogLevel::kDebug, "http", "mount not possible, starting an upload",
+                  {{"repository", std::string(ex.match.name)},
+                   {"from", from},
+                   {"digest", digest->str()},
+                   {"reason", why.ToString()}});
+    return none;
+  };
+  if (quay::Status valid = quay::ValidateRepositoryName(from); !valid.ok()) {
+    return fall_back(valid);
+  }
+  if (quay::Status allowed = ex.authorizer.Check(ex.principal, from, quay::Action::kPull);
+      !allowed.ok()) {
+    return fall_back(allowed);
+  }
+  quay::Result<quay::BlobInfo> mounted = ex.registry.MountBlob(ex.match.name, *digest, from);
+  if (mounted.ok()) return std::optional<quay::BlobInfo>(*mounted);
+  switch (mounted.status().code()) {
+    case quay::Code::kNotFound:
+    case quay::Code::kInvalidArgument:
+    case quay::Code::kUnsupported:
+      return fall_back(mounted.status());
+    default:
+      return mounted.status();
+  }
+}
+
 }  // namespace
 
 quay::Status HandleUploadStart(Exchange& ex) {
   const std::string_view name = ex.match.name;
-  // ?mount=&from= (cross-repository mount) is a later issue: a mount request
-  // simply gets a new session, which the spec allows.
+  quay::Result<std::optional<quay::BlobInfo>> mounted = TryMount(ex);
+  if (!mounted.ok()) return mounted.status();
+  if (*mounted) {
+    ex.res.set_header("Location", BlobLocation(name, (*mounted)->digest));
+    ex.res.set_header("Docker-Content-Digest", (*mounted)->digest.str());
+    SetEmpty(ex.res, 201);
+    return quay::Status::Ok();
+  }
+
   std::optional<quay::Digest> digest;
   if (ex.req.has_param("digest")) {
     quay::Result<quay::Digest> parsed = DigestParam(ex.req);

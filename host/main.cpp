@@ -1,15 +1,18 @@
 // quayd: the registry server. Parses the command line, opens the Registry,
-// serves HTTP until SIGINT/SIGTERM, then closes everything and exits 0.
+// serves HTTP (and collects garbage in the background) until SIGINT/SIGTERM,
+// then closes everything and exits 0. `quayd gc` collects garbage once.
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "host/cli.h"
+#include "host/gc.h"
 #include "host/server.h"
 #include "host/signals.h"
 #include "host/structured_logger.h"
@@ -47,6 +50,9 @@ int Serve(const quayd::ServeFlags& flags) {
     return 1;
   }
   std::unique_ptr<quay::Registry> registry = std::move(opened).value();
+  // Declared after the registry, so it stops before the registry closes on
+  // every return path.
+  quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger);
 
   quayd::ServerConfig config;
   config.host = flags.host;
@@ -69,13 +75,45 @@ int Serve(const quayd::ServeFlags& flags) {
     logger->Log(quay::LogLevel::kInfo, "server", "listening",
                 {{"address", flags.host + ":" + std::to_string(server.port())},
                  {"data_dir", flags.data_dir},
-                 {"fsync", flags.fsync ? "true" : "false"}});
+                 {"fsync", flags.fsync ? "true" : "false"},
+                 {"gc_interval_s", std::to_string(flags.gc_interval.count())}});
 
     server.Run();
     server_ptr.store(nullptr);
   }
+  gc.Stop();  // waits for a collection in progress
   registry.reset();  // closes the database after the last request finished
   logger->Log(quay::LogLevel::kInfo, "server", "stopped", {});
+  return 0;
+}
+
+// One collection; the report on stdout as one line. Errors on stderr, exit 1.
+int CollectGarbage(const quayd::GcFlags& flags) {
+  // Registry::Open creates a missing folder; a mistyped path must not.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(flags.data_dir, ec)) {
+    std::fprintf(stderr, "quayd gc: %s is not a registry data folder\n", flags.data_dir.c_str());
+    return 1;
+  }
+  auto logger = std::make_shared<quayd::StructuredLogger>(flags.log_level, flags.log_format);
+  quay::Options options;
+  options.data_dir = flags.data_dir;
+  options.logger = logger;
+  quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "quayd gc: failed to open registry in %s: %s\n", flags.data_dir.c_str(),
+                 opened.status().ToString().c_str());
+    return 1;
+  }
+  quay::GcOptions gc_options;
+  gc_options.dry_run = flags.dry_run;
+  quay::Result<quay::GcReport> report = (*opened)->CollectGarbage(gc_options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "quayd gc: failed to collect garbage: %s\n",
+                 report.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s\n", quayd::FormatGcReport(*report, flags.dry_run).c_str());
   return 0;
 }
 
@@ -98,6 +136,8 @@ int main(int argc, char** argv) {
       return 0;
     case quayd::Command::Kind::kServe:
       return Serve(command->serve);
+    case quayd::Command::Kind::kGc:
+      return CollectGarbage(command->gc);
   }
   return 2;
 }

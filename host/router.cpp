@@ -44,16 +44,27 @@ std::string_view PathKindPattern(PathKind kind) {
       return "/v2/<name>/blobs/<digest>";
     case PathKind::kManifest:
       return "/v2/<name>/manifests/<reference>";
+    case PathKind::kTagList:
+      return "/v2/<name>/tags/list";
+    case PathKind::kReferrers:
+      return "/v2/<name>/referrers/<digest>";
+    case PathKind::kCatalog:
+      return "/v2/_catalog";
     case PathKind::kUnknown:
       break;
   }
   return "<unknown>";
 }
 
+bool HasRepository(PathKind kind) {
+  return kind != PathKind::kApiRoot && kind != PathKind::kCatalog && kind != PathKind::kUnknown;
+}
+
 PathMatch MatchPath(std::string_view path) {
   if (path == "/v2" || path == kPrefix) return {PathKind::kApiRoot, {}, {}};
   if (path.substr(0, kPrefix.size()) != kPrefix) return {};
   std::string_view rest = path.substr(kPrefix.size());
+  if (rest == "_catalog") return {PathKind::kCatalog, {}, {}};
 
   if (rest.back() == '/') {
     // Only the upload start has a trailing slash.
@@ -69,6 +80,8 @@ PathMatch MatchPath(std::string_view path) {
   if (!last.found) return {};
   Split parent = SplitLast(last.head);
   if (parent.last == "manifests") return {PathKind::kManifest, parent.head, last.last};
+  if (parent.last == "referrers") return {PathKind::kReferrers, parent.head, last.last};
+  if (parent.last == "tags" && last.last == "list") return {PathKind::kTagList, parent.head, {}};
   if (parent.last == "blobs") {
     // "/v2/<name>/blobs/uploads" without the trailing slash still starts an upload.
     if (last.last == "uploads") return {PathKind::kUploadStart, parent.head, {}};

@@ -1,8 +1,11 @@
 // The router: splits a /v2 request path into (route kind, repository name,
 // argument) without a regex. Repository names may contain '/', so the fixed
-// keywords ("blobs", "uploads", "manifests") are matched from the right, the
-// way the reference distribution registry resolves the ambiguity. routes.h
-// then picks the handler for (method, kind) from the route table.
+// keywords ("blobs", "uploads", "manifests", "tags/list", "referrers") are
+// matched from the right, the way the reference distribution registry
+// resolves the ambiguity. "/v2/_catalog" is the one path without a repository
+// besides the API root: a name component cannot start with '_', so it never
+// collides with a repository. routes.h then picks the handler for
+// (method, kind) from the route table.
 #pragma once
 
 #include <string_view>
@@ -17,15 +20,21 @@ enum class PathKind : unsigned char {
   kUpload,       // /v2/<name>/blobs/uploads/<id>
   kBlob,         // /v2/<name>/blobs/<digest>
   kManifest,     // /v2/<name>/manifests/<reference>
+  kTagList,      // /v2/<name>/tags/list
+  kReferrers,    // /v2/<name>/referrers/<digest>
+  kCatalog,      // /v2/_catalog
   kUnknown,      // anything else
 };
-inline constexpr int kPathKindCount = 6;
+inline constexpr int kPathKindCount = 9;
+
+// False for the kinds that name no repository (kApiRoot, kCatalog, kUnknown).
+bool HasRepository(PathKind kind);
 
 std::string_view PathKindPattern(PathKind kind);  // "/v2/<name>/blobs/<digest>"
 
 struct PathMatch {
   PathKind kind = PathKind::kUnknown;
-  std::string_view name;      // repository; empty for kApiRoot / kUnknown
+  std::string_view name;      // repository; empty when !HasRepository(kind)
   std::string_view argument;  // upload id, digest or reference; may be empty
 };
 

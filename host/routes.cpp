@@ -9,11 +9,13 @@ namespace {
 
 using quay::Action;
 
-// DELETE of blobs and manifests is a later issue: those paths answer 405
-// UNSUPPORTED by being absent here.
+// A (method, path) absent here answers 405 UNSUPPORTED with an Allow header.
+// The upload start also serves ?mount=&from=; its handler asks the Authorizer
+// for kPull on `from` itself, since the table has one repository per route.
 constexpr Route kRoutes[] = {
     {Method::kGet, PathKind::kApiRoot, "v2.get", &HandleApiRoot, Action::kPull},
     {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull},
+    {Method::kGet, PathKind::kCatalog, "catalog.list", &HandleCatalog, Action::kCatalog},
 
     {Method::kPost, PathKind::kUploadStart, "upload.start", &HandleUploadStart, Action::kPush},
     {Method::kGet, PathKind::kUpload, "upload.status", &HandleUploadStatus, Action::kPush},
@@ -23,10 +25,16 @@ constexpr Route kRoutes[] = {
 
     {Method::kGet, PathKind::kBlob, "blob.get", &HandleBlobGet, Action::kPull},
     {Method::kHead, PathKind::kBlob, "blob.head", &HandleBlobHead, Action::kPull},
+    {Method::kDelete, PathKind::kBlob, "blob.delete", &HandleBlobDelete, Action::kDelete},
 
     {Method::kGet, PathKind::kManifest, "manifest.get", &HandleManifestGet, Action::kPull},
     {Method::kHead, PathKind::kManifest, "manifest.head", &HandleManifestGet, Action::kPull},
     {Method::kPut, PathKind::kManifest, "manifest.put", &HandleManifestPut, Action::kPush},
+    {Method::kDelete, PathKind::kManifest, "manifest.delete", &HandleManifestDelete,
+     Action::kDelete},
+
+    {Method::kGet, PathKind::kTagList, "tags.list", &HandleTagList, Action::kPull},
+    {Method::kGet, PathKind::kReferrers, "referrers.list", &HandleReferrers, Action::kPull},
 };
 
 // (path kind, method) -> route, built once so dispatch is two array lookups.

@@ -32,7 +32,8 @@ struct Route {
   std::string_view id;  // stable name for logs and tests, e.g. "blob.get"
   Handler handler;
   // Checked with Authorizer::Check(principal, <name>, action) before the
-  // handler runs. The API root has no repository and asks with an empty one.
+  // handler runs. The API root and the catalog have no repository and ask
+  // with an empty one.
   quay::Action action;
 };
 

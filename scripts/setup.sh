@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ meson ninja-build pkg-config libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
             rapidjson-dev libssl-dev libfmt-dev doctest-dev)
-test_pkgs=(skopeo podman curl python3 sqlite3 openssl)
+test_pkgs=(skopeo podman curl python3 jq sqlite3 openssl)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--tests" ]] && pkgs+=("${test_pkgs[@]}")

@@ -2,6 +2,7 @@
 // default. The library never reads files or environment variables for these.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,18 @@ struct Options {
 
   // Largest blob accepted by an upload. Default: 20 GiB (Quay's MAXIMUM_LAYER_SIZE).
   uint64_t max_blob_bytes = 20ull << 30;
+
+  // How long a moved or deleted tag stays restorable, and its manifest
+  // pullable by digest. Default: 14 days.
+  std::chrono::seconds tag_recovery_window = std::chrono::hours(24 * 14);
+
+  // How long a blob or manifest that nothing references yet is kept (a push
+  // in progress uploads layers before its manifest). Default: 1 hour.
+  std::chrono::seconds gc_protection_window = std::chrono::hours(1);
+
+  // Upload sessions untouched this long are abandoned and removed by GC.
+  // Default: 2 days (Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD).
+  std::chrono::seconds upload_expiry = std::chrono::hours(48);
 
   // Time source. Default: null (the system clock).
   std::shared_ptr<Clock> clock;

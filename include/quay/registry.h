@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "quay/clock.h"
 #include "quay/digest.h"
 #include "quay/export.h"
 #include "quay/manifest.h"
@@ -74,6 +75,35 @@ struct PutManifestResult {
   std::optional<Digest> subject;  // set when the manifest has a subject
 };
 
+// One page of a lexically ordered listing (tags, repositories).
+struct NamePage {
+  std::vector<std::string> names;
+  bool more = false;  // true when names after the last one exist
+};
+
+// One row of a tag's history: the tag pointed at `manifest` from `start` until
+// `end` (open while the tag still points there).
+struct TagEvent {
+  std::string tag;
+  Digest manifest;
+  Clock::TimePoint start;
+  std::optional<Clock::TimePoint> end;
+};
+
+struct GcOptions {
+  bool dry_run = false;   // report what would be freed, change nothing
+  size_t batch_size = 200;  // rows deleted per write transaction
+};
+
+struct GcReport {
+  uint64_t manifests_deleted = 0;
+  uint64_t tags_expired = 0;        // history rows past the recovery window
+  uint64_t blobs_unlinked = 0;      // repository links removed
+  uint64_t blobs_deleted = 0;       // blob files removed from storage
+  uint64_t bytes_freed = 0;
+  uint64_t uploads_expired = 0;     // abandoned upload sessions removed
+};
+
 class QUAY_EXPORT Registry {
  public:
   // Errors: InvalidArgument for unusable options, Unavailable/Internal when the
@@ -114,6 +144,55 @@ class QUAY_EXPORT Registry {
                                              std::string_view reference) = 0;
 
   virtual Result<bool> RepositoryExists(std::string_view repository) = 0;
+
+  // ---- discovery ----
+  // Live tags of a repository in lexical (byte) order, at most `limit`, those
+  // after `after` (exclusive; empty = from the start). NotFound(kRepository).
+  virtual Result<NamePage> ListTags(std::string_view repository, size_t limit,
+                                    std::string_view after) = 0;
+  // Repositories in lexical order, paged like ListTags.
+  virtual Result<NamePage> ListRepositories(size_t limit, std::string_view after) = 0;
+  // Descriptors (mediaType, digest, size, artifactType, annotations) of the
+  // live manifests in `repository` whose subject is `subject`; only those of
+  // `artifact_type` when it is non-empty. An unknown subject gives an empty list.
+  virtual Result<std::vector<Descriptor>> ListReferrers(std::string_view repository,
+                                                        const Digest& subject,
+                                                        std::string_view artifact_type) = 0;
+
+  // ---- management ----
+  // Removes a manifest and every tag pointing at it from the API (the tags'
+  // history rows end now, so they stay restorable inside the recovery window).
+  // NotFound(kManifest) if it is not in the repository.
+  virtual Status DeleteManifest(std::string_view repository, const Digest& digest) = 0;
+  // Removes a tag (its history row ends now). NotFound(kTag) if it is not live.
+  virtual Status DeleteTag(std::string_view repository, std::string_view tag) = 0;
+  // Unlinks a blob from one repository. NotFound(kBlob) if not linked.
+  virtual Status DeleteBlob(std::string_view repository, const Digest& digest) = 0;
+  // Links a blob of repository `from` into `repository` without moving bytes.
+  // NotFound(kBlob) if `from` has no such blob (callers fall back to an upload).
+  virtual Result<BlobInfo> MountBlob(std::string_view repository, const Digest& digest,
+                                     std::string_view from) = 0;
+  // Removes a repository: its tags, manifests and blob links. NotFound(kRepository).
+  virtual Status DeleteRepository(std::string_view repository) = 0;
+
+  // ---- tag history (Quay's time machine) ----
+  // Every row of `tag`'s history, newest first. NotFound(kRepository).
+  virtual Result<std::vector<TagEvent>> TagHistory(std::string_view repository,
+                                                   std::string_view tag) = 0;
+  // The repository's most recent tag changes (any tag), newest first.
+  virtual Result<std::vector<TagEvent>> RecentTagChanges(std::string_view repository,
+                                                         size_t limit) = 0;
+  // Points `tag` at `manifest` again, provided the tag pointed there at some
+  // time inside the recovery window (Options::tag_recovery_window).
+  // NotFound(kTag) when no such history row is inside the window.
+  virtual Status RestoreTag(std::string_view repository, std::string_view tag,
+                            const Digest& manifest) = 0;
+
+  // ---- garbage collection ----
+  // Removes what nothing live reaches, from the database first and then from
+  // storage, in small transactions while other calls proceed. See
+  // docs/architecture.md for the liveness rules.
+  virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
 };
 
 }  // namespace quay

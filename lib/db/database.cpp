@@ -1,6 +1,8 @@
 #include "db/database.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 
 #include <sqlite3.h>
@@ -25,6 +27,61 @@ std::string JsonArray(const std::vector<Digest>& digests) {
   }
   out += ']';
   return out;
+}
+
+// A JSON string literal for arbitrary text (annotation keys and values may
+// hold anything). UTF-8 passes through; only what JSON forbids is escaped.
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string JsonObject(const std::map<std::string, std::string>& entries) {
+  std::string out = "{";
+  for (const auto& [key, value] : entries) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, key);
+    out += ':';
+    AppendJsonString(out, value);
+  }
+  out += '}';
+  return out;
+}
+
+// SQLite binds LIMIT as a signed 64-bit value; "one more than asked" (to
+// learn whether a next page exists) must not wrap for huge limits.
+int64_t LimitPlusOne(size_t limit) {
+  constexpr auto kMax = static_cast<size_t>(INT64_MAX - 1);
+  return static_cast<int64_t>(std::min(limit, kMax)) + 1;
 }
 
 Status FromException(const std::exception& e) {
@@ -201,9 +258,12 @@ class SqliteDatabase final : public Database {
         link->exec();
       }
       if (!upload_id.empty()) {
+        // A session cancelled (or its repository deleted) while its last
+        // request was still running must not make a blob visible, nor bring
+        // a deleted repository back.
         auto del = c.Prepare("DELETE FROM upload WHERE id = ?");
         del->bind(1, Str(upload_id));
-        del->exec();
+        if (del->exec() != 1) return Status::NotFound(Subject::kUpload, "upload session ended");
       }
       tx.Commit();
       return Status::Ok();
@@ -249,8 +309,8 @@ class SqliteDatabase final : public Database {
       if (!m.children.empty()) {
         auto missing = c.Prepare(
             "SELECT j.value FROM json_each(?) j WHERE NOT EXISTS ("
-            " SELECT 1 FROM manifest m WHERE m.repository_id = ? AND m.digest = j.value)"
-            " LIMIT 1");
+            " SELECT 1 FROM manifest m WHERE m.repository_id = ? AND m.digest = j.value"
+            " AND m.deleted_at IS NULL) LIMIT 1");
         missing->bind(1, children);
         missing->bind(2, repo);
         if (missing->executeStep()) {
@@ -260,10 +320,15 @@ class SqliteDatabase final : public Database {
         }
       }
       {
+        // A re-push of a known manifest undeletes it and refreshes created_at
+        // (as CommitBlob refreshes a blob link), so GC's protection window
+        // covers what a client has just pushed again.
         auto ins = c.Prepare(
             "INSERT INTO manifest(repository_id, digest, media_type, artifact_type,"
-            " subject_digest, size, content, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(repository_id, digest) DO NOTHING");
+            " subject_digest, size, content, created_at, config_media_type, annotations)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(repository_id, digest) DO UPDATE SET deleted_at = NULL,"
+            " created_at = excluded.created_at");
         ins->bind(1, repo);
         ins->bind(2, m.digest.str());
         ins->bind(3, m.media_type);
@@ -280,6 +345,16 @@ class SqliteDatabase final : public Database {
         ins->bind(6, static_cast<int64_t>(m.content.size()));
         ins->bind(7, m.content.data(), static_cast<int>(m.content.size()));
         ins->bind(8, now);
+        if (m.config_media_type.empty()) {
+          ins->bind(9);
+        } else {
+          ins->bind(9, m.config_media_type);
+        }
+        if (m.annotations.empty()) {
+          ins->bind(10);
+        } else {
+          ins->bind(10, JsonObject(m.annotations));
+        }
         ins->exec();
       }
       int64_t manifest_id = 0;
@@ -301,8 +376,8 @@ class SqliteDatabase final : public Database {
       if (!m.children.empty()) {
         auto ins = c.Prepare(
             "INSERT OR IGNORE INTO manifest_child(parent_id, child_id)"
-            " SELECT ?, id FROM manifest WHERE repository_id = ? AND digest IN"
-            " (SELECT value FROM json_each(?))");
+            " SELECT ?, id FROM manifest WHERE repository_id = ? AND deleted_at IS NULL"
+            " AND digest IN (SELECT value FROM json_each(?))");
         ins->bind(1, manifest_id);
         ins->bind(2, repo);
         ins->bind(3, children);
@@ -348,7 +423,8 @@ class SqliteDatabase final : public Database {
         [&](Connection& c) -> Result<std::optional<ManifestRow>> {
           auto q = c.Prepare(
               "SELECT m.id, m.digest, m.media_type, m.content FROM manifest m"
-              " JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?");
+              " JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?"
+              " AND m.deleted_at IS NULL");
           q->bind(1, Str(repository));
           q->bind(2, digest.str());
           return ReadManifestRow(q);
@@ -362,14 +438,374 @@ class SqliteDatabase final : public Database {
           auto q = c.Prepare(
               "SELECT m.id, m.digest, m.media_type, m.content FROM repository r"
               " JOIN tag t ON t.repository_id = r.id AND t.end_at IS NULL"
-              " JOIN manifest m ON m.id = t.manifest_id WHERE r.name = ? AND t.name = ?");
+              " JOIN manifest m ON m.id = t.manifest_id WHERE r.name = ? AND t.name = ?"
+              " AND m.deleted_at IS NULL");
           q->bind(1, Str(repository));
           q->bind(2, Str(tag));
           return ReadManifestRow(q);
         });
   }
 
+  Result<std::optional<NameList>> ListTags(std::string_view repository, size_t limit,
+                                           std::string_view after) override {
+    return Read<std::optional<NameList>>([&](Connection& c) -> Result<std::optional<NameList>> {
+      // One query tells an unknown repository (no row) from one without tags
+      // (one row, NULL name). INDEXED BY: tag_history also covers (repository,
+      // name) but walks ended rows too; tag_live holds live rows only.
+      auto q = c.Prepare(
+          "SELECT t.name FROM repository r"
+          " LEFT JOIN tag t INDEXED BY tag_live ON t.repository_id = r.id AND t.end_at IS NULL"
+          " AND t.name > ?"
+          " WHERE r.name = ? ORDER BY t.name LIMIT ?");
+      q->bind(1, Str(after));
+      q->bind(2, Str(repository));
+      q->bind(3, LimitPlusOne(limit));
+      bool repository_found = false;
+      NameList page;
+      while (q->executeStep()) {
+        repository_found = true;
+        if (q->getColumn(0).isNull()) break;
+        if (page.names.size() == limit) {
+          page.more = true;
+          break;
+        }
+        page.names.push_back(q->getColumn(0).getString());
+      }
+      if (!repository_found) return std::optional<NameList>();
+      return std::optional<NameList>(std::move(page));
+    });
+  }
+
+  Result<NameList> ListRepositories(size_t limit, std::string_view after) override {
+    return Read<NameList>([&](Connection& c) -> Result<NameList> {
+      auto q = c.Prepare("SELECT name FROM repository WHERE name > ? ORDER BY name LIMIT ?");
+      q->bind(1, Str(after));
+      q->bind(2, LimitPlusOne(limit));
+      NameList page;
+      while (q->executeStep()) {
+        if (page.names.size() == limit) {
+          page.more = true;
+          break;
+        }
+        page.names.push_back(q->getColumn(0).getString());
+      }
+      return page;
+    });
+  }
+
+  Result<std::optional<std::vector<Descriptor>>> ListReferrers(
+      std::string_view repository, const Digest& subject, std::string_view artifact_type) override {
+    using Out = std::optional<std::vector<Descriptor>>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      // One row per (manifest, annotation); a manifest without annotations
+      // gives one row with NULL key, an unknown repository none at all.
+      auto q = c.Prepare(
+          "SELECT m.id, m.digest, m.media_type, m.size,"
+          " COALESCE(m.artifact_type, m.config_media_type), j.key, j.value"
+          " FROM repository r"
+          " LEFT JOIN manifest m ON m.repository_id = r.id AND m.subject_digest = ?1"
+          " AND m.deleted_at IS NULL"
+          " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
+          " LEFT JOIN json_each(m.annotations) j"
+          " WHERE r.name = ?3 ORDER BY m.id");
+      q->bind(1, subject.str());
+      q->bind(2, Str(artifact_type));
+      q->bind(3, Str(repository));
+      bool repository_found = false;
+      std::vector<Descriptor> out;
+      int64_t last_id = 0;
+      while (q->executeStep()) {
+        repository_found = true;
+        if (q->getColumn(0).isNull()) break;
+        const int64_t id = q->getColumn(0).getInt64();
+        if (out.empty() || id != last_id) {
+          last_id = id;
+          Descriptor d;
+          auto digest = Digest::Parse(q->getColumn(1).getString());
+          if (!digest.ok()) return digest.status();
+          d.digest = *digest;
+          d.media_type = q->getColumn(2).getString();
+          d.size = static_cast<uint64_t>(q->getColumn(3).getInt64());
+          if (!q->getColumn(4).isNull()) d.artifact_type = q->getColumn(4).getString();
+          out.push_back(std::move(d));
+        }
+        if (!q->getColumn(5).isNull()) {
+          out.back().annotations[q->getColumn(5).getString()] = q->getColumn(6).getString();
+        }
+      }
+      if (!repository_found) return Out();
+      return Out(std::move(out));
+    });
+  }
+
+  Status DeleteManifest(std::string_view repository, const Digest& digest, int64_t now) override {
+    return Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      int64_t manifest_id = 0;
+      {
+        auto q = c.Prepare(
+            "SELECT m.id FROM repository r JOIN manifest m ON m.repository_id = r.id"
+            " WHERE r.name = ? AND m.digest = ? AND m.deleted_at IS NULL");
+        q->bind(1, Str(repository));
+        q->bind(2, digest.str());
+        if (!q->executeStep()) {
+          return Status::NotFound(Subject::kManifest, "manifest " + digest.str() + " is unknown");
+        }
+        manifest_id = q->getColumn(0).getInt64();
+      }
+      {
+        auto end = c.Prepare("UPDATE tag SET end_at = ? WHERE manifest_id = ? AND end_at IS NULL");
+        end->bind(1, now);
+        end->bind(2, manifest_id);
+        end->exec();
+      }
+      {
+        auto del = c.Prepare("UPDATE manifest SET deleted_at = ? WHERE id = ?");
+        del->bind(1, now);
+        del->bind(2, manifest_id);
+        del->exec();
+      }
+      tx.Commit();
+      return Status::Ok();
+    });
+  }
+
+  Status DeleteTag(std::string_view repository, std::string_view tag, int64_t now) override {
+    return Write([&](Connection& c) -> Status {
+      auto end = c.Prepare(
+          "UPDATE tag SET end_at = ? WHERE end_at IS NULL AND name = ?"
+          " AND repository_id = (SELECT id FROM repository WHERE name = ?)");
+      end->bind(1, now);
+      end->bind(2, Str(tag));
+      end->bind(3, Str(repository));
+      if (end->exec() == 0) {
+        return Status::NotFound(Subject::kTag, "tag " + Str(tag) + " is unknown");
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status UnlinkBlob(std::string_view repository, const Digest& digest) override {
+    return Write([&](Connection& c) -> Status {
+      auto del = c.Prepare(
+          "DELETE FROM repository_blob WHERE digest = ?"
+          " AND repository_id = (SELECT id FROM repository WHERE name = ?)");
+      del->bind(1, digest.str());
+      del->bind(2, Str(repository));
+      if (del->exec() == 0) {
+        return Status::NotFound(Subject::kBlob,
+                                "blob " + digest.str() + " is unknown to " + Str(repository));
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::optional<uint64_t>> MountBlob(std::string_view repository, const Digest& digest,
+                                            std::string_view from, int64_t now) override {
+    using Out = std::optional<uint64_t>;
+    Out size;
+    Status s = Write([&](Connection& c) -> Status {
+      // Check and link in one write transaction: nothing (GC, an unlink) can
+      // remove the source link in between.
+      WriteTransaction tx(c);
+      {
+        auto q = c.Prepare(
+            "SELECT b.size FROM repository r"
+            " JOIN repository_blob rb ON rb.repository_id = r.id"
+            " JOIN blob b ON b.digest = rb.digest"
+            " WHERE r.name = ? AND rb.digest = ?");
+        q->bind(1, Str(from));
+        q->bind(2, digest.str());
+        if (!q->executeStep()) return Status::Ok();  // nothing to mount; no change
+        size = static_cast<uint64_t>(q->getColumn(0).getInt64());
+      }
+      const int64_t repo = EnsureRepository(c, repository, now);
+      {
+        // Refreshing created_at gives the mounted link GC's protection window,
+        // as a fresh upload would.
+        auto link = c.Prepare(
+            "INSERT INTO repository_blob(repository_id, digest, created_at) VALUES(?, ?, ?)"
+            " ON CONFLICT(repository_id, digest) DO UPDATE SET created_at = excluded.created_at");
+        link->bind(1, repo);
+        link->bind(2, digest.str());
+        link->bind(3, now);
+        link->exec();
+      }
+      tx.Commit();
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return size;
+  }
+
+  Result<std::optional<std::vector<std::string>>> DeleteRepository(
+      std::string_view repository) override {
+    using Out = std::optional<std::vector<std::string>>;
+    Out uploads;
+    Status s = Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      int64_t repo = 0;
+      {
+        auto q = c.Prepare("SELECT id FROM repository WHERE name = ?");
+        q->bind(1, Str(repository));
+        if (!q->executeStep()) return Status::Ok();
+        repo = q->getColumn(0).getInt64();
+      }
+      // Set-based deletes, children before parents (foreign keys are on).
+      // Child manifests always live in their parent's repository, so the
+      // parent side covers every manifest_child row of this repository.
+      static constexpr const char* kDeletes[] = {
+          "DELETE FROM tag WHERE repository_id = ?",
+          "DELETE FROM manifest_child WHERE parent_id IN"
+          " (SELECT id FROM manifest WHERE repository_id = ?)",
+          "DELETE FROM manifest_blob WHERE manifest_id IN"
+          " (SELECT id FROM manifest WHERE repository_id = ?)",
+          "DELETE FROM manifest WHERE repository_id = ?",
+          "DELETE FROM repository_blob WHERE repository_id = ?",
+          "DELETE FROM repository WHERE id = ?",
+      };
+      for (const char* sql : kDeletes) {
+        auto del = c.Prepare(sql);
+        del->bind(1, repo);
+        del->exec();
+      }
+      std::vector<std::string> ids;
+      {
+        auto del = c.Prepare("DELETE FROM upload WHERE repository = ? RETURNING id");
+        del->bind(1, Str(repository));
+        while (del->executeStep()) ids.push_back(del->getColumn(0).getString());
+      }
+      tx.Commit();
+      uploads = std::move(ids);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return uploads;
+  }
+
+  Result<std::optional<std::vector<TagRow>>> TagHistory(std::string_view repository,
+                                                        std::string_view tag) override {
+    using Out = std::optional<std::vector<TagRow>>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      auto q = c.Prepare(
+          "SELECT t.name, m.digest, t.start_at, t.end_at FROM repository r"
+          " LEFT JOIN tag t ON t.repository_id = r.id AND t.name = ?"
+          " LEFT JOIN manifest m ON m.id = t.manifest_id"
+          " WHERE r.name = ? ORDER BY t.start_at DESC, t.id DESC");
+      q->bind(1, Str(tag));
+      q->bind(2, Str(repository));
+      return ReadTagRows(q);
+    });
+  }
+
+  Result<std::optional<std::vector<TagRow>>> RecentTagChanges(std::string_view repository,
+                                                              size_t limit) override {
+    using Out = std::optional<std::vector<TagRow>>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      if (limit == 0) {
+        // LIMIT 0 would hide whether the repository exists.
+        auto q = c.Prepare("SELECT 1 FROM repository WHERE name = ?");
+        q->bind(1, Str(repository));
+        if (!q->executeStep()) return Out();
+        return Out(std::vector<TagRow>());
+      }
+      // The ORDER BY expression is tag_changed's, so the index yields the
+      // rows already sorted and LIMIT stops the walk early.
+      auto q = c.Prepare(
+          "SELECT t.name, m.digest, t.start_at, t.end_at FROM repository r"
+          " LEFT JOIN tag t ON t.repository_id = r.id"
+          " LEFT JOIN manifest m ON m.id = t.manifest_id"
+          " WHERE r.name = ? ORDER BY COALESCE(t.end_at, t.start_at) DESC, t.id DESC LIMIT ?");
+      q->bind(1, Str(repository));
+      q->bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+      return ReadTagRows(q);
+    });
+  }
+
+  Status RestoreTag(std::string_view repository, std::string_view tag, const Digest& manifest,
+                    int64_t ended_since, int64_t now) override {
+    return Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      int64_t repo = 0;
+      int64_t manifest_id = 0;
+      {
+        auto q = c.Prepare(
+            "SELECT r.id, m.id FROM repository r"
+            " JOIN tag t ON t.repository_id = r.id AND t.name = ?"
+            " JOIN manifest m ON m.id = t.manifest_id AND m.digest = ?"
+            " WHERE r.name = ? AND (t.end_at IS NULL OR t.end_at >= ?) LIMIT 1");
+        q->bind(1, Str(tag));
+        q->bind(2, manifest.str());
+        q->bind(3, Str(repository));
+        q->bind(4, ended_since);
+        if (!q->executeStep()) {
+          return Status::NotFound(Subject::kTag, "tag " + Str(tag) + " did not point at " +
+                                                     manifest.str() +
+                                                     " within the recovery window");
+        }
+        repo = q->getColumn(0).getInt64();
+        manifest_id = q->getColumn(1).getInt64();
+      }
+      int64_t current = 0;
+      {
+        auto q = c.Prepare(
+            "SELECT manifest_id FROM tag WHERE repository_id = ? AND name = ? AND end_at IS NULL");
+        q->bind(1, repo);
+        q->bind(2, Str(tag));
+        if (q->executeStep()) current = q->getColumn(0).getInt64();
+      }
+      if (current == manifest_id) return Status::Ok();  // already there
+      if (current != 0) {
+        auto end = c.Prepare(
+            "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS NULL");
+        end->bind(1, now);
+        end->bind(2, repo);
+        end->bind(3, Str(tag));
+        end->exec();
+      }
+      {
+        auto ins = c.Prepare(
+            "INSERT INTO tag(repository_id, name, manifest_id, start_at) VALUES(?, ?, ?, ?)");
+        ins->bind(1, repo);
+        ins->bind(2, Str(tag));
+        ins->bind(3, manifest_id);
+        ins->bind(4, now);
+        ins->exec();
+      }
+      {
+        // A live tag must never point at a deleted manifest.
+        auto undelete = c.Prepare("UPDATE manifest SET deleted_at = NULL WHERE id = ?");
+        undelete->bind(1, manifest_id);
+        undelete->exec();
+      }
+      tx.Commit();
+      return Status::Ok();
+    });
+  }
+
  private:
+  // Rows of (name, digest, start_at, end_at) from a repository LEFT JOIN: no
+  // row means an unknown repository, a NULL name one without matching rows.
+  static Result<std::optional<std::vector<TagRow>>> ReadTagRows(Stmt& q) {
+    using Out = std::optional<std::vector<TagRow>>;
+    bool repository_found = false;
+    std::vector<TagRow> rows;
+    while (q->executeStep()) {
+      repository_found = true;
+      if (q->getColumn(0).isNull()) break;
+      TagRow row;
+      row.name = q->getColumn(0).getString();
+      auto digest = Digest::Parse(q->getColumn(1).getString());
+      if (!digest.ok()) return digest.status();
+      row.manifest = *digest;
+      row.start_at = q->getColumn(2).getInt64();
+      if (!q->getColumn(3).isNull()) row.end_at = q->getColumn(3).getInt64();
+      rows.push_back(std::move(row));
+    }
+    if (!repository_found) return Out();
+    return Out(std::move(rows));
+  }
+
   template <typename T, typename F>
   Result<T> Read(F&& f) {
     try {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "quay/digest.h"
+#include "quay/manifest.h"
 #include "quay/status.h"
 
 namespace quay::db {
@@ -39,12 +41,28 @@ struct ManifestRow {
 struct NewManifest {
   Digest digest;
   std::string media_type;
-  std::string artifact_type;       // empty if none
+  std::string artifact_type;      // empty if none
+  std::string config_media_type;  // image manifests' config.mediaType; empty otherwise
+  std::map<std::string, std::string> annotations;  // top-level annotations
   std::optional<Digest> subject;   // OCI 1.1 subject
   std::string_view content;
   std::vector<Digest> blobs;       // config + layers; must be linked to the repository
   std::vector<Digest> children;    // index entries; must exist in the repository
   std::string tag;                 // empty when pushed by digest
+};
+
+// One page of names in byte order.
+struct NameList {
+  std::vector<std::string> names;
+  bool more = false;  // names after the last one exist
+};
+
+// One row of a tag's history.
+struct TagRow {
+  std::string name;
+  Digest manifest;
+  int64_t start_at = 0;
+  std::optional<int64_t> end_at;  // empty while the row is live
 };
 
 class Database {
@@ -70,6 +88,8 @@ class Database {
   // ---- blobs ----
   // In one transaction: creates the repository if needed, records the blob,
   // links it to the repository and ends the upload session `upload_id`.
+  // NotFound(kUpload), changing nothing, if that session's row is gone
+  // (cancelled, or its repository deleted, while the commit ran).
   virtual Status CommitBlob(std::string_view upload_id, std::string_view repository,
                             const Digest& digest, uint64_t size, int64_t now) = 0;
   // The blob's size if it is linked to the repository.
@@ -80,13 +100,63 @@ class Database {
   // In one transaction: creates the repository if needed, verifies that every
   // blob and child is present (NotFound(kReference) naming the first missing
   // one), stores the manifest and its references, and points the tag at it
-  // (closing the tag's previous history row).
+  // (closing the tag's previous history row). Deleted children count as
+  // missing. Pushing a known manifest again clears its deletion and refreshes
+  // its created_at.
   virtual Status PutManifest(std::string_view repository, const NewManifest& manifest,
                              int64_t now) = 0;
+  // Both ignore deleted manifests.
   virtual Result<std::optional<ManifestRow>> FindManifestByDigest(std::string_view repository,
                                                                   const Digest& digest) = 0;
   virtual Result<std::optional<ManifestRow>> FindManifestByTag(std::string_view repository,
                                                                std::string_view tag) = 0;
+
+  // ---- discovery (each one query; empty optional = unknown repository) ----
+  // Live tags named after `after`, at most `limit`, in byte order.
+  virtual Result<std::optional<NameList>> ListTags(std::string_view repository, size_t limit,
+                                                   std::string_view after) = 0;
+  virtual Result<NameList> ListRepositories(size_t limit, std::string_view after) = 0;
+  // Descriptors of the live (not deleted) manifests whose subject is
+  // `subject`, in push order; only those of `artifact_type` unless empty. The
+  // artifact type is the manifest's artifactType, else its config's mediaType.
+  virtual Result<std::optional<std::vector<Descriptor>>> ListReferrers(
+      std::string_view repository, const Digest& subject, std::string_view artifact_type) = 0;
+
+  // ---- deletion (logical for manifests and tags: rows stay for restore and GC) ----
+  // Marks the manifest deleted and ends every live tag pointing at it.
+  // NotFound(kManifest) if absent or already deleted.
+  virtual Status DeleteManifest(std::string_view repository, const Digest& digest, int64_t now) = 0;
+  // Ends the tag's live row. NotFound(kTag) if the tag is not live.
+  virtual Status DeleteTag(std::string_view repository, std::string_view tag, int64_t now) = 0;
+  // Removes the blob's link to the repository (the blob row stays for GC).
+  // NotFound(kBlob) if not linked.
+  virtual Status UnlinkBlob(std::string_view repository, const Digest& digest) = 0;
+  // In one transaction: if `from` has the blob linked, creates `repository` if
+  // needed and links the blob to it, returning its size; empty otherwise.
+  virtual Result<std::optional<uint64_t>> MountBlob(std::string_view repository,
+                                                    const Digest& digest, std::string_view from,
+                                                    int64_t now) = 0;
+  // In one transaction removes the repository row and everything that hangs
+  // off it (tag rows, manifests and their references, blob links, upload
+  // session rows). Blob rows stay for GC. Returns the ids of the removed
+  // upload sessions (their areas are the caller's to delete); empty optional
+  // if the repository is unknown.
+  virtual Result<std::optional<std::vector<std::string>>> DeleteRepository(
+      std::string_view repository) = 0;
+
+  // ---- tag history ----
+  // Every row of `tag`, newest start first.
+  virtual Result<std::optional<std::vector<TagRow>>> TagHistory(std::string_view repository,
+                                                                std::string_view tag) = 0;
+  // The repository's rows by the later of start and end, newest first.
+  virtual Result<std::optional<std::vector<TagRow>>> RecentTagChanges(std::string_view repository,
+                                                                      size_t limit) = 0;
+  // In one transaction: if some row of `tag` pointed at `manifest` and ended
+  // at or after `ended_since` (or is live), points the tag at it again (ending
+  // the live row if it points elsewhere) and clears the manifest's deletion.
+  // NotFound(kTag) otherwise.
+  virtual Status RestoreTag(std::string_view repository, std::string_view tag,
+                            const Digest& manifest, int64_t ended_since, int64_t now) = 0;
 };
 
 }  // namespace quay::db

@@ -79,7 +79,44 @@ CREATE TABLE upload (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array kMigrations = {kV1};
+// Version 2: discovery and logical deletion.
+// - manifest.deleted_at: DeleteManifest hides a manifest without removing it,
+//   so RestoreTag can bring it back inside the recovery window; GC removes
+//   the row later. A re-push clears it.
+// - manifest.config_media_type and manifest.annotations (JSON object text):
+//   what a referrers listing reports (artifactType falls back to the config's
+//   mediaType for image manifests), stored so listing never re-parses content.
+//   Rows written by version 1 are backfilled from their content.
+// - tag indexes: every row of one tag (history), a repository's rows by the
+//   time they last changed (recent changes; end_at >= start_at, so
+//   COALESCE(end_at, start_at) is the later of the two), and ended rows (GC
+//   expires them past the recovery window).
+// - upload(repository): DeleteRepository ends that repository's sessions.
+constexpr const char* kV2 = R"sql(
+ALTER TABLE manifest ADD COLUMN deleted_at INTEGER;
+ALTER TABLE manifest ADD COLUMN config_media_type TEXT;
+ALTER TABLE manifest ADD COLUMN annotations TEXT;
+
+UPDATE manifest SET
+  config_media_type = CASE
+    WHEN media_type IN ('application/vnd.oci.image.manifest.v1+json',
+                        'application/vnd.docker.distribution.manifest.v2+json')
+    THEN json_extract(CAST(content AS TEXT), '$.config.mediaType') END,
+  annotations = CASE
+    WHEN json_type(CAST(content AS TEXT), '$.annotations') = 'object'
+    THEN json_extract(CAST(content AS TEXT), '$.annotations') END
+WHERE json_valid(CAST(content AS TEXT));
+
+CREATE INDEX manifest_deleted ON manifest(deleted_at) WHERE deleted_at IS NOT NULL;
+
+CREATE INDEX tag_history ON tag(repository_id, name, start_at);
+CREATE INDEX tag_changed ON tag(repository_id, COALESCE(end_at, start_at));
+CREATE INDEX tag_ended ON tag(end_at) WHERE end_at IS NOT NULL;
+
+CREATE INDEX upload_repository ON upload(repository);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "registry/registry_impl.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <unordered_set>
@@ -14,6 +15,25 @@ namespace {
 
 Status UnknownUpload(std::string_view id) {
   return Status::NotFound(Subject::kUpload, "upload " + std::string(id) + " is unknown");
+}
+
+Status UnknownRepository(std::string_view repository) {
+  return Status::NotFound(Subject::kRepository,
+                          "repository " + std::string(repository) + " is unknown");
+}
+
+std::vector<TagEvent> ToEvents(std::vector<db::TagRow> rows) {
+  const auto at = [](int64_t micros) {
+    return Clock::TimePoint(std::chrono::microseconds(micros));
+  };
+  std::vector<TagEvent> events;
+  events.reserve(rows.size());
+  for (auto& row : rows) {
+    TagEvent e{std::move(row.name), std::move(row.manifest), at(row.start_at), std::nullopt};
+    if (row.end_at) e.end = at(*row.end_at);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 }  // namespace
@@ -157,6 +177,12 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
   row.digest = digest;
   row.media_type = manifest->media_type;
   row.artifact_type = manifest->artifact_type;
+  // Kept for referrers listings: an image without artifactType is reported
+  // with its config's media type (OCI distribution spec 1.1).
+  if (manifest->kind == ManifestKind::kImage && manifest->config) {
+    row.config_media_type = manifest->config->media_type;
+  }
+  row.annotations = manifest->annotations;
   if (manifest->subject) row.subject = manifest->subject->digest;
   row.content = bytes;
   for (const auto& d : manifest->BlobReferences()) row.blobs.push_back(d.digest);
@@ -187,10 +213,7 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
     // hit costs one query.
     auto repo = ctx_->db->FindRepository(repository);
     if (!repo.ok()) return repo.status();
-    if (!*repo) {
-      return Status::NotFound(Subject::kRepository,
-                              "repository " + std::string(repository) + " is unknown");
-    }
+    if (!*repo) return UnknownRepository(repository);
     return Status::NotFound(Subject::kManifest, "manifest " + ref->str() + " is unknown");
   }
   return ManifestRecord{(*row)->digest, std::move((*row)->media_type),
@@ -202,6 +225,129 @@ Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {
   auto repo = ctx_->db->FindRepository(repository);
   if (!repo.ok()) return repo.status();
   return repo->has_value();
+}
+
+// ---- discovery ----
+
+Result<NamePage> RegistryImpl::ListTags(std::string_view repository, size_t limit,
+                                        std::string_view after) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto page = ctx_->db->ListTags(repository, limit, after);
+  if (!page.ok()) return page.status();
+  if (!*page) return UnknownRepository(repository);
+  return NamePage{std::move((*page)->names), (*page)->more};
+}
+
+Result<NamePage> RegistryImpl::ListRepositories(size_t limit, std::string_view after) {
+  auto page = ctx_->db->ListRepositories(limit, after);
+  if (!page.ok()) return page.status();
+  return NamePage{std::move(page->names), page->more};
+}
+
+Result<std::vector<Descriptor>> RegistryImpl::ListReferrers(std::string_view repository,
+                                                            const Digest& subject,
+                                                            std::string_view artifact_type) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (subject.empty()) return Status::InvalidArgument(Subject::kDigest, "subject digest missing");
+  auto referrers = ctx_->db->ListReferrers(repository, subject, artifact_type);
+  if (!referrers.ok()) return referrers.status();
+  if (!*referrers) return UnknownRepository(repository);
+  return std::move(**referrers);
+}
+
+// ---- management ----
+
+Status RegistryImpl::DeleteManifest(std::string_view repository, const Digest& digest) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  return ctx_->db->DeleteManifest(repository, digest, ctx_->NowMicros());
+}
+
+Status RegistryImpl::DeleteTag(std::string_view repository, std::string_view tag) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = ValidateTag(tag); !s.ok()) return s;
+  return ctx_->db->DeleteTag(repository, tag, ctx_->NowMicros());
+}
+
+Status RegistryImpl::DeleteBlob(std::string_view repository, const Digest& digest) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  // Only the link goes: other repositories may share the bytes, and GC
+  // decides when the blob itself is unreferenced.
+  return ctx_->db->UnlinkBlob(repository, digest);
+}
+
+Result<BlobInfo> RegistryImpl::MountBlob(std::string_view repository, const Digest& digest,
+                                         std::string_view from) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = ValidateRepositoryName(from); !s.ok()) return s;
+  if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  auto size = ctx_->db->MountBlob(repository, digest, from, ctx_->NowMicros());
+  if (!size.ok()) return size.status();
+  if (!*size) {
+    return Status::NotFound(Subject::kBlob,
+                            "blob " + digest.str() + " is unknown to " + std::string(from));
+  }
+  return BlobInfo{digest, **size};
+}
+
+Status RegistryImpl::DeleteRepository(std::string_view repository) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto uploads = ctx_->db->DeleteRepository(repository);
+  if (!uploads.ok()) return uploads.status();
+  if (!*uploads) return UnknownRepository(repository);
+  // The rows are gone, so no request can resume these sessions (one still
+  // writing fails at Save or Commit). An area left behind by a failure here
+  // has no row, and the next Reconcile() removes it.
+  for (const auto& id : **uploads) {
+    ctx_->sessions.Forget(id);
+    if (auto s = ctx_->store->DeleteUpload(id); !s.ok()) {
+      ctx_->logger->Log(LogLevel::kWarn, "registry", "failed to delete upload area",
+                        {{"upload", id}, {"error", s.ToString()}});
+    }
+  }
+  ctx_->logger->Log(LogLevel::kInfo, "registry", "deleted repository",
+                    {{"repository", std::string(repository)}});
+  return Status::Ok();
+}
+
+// ---- tag history ----
+
+Result<std::vector<TagEvent>> RegistryImpl::TagHistory(std::string_view repository,
+                                                       std::string_view tag) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = ValidateTag(tag); !s.ok()) return s;
+  auto rows = ctx_->db->TagHistory(repository, tag);
+  if (!rows.ok()) return rows.status();
+  if (!*rows) return UnknownRepository(repository);
+  return ToEvents(std::move(**rows));
+}
+
+Result<std::vector<TagEvent>> RegistryImpl::RecentTagChanges(std::string_view repository,
+                                                             size_t limit) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  auto rows = ctx_->db->RecentTagChanges(repository, limit);
+  if (!rows.ok()) return rows.status();
+  if (!*rows) return UnknownRepository(repository);
+  return ToEvents(std::move(**rows));
+}
+
+Status RegistryImpl::RestoreTag(std::string_view repository, std::string_view tag,
+                                const Digest& manifest) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = ValidateTag(tag); !s.ok()) return s;
+  if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  const int64_t now = ctx_->NowMicros();
+  const int64_t window =
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx_->options.tag_recovery_window)
+          .count();
+  return ctx_->db->RestoreTag(repository, tag, manifest, now - window, now);
+}
+
+// ---- garbage collection ----
+
+Result<GcReport> RegistryImpl::CollectGarbage(const GcOptions&) {
+  return Status::Unsupported(Subject::kNone, "garbage collection is not implemented yet");
 }
 
 }  // namespace quay::registry

@@ -34,6 +34,28 @@ class RegistryImpl final : public Registry {
                                      std::string_view reference) override;
   Result<bool> RepositoryExists(std::string_view repository) override;
 
+  Result<NamePage> ListTags(std::string_view repository, size_t limit,
+                            std::string_view after) override;
+  Result<NamePage> ListRepositories(size_t limit, std::string_view after) override;
+  Result<std::vector<Descriptor>> ListReferrers(std::string_view repository, const Digest& subject,
+                                                std::string_view artifact_type) override;
+
+  Status DeleteManifest(std::string_view repository, const Digest& digest) override;
+  Status DeleteTag(std::string_view repository, std::string_view tag) override;
+  Status DeleteBlob(std::string_view repository, const Digest& digest) override;
+  Result<BlobInfo> MountBlob(std::string_view repository, const Digest& digest,
+                             std::string_view from) override;
+  Status DeleteRepository(std::string_view repository) override;
+
+  Result<std::vector<TagEvent>> TagHistory(std::string_view repository,
+                                           std::string_view tag) override;
+  Result<std::vector<TagEvent>> RecentTagChanges(std::string_view repository,
+                                                 size_t limit) override;
+  Status RestoreTag(std::string_view repository, std::string_view tag,
+                    const Digest& manifest) override;
+
+  Result<GcReport> CollectGarbage(const GcOptions& options) override;
+
  private:
   // The session row of `id` if it belongs to `repository`.
   Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);

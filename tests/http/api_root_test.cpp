@@ -82,7 +82,8 @@ TEST_CASE("unknown routes: 404 with an OCI body") {
   TestServer server;
   auto client = server.Client();
   for (const char* path :
-       {"/", "/v1/", "/v2/foo", "/v2/foo/tags/list", "/v2/foo/bar/baz", "/favicon.ico"}) {
+       {"/", "/v1/", "/v2/foo", "/v2/foo/tags/other", "/v2/foo/bar/baz", "/favicon.ico",
+        "/v2/_catalog/x"}) {
     CAPTURE(path);
     auto res = client->Get(path);
     REQUIRE(res);
@@ -98,17 +99,32 @@ TEST_CASE("unsupported methods on known paths: 405 UNSUPPORTED with Allow") {
   auto client = server.Client();
   std::string digest = DigestOf("x");
 
-  auto del_blob = client->Delete("/v2/repo/blobs/" + digest);
-  REQUIRE(del_blob);
-  CHECK(del_blob->status == 405);
-  CHECK(ErrorCode(del_blob->body) == "UNSUPPORTED");
-  CHECK(del_blob->get_header_value("Allow") == "GET, HEAD");
+  auto patch_blob = client->Patch("/v2/repo/blobs/" + digest, "x", "application/octet-stream");
+  REQUIRE(patch_blob);
+  CHECK(patch_blob->status == 405);
+  CHECK(ErrorCode(patch_blob->body) == "UNSUPPORTED");
+  CHECK(patch_blob->get_header_value("Allow") == "GET, HEAD, DELETE");
 
-  auto del_manifest = client->Delete("/v2/repo/manifests/latest");
-  REQUIRE(del_manifest);
-  CHECK(del_manifest->status == 405);
-  CHECK(ErrorCode(del_manifest->body) == "UNSUPPORTED");
-  CHECK(del_manifest->get_header_value("Allow") == "GET, HEAD, PUT");
+  auto post_manifest = client->Post("/v2/repo/manifests/latest", "{}", "application/json");
+  REQUIRE(post_manifest);
+  CHECK(post_manifest->status == 405);
+  CHECK(ErrorCode(post_manifest->body) == "UNSUPPORTED");
+  CHECK(post_manifest->get_header_value("Allow") == "GET, HEAD, PUT, DELETE");
+
+  auto del_tags = client->Delete("/v2/repo/tags/list");
+  REQUIRE(del_tags);
+  CHECK(del_tags->status == 405);
+  CHECK(del_tags->get_header_value("Allow") == "GET");
+
+  auto del_referrers = client->Delete("/v2/repo/referrers/" + digest);
+  REQUIRE(del_referrers);
+  CHECK(del_referrers->status == 405);
+  CHECK(del_referrers->get_header_value("Allow") == "GET");
+
+  auto put_catalog = client->Put("/v2/_catalog", "", "application/json");
+  REQUIRE(put_catalog);
+  CHECK(put_catalog->status == 405);
+  CHECK(put_catalog->get_header_value("Allow") == "GET");
 
   auto post_root = client->Post("/v2/", "", "application/json");
   REQUIRE(post_root);

@@ -45,6 +45,43 @@ TEST_CASE("cli: serve flags in both spellings") {
   CHECK(v6->serve.port == 8080);
 }
 
+TEST_CASE("cli: serve --gc-interval") {
+  CHECK(Parse({"serve"})->serve.gc_interval == std::chrono::seconds(3600));
+  CHECK(Parse({"serve", "--gc-interval", "0"})->serve.gc_interval == std::chrono::seconds(0));
+  CHECK(Parse({"serve", "--gc-interval=90"})->serve.gc_interval == std::chrono::seconds(90));
+  CHECK_FALSE(Parse({"serve", "--gc-interval"}).ok());
+  CHECK_FALSE(Parse({"serve", "--gc-interval", "-1"}).ok());
+  CHECK_FALSE(Parse({"serve", "--gc-interval", "1h"}).ok());
+  CHECK_FALSE(Parse({"serve", "--gc-interval", "999999999999"}).ok());
+  CHECK_FALSE(Parse({"serve", "--dry-run"}).ok());
+}
+
+TEST_CASE("cli: gc") {
+  auto c = Parse({"gc"});
+  REQUIRE(c.ok());
+  CHECK(c->kind == Command::Kind::kGc);
+  CHECK(c->gc.data_dir == "./quay-data");
+  CHECK_FALSE(c->gc.dry_run);
+  CHECK(c->gc.log_level == quay::LogLevel::kWarn);
+
+  c = Parse({"gc", "--data-dir", "/srv/quay", "--dry-run", "--log-level=debug",
+             "--log-format", "json"});
+  REQUIRE(c.ok());
+  CHECK(c->kind == Command::Kind::kGc);
+  CHECK(c->gc.data_dir == "/srv/quay");
+  CHECK(c->gc.dry_run);
+  CHECK(c->gc.log_level == quay::LogLevel::kDebug);
+  CHECK(c->gc.log_format == quayd::LogFormat::kJson);
+
+  CHECK(Parse({"gc", "--help"})->kind == Command::Kind::kHelp);
+  CHECK_FALSE(Parse({"gc", "--data-dir"}).ok());
+  CHECK_FALSE(Parse({"gc", "--listen", "127.0.0.1:0"}).ok());
+  CHECK_FALSE(Parse({"gc", "--gc-interval", "5"}).ok());
+  CHECK_FALSE(Parse({"gc", "--no-fsync"}).ok());
+  CHECK(quayd::Usage().find("gc") != std::string_view::npos);
+  CHECK(quayd::Usage().find("--gc-interval") != std::string_view::npos);
+}
+
 TEST_CASE("cli: help, version, misuse") {
   CHECK(Parse({"--help"})->kind == Command::Kind::kHelp);
   CHECK(Parse({"serve", "--help"})->kind == Command::Kind::kHelp);

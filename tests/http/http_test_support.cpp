@@ -101,6 +101,7 @@ TestServer::TestServer(ServerOptions options) {
   config.threads = options.threads;
   config.logger = logs_.logger();
   config.authorizer = options.authorizer;
+  config.limits = options.limits;
   server_ = std::make_unique<Server>(*registry_, config);
   quay::Status started = server_->Start();
   if (!started.ok()) throw std::runtime_error("Server::Start: " + started.ToString());
@@ -169,6 +170,27 @@ std::string ImageManifest(const BlobRef& config, const std::vector<BlobRef>& lay
   }
   out += ']';
   if (subject) out += ",\"subject\":" + DescriptorJson(kOciManifest, *subject);
+  out += '}';
+  return out;
+}
+
+std::string ArtifactManifest(std::string_view artifact_type, const BlobRef& layer,
+                             const BlobRef& subject,
+                             const std::vector<std::pair<std::string, std::string>>& annotations) {
+  std::string out = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciManifest) +
+                    "\",\"artifactType\":\"" + std::string(artifact_type) +
+                    "\",\"config\":" +
+                    DescriptorJson("application/vnd.oci.empty.v1+json", {DigestOf("{}"), 2}) +
+                    ",\"layers\":[" + DescriptorJson("application/octet-stream", layer) +
+                    "],\"subject\":" + DescriptorJson(kOciManifest, subject);
+  if (!annotations.empty()) {
+    out += ",\"annotations\":{";
+    for (size_t i = 0; i < annotations.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "\"" + annotations[i].first + "\":\"" + annotations[i].second + "\"";
+    }
+    out += '}';
+  }
   out += '}';
   return out;
 }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "host/server.h"
@@ -54,6 +55,7 @@ struct ServerOptions {
   std::string data_dir;  // reuse this dir (restart tests); implies on_disk
   size_t threads = 64;
   std::shared_ptr<quay::Authorizer> authorizer;  // default AllowAll
+  quayd::HostLimits limits;
 };
 
 // A running quayd (Server + Registry) for one test.
@@ -108,6 +110,14 @@ struct BlobRef {
 // manifest referring to another manifest.
 std::string ImageManifest(const BlobRef& config, const std::vector<BlobRef>& layers,
                           std::optional<BlobRef> subject = std::nullopt);
+
+// An OCI 1.1 artifact manifest: artifactType set, the empty config, one layer
+// `layer` (pushed by the caller), `subject` as its subject, and annotations.
+// The empty config blob "{}" must be in the repository (PushBlob(.., "{}")).
+std::string ArtifactManifest(std::string_view artifact_type, const BlobRef& layer,
+                             const BlobRef& subject,
+                             const std::vector<std::pair<std::string, std::string>>& annotations =
+                                 {});
 
 // Pushes a config and one layer blob to `repo` and returns a manifest over them.
 std::string PushImageBlobs(httplib::Client& client, std::string_view repo,

@@ -44,6 +44,53 @@ TEST_CASE("MatchPath: every route kind, with nested names") {
   CHECK(m.argument == "latest");
 }
 
+TEST_CASE("MatchPath: discovery routes") {
+  auto m = MatchPath("/v2/_catalog");
+  CHECK(m.kind == PathKind::kCatalog);
+  CHECK(m.name.empty());
+  CHECK(m.argument.empty());
+
+  m = MatchPath("/v2/library/ubuntu/tags/list");
+  CHECK(m.kind == PathKind::kTagList);
+  CHECK(m.name == "library/ubuntu");
+  CHECK(m.argument.empty());
+
+  m = MatchPath("/v2/a/b/referrers/sha256:abc");
+  CHECK(m.kind == PathKind::kReferrers);
+  CHECK(m.name == "a/b");
+  CHECK(m.argument == "sha256:abc");
+
+  // Keywords inside names, matched from the right.
+  m = MatchPath("/v2/x/tags/tags/list");
+  CHECK(m.kind == PathKind::kTagList);
+  CHECK(m.name == "x/tags");
+  m = MatchPath("/v2/x/tags/manifests/list");
+  CHECK(m.kind == PathKind::kManifest);
+  CHECK(m.name == "x/tags");
+  CHECK(m.argument == "list");
+  m = MatchPath("/v2/referrers/manifests/v1");
+  CHECK(m.kind == PathKind::kManifest);
+  CHECK(m.name == "referrers");
+  m = MatchPath("/v2/x/_catalog/tags/list");
+  CHECK(m.kind == PathKind::kTagList);
+  CHECK(m.name == "x/_catalog");  // routed; the name check rejects it
+
+  // No name: routed, so the name check answers NAME_INVALID.
+  m = MatchPath("/v2/tags/list");
+  CHECK(m.kind == PathKind::kTagList);
+  CHECK(m.name.empty());
+}
+
+TEST_CASE("HasRepository") {
+  CHECK_FALSE(quayd::HasRepository(PathKind::kApiRoot));
+  CHECK_FALSE(quayd::HasRepository(PathKind::kCatalog));
+  CHECK_FALSE(quayd::HasRepository(PathKind::kUnknown));
+  for (PathKind kind : {PathKind::kUploadStart, PathKind::kUpload, PathKind::kBlob,
+                        PathKind::kManifest, PathKind::kTagList, PathKind::kReferrers}) {
+    CHECK(quayd::HasRepository(kind));
+  }
+}
+
 TEST_CASE("MatchPath: keywords inside a name are matched from the right") {
   // A repository called "x/blobs" (legal) holding a manifest.
   auto m = MatchPath("/v2/x/blobs/manifests/v1");
@@ -64,7 +111,13 @@ TEST_CASE("MatchPath: keywords inside a name are matched from the right") {
 
 TEST_CASE("MatchPath: unknown and empty-name shapes") {
   CHECK(MatchPath("/v2/foo").kind == PathKind::kUnknown);
-  CHECK(MatchPath("/v2/foo/tags/list").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/foo/tags").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/foo/tags/other").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/foo/tags/list/").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/foo/referrers/").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/_catalog/").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/_catalog/x").kind == PathKind::kUnknown);
+  CHECK(MatchPath("/v2/a/_catalog").kind == PathKind::kUnknown);
   CHECK(MatchPath("/v2/foo/manifests/").kind == PathKind::kUnknown);
   CHECK(MatchPath("/v2/foo/uploads/x").kind == PathKind::kUnknown);
   CHECK(MatchPath("/v2/foo/bar/").kind == PathKind::kUnknown);
@@ -102,10 +155,17 @@ TEST_CASE("route table: unique (method, path) pairs, lookups agree") {
     CHECK_FALSE(route.id.empty());
     CHECK(route.path != PathKind::kUnknown);
   }
-  CHECK(FindRoute(quayd::Method::kDelete, PathKind::kBlob) == nullptr);
-  CHECK(FindRoute(quayd::Method::kDelete, PathKind::kManifest) == nullptr);
+  CHECK(FindRoute(quayd::Method::kPut, PathKind::kBlob) == nullptr);
+  CHECK(FindRoute(quayd::Method::kHead, PathKind::kTagList) == nullptr);
   CHECK(FindRoute(quayd::Method::kGet, PathKind::kUnknown) == nullptr);
-  CHECK(quayd::AllowedMethods(PathKind::kBlob) == "GET, HEAD");
+  CHECK(FindRoute(quayd::Method::kDelete, PathKind::kBlob)->action == quay::Action::kDelete);
+  CHECK(FindRoute(quayd::Method::kDelete, PathKind::kManifest)->action == quay::Action::kDelete);
+  CHECK(FindRoute(quayd::Method::kGet, PathKind::kTagList)->action == quay::Action::kPull);
+  CHECK(FindRoute(quayd::Method::kGet, PathKind::kReferrers)->action == quay::Action::kPull);
+  CHECK(FindRoute(quayd::Method::kGet, PathKind::kCatalog)->action == quay::Action::kCatalog);
+  CHECK(quayd::AllowedMethods(PathKind::kBlob) == "GET, HEAD, DELETE");
+  CHECK(quayd::AllowedMethods(PathKind::kManifest) == "GET, HEAD, PUT, DELETE");
+  CHECK(quayd::AllowedMethods(PathKind::kCatalog) == "GET");
   CHECK(quayd::AllowedMethods(PathKind::kUpload) == "GET, PUT, PATCH, DELETE");
   CHECK(quayd::ParseMethod("OPTIONS") == quayd::Method::kOther);
 }

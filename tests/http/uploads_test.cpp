@@ -95,7 +95,7 @@ TEST_CASE("monolithic POST with a wrong digest: 400 DIGEST_INVALID, nothing visi
   CHECK(StillServes(server.port()));
 }
 
-TEST_CASE("POST ?mount= is ignored: a normal session starts") {
+TEST_CASE("POST ?mount= of a blob the source lacks: a normal session starts") {
   TestServer server;
   auto client = server.Client();
   auto res = client->Post("/v2/repo/blobs/uploads/?mount=" + DigestOf("x") + "&from=other", "",

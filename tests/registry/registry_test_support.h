@@ -62,4 +62,46 @@ inline std::string PushImageBlobs(Registry& r, std::string_view repo, const std:
          DescriptorJson("application/vnd.oci.image.layer.v1.tar+gzip", ld, layer.size()) + "]}";
 }
 
+// Pushes PushImageBlobs(seed) as a manifest under `reference`; its digest.
+inline Digest PushImage(Registry& r, std::string_view repo, const std::string& seed,
+                        std::string_view reference) {
+  const std::string m = PushImageBlobs(r, repo, seed);
+  auto put = r.PutManifest(repo, reference, media_type::kOciManifest, m);
+  REQUIRE_MESSAGE(put.ok(), put.status().ToString());
+  return put->digest;
+}
+
+// An OCI artifact manifest whose subject is `subject` (which need not exist
+// yet). `artifact_type` may be empty (then the config's media type stands in
+// for it); `annotations_json` is a JSON object or empty.
+inline std::string ArtifactManifest(Registry& r, std::string_view repo,
+                                    std::string_view artifact_type,
+                                    std::string_view config_media_type, const Digest& subject,
+                                    std::string_view annotations_json = {},
+                                    const std::string& seed = "") {
+  const std::string config = "{" + (seed.empty() ? "" : "\"seed\":\"" + seed + "\"") + "}";
+  const Digest cd = PushBlob(r, repo, config);
+  std::string m =
+      R"({"schemaVersion":2,"mediaType":")" + std::string(media_type::kOciManifest) + "\"";
+  if (!artifact_type.empty()) m += R"(,"artifactType":")" + std::string(artifact_type) + "\"";
+  m += R"(,"config":)" + DescriptorJson(config_media_type, cd, config.size());
+  m += R"(,"layers":[],"subject":)" + DescriptorJson(media_type::kOciManifest, subject, 123);
+  if (!annotations_json.empty()) m += R"(,"annotations":)" + std::string(annotations_json);
+  m += "}";
+  return m;
+}
+
+// A registry on a ManualClock the test moves by hand.
+struct ClockedRegistry {
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::unique_ptr<Registry> registry;
+
+  explicit ClockedRegistry(Options options = {}) {
+    options.clock = clock;
+    registry = OpenRegistry(options);
+  }
+  Registry* operator->() { return registry.get(); }
+  Registry& operator*() { return *registry; }
+};
+
 }  // namespace quay::testing
