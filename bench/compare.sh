@@ -8,7 +8,8 @@
 # Both servers run at once, each with its own data directory; the suite alternates
 # between them round by round (reference, quayd, reference, quayd, ...) so that
 # disturbance from other processes hits both alike, and the report keeps each
-# case's best round. The 2 GiB RSS case runs once per server, last.
+# case's best round. The 2 GiB RSS case runs once per server, first, while the
+# servers are fresh.
 # Without a quayd binary ("-" instead of a path), only the reference is measured and
 # the quayd column reads "pending".
 set -euo pipefail
@@ -42,22 +43,33 @@ if [[ "$quayd" != "-" ]]; then
 fi
 log "docker-registry pid $ref_pid :$ref_port; quayd pid ${q_pid:-none} :${q_port:-}; results in $out"
 
+# Each server gets a clean writeback state: docker-registry does not fsync, and its
+# dirty pages would otherwise be flushed while quayd (which does) is measured.
+settle() { sync; sleep 2; }
+
+# The 2 GiB case runs first, on freshly started servers, so that "idle" RSS is the
+# RSS of a server that has not served anything yet.
+settle
+"$BENCH_DIR/run.sh" --url "http://127.0.0.1:$ref_port" --pid "$ref_pid" --name docker-registry \
+  --only-big --no-table --out "$out" "${extra[@]}"
+if [[ -n "$q_pid" ]]; then
+  settle
+  "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --pid "$q_pid" --name quayd \
+    --only-big --no-table --out "$out" "${extra[@]}"
+fi
 for ((r = 1; r <= rounds; r++)); do
+  settle
   "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$ref_port" --pid "$ref_pid" --name docker-registry \
     --round-offset $((r - 1)) --skip-big --no-table --out "$out" "${extra[@]}"
   if [[ -n "$q_pid" ]]; then
+    settle
     "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --pid "$q_pid" --name quayd \
       --round-offset $((r - 1)) --skip-big --no-table --out "$out" "${extra[@]}"
   fi
 done
-"$BENCH_DIR/run.sh" --url "http://127.0.0.1:$ref_port" --pid "$ref_pid" --name docker-registry \
-  --only-big --no-table --out "$out" "${extra[@]}"
-if [[ -n "$q_pid" ]]; then
-  "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --pid "$q_pid" --name quayd \
-    --only-big --no-table --out "$out" "${extra[@]}"
-fi
 
 echo
+echo "quayd: ${quayd} (QUAYD_ARGS='${QUAYD_ARGS:-}'); docker-registry: $(docker-registry --version 2>/dev/null | awk '{print $3}'); data under ${BENCH_TMP:-${TMPDIR:-/tmp}}"
 echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM"
 echo
 awk -v servers="docker-registry,quayd" -f "$BENCH_DIR/report.awk" "$out"

@@ -88,6 +88,8 @@ function big_rss(s,    idle, peak, growth) {
   return sprintf("%s -> %s (+%s)", mib(idle), mib(peak), mib(growth))
 }
 
+function lrange(s) { return (s in lmin) ? sprintf("%.1f - %.1f", lmin[s], lmax[s]) : "" }
+
 function run_rss(s,    idle, peak) {
   if (!((s, "rss_run") in best)) return "pending"
   idle = get(s, "rss_run", "rss_idle_kib"); peak = get(s, "rss_run", "rss_peak_kib")
@@ -98,7 +100,9 @@ function run_rss(s,    idle, peak) {
   s = field($0, "server"); c = field($0, "case")
   if (s == "" || c == "") next
   if (c == "machine" || c == "machine_end") {
-    loads[s] = loads[s] (loads[s] == "" ? "" : ", ") field($0, "loadavg")
+    l = field($0, "loadavg") + 0
+    if (!(s in lmin) || l < lmin[s]) lmin[s] = l
+    if (!(s in lmax) || l > lmax[s]) lmax[s] = l
     if (field($0, "size_large") != "") { size_large = field($0, "size_large"); size_big = field($0, "size_big"); size_chunked = field($0, "size_chunked") }
     next
   }
@@ -154,5 +158,5 @@ END {
   }
   info_row("Whole run: server RSS", "idle -> peak (+growth), MiB", run_rss(server[1]), run_rss(server[2]))
   info_row("Errors (failed requests, non-2xx, failed cases)", "count", errors_of(server[1]), errors_of(server[2]))
-  info_row("Load average at start/end of each run", "1-min", loads[server[1]], loads[server[2]])
+  info_row("Machine load (1-min load average over the runs)", "min - max", lrange(server[1]), lrange(server[2]))
 }

@@ -48,6 +48,15 @@ struct Options {
   // Default: 2 days (Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD).
   std::chrono::seconds upload_expiry = std::chrono::hours(48);
 
+  // Open() removes what a crash between the two steps of starting or ending
+  // an upload leaves behind: upload areas without a session row and session
+  // rows without an area. Only the process that owns the data folder may do
+  // that. A second process opening the folder while the owner runs (quayd gc
+  // beside quayd serve) must set this to false: it could catch one of the
+  // owner's uploads between its two steps and break it. The owner repairs
+  // at its next start. Default: true.
+  bool reconcile_uploads = true;
+
   // Time source. Default: null (the system clock).
   std::shared_ptr<Clock> clock;
 

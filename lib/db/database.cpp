@@ -5,29 +5,14 @@
 #include <cstdint>
 #include <exception>
 
-#include <sqlite3.h>
-
 #include "db/connection.h"
+#include "db/gc_queries.h"
 #include "db/schema.h"
+#include "db/sql_support.h"
 
 namespace quay::db {
-namespace {
 
-// Digests and tags are grammar-checked before they reach here (only
-// [a-z0-9:] and [A-Za-z0-9._-]), so quoting them needs no escaping. Lists go
-// to SQLite as one JSON array bound to json_each(): one query per list, never
-// one query per item.
-std::string JsonArray(const std::vector<Digest>& digests) {
-  std::string out = "[";
-  for (size_t i = 0; i < digests.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    out += digests[i].str();
-    out += '"';
-  }
-  out += ']';
-  return out;
-}
+namespace {
 
 // A JSON string literal for arbitrary text (annotation keys and values may
 // hold anything). UTF-8 passes through; only what JSON forbids is escaped.
@@ -83,45 +68,6 @@ int64_t LimitPlusOne(size_t limit) {
   constexpr auto kMax = static_cast<size_t>(INT64_MAX - 1);
   return static_cast<int64_t>(std::min(limit, kMax)) + 1;
 }
-
-Status FromException(const std::exception& e) {
-  if (const auto* se = dynamic_cast<const SQLite::Exception*>(&e)) {
-    const int code = se->getErrorCode();
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-      return Status::Unavailable(std::string("database busy: ") + se->what());
-    }
-    if (code == SQLITE_FULL || code == SQLITE_IOERR) {
-      return Status::Unavailable(std::string("database i/o failure: ") + se->what());
-    }
-  }
-  return Status::Internal(std::string("database error: ") + e.what());
-}
-
-std::string Str(std::string_view v) { return std::string(v); }
-
-// Commits on Commit(), rolls back otherwise: a failure anywhere in a write
-// leaves the database as it was.
-class WriteTransaction {
- public:
-  explicit WriteTransaction(Connection& c) : c_(c) { c_.db().exec("BEGIN IMMEDIATE"); }
-  ~WriteTransaction() {
-    if (!done_) {
-      try {
-        c_.db().exec("ROLLBACK");
-      } catch (...) {
-        // The connection reports the failure on its next use.
-      }
-    }
-  }
-  void Commit() {
-    c_.db().exec("COMMIT");
-    done_ = true;
-  }
-
- private:
-  Connection& c_;
-  bool done_ = false;
-};
 
 int64_t EnsureRepository(Connection& c, std::string_view name, int64_t now) {
   {
@@ -783,6 +729,79 @@ class SqliteDatabase final : public Database {
     });
   }
 
+  // ---- garbage collection (the SQL is in gc_queries.cpp) ----
+
+  Result<GarbageEstimate> EstimateGarbage(const GcCutoffs& cutoffs,
+                                          int64_t uploads_idle_since) override {
+    return Read<GarbageEstimate>([&](Connection& c) -> Result<GarbageEstimate> {
+      return gc::EstimateGarbage(c, cutoffs, uploads_idle_since);
+    });
+  }
+
+  Result<uint64_t> ExpireTagHistory(const GcCutoffs& cutoffs, size_t limit) override {
+    return WriteValue<uint64_t>(
+        [&](Connection& c) { return gc::ExpireTagHistory(c, cutoffs, limit); });
+  }
+
+  Result<std::vector<int64_t>> FindDeadManifests(const GcCutoffs& cutoffs) override {
+    return Read<std::vector<int64_t>>([&](Connection& c) -> Result<std::vector<int64_t>> {
+      return gc::FindDeadManifests(c, cutoffs);
+    });
+  }
+
+  Result<ManifestSweep> DeleteDeadManifests(const std::vector<int64_t>& ids,
+                                            const GcCutoffs& cutoffs) override {
+    return WriteValue<ManifestSweep>(
+        [&](Connection& c) { return gc::DeleteDeadManifests(c, ids, cutoffs); });
+  }
+
+  Result<std::vector<BlobLinkKey>> FindDeadBlobLinks(const GcCutoffs& cutoffs,
+                                                     const BlobLinkKey& after,
+                                                     size_t limit) override {
+    return Read<std::vector<BlobLinkKey>>([&](Connection& c) -> Result<std::vector<BlobLinkKey>> {
+      return gc::FindDeadBlobLinks(c, cutoffs, after, limit);
+    });
+  }
+
+  Result<uint64_t> DeleteDeadBlobLinks(const std::vector<BlobLinkKey>& links,
+                                       const GcCutoffs& cutoffs) override {
+    return WriteValue<uint64_t>(
+        [&](Connection& c) { return gc::DeleteDeadBlobLinks(c, links, cutoffs); });
+  }
+
+  Result<std::vector<BlobRow>> FindDeadBlobs(const GcCutoffs& cutoffs, std::string_view after,
+                                             size_t limit) override {
+    return Read<std::vector<BlobRow>>([&](Connection& c) -> Result<std::vector<BlobRow>> {
+      return gc::FindDeadBlobs(c, cutoffs, after, limit);
+    });
+  }
+
+  Result<std::vector<BlobRow>> DeleteDeadBlobs(const std::vector<Digest>& digests,
+                                               const GcCutoffs& cutoffs) override {
+    return WriteValue<std::vector<BlobRow>>(
+        [&](Connection& c) { return gc::DeleteDeadBlobs(c, digests, cutoffs); });
+  }
+
+  Result<std::vector<Digest>> FindUnrecordedBlobs(const std::vector<Digest>& digests) override {
+    return Read<std::vector<Digest>>([&](Connection& c) -> Result<std::vector<Digest>> {
+      return gc::FindUnrecordedBlobs(c, digests);
+    });
+  }
+
+  Result<std::vector<std::string>> FindIdleUploads(int64_t idle_since, std::string_view after,
+                                                   size_t limit) override {
+    return Read<std::vector<std::string>>(
+        [&](Connection& c) -> Result<std::vector<std::string>> {
+          return gc::FindIdleUploads(c, idle_since, after, limit);
+        });
+  }
+
+  Result<std::vector<std::string>> DeleteIdleUploads(const std::vector<std::string>& ids,
+                                                     int64_t idle_since) override {
+    return WriteValue<std::vector<std::string>>(
+        [&](Connection& c) { return gc::DeleteIdleUploads(c, ids, idle_since); });
+  }
+
  private:
   // Rows of (name, digest, start_at, end_at) from a repository LEFT JOIN: no
   // row means an unknown repository, a NULL name one without matching rows.
@@ -818,6 +837,17 @@ class SqliteDatabase final : public Database {
 
   template <typename F>
   Status Write(F&& f) {
+    try {
+      auto lock = pool_.LockWriter();
+      return f(pool_.writer());
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+  }
+
+  // A write whose body returns a value (and throws on failure).
+  template <typename T, typename F>
+  Result<T> WriteValue(F&& f) {
     try {
       auto lock = pool_.LockWriter();
       return f(pool_.writer());

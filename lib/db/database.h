@@ -65,6 +65,47 @@ struct TagRow {
   std::optional<int64_t> end_at;  // empty while the row is live
 };
 
+// ---- garbage collection ----
+// Times that protect rows from GC whatever references them (microseconds).
+struct GcCutoffs {
+  // Manifests, blob links and blobs created (or refreshed) at or after this
+  // are kept: a push in progress has uploaded them but not yet referenced
+  // them (Options::gc_protection_window).
+  int64_t created_since = 0;
+  // Tag rows that ended at or after this keep their manifest: it is still
+  // restorable (Options::tag_recovery_window). Rows ended earlier expire.
+  int64_t ended_since = 0;
+};
+
+// What a collection at some cutoffs would remove, counted in one snapshot.
+struct GarbageEstimate {
+  uint64_t tags = 0;        // expired tag history rows
+  uint64_t manifests = 0;
+  uint64_t blob_links = 0;  // repository_blob rows
+  uint64_t blobs = 0;       // blob rows (and their files)
+  uint64_t blob_bytes = 0;
+  uint64_t uploads = 0;     // idle upload sessions
+};
+
+// A repository_blob row.
+struct BlobLinkKey {
+  int64_t repository_id = 0;
+  Digest digest;
+};
+
+// A blob row.
+struct BlobRow {
+  Digest digest;
+  uint64_t size = 0;
+};
+
+// What one DeleteDeadManifests transaction did.
+struct ManifestSweep {
+  uint64_t manifests_deleted = 0;
+  uint64_t tags_deleted = 0;       // expired history rows of those manifests
+  std::vector<int64_t> kept;       // ids not deleted (live now, or waiting on a parent)
+};
+
 class Database {
  public:
   // Opens (creating if needed) and migrates the schema to the latest version.
@@ -157,6 +198,57 @@ class Database {
   // NotFound(kTag) otherwise.
   virtual Status RestoreTag(std::string_view repository, std::string_view tag,
                             const Digest& manifest, int64_t ended_since, int64_t now) = 0;
+  // ---- garbage collection ----
+  // Candidates are read from a snapshot; every Delete* re-checks deadness of
+  // its batch inside its own short write transaction, so a push that made a
+  // candidate live again in between wins. Batches are bounded by the caller.
+
+  // Counts what a collection would remove (nothing changes). Sessions idle
+  // since before `uploads_idle_since` count as expired.
+  virtual Result<GarbageEstimate> EstimateGarbage(const GcCutoffs& cutoffs,
+                                                  int64_t uploads_idle_since) = 0;
+  // Deletes up to `limit` tag rows that ended before `cutoffs.ended_since`;
+  // how many went.
+  virtual Result<uint64_t> ExpireTagHistory(const GcCutoffs& cutoffs, size_t limit) = 0;
+  // Ids of the manifests nothing live reaches, newest first (parents are
+  // usually newer than their children). Live: pointed at by a live tag or a
+  // tag row ended at or after ended_since, created at or after
+  // created_since, a child of a live manifest, or a referrer whose subject is
+  // a live manifest of the same repository.
+  virtual Result<std::vector<int64_t>> FindDeadManifests(const GcCutoffs& cutoffs) = 0;
+  // In one transaction deletes those of `ids` that are dead by a local check
+  // (no live or recent tag row, old, no parent index row, subject absent from
+  // the repository) together with their references and expired tag rows. A
+  // dead child whose dead parent is in the same batch goes after it; one
+  // whose parent is elsewhere is reported in `kept` for a later pass.
+  virtual Result<ManifestSweep> DeleteDeadManifests(const std::vector<int64_t>& ids,
+                                                    const GcCutoffs& cutoffs) = 0;
+  // Up to `limit` blob links after `after` (key order) that are old and that
+  // no manifest of their repository references.
+  virtual Result<std::vector<BlobLinkKey>> FindDeadBlobLinks(const GcCutoffs& cutoffs,
+                                                             const BlobLinkKey& after,
+                                                             size_t limit) = 0;
+  // In one transaction deletes those of `links` still dead; how many went.
+  virtual Result<uint64_t> DeleteDeadBlobLinks(const std::vector<BlobLinkKey>& links,
+                                               const GcCutoffs& cutoffs) = 0;
+  // Up to `limit` blob rows after digest `after` (text order) that are old
+  // and that no blob link or manifest references.
+  virtual Result<std::vector<BlobRow>> FindDeadBlobs(const GcCutoffs& cutoffs,
+                                                     std::string_view after, size_t limit) = 0;
+  // In one transaction deletes the rows of those of `digests` still dead;
+  // the deleted rows. Their files are the caller's to remove.
+  virtual Result<std::vector<BlobRow>> DeleteDeadBlobs(const std::vector<Digest>& digests,
+                                                       const GcCutoffs& cutoffs) = 0;
+  // Those of `digests` that have no blob row.
+  virtual Result<std::vector<Digest>> FindUnrecordedBlobs(const std::vector<Digest>& digests) = 0;
+  // Up to `limit` ids after `after` of sessions last updated before `idle_since`.
+  virtual Result<std::vector<std::string>> FindIdleUploads(int64_t idle_since,
+                                                           std::string_view after,
+                                                           size_t limit) = 0;
+  // In one transaction deletes the rows of those of `ids` still idle; the
+  // deleted ids (their areas are the caller's to remove).
+  virtual Result<std::vector<std::string>> DeleteIdleUploads(const std::vector<std::string>& ids,
+                                                             int64_t idle_since) = 0;
 };
 
 }  // namespace quay::db

@@ -114,7 +114,10 @@ Result<BlobInfo> BlobUploadImpl::Commit(const Digest& expected,
   }
   // Bytes first (durable, atomically in place), then the row that makes them
   // visible. A crash between the two leaves an unreferenced file, never a row
-  // without bytes.
+  // without bytes. The digest's lock keeps GC from deleting a file the store
+  // decided to keep (it already existed) before the row below refers to it.
+  auto locked = ctx_->digest_locks.Lock(expected);
+  if (!locked.ok()) return locked.status();
   if (auto s = writer_->Commit(expected); !s.ok()) return s;
   ended_ = true;
   if (auto s = ctx_->db->CommitBlob(id_, repository_, expected, offset_, ctx_->NowMicros());

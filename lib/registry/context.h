@@ -1,17 +1,19 @@
-// What the registry's parts share: options, the database, the blob store and
-// the in-process upload bookkeeping. Owned by RegistryImpl; everything else
-// borrows it.
+// What the registry's parts share: options, the database, the blob store,
+// the in-process upload bookkeeping and the locks that order blob commits
+// against garbage collection. Owned by RegistryImpl; everything else borrows it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "db/database.h"
 #include "quay/clock.h"
 #include "quay/logger.h"
 #include "quay/options.h"
 #include "quay/storage.h"
+#include "registry/digest_locks.h"
 #include "registry/upload_sessions.h"
 
 namespace quay::registry {
@@ -23,6 +25,11 @@ struct Context {
   std::shared_ptr<BlobStore> store;
   std::unique_ptr<db::Database> db;
   UploadSessions sessions;
+  // Held by a blob commit across (store Commit, db CommitBlob) and by GC
+  // across (row delete, file delete) of the same digest.
+  DigestLocks digest_locks;
+  // One collection at a time per Registry: two would only split the work.
+  std::mutex gc_mutex;
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

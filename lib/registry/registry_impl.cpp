@@ -8,6 +8,7 @@
 
 #include "quay/reference.h"
 #include "registry/blob_upload.h"
+#include "registry/garbage_collector.h"
 #include "registry/upload_id.h"
 
 namespace quay::registry {
@@ -346,8 +347,12 @@ Status RegistryImpl::RestoreTag(std::string_view repository, std::string_view ta
 
 // ---- garbage collection ----
 
-Result<GcReport> RegistryImpl::CollectGarbage(const GcOptions&) {
-  return Status::Unsupported(Subject::kNone, "garbage collection is not implemented yet");
+Result<GcReport> RegistryImpl::CollectGarbage(const GcOptions& options) {
+  if (options.batch_size == 0) {
+    return Status::InvalidArgument(Subject::kNone, "gc batch size must be at least 1");
+  }
+  std::lock_guard lock(ctx_->gc_mutex);
+  return GarbageCollector(*ctx_, options).Run();
 }
 
 }  // namespace quay::registry
@@ -387,8 +392,17 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
   if (!db.ok()) return db.status();
   ctx->db = std::move(*db);
 
+  if (!options.data_dir.empty()) {
+    // Processes sharing the folder (quayd gc beside quayd serve) order blob
+    // commits against GC through this file's byte-range locks.
+    const auto lock_file = std::filesystem::path(options.data_dir) / "blobs.lock";
+    if (auto s = ctx->digest_locks.ShareThroughFile(lock_file.string()); !s.ok()) return s;
+  }
+
   auto impl = std::make_unique<registry::RegistryImpl>(std::move(ctx));
-  if (auto s = impl->Reconcile(); !s.ok()) return s;
+  if (options.reconcile_uploads) {
+    if (auto s = impl->Reconcile(); !s.ok()) return s;
+  }
   return std::unique_ptr<Registry>(std::move(impl));
 }
 

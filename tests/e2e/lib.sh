@@ -14,6 +14,7 @@
 #
 # After quayd_start: QUAYD_PID, QUAYD_PORT, REG (host:port) and BASE_URL
 # (http://host:port) describe the running server; DATA_DIR its data dir.
+# QUAYD_ARGS (an array, empty by default) is appended to `quayd serve`.
 
 set -Eeuo pipefail
 # A command failing under set -e would otherwise end the test without a word.
@@ -35,6 +36,7 @@ E2E_SERVER_SEQ=0
 E2E_SERVER_LOG=""
 E2E_SERVER_ERR=""
 E2E_BG_PIDS=()
+QUAYD_ARGS=()
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -154,7 +156,7 @@ quayd_start() {
     : >"$E2E_SERVER_LOG"
 
     if is_quayd; then
-        "$QUAYD" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" \
+        "$QUAYD" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" "${QUAYD_ARGS[@]}" \
             >"$E2E_SERVER_LOG" 2>"$E2E_SERVER_ERR" </dev/null &
         QUAYD_PID=$!
         QUAYD_PORT=""
@@ -425,3 +427,39 @@ check_manifest_get() {
     [[ $got == "sha256:$(sha256_of "$file")" ]] ||
         fail "GET /v2/$repo/manifests/$ref: Docker-Content-Digest '$got', expected sha256:$(sha256_of "$file")"
 }
+
+# --- skopeo ---------------------------------------------------------------------
+
+# skopeo_setup: a policy that accepts anything, and an empty registries.conf
+# and auth file so the host's configuration stays out. Then `sk ARGS...` runs
+# skopeo (output in $WORK/skopeo.out, failure fails the test), `sk_fails`
+# expects it to fail, `sk_copy` copies without TLS.
+skopeo_setup() {
+    need_tool skopeo
+    SK_POLICY=$WORK/policy.json
+    echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$SK_POLICY"
+    SK_REGISTRIES_CONF=$WORK/registries.conf
+    : >"$SK_REGISTRIES_CONF"
+    echo '{}' >"$WORK/auth.json"
+    export REGISTRY_AUTH_FILE=$WORK/auth.json
+    export CONTAINERS_REGISTRIES_CONF=$SK_REGISTRIES_CONF
+}
+
+sk() {
+    log "skopeo $*"
+    skopeo --policy "$SK_POLICY" --registries-conf "$SK_REGISTRIES_CONF" "$@" \
+        >"$WORK/skopeo.out" 2>"$WORK/skopeo.err" || {
+        cat "$WORK/skopeo.out" "$WORK/skopeo.err" >&2
+        fail "skopeo $* failed"
+    }
+}
+
+sk_fails() {
+    log "skopeo $* (must fail)"
+    if skopeo --policy "$SK_POLICY" --registries-conf "$SK_REGISTRIES_CONF" "$@" \
+        >"$WORK/skopeo.out" 2>"$WORK/skopeo.err"; then
+        fail "skopeo $* succeeded; expected it to fail. Output: $(head -c 300 "$WORK/skopeo.out")"
+    fi
+}
+
+sk_copy() { sk copy --retry-times 0 --src-tls-verify=false --dest-tls-verify=false "$@"; }

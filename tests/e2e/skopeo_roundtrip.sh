@@ -8,7 +8,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init "$@"
-need_tool skopeo
+skopeo_setup
 need_tool jq
 
 IMAGES=$WORK/images
@@ -25,28 +25,6 @@ mapfile -t IDX_ARM64_LAYERS < <(jqs '.index.layers.arm64[]')
 MT_OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
 MT_OCI_INDEX=application/vnd.oci.image.index.v1+json
 MT_DOCKER_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
-
-POLICY=$WORK/policy.json
-cat >"$POLICY" <<'EOF'
-{"default": [{"type": "insecureAcceptAnything"}]}
-EOF
-# An empty registries.conf and auth file keep the host's configuration out.
-REGISTRIES_CONF=$WORK/registries.conf
-: >"$REGISTRIES_CONF"
-AUTHFILE=$WORK/auth.json
-echo '{}' >"$AUTHFILE"
-export REGISTRY_AUTH_FILE=$AUTHFILE
-export CONTAINERS_REGISTRIES_CONF=$REGISTRIES_CONF
-
-sk() {
-    log "skopeo $*"
-    skopeo --policy "$POLICY" --registries-conf "$REGISTRIES_CONF" "$@" \
-        >"$WORK/skopeo.out" 2>"$WORK/skopeo.err" || {
-        cat "$WORK/skopeo.out" "$WORK/skopeo.err" >&2
-        fail "skopeo $* failed"
-    }
-}
-sk_copy() { sk copy --retry-times 0 --src-tls-verify=false --dest-tls-verify=false "$@"; }
 
 # compare_layout_blobs SRC_LAYOUT OUT_LAYOUT: same set of blob files, same bytes.
 compare_layout_blobs() {

@@ -17,7 +17,8 @@ TEST_CASE("bad names: 400 NAME_INVALID on every route kind") {
     CAPTURE(name);
     const std::string base = std::string("/v2/") + name;
     for (const std::string& path :
-         {base + "/manifests/latest", base + "/blobs/" + digest, base + "/blobs/uploads/"}) {
+         {base + "/manifests/latest", base + "/blobs/" + digest, base + "/blobs/uploads/",
+          base + "/tags/list", base + "/referrers/" + digest}) {
       CAPTURE(path);
       auto get = client->Get(path);
       REQUIRE(get);
@@ -32,6 +33,13 @@ TEST_CASE("bad names: 400 NAME_INVALID on every route kind") {
     REQUIRE(put);
     CHECK(put->status == 400);
     CHECK(ErrorCode(put->body) == "NAME_INVALID");
+    for (const std::string& path : {base + "/manifests/" + digest, base + "/blobs/" + digest}) {
+      CAPTURE(path);
+      auto del = client->Delete(path);
+      REQUIRE(del);
+      CHECK(del->status == 400);
+      CHECK(ErrorCode(del->body) == "NAME_INVALID");
+    }
   }
   // A name longer than 255 characters.
   std::string long_name(256, 'a');

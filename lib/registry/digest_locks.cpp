@@ -1,0 +1,147 @@
+#include "registry/digest_locks.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace quay::registry {
+
+DigestLocks::~DigestLocks() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status DigestLocks::ShareThroughFile(const std::string& path) {
+#ifdef F_OFD_SETLK
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::Unavailable("failed to open lock file " + path + ": " + std::strerror(errno));
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+#else
+  // Without open-file-description locks (not Linux) only threads of one
+  // process are excluded; docs/architecture.md says so.
+  (void)path;
+#endif
+  return Status::Ok();
+}
+
+size_t DigestLocks::StripeOf(const Digest& digest) {
+  // Digests are uniform: their first hex digits spread evenly.
+  const std::string_view hex = digest.hex();
+  size_t v = 0;
+  for (size_t i = 0; i < hex.size() && i < 6; ++i) {
+    const char c = hex[i];
+    v = v * 16 + static_cast<size_t>(c >= 'a' ? c - 'a' + 10 : c - '0');
+  }
+  return v % kStripes;
+}
+
+bool DigestLocks::FileLock(size_t stripe, bool wait) {
+#ifdef F_OFD_SETLK
+  if (fd_ < 0) return true;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(stripe);
+  fl.l_len = 1;
+  // One open file description for the whole process: the stripe's mutex
+  // makes sure only one thread at a time holds (and releases) each byte.
+  while (::fcntl(fd_, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+    if (errno != EINTR) return false;
+  }
+#else
+  (void)stripe;
+  (void)wait;
+#endif
+  return true;
+}
+
+void DigestLocks::FileUnlock(size_t stripe) {
+#ifdef F_OFD_SETLK
+  if (fd_ < 0) return;
+  struct flock fl {};
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(stripe);
+  fl.l_len = 1;
+  while (::fcntl(fd_, F_OFD_SETLK, &fl) < 0 && errno == EINTR) {
+  }
+#else
+  (void)stripe;
+#endif
+}
+
+void DigestLocks::Unlock(size_t stripe) {
+  FileUnlock(stripe);
+  stripes_[stripe].unlock();
+}
+
+Result<DigestLocks::Held> DigestLocks::Lock(const Digest& digest) {
+  const size_t stripe = StripeOf(digest);
+  stripes_[stripe].lock();
+  if (!FileLock(stripe, /*wait=*/true)) {
+    const int err = errno;
+    stripes_[stripe].unlock();
+    return Status::Unavailable(std::string("failed to lock blob digest: ") + std::strerror(err));
+  }
+  Held held;
+  held.owner_ = this;
+  held.stripes_.push_back(stripe);
+  return held;
+}
+
+DigestLocks::Held DigestLocks::TryLock(const std::vector<Digest>& digests,
+                                       std::vector<Digest>* locked) {
+  std::vector<size_t> wanted;
+  wanted.reserve(digests.size());
+  for (const auto& d : digests) wanted.push_back(StripeOf(d));
+  std::vector<size_t> distinct = wanted;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+
+  Held held;
+  held.owner_ = this;
+  for (const size_t stripe : distinct) {
+    if (!stripes_[stripe].try_lock()) continue;
+    if (!FileLock(stripe, /*wait=*/false)) {
+      stripes_[stripe].unlock();
+      continue;
+    }
+    held.stripes_.push_back(stripe);
+  }
+  locked->clear();
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (std::binary_search(held.stripes_.begin(), held.stripes_.end(), wanted[i])) {
+      locked->push_back(digests[i]);
+    }
+  }
+  return held;
+}
+
+DigestLocks::Held::Held(Held&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)), stripes_(std::move(other.stripes_)) {}
+
+DigestLocks::Held& DigestLocks::Held::operator=(Held&& other) noexcept {
+  if (this != &other) {
+    Release();
+    owner_ = std::exchange(other.owner_, nullptr);
+    stripes_ = std::move(other.stripes_);
+  }
+  return *this;
+}
+
+DigestLocks::Held::~Held() { Release(); }
+
+void DigestLocks::Held::Release() {
+  if (owner_ == nullptr) return;
+  for (const size_t stripe : stripes_) owner_->Unlock(stripe);
+  stripes_.clear();
+  owner_ = nullptr;
+}
+
+}  // namespace quay::registry
