@@ -4,7 +4,9 @@ namespace quay::db {
 
 Connection::Connection(const std::string& path, bool read_only, bool durable, bool in_memory)
     : db_(path, read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
-          /*busyTimeoutMs=*/10'000) {
+          /*busyTimeoutMs=*/10'000),
+      durable_(durable),
+      in_memory_(in_memory) {
   if (in_memory) return;
   if (!read_only) {
     // WAL lets readers run beside the single writer; FULL makes every commit
@@ -13,6 +15,12 @@ Connection::Connection(const std::string& path, bool read_only, bool durable, bo
     db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   }
   db_.exec("PRAGMA foreign_keys=ON");
+}
+
+void Connection::SetSynchronous(Sync mode) {
+  if (mode == sync_ || in_memory_ || !durable_) return;
+  db_.exec(mode == Sync::kDurable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  sync_ = mode;
 }
 
 Stmt Connection::Prepare(const char* sql) {

@@ -38,8 +38,16 @@ class Connection {
   // `sql` must be a string literal (its address is the cache key).
   Stmt Prepare(const char* sql);
 
+  // synchronous=FULL (kDurable, when the pool is durable) or NORMAL. Changed
+  // only between transactions; a no-op when already set.
+  enum class Sync : unsigned char { kDurable, kRelaxed };
+  void SetSynchronous(Sync mode);
+
  private:
   SQLite::Database db_;
+  bool durable_;
+  bool in_memory_;
+  Sync sync_ = Sync::kDurable;
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
 };
 

@@ -107,6 +107,8 @@ class SqliteDatabase final : public Database {
     Migrate(pool_.writer().db(), now);
   }
 
+  ConnectionPool& connections() override { return pool_; }
+
   Result<int> SchemaVersion() override {
     return Read<int>([](Connection& c) -> Result<int> {
       auto q = c.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
@@ -125,7 +127,7 @@ class SqliteDatabase final : public Database {
   }
 
   Status InsertUpload(std::string_view id, std::string_view repository, int64_t now) override {
-    return Write([&](Connection& c) {
+    return WriteRelaxed([&](Connection& c) {
       auto ins = c.Prepare(
           "INSERT INTO upload(id, repository, byte_offset, created_at, updated_at)"
           " VALUES(?, ?, 0, ?, ?)");
@@ -154,7 +156,7 @@ class SqliteDatabase final : public Database {
   }
 
   Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now) override {
-    return Write([&](Connection& c) {
+    return WriteRelaxed([&](Connection& c) {
       auto up = c.Prepare("UPDATE upload SET byte_offset = ?, updated_at = ? WHERE id = ?");
       up->bind(1, static_cast<int64_t>(offset));
       up->bind(2, now);
@@ -839,6 +841,22 @@ class SqliteDatabase final : public Database {
   Status Write(F&& f) {
     try {
       auto lock = pool_.LockWriter();
+      pool_.writer().SetSynchronous(Connection::Sync::kDurable);
+      return f(pool_.writer());
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+  }
+
+  // For upload-session bookkeeping only: committed to the WAL without an
+  // fsync, so it survives a process crash but maybe not a power loss - the
+  // same guarantee the session's (unsynced) bytes have. The next durable
+  // commit fsyncs these frames too. Saves an fsync per POST and PATCH.
+  template <typename F>
+  Status WriteRelaxed(F&& f) {
+    try {
+      auto lock = pool_.LockWriter();
+      pool_.writer().SetSynchronous(Connection::Sync::kRelaxed);
       return f(pool_.writer());
     } catch (const std::exception& e) {
       return FromException(e);

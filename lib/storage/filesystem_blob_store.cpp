@@ -292,7 +292,6 @@ class FileUploadWriter final : public UploadWriter {
     if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     const bool durable = layout_->durable();
 
-    if (durable && FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
     if (Status s = CheckStillOurUpload(); !s.ok()) return s;
     if (Status s = layout_->EnsureBlobDir(digest); !s.ok()) return s;
 
@@ -301,12 +300,15 @@ class FileUploadWriter final : public UploadWriter {
     if (::stat(blob_path.c_str(), &st) == 0) {
       // Content-addressed: the existing blob has these very bytes. Keeping it
       // rather than renaming over it leaves its inode (and readers) alone.
+      // The upload's removal need not be durable: an area that reappears
+      // after a power loss has no session row and Reconcile() removes it.
       if (::unlink(path_.c_str()) < 0 && errno != ENOENT) {
         return ErrnoStatus("remove upload", path_, errno);
       }
       fd_.Reset();
-      return durable ? FsyncDir(layout_->uploads()) : Status::Ok();
+      return Status::Ok();
     }
+    if (durable && FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
     // A concurrent Commit of the same digest may win between stat and rename;
     // rename then replaces identical bytes atomically, which readers never see.
     if (::rename(path_.c_str(), blob_path.c_str()) < 0) {
@@ -317,8 +319,9 @@ class FileUploadWriter final : public UploadWriter {
     if (!durable) return Status::Ok();
     // The blob is visible from here on; a failure below only means its entry
     // may not survive a crash yet.
-    if (Status s = FsyncDir(layout_->BlobDir(digest)); !s.ok()) return s;
-    return FsyncDir(layout_->uploads());
+    // Only the new entry must be durable; the vanished upload entry may come
+    // back after a power loss as an orphan area, which Reconcile() removes.
+    return FsyncDir(layout_->BlobDir(digest));
   }
 
  private:
