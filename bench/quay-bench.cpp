@@ -43,6 +43,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -345,13 +346,57 @@ ProcMemory read_proc_memory(long pid) {
   return m;
 }
 
-// Samples a process's VmRSS every `interval` on a background thread.
+// CPU time (seconds) of the whole machine (busy, all CPUs) and of one process.
+struct CpuSnapshot {
+  double machine_busy = 0;
+  double server = 0;
+  double self = 0;
+  Clock::time_point at;
+};
+
+CpuSnapshot take_cpu_snapshot(long pid) {
+  CpuSnapshot snap;
+  snap.at = Clock::now();
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+                       softirq = 0, steal = 0;
+    stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+    snap.machine_busy = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
+  }
+  if (pid > 0) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    // Fields after the parenthesised command name; utime and stime are the 12th
+    // and 13th of those.
+    if (auto paren = line.rfind(')'); paren != std::string::npos) {
+      std::istringstream rest(line.substr(paren + 2));
+      std::string field;
+      unsigned long long utime = 0, stime = 0;
+      for (int i = 1; i <= 13 && rest >> field; ++i) {
+        if (i == 12) utime = std::stoull(field);
+        if (i == 13) stime = std::stoull(field);
+      }
+      snap.server = static_cast<double>(utime + stime) / tick;
+    }
+  }
+  snap.self = process_cpu_seconds();
+  return snap;
+}
+
+// Samples a process's VmRSS every `interval` on a background thread, and accounts
+// for the CPU used meanwhile by the server and by everything else on the machine
+// (other processes' CPU shows when a run was disturbed).
 class RssSampler {
  public:
   RssSampler(long pid, std::chrono::milliseconds interval) : pid_(pid), interval_(interval) {}
   ~RssSampler() { stop(); }
 
   void start() {
+    cpu_start_ = take_cpu_snapshot(pid_);
     if (pid_ <= 0) return;
     idle_kib_ = read_proc_memory(pid_).rss_kib;
     peak_kib_ = idle_kib_;
@@ -368,8 +413,25 @@ class RssSampler {
     });
   }
   void stop() {
+    if (!stopped_) {
+      cpu_end_ = take_cpu_snapshot(pid_);
+      stopped_ = true;
+    }
     running_ = false;
     if (thread_.joinable()) thread_.join();
+  }
+  // " server_cpu=<cores> other_cpu=<cores>": average CPUs used by the server and by
+  // processes other than the server and this client between start() and stop().
+  std::string cpu_fields() const {
+    const double wall = std::chrono::duration<double>(cpu_end_.at - cpu_start_.at).count();
+    if (wall <= 0) return "";
+    const double server = cpu_end_.server - cpu_start_.server;
+    const double self = cpu_end_.self - cpu_start_.self;
+    const double other = cpu_end_.machine_busy - cpu_start_.machine_busy - server - self;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " server_cpu=%.2f other_cpu=%.2f",
+                  pid_ > 0 ? server / wall : -1.0, std::max(0.0, other / wall));
+    return buf;
   }
   long idle_kib() const { return idle_kib_; }
   long peak_kib() const { return peak_kib_; }
@@ -380,6 +442,9 @@ class RssSampler {
   std::chrono::milliseconds interval_;
   std::atomic<bool> running_{false};
   long idle_kib_ = -1;
+  bool stopped_ = false;
+  CpuSnapshot cpu_start_;
+  CpuSnapshot cpu_end_;
   std::atomic<long> peak_kib_{-1};
   std::atomic<long> samples_{0};
   std::thread thread_;
@@ -797,10 +862,10 @@ int cmd_push(const Args& args) {
                name.c_str(), ok, size, concurrency, elapsed, ops, mbs, lat.p50_ms, lat.p99_ms,
                errors.load(), client_cpu.c_str());
   std::printf("case=%s ops_s=%s mb_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld "
-              "client_cpu_pct=%s rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              "client_cpu_pct=%s rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
               name.c_str(), fmt(ops).c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 2).c_str(),
               fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 2).c_str(), ok, errors.load(),
-              client_cpu.c_str(), rss.idle_kib(), rss.peak_kib());
+              client_cpu.c_str(), rss.idle_kib(), rss.peak_kib(), rss.cpu_fields().c_str());
   return errors > 0 ? 2 : 0;
 }
 
@@ -840,10 +905,10 @@ int cmd_chunked(const Args& args) {
   std::fprintf(stderr, "%s: %ld blobs of %" PRIu64 " bytes in %" PRIu64 "-byte chunks: %.1f MiB/s\n",
                name.c_str(), count, size, chunk, mbs);
   std::printf("case=%s mb_s=%s p50_ms=%s max_ms=%s ok=%ld errors=0 client_cpu_pct=%s "
-              "rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
               name.c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 1).c_str(),
               fmt(lat.max_ms, 1).c_str(), count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(),
-              rss.peak_kib());
+              rss.peak_kib(), rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -884,9 +949,10 @@ int cmd_pull(const Args& args) {
   const double mbs = mb_per_s(size * static_cast<std::uint64_t>(count), elapsed);
   std::fprintf(stderr, "%s: %ld x %" PRIu64 " bytes: %.1f MiB/s\n", name.c_str(), count, size, mbs);
   std::printf("case=%s mb_s=%s p50_ms=%s ok=%ld errors=0 client_cpu_pct=%s rss_idle_kib=%ld "
-              "rss_peak_kib=%ld\n",
+              "rss_peak_kib=%ld%s\n",
               name.c_str(), fmt(mbs).c_str(), fmt(latency_stats(latencies).p50_ms, 1).c_str(),
-              count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib());
+              count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib(),
+              rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -936,11 +1002,12 @@ int cmd_big(const Args& args) {
                after.rss_kib);
   std::printf("case=%s push_mb_s=%s pull_mb_s=%s rss_idle_kib=%ld rss_peak_push_kib=%ld "
               "rss_peak_pull_kib=%ld rss_peak_kib=%ld rss_growth_kib=%ld rss_after_kib=%ld "
-              "hwm_kib=%ld samples=%ld verified=%d\n",
+              "hwm_kib=%ld samples=%ld verified=%d%s\n",
               name.c_str(), fmt(mb_per_s(size, push_secs)).c_str(),
               fmt(mb_per_s(size, pull_secs)).c_str(), idle, push_rss.peak_kib(),
               pull_rss.peak_kib(), peak, pid > 0 ? peak - idle : -1, after.rss_kib,
-              after.hwm_kib, push_rss.samples() + pull_rss.samples(), verify ? 1 : 0);
+              after.hwm_kib, push_rss.samples() + pull_rss.samples(), verify ? 1 : 0,
+              push_rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -1228,11 +1295,12 @@ int cmd_load(const Args& args) {
                100.0 * client_cpu / wall);
   std::printf("case=%s rps=%s p50_ms=%s p99_ms=%s max_ms=%s min_1s=%" PRIu64
               " ok=%zu non_2xx=%ld errors=%ld connects=%ld starved_conns=%ld client_cpu_pct=%s "
-              "rss_idle_kib=%ld rss_peak_kib=%ld\n",
+              "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
               name.c_str(), fmt(rps, 0).c_str(), fmt(lat.p50_ms, 2).c_str(),
               fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 1).c_str(), worst_second,
               latencies.size(), non_2xx, errors, connects, starved,
-              fmt(100.0 * client_cpu / wall, 0).c_str(), rss.idle_kib(), rss.peak_kib());
+              fmt(100.0 * client_cpu / wall, 0).c_str(), rss.idle_kib(), rss.peak_kib(),
+              rss.cpu_fields().c_str());
   return non_2xx > 0 ? 2 : 0;
 }
 

@@ -88,6 +88,28 @@ function big_rss(s,    idle, peak, growth) {
   return sprintf("%s -> %s (+%s)", mib(idle), mib(peak), mib(growth))
 }
 
+# Server CPU per operation, from server_cpu (CPUs) / rate: a figure that disturbance
+# from other processes changes much less than the rate itself.
+function cpu_per_op(s, c, key, scale, unit,    cpu, rate) {
+  if (!((s, c) in best)) return "pending"
+  cpu = get(s, c, "server_cpu"); rate = get(s, c, key)
+  if (cpu == "" || cpu + 0 < 0 || rate + 0 <= 0) return "n/a"
+  return sprintf("%.0f %s", cpu * scale / rate, unit)
+}
+
+function other_cpu(s,    k, v, worst, any, parts) {
+  worst = 0; any = 0
+  for (k in best) {
+    split(k, parts, SUBSEP)
+    if (parts[1] != s) continue
+    v = field(best[k], "other_cpu")
+    if (v == "") continue
+    any = 1
+    if (v + 0 > worst) worst = v + 0
+  }
+  return any ? sprintf("%.2f", worst) : ""
+}
+
 function lrange(s) { return (s in lmin) ? sprintf("%.1f - %.1f", lmin[s], lmax[s]) : "" }
 
 function run_rss(s,    idle, peak) {
@@ -100,6 +122,7 @@ function run_rss(s,    idle, peak) {
   s = field($0, "server"); c = field($0, "case")
   if (s == "" || c == "") next
   if (c == "machine" || c == "machine_end") {
+    if (field($0, "nproc") != "") nproc = field($0, "nproc")
     l = field($0, "loadavg") + 0
     if (!(s in lmin) || l < lmin[s]) lmin[s] = l
     if (!(s in lmax) || l > lmax[s]) lmax[s] = l
@@ -138,10 +161,13 @@ END {
   }
   row("GET manifest by tag, 64 conns", "req/s", "manifest_get", "rps", "%d", 25)
   info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "manifest_get"), latency(server[2], "manifest_get"))
+  info_row("", "server CPU per request", cpu_per_op(server[1], "manifest_get", "rps", 1e6, "us"), cpu_per_op(server[2], "manifest_get", "rps", 1e6, "us"))
   row("HEAD blob, 64 conns", "req/s", "head_blob", "rps", "%d", 25)
   info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "head_blob"), latency(server[2], "head_blob"))
+  info_row("", "server CPU per request", cpu_per_op(server[1], "head_blob", "rps", 1e6, "us"), cpu_per_op(server[2], "head_blob", "rps", 1e6, "us"))
   row("Monolithic push 1 MiB, 8 clients", "ops/s", "push_1m", "ops_s", "%.1f", 5)
   info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "push_1m"), latency(server[2], "push_1m"))
+  info_row("", "server CPU per push", cpu_per_op(server[1], "push_1m", "ops_s", 1e3, "ms"), cpu_per_op(server[2], "push_1m", "ops_s", 1e3, "ms"))
   row("Monolithic push " large, "MiB/s", "push_large", "mb_s", "%.1f", 2)
   row("Chunked push " pretty(size_chunked) " (8 MiB PATCHes)", "MiB/s", "chunked", "mb_s", "%.1f", "")
   row("Pull " large, "MiB/s", "pull_large", "mb_s", "%.1f", 1)
@@ -158,5 +184,6 @@ END {
   }
   info_row("Whole run: server RSS", "idle -> peak (+growth), MiB", run_rss(server[1]), run_rss(server[2]))
   info_row("Errors (failed requests, non-2xx, failed cases)", "count", errors_of(server[1]), errors_of(server[2]))
+  info_row("Other processes' CPU during the kept rounds", "max, in CPUs (of " nproc ")", other_cpu(server[1]), other_cpu(server[2]))
   info_row("Machine load (1-min load average over the runs)", "min - max", lrange(server[1]), lrange(server[2]))
 }

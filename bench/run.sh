@@ -19,7 +19,8 @@
 #   --no-table       do not print the table (compare.sh prints its own)
 # Environment: LOAD_SECONDS (10), PUSH_SECONDS (10), PUSH_CLIENTS (8), LOAD_CONNECTIONS
 # (64), BIG_SIZE (2GiB), QUAY_BENCH (path to a quay-bench binary), WRK_CHECK=1 (also
-# time GET manifest with wrk, as a cross-check of quay-bench's load generator).
+# time GET manifest with wrk, as a cross-check of quay-bench's load generator),
+# QUIET_BUSY (0.25) and QUIET_MAX_WAIT (180 s): see wait_quiet below.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -69,11 +70,43 @@ record() {
   printf 'server=%s round=%s %s\n' "$name" "$round" "$line" | tee -a "$raw" >/dev/null
 }
 
+# Prints the fraction of the machine's CPU time that was busy over the next second.
+machine_busy() {
+  local u n s i w q sq st busy1 total1
+  read -r _ u n s i w q sq st _ </proc/stat
+  busy1=$((u + n + s + q + sq + st)); total1=$((busy1 + i + w))
+  sleep 1
+  read -r _ u n s i w q sq st _ </proc/stat
+  awk -v b=$((u + n + s + q + sq + st - busy1)) -v t=$((u + n + s + i + w + q + sq + st - total1)) \
+    'BEGIN { printf "%.2f", (t > 0 ? b / t : 0) }'
+}
+
+# On a shared machine a case should not start in the middle of someone's build:
+# wait up to QUIET_MAX_WAIT seconds (default 180; 0 disables) until the machine is
+# less than QUIET_BUSY busy (default 0.25, a fraction of all CPUs) while the server
+# under test is idle. Each result line also reports other processes' CPU during
+# the case (other_cpu, in CPUs), so disturbance that starts later is visible.
+wait_quiet() {
+  local max=${QUIET_MAX_WAIT:-180} limit=${QUIET_BUSY:-0.25} waited=0 busy
+  [[ $max -gt 0 ]] || return 0
+  while :; do
+    busy=$(machine_busy)
+    awk -v b="$busy" -v l="$limit" 'BEGIN { exit !(b < l) }' && return 0
+    if [[ $waited -ge $max ]]; then
+      log "machine still ${busy} busy after ${waited}s; running anyway"
+      return 0
+    fi
+    [[ $waited -eq 0 ]] && log "machine ${busy} busy (other processes); waiting up to ${max}s"
+    sleep 4; waited=$((waited + 5))
+  done
+}
+
 # run_case ROUND ARGS...: runs quay-bench, records its result line; a failing case
 # is recorded as errors so that the table shows it instead of aborting the suite.
 run_case() {
   local round=$1; shift
   local result status=0
+  wait_quiet
   result=$("$bench" "$@") || status=$?
   if [[ -z "$result" ]]; then
     local case_name="unknown" i j

@@ -25,9 +25,19 @@ std::string_view Usage() {
          "commands:\n"
          "  serve      run the registry HTTP server\n"
          "  gc         collect garbage once in a data folder and print what was freed\n"
+         "  user       add NAME [--email E] | passwd NAME: create a user or set its\n"
+         "             password (read from stdin)\n"
+         "  robot      add NS+NAME [--description D]: create a robot account; prints\n"
+         "             its token\n"
+         "  token      add USER [--title T]: create an app-specific token; prints it\n"
+         "  repo       visibility NS/NAME public|private\n"
+         "             grant NS/NAME user:NAME|robot:NS+NAME|team:NAME read|write|admin\n"
          "  version    print the version\n"
          "\n"
          "serve options:\n"
+         "  --config FILE          YAML settings (Quay key names: SERVER_HOSTNAME,\n"
+         "                         SUPER_USERS, FEATURE_ANONYMOUS_ACCESS, ...; see\n"
+         "                         README); flags given here win over the file\n"
          "  --listen HOST:PORT     address to listen on (default 127.0.0.1:5000; port 0\n"
          "                         picks a free port)\n"
          "  --data-dir DIR         registry data folder (default ./quay-data)\n"
@@ -38,16 +48,29 @@ std::string_view Usage() {
          "  --threads N            connection threads (default 256)\n"
          "  --gc-interval SECONDS  collect garbage in the background every SECONDS\n"
          "                         (default 3600; 0 disables)\n"
+         "  --no-pull-audit        do not record pull_repo audit rows\n"
          "\n"
          "gc options:\n"
          "  --data-dir DIR         registry data folder (default ./quay-data)\n"
          "  --dry-run              report what would be freed, change nothing\n"
          "  --log-level LEVEL      debug, info, warn or error (default warn)\n"
          "  --log-format FORMAT    text (logfmt) or json (default text)\n"
+         "  --protection-window SECONDS\n"
+         "                         keep anything created this recently, referenced or\n"
+         "                         not: a push in progress (default 3600)\n"
+         "  --tag-recovery-window SECONDS\n"
+         "                         keep what a tag pointed at this recently, so it can\n"
+         "                         be restored (default 1209600, 14 days)\n"
+         "\n"
+         "user/robot/token/repo options:\n"
+         "  --data-dir DIR         registry data folder (default ./quay-data, or the\n"
+         "                         config file's data_dir)\n"
+         "  --config FILE          read data_dir and identity settings from FILE\n"
          "\n"
          "On start quayd serve prints 'listening on HOST:PORT' to stdout. SIGINT/SIGTERM\n"
          "stop it gracefully. quayd gc may run while quayd serve uses the same folder;\n"
-         "it prints one line of counts and exits 0, or prints the error and exits 1.\n";
+         "it prints one line of counts and exits 0, or prints the error and exits 1.\n"
+         "The user/robot/token/repo commands may run while quayd serve uses the folder.\n";
 }
 
 quay::Status ParseListen(std::string_view text, std::string& host, int& port) {
@@ -62,14 +85,96 @@ quay::Status ParseListen(std::string_view text, std::string& host, int& port) {
   return quay::Status::Ok();
 }
 
-quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args) {
+namespace {
+
+// user|robot|token|repo <verb> <positional...> [--data-dir D] [--config F]
+// [--email E] [--description D] [--title T].
+quay::Result<Command> ParseAdmin(const std::vector<std::string_view>& args) {
   Command command;
+  command.kind = Command::Kind::kAdmin;
+  AdminFlags& af = command.admin;
+  const std::string_view noun = args[0];
+  if (args.size() < 2) return Misuse(fmt::format("'{}' needs a subcommand", noun));
+  const std::string_view verb = args[1];
+  size_t positional = 0;
+  std::string_view text_flag;
+  if (noun == "user" && verb == "add") {
+    af.verb = AdminFlags::Verb::kUserAdd;
+    positional = 1;
+  } else if (noun == "user" && verb == "passwd") {
+    af.verb = AdminFlags::Verb::kUserPasswd;
+    positional = 1;
+  } else if (noun == "robot" && verb == "add") {
+    af.verb = AdminFlags::Verb::kRobotAdd;
+    positional = 1;
+    text_flag = "--description";
+  } else if (noun == "token" && verb == "add") {
+    af.verb = AdminFlags::Verb::kTokenAdd;
+    positional = 1;
+    text_flag = "--title";
+  } else if (noun == "repo" && verb == "visibility") {
+    af.verb = AdminFlags::Verb::kRepoVisibility;
+    positional = 2;
+  } else if (noun == "repo" && verb == "grant") {
+    af.verb = AdminFlags::Verb::kRepoGrant;
+    positional = 3;
+  } else {
+    return Misuse(fmt::format("unknown command '{} {}'", noun, verb));
+  }
+  for (size_t i = 2; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      command.kind = Command::Kind::kHelp;
+      return command;
+    }
+    if (arg.substr(0, 2) != "--") {
+      af.args.emplace_back(arg);
+      continue;
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (!value) return Misuse(fmt::format("{} needs a value", name));
+    if (name == "--data-dir" && !value->empty()) {
+      af.data_dir = std::string(*value);
+      af.data_dir_given = true;
+    } else if (name == "--config" && !value->empty()) {
+      af.config_path = std::string(*value);
+    } else if (name == "--email" && af.verb == AdminFlags::Verb::kUserAdd) {
+      af.email = std::string(*value);
+    } else if (!text_flag.empty() && name == text_flag) {
+      af.text = std::string(*value);
+    } else {
+      return Misuse(fmt::format("unknown option '{}' for {} {}", name, noun, verb));
+    }
+  }
+  if (af.args.size() != positional) {
+    return Misuse(fmt::format("'{} {}' takes {} argument(s), got {}", noun, verb, positional,
+                              af.args.size()));
+  }
+  return command;
+}
+
+}  // namespace
+
+quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args,
+                                       const ServeFlags& serve_base) {
+  Command command;
+  command.serve = serve_base;
   if (args.empty()) return Misuse("missing command");
   const std::string_view verb = args[0];
   if (verb == "--help" || verb == "-h" || verb == "help") return command;
   if (verb == "version" || verb == "--version") {
     command.kind = Command::Kind::kVersion;
     return command;
+  }
+  if (verb == "user" || verb == "robot" || verb == "token" || verb == "repo") {
+    return ParseAdmin(args);
   }
   if (verb == "serve") {
     command.kind = Command::Kind::kServe;
@@ -90,6 +195,10 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
     }
     if (serve && arg == "--no-fsync") {
       sf.fsync = false;
+      continue;
+    }
+    if (serve && arg == "--no-pull-audit") {
+      sf.auth.pull_audit = false;
       continue;
     }
     if (!serve && arg == "--dry-run") {
@@ -123,6 +232,10 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
       std::optional<LogFormat> format = v ? ParseLogFormat(*v) : std::nullopt;
       if (!format) return Misuse("--log-format wants text or json");
       (serve ? sf.log_format : gf.log_format) = *format;
+    } else if (serve && name == "--config") {
+      auto v = take_value();
+      if (!v || v->empty()) return Misuse("--config needs a file");
+      sf.config_path = std::string(*v);
     } else if (serve && name == "--listen") {
       auto v = take_value();
       if (!v) return Misuse("--listen needs HOST:PORT");
@@ -139,6 +252,14 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
         return Misuse("--gc-interval wants a number of seconds (0 disables)");
       }
       sf.gc_interval = std::chrono::seconds(static_cast<int64_t>(*n));
+    } else if (!serve && (name == "--protection-window" || name == "--tag-recovery-window")) {
+      auto v = take_value();
+      std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;
+      if (!n || *n > kMaxGcIntervalSeconds) {
+        return Misuse(fmt::format("{} wants a number of seconds", name));
+      }
+      (name == "--protection-window" ? gf.protection_window : gf.tag_recovery_window) =
+          std::chrono::seconds(static_cast<int64_t>(*n));
     } else {
       return Misuse(fmt::format("unknown option '{}' for {}", arg, verb));
     }

@@ -5,7 +5,9 @@
 #include <exception>
 
 #include "host/access_log.h"
+#include "host/auth_parsing.h"
 #include "host/errors.h"
+#include "host/registry_auth.h"
 #include "host/request_body.h"
 #include "host/router.h"
 #include "host/routes.h"
@@ -14,8 +16,18 @@
 namespace quayd {
 namespace {
 
-// Until the token-auth issue, every caller is anonymous.
-quay::Principal PrincipalOf(const httplib::Request&) { return quay::Principal{}; }
+// With token auth: the request's verified bearer token (null when it has
+// none: anonymous). Only a Bearer header counts on /v2 routes (Quay ignores
+// Basic there); a malformed or invalid one is Unauthenticated.
+quay::Result<std::shared_ptr<const VerifiedToken>> BearerOf(const httplib::Request& req,
+                                                            RegistryAuth& auth) {
+  quay::Result<Credentials> credentials = ParseAuthorization(req.get_header_value("Authorization"));
+  if (!credentials.ok()) return quay::Status::Unauthenticated("malformed Authorization header");
+  if (credentials->kind != Credentials::Kind::kBearer) {
+    return std::shared_ptr<const VerifiedToken>();
+  }
+  return auth.VerifyBearer(credentials->secret, auth.Service(req.get_header_value("Host")));
+}
 
 }  // namespace
 
@@ -53,12 +65,37 @@ void Dispatcher::Serve(const httplib::Request& req, httplib::Response& res,
       return quay::Status::Unsupported(quay::Subject::kNone, "the operation is unsupported");
     }
     ctx.route = route->id;
-    const quay::Principal principal = PrincipalOf(req);
-    if (quay::Status allowed = authorizer_.Check(principal, match.name, route->action);
-        !allowed.ok()) {
-      return allowed;
+
+    // Who is asking. Without token auth everyone is anonymous.
+    std::shared_ptr<const VerifiedToken> token;
+    if (auth_ != nullptr && route->gate != Gate::kOpen) {
+      quay::Result<std::shared_ptr<const VerifiedToken>> bearer = BearerOf(req, *auth_);
+      if (!bearer.ok()) return bearer.status();
+      token = std::move(bearer).value();
     }
-    Exchange ex{req, res, body, match, registry_, limits_, logger_, principal, authorizer_};
+    const quay::Principal principal = token ? token->principal : quay::Principal{};
+    // With token auth, every check goes through the token's grants.
+    const TokenAuthorizer scoped(authorizer_, token.get());
+    const quay::Authorizer& authorizer =
+        auth_ != nullptr ? static_cast<const quay::Authorizer&>(scoped) : authorizer_;
+
+    switch (route->gate) {
+      case Gate::kOpen:
+        break;
+      case Gate::kSignedIn:
+        if (auth_ != nullptr) {
+          if (!token) return quay::Status::Unauthenticated("authentication required");
+          break;
+        }
+        [[fallthrough]];
+      case Gate::kAction:
+        if (quay::Status allowed = authorizer.Check(principal, match.name, route->action);
+            !allowed.ok()) {
+          return allowed;
+        }
+        break;
+    }
+    Exchange ex{req, res, body, match, registry_, limits_, logger_, principal, authorizer, auth_};
     try {
       return route->handler(ex);
     } catch (const std::exception& e) {
@@ -77,6 +114,14 @@ void Dispatcher::Serve(const httplib::Request& req, httplib::Response& res,
                   {{"route", std::string(route ? route->id : "-")}, {"error", status.ToString()}});
     }
     WriteError(res, status);
+    // The challenge that sends Docker clients to the token endpoint.
+    if (auth_ != nullptr && status.code() == quay::Code::kUnauthenticated && route != nullptr &&
+        route->gate != Gate::kOpen) {
+      res.set_header("WWW-Authenticate",
+                     auth_->Challenge(req.get_header_value("Host"),
+                                      route->gate == Gate::kSignedIn ? std::string_view() : match.name,
+                                      route->action));
+    }
   }
 
   ctx.bytes_in = body.bytes_read();

@@ -1,6 +1,7 @@
 // The per-request pipeline between cpp-httplib and the route handlers:
-// framing and path checks, route lookup, name validation, authorization,
-// handler, error mapping, and leaving the connection usable.
+// framing and path checks, route lookup, name validation, authentication
+// (bearer token, when token auth is on), authorization, handler, error
+// mapping, and leaving the connection usable.
 #pragma once
 
 #include "host/exchange.h"
@@ -16,11 +17,19 @@ struct Response;
 
 namespace quayd {
 
+class RegistryAuth;
+
 class Dispatcher {
  public:
+  // `auth` null: no token auth; every request is anonymous and `authorizer`
+  // alone decides. Otherwise `authorizer` is auth's (the IdentityService's).
   Dispatcher(quay::Registry& registry, HostLimits limits, quay::Authorizer& authorizer,
-             quay::Logger& logger)
-      : registry_(registry), limits_(limits), authorizer_(authorizer), logger_(logger) {}
+             quay::Logger& logger, RegistryAuth* auth = nullptr)
+      : registry_(registry),
+        limits_(limits),
+        authorizer_(authorizer),
+        logger_(logger),
+        auth_(auth) {}
 
   // Serves one request completely (the response is ready when it returns).
   // `reader` is null for methods cpp-httplib dispatches without one.
@@ -32,6 +41,7 @@ class Dispatcher {
   HostLimits limits_;
   quay::Authorizer& authorizer_;
   quay::Logger& logger_;
+  RegistryAuth* auth_;
 };
 
 }  // namespace quayd

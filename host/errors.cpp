@@ -85,15 +85,9 @@ bool IsPrivate(const quay::Status& status) {
          MapStatus(status).http_status >= 500;
 }
 
-std::string ErrorBody(const quay::Status& status) {
-  const HttpError mapped = MapStatus(status);
-  std::string_view message = status.message();
-  if (status.code() == Code::kUnavailable) {
-    message = "service temporarily unavailable";
-  } else if (IsPrivate(status)) {
-    message = "internal error";
-  }
+namespace {
 
+std::string OciBody(std::string_view oci_code, std::string_view message) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.StartObject();
@@ -101,7 +95,7 @@ std::string ErrorBody(const quay::Status& status) {
   writer.StartArray();
   writer.StartObject();
   writer.Key("code");
-  writer.String(mapped.oci_code.data(), static_cast<rapidjson::SizeType>(mapped.oci_code.size()));
+  writer.String(oci_code.data(), static_cast<rapidjson::SizeType>(oci_code.size()));
   writer.Key("message");
   writer.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
   writer.Key("detail");
@@ -111,6 +105,26 @@ std::string ErrorBody(const quay::Status& status) {
   writer.EndArray();
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::string ErrorBody(const quay::Status& status) {
+  std::string_view message = status.message();
+  if (status.code() == Code::kUnavailable) {
+    message = "service temporarily unavailable";
+  } else if (IsPrivate(status)) {
+    message = "internal error";
+  }
+  return OciBody(MapStatus(status).oci_code, message);
+}
+
+void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after) {
+  res.status = 429;
+  res.set_header("Retry-After", std::to_string(retry_after.count()));
+  res.headers.erase("Content-Length");
+  res.set_content(OciBody("TOOMANYREQUESTS", "too many failed login attempts; retry later"),
+                  "application/json");
 }
 
 void WriteError(httplib::Response& res, const quay::Status& status) {

@@ -6,6 +6,7 @@
 // values too, so every error response goes through the same table.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,11 @@ bool IsPrivate(const quay::Status& status);
 // The OCI error body for `status` (message replaced by a generic phrase for
 // private errors).
 std::string ErrorBody(const quay::Status& status);
+
+// 429 TOOMANYREQUESTS (the distribution registry's code) with Retry-After:
+// the failed-login back-off. Not a quay::Status: the library has no such
+// condition; the host's throttle decides it.
+void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after);
 
 // Sets status, Content-Type application/json and the OCI body on `res`.
 // Headers already on `res` (Range, Content-Range, Allow...) are kept.

@@ -7,6 +7,7 @@
 
 #include "host/router.h"
 #include "quay/access.h"
+#include "quay/audit.h"
 #include "quay/logger.h"
 #include "quay/registry.h"
 
@@ -18,6 +19,7 @@ struct Response;
 namespace quayd {
 
 class RequestBody;
+class RegistryAuth;
 
 // Limits the host enforces before handing bytes to the library.
 struct HostLimits {
@@ -43,6 +45,13 @@ struct Exchange {
   // repository (a blob mount's `from`) asks again here.
   const quay::Principal& principal;
   const quay::Authorizer& authorizer;
+  // Token auth, users and audit; null when the server runs without an
+  // IdentityService (AllowAll: anonymous pull and push).
+  RegistryAuth* auth = nullptr;
 };
+
+// Who performs this request, for audit rows: the principal, the client
+// address and the request id.
+quay::Actor ActorOf(const Exchange& ex);
 
 }  // namespace quayd

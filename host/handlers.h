@@ -28,6 +28,9 @@ quay::Status HandleManifestGet(Exchange& ex);  // GET/HEAD /v2/<name>/manifests/
 quay::Status HandleManifestPut(Exchange& ex);     // PUT /v2/<name>/manifests/<ref>
 quay::Status HandleManifestDelete(Exchange& ex);  // DELETE .../manifests/<digest|tag>
 
+// handlers_token.cpp
+quay::Status HandleToken(Exchange& ex);  // GET /v2/auth?service=&scope=
+
 // handlers_discovery.cpp
 quay::Status HandleTagList(Exchange& ex);    // GET /v2/<name>/tags/list?n=&last=
 quay::Status HandleCatalog(Exchange& ex);    // GET /v2/_catalog?n=&last=

@@ -14,7 +14,9 @@
 
 #include "host/handlers.h"
 #include "host/http_ranges.h"
+#include "host/registry_auth.h"
 #include "quay/digest.h"
+#include "quay/identity.h"
 
 namespace quayd {
 namespace {
@@ -122,6 +124,19 @@ void SetJson(httplib::Response& res, const rapidjson::StringBuffer& buffer,
   res.set_content(std::string(buffer.GetString(), buffer.GetSize()), content_type);
 }
 
+// With identities, the catalog lists what the principal may pull (Quay);
+// without, every repository.
+quay::Result<quay::NamePage> ListCatalog(Exchange& ex, const PageRequest& request) {
+  if (ex.auth == nullptr) return ex.registry.ListRepositories(request.limit, request.last);
+  quay::Result<quay::AccountPage> visible =
+      ex.auth->identity().ListVisibleRepositories(ex.principal, request.limit, request.last);
+  if (!visible.ok()) return visible.status();
+  quay::NamePage page;
+  page.names = std::move(visible->names);
+  page.more = visible->more;
+  return page;
+}
+
 }  // namespace
 
 quay::Status HandleTagList(Exchange& ex) {
@@ -147,7 +162,7 @@ quay::Status HandleTagList(Exchange& ex) {
 quay::Status HandleCatalog(Exchange& ex) {
   quay::Result<PageRequest> request = ParsePageRequest(ex);
   if (!request.ok()) return request.status();
-  quay::Result<quay::NamePage> page = ex.registry.ListRepositories(request->limit, request->last);
+  quay::Result<quay::NamePage> page = ListCatalog(ex, *request);
   if (!page.ok()) return page.status();
   FinishPage(ex.res, "/v2/_catalog", *request, *page);
 

@@ -8,7 +8,9 @@
 #include <string>
 
 #include "host/handlers.h"
+#include "host/registry_auth.h"
 #include "host/request_body.h"
+#include "quay/audit.h"
 #include "quay/digest.h"
 
 namespace quayd {
@@ -22,6 +24,15 @@ std::string MediaTypeOf(const std::string& content_type) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return std::string(s);
+}
+
+// Quay's pull_repo/push_repo metadata: the tag, or the digest when the
+// reference is one.
+std::string ReferenceMetadata(std::string_view reference, const quay::Digest& digest) {
+  if (reference.find(':') != std::string_view::npos) {
+    return quay::AuditMetadata({{"manifest_digest", digest.str()}});
+  }
+  return quay::AuditMetadata({{"tag", reference}, {"manifest_digest", digest.str()}});
 }
 
 quay::Status TooLarge(uint64_t limit) {
@@ -41,6 +52,11 @@ quay::Status HandleManifestGet(Exchange& ex) {
   // HEAD shares this handler: cpp-httplib sends the headers (Content-Length
   // included) and skips the body.
   ex.res.set_content(record->bytes, record->media_type);
+  // A pull is a GET: HEAD only asks whether the manifest is there.
+  if (ex.auth != nullptr && ex.req.method == "GET") {
+    ex.auth->RecordPull(ActorOf(ex), ex.match.name,
+                        ReferenceMetadata(ex.match.argument, record->digest));
+  }
   return quay::Status::Ok();
 }
 
@@ -75,6 +91,10 @@ quay::Status HandleManifestPut(Exchange& ex) {
   ex.res.set_header("Docker-Content-Digest", put->digest.str());
   if (put->subject) ex.res.set_header("OCI-Subject", put->subject->str());
   ex.res.set_header("Content-Length", "0");
+  if (ex.auth != nullptr) {
+    ex.auth->RecordPush(ActorOf(ex), ex.match.name,
+                        ReferenceMetadata(ex.match.argument, put->digest));
+  }
   return quay::Status::Ok();
 }
 

@@ -1,6 +1,8 @@
-// quayd: the registry server. Parses the command line, opens the Registry,
-// serves HTTP (and collects garbage in the background) until SIGINT/SIGTERM,
-// then closes everything and exits 0. `quayd gc` collects garbage once.
+// quayd: the registry server. Parses the command line (and the --config
+// file), opens the Registry and the IdentityService, serves HTTP with Docker
+// token auth (and collects garbage in the background) until SIGINT/SIGTERM,
+// then closes everything and exits 0. `quayd gc` collects garbage once; the
+// user/robot/token/repo commands administer accounts (host/admin.h).
 
 #include <atomic>
 #include <csignal>
@@ -11,11 +13,15 @@
 #include <string_view>
 #include <vector>
 
+#include "host/admin.h"
 #include "host/cli.h"
+#include "host/config_file.h"
 #include "host/gc.h"
+#include "host/registry_auth.h"
 #include "host/server.h"
 #include "host/signals.h"
 #include "host/structured_logger.h"
+#include "quay/identity.h"
 #include "quay/options.h"
 #include "quay/registry.h"
 
@@ -25,8 +31,12 @@
 
 namespace {
 
-int Serve(const quayd::ServeFlags& flags) {
+int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config_warnings) {
   auto logger = std::make_shared<quayd::StructuredLogger>(flags.log_level, flags.log_format);
+  for (const std::string& warning : config_warnings) {
+    logger->Log(quay::LogLevel::kWarn, "config", "unknown configuration key",
+                {{"file", flags.config_path}, {"detail", warning}});
+  }
 
   // Before any thread exists, so every thread inherits the blocked mask and
   // SIGINT/SIGTERM reach only the watcher.
@@ -43,6 +53,7 @@ int Serve(const quayd::ServeFlags& flags) {
   options.data_dir = flags.data_dir;
   options.durable = flags.fsync;
   options.logger = logger;
+  options.identity = flags.identity;
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
   if (!opened.ok()) {
     logger->Log(quay::LogLevel::kError, "server", "failed to open registry",
@@ -50,6 +61,25 @@ int Serve(const quayd::ServeFlags& flags) {
     return 1;
   }
   std::unique_ptr<quay::Registry> registry = std::move(opened).value();
+  quay::Result<std::unique_ptr<quay::IdentityService>> identity_opened =
+      quay::IdentityService::Open(options, *registry);
+  if (!identity_opened.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to open identity service",
+                {{"data_dir", flags.data_dir}, {"error", identity_opened.status().ToString()}});
+    return 1;
+  }
+  std::unique_ptr<quay::IdentityService> identity = std::move(identity_opened).value();
+  quayd::RegistryAuthOptions auth_options = flags.auth;
+  auth_options.anonymous_access = flags.identity.anonymous_access;
+  quay::Result<std::unique_ptr<quayd::RegistryAuth>> auth_opened =
+      quayd::RegistryAuth::Open(*identity, auth_options, options.clock, logger);
+  if (!auth_opened.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to load token signing keys",
+                {{"error", auth_opened.status().ToString()}});
+    return 1;
+  }
+  std::shared_ptr<quayd::RegistryAuth> auth = std::move(auth_opened).value();
+  auth->keys().StartMaintenance();
   // Declared after the registry, so it stops before the registry closes on
   // every return path.
   quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger);
@@ -60,6 +90,7 @@ int Serve(const quayd::ServeFlags& flags) {
   config.threads = flags.threads;
   config.limits.max_manifest_bytes = options.max_manifest_bytes;
   config.logger = logger;
+  config.auth = auth;
   {
     quayd::Server server(*registry, config);
     if (quay::Status bound = server.Bind(); !bound.ok()) {
@@ -76,12 +107,20 @@ int Serve(const quayd::ServeFlags& flags) {
                 {{"address", flags.host + ":" + std::to_string(server.port())},
                  {"data_dir", flags.data_dir},
                  {"fsync", flags.fsync ? "true" : "false"},
-                 {"gc_interval_s", std::to_string(flags.gc_interval.count())}});
+                 {"gc_interval_s", std::to_string(flags.gc_interval.count())},
+                 {"server_hostname", flags.auth.server_hostname.empty()
+                                         ? std::string("(request Host)")
+                                         : flags.auth.server_hostname},
+                 {"anonymous_access", flags.identity.anonymous_access ? "true" : "false"},
+                 {"pull_audit", flags.auth.pull_audit ? "true" : "false"}});
 
     server.Run();
     server_ptr.store(nullptr);
   }
   gc.Stop();  // waits for a collection in progress
+  config.auth.reset();
+  auth.reset();      // flushes queued audit rows, stops key maintenance
+  identity.reset();
   registry.reset();  // closes the database after the last request finished
   logger->Log(quay::LogLevel::kInfo, "server", "stopped", {});
   return 0;
@@ -99,6 +138,10 @@ int CollectGarbage(const quayd::GcFlags& flags) {
   quay::Options options;
   options.data_dir = flags.data_dir;
   options.logger = logger;
+  options.gc_protection_window = flags.protection_window;
+  options.tag_recovery_window = flags.tag_recovery_window;
+  // quayd serve may be running on this folder: its crash recovery is its own.
+  options.reconcile_uploads = false;
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
   if (!opened.ok()) {
     std::fprintf(stderr, "quayd gc: failed to open registry in %s: %s\n", flags.data_dir.c_str(),
@@ -127,6 +170,19 @@ int main(int argc, char** argv) {
                  static_cast<int>(quayd::Usage().size()), quayd::Usage().data());
     return 2;
   }
+  // Defaults, then the config file, then the flags: parse again over the file.
+  std::vector<std::string> config_warnings;
+  if (command->kind == quayd::Command::Kind::kServe && !command->serve.config_path.empty()) {
+    quayd::ServeFlags from_file;
+    quay::Status loaded =
+        quayd::ApplyConfigFile(command->serve.config_path, from_file, config_warnings);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "quayd: invalid configuration: %s\n", loaded.message().c_str());
+      return 2;
+    }
+    command = quayd::ParseCommandLine(args, from_file);
+    if (!command.ok()) return 2;  // parsed once already
+  }
   switch (command->kind) {
     case quayd::Command::Kind::kHelp:
       std::fwrite(quayd::Usage().data(), 1, quayd::Usage().size(), stdout);
@@ -135,9 +191,11 @@ int main(int argc, char** argv) {
       std::printf("quayd %s\n", QUAYD_VERSION);
       return 0;
     case quayd::Command::Kind::kServe:
-      return Serve(command->serve);
+      return Serve(command->serve, config_warnings);
     case quayd::Command::Kind::kGc:
       return CollectGarbage(command->gc);
+    case quayd::Command::Kind::kAdmin:
+      return quayd::RunAdmin(command->admin);
   }
   return 2;
 }

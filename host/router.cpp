@@ -50,6 +50,8 @@ std::string_view PathKindPattern(PathKind kind) {
       return "/v2/<name>/referrers/<digest>";
     case PathKind::kCatalog:
       return "/v2/_catalog";
+    case PathKind::kToken:
+      return "/v2/auth";
     case PathKind::kUnknown:
       break;
   }
@@ -57,7 +59,8 @@ std::string_view PathKindPattern(PathKind kind) {
 }
 
 bool HasRepository(PathKind kind) {
-  return kind != PathKind::kApiRoot && kind != PathKind::kCatalog && kind != PathKind::kUnknown;
+  return kind != PathKind::kApiRoot && kind != PathKind::kCatalog && kind != PathKind::kToken &&
+         kind != PathKind::kUnknown;
 }
 
 PathMatch MatchPath(std::string_view path) {
@@ -65,6 +68,7 @@ PathMatch MatchPath(std::string_view path) {
   if (path.substr(0, kPrefix.size()) != kPrefix) return {};
   std::string_view rest = path.substr(kPrefix.size());
   if (rest == "_catalog") return {PathKind::kCatalog, {}, {}};
+  if (rest == "auth") return {PathKind::kToken, {}, {}};
 
   if (rest.back() == '/') {
     // Only the upload start has a trailing slash.

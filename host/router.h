@@ -2,8 +2,9 @@
 // argument) without a regex. Repository names may contain '/', so the fixed
 // keywords ("blobs", "uploads", "manifests", "tags/list", "referrers") are
 // matched from the right, the way the reference distribution registry
-// resolves the ambiguity. "/v2/_catalog" is the one path without a repository
-// besides the API root: a name component cannot start with '_', so it never
+// resolves the ambiguity. "/v2/_catalog" and "/v2/auth" are the paths without
+// a repository besides the API root: a name component cannot start with '_',
+// and a repository path always ends in one of the keywords, so neither
 // collides with a repository. routes.h then picks the handler for
 // (method, kind) from the route table.
 #pragma once
@@ -23,11 +24,13 @@ enum class PathKind : unsigned char {
   kTagList,      // /v2/<name>/tags/list
   kReferrers,    // /v2/<name>/referrers/<digest>
   kCatalog,      // /v2/_catalog
+  kToken,        // /v2/auth (Docker token endpoint)
   kUnknown,      // anything else
 };
-inline constexpr int kPathKindCount = 9;
+inline constexpr int kPathKindCount = 10;
 
-// False for the kinds that name no repository (kApiRoot, kCatalog, kUnknown).
+// False for the kinds that name no repository (kApiRoot, kCatalog, kToken,
+// kUnknown).
 bool HasRepository(PathKind kind);
 
 std::string_view PathKindPattern(PathKind kind);  // "/v2/<name>/blobs/<digest>"

@@ -13,9 +13,12 @@ using quay::Action;
 // The upload start also serves ?mount=&from=; its handler asks the Authorizer
 // for kPull on `from` itself, since the table has one repository per route.
 constexpr Route kRoutes[] = {
-    {Method::kGet, PathKind::kApiRoot, "v2.get", &HandleApiRoot, Action::kPull},
-    {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull},
+    {Method::kGet, PathKind::kApiRoot, "v2.get", &HandleApiRoot, Action::kPull, Gate::kSignedIn},
+    {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull,
+     Gate::kSignedIn},
     {Method::kGet, PathKind::kCatalog, "catalog.list", &HandleCatalog, Action::kCatalog},
+    // Docker token endpoint; its Action is unused (Gate::kOpen).
+    {Method::kGet, PathKind::kToken, "token.get", &HandleToken, Action::kPull, Gate::kOpen},
 
     {Method::kPost, PathKind::kUploadStart, "upload.start", &HandleUploadStart, Action::kPush},
     {Method::kGet, PathKind::kUpload, "upload.status", &HandleUploadStatus, Action::kPush},

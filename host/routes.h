@@ -26,15 +26,29 @@ std::string_view MethodName(Method method);
 // such as Range on a 416, are kept).
 using Handler = quay::Status (*)(Exchange&);
 
+// What the dispatcher checks before the handler runs.
+enum class Gate : unsigned char {
+  // Authorizer::Check(principal, <name>, action); with token auth, through
+  // the bearer token's grants (TokenAuthorizer).
+  kAction,
+  // The API root. With token auth any valid bearer token passes and an
+  // anonymous request is challenged (401), which is how clients discover
+  // the token service; without token auth, as kAction.
+  kSignedIn,
+  // The token endpoint: the handler authenticates the credentials itself.
+  kOpen,
+};
+
 struct Route {
   Method method;
   PathKind path;
   std::string_view id;  // stable name for logs and tests, e.g. "blob.get"
   Handler handler;
   // Checked with Authorizer::Check(principal, <name>, action) before the
-  // handler runs. The API root and the catalog have no repository and ask
-  // with an empty one.
+  // handler runs (see Gate). The API root and the catalog have no
+  // repository and ask with an empty one.
   quay::Action action;
+  Gate gate = Gate::kAction;
 };
 
 std::span<const Route> Routes();

@@ -8,6 +8,7 @@
 #include "host/access_log.h"
 #include "host/dispatch.h"
 #include "host/errors.h"
+#include "host/registry_auth.h"
 #include "host/request_body.h"
 #include "host/signals.h"
 
@@ -46,9 +47,11 @@ class Server::Impl {
  public:
   Impl(quay::Registry& registry, ServerConfig config)
       : config_(std::move(config)),
-        authorizer_(config_.authorizer ? config_.authorizer : quay::Authorizer::AllowAll()),
+        authorizer_(config_.auth         ? config_.auth->shared_authorizer()
+                    : config_.authorizer ? config_.authorizer
+                                         : quay::Authorizer::AllowAll()),
         logger_(config_.logger ? config_.logger : quay::Logger::Discard()),
-        dispatcher_(registry, config_.limits, *authorizer_, *logger_) {
+        dispatcher_(registry, config_.limits, *authorizer_, *logger_, config_.auth.get()) {
     Configure();
   }
 

@@ -24,6 +24,8 @@
 
 namespace quayd {
 
+class RegistryAuth;
+
 struct ServerConfig {
   // Listen address. Port 0 binds an ephemeral port (see Server::port()).
   // Default: 127.0.0.1:5000.
@@ -47,7 +49,11 @@ struct ServerConfig {
 
   HostLimits limits;
 
-  // Default: AllowAll (anonymous pull and push).
+  // Docker token auth, users and audit (see registry_auth.h). When set, its
+  // IdentityService's Authorizer decides and `authorizer` is ignored.
+  // Default: null (no token auth).
+  std::shared_ptr<RegistryAuth> auth;
+  // Without `auth`. Default: AllowAll (anonymous pull and push).
   std::shared_ptr<quay::Authorizer> authorizer;
   // Default: discard.
   std::shared_ptr<quay::Logger> logger;

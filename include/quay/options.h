@@ -6,12 +6,49 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "quay/clock.h"
 #include "quay/logger.h"
 #include "quay/storage.h"
 
 namespace quay {
+
+// How costly password hashes are (argon2id). Verification reads the cost from
+// the stored hash, so changing this affects only new hashes.
+enum class PasswordHashCost : unsigned char {
+  kInteractive,  // libsodium's OPSLIMIT/MEMLIMIT_INTERACTIVE (64 MiB, ~0.1 s)
+  kModerate,     // libsodium's MODERATE (256 MiB, ~0.7 s)
+  kMinimum,      // the smallest argon2id allows: for tests only, never production
+};
+
+// The identity layer's settings (IdentityService and its Authorizer; the
+// Registry ignores them). Names in comments are Quay's config keys.
+struct IdentityOptions {
+  // SUPER_USERS. Default: none.
+  std::vector<std::string> super_users;
+  // GLOBAL_READONLY_SUPER_USERS; wins over super_users. Default: none.
+  std::vector<std::string> global_readonly_super_users;
+  // FEATURE_SUPERUSERS_FULL_ACCESS: superusers pass every repository and
+  // namespace check. Default: false (superuser panel only).
+  bool superusers_full_access = false;
+  // FEATURE_ANONYMOUS_ACCESS: anonymous principals may pull public
+  // repositories. Default: true.
+  bool anonymous_access = true;
+  // FEATURE_PUBLIC_CATALOG: anonymous principals may list (public)
+  // repositories. Default: false.
+  bool public_catalog = false;
+  // CREATE_PRIVATE_REPO_ON_PUSH: repositories created by a push are private.
+  // Default: true.
+  bool create_private_repo_on_push = true;
+  // APP_SPECIFIC_TOKEN_EXPIRATION; zero means app-specific tokens never
+  // expire. Default: 0.
+  std::chrono::seconds app_token_lifetime{0};
+  // Lifetime of issued OAuth access tokens (Quay: 10 years). Default: 10 years.
+  std::chrono::seconds oauth_token_lifetime = std::chrono::hours(24 * 3650);
+  // Default: kInteractive.
+  PasswordHashCost password_hash_cost = PasswordHashCost::kInteractive;
+};
 
 struct Options {
   // Folder holding quay.db and the blob store; created if missing. Empty means
@@ -62,6 +99,9 @@ struct Options {
 
   // Log sink. Default: null (discard).
   std::shared_ptr<Logger> logger;
+
+  // Users, permissions and tokens (IdentityService only). Default: see above.
+  IdentityOptions identity;
 };
 
 }  // namespace quay

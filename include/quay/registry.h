@@ -92,15 +92,19 @@ struct TagEvent {
 
 struct GcOptions {
   bool dry_run = false;   // report what would be freed, change nothing
-  size_t batch_size = 200;  // rows deleted per write transaction
+  // Rows deleted per write transaction: concurrent writes wait at most one
+  // batch for the database. At least 1. Default: 200.
+  size_t batch_size = 200;
 };
 
+// What a collection removed (or, for a dry run, would remove).
 struct GcReport {
   uint64_t manifests_deleted = 0;
   uint64_t tags_expired = 0;        // history rows past the recovery window
   uint64_t blobs_unlinked = 0;      // repository links removed
-  uint64_t blobs_deleted = 0;       // blob files removed from storage
-  uint64_t bytes_freed = 0;
+  uint64_t blobs_deleted = 0;       // blob files removed from storage (also
+                                    // files left without a row by a crash)
+  uint64_t bytes_freed = 0;         // their sizes
   uint64_t uploads_expired = 0;     // abandoned upload sessions removed
 };
 
@@ -190,8 +194,15 @@ class QUAY_EXPORT Registry {
 
   // ---- garbage collection ----
   // Removes what nothing live reaches, from the database first and then from
-  // storage, in small transactions while other calls proceed. See
-  // docs/architecture.md for the liveness rules.
+  // storage, in small transactions while other calls proceed: anything a
+  // concurrent push makes live again before its batch is deleted is kept.
+  // Windows come from Options (gc_protection_window, tag_recovery_window,
+  // upload_expiry); docs/architecture.md has the liveness rules. One
+  // collection runs at a time per Registry (a second call waits). Safe to
+  // run in another process on the same data folder (open it with
+  // Options::reconcile_uploads = false). Errors: InvalidArgument for a zero
+  // batch_size; Unavailable/Internal from the database or storage (what was
+  // removed before the error stays removed; the next run continues).
   virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
 };
 

@@ -863,11 +863,14 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  // A write whose body returns a value (and throws on failure).
+  // A write whose body returns a value (and throws on failure). Durable like
+  // Write: GC deletes files right after its row deletes commit, so those
+  // commits must survive a power loss, or a row could come back without its file.
   template <typename T, typename F>
   Result<T> WriteValue(F&& f) {
     try {
       auto lock = pool_.LockWriter();
+      pool_.writer().SetSynchronous(Connection::Sync::kDurable);
       return f(pool_.writer());
     } catch (const std::exception& e) {
       return FromException(e);

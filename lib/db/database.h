@@ -23,6 +23,8 @@
 
 namespace quay::db {
 
+class ConnectionPool;
+
 struct UploadRow {
   std::string id;
   std::string repository;
@@ -114,6 +116,11 @@ class Database {
   virtual ~Database() = default;
 
   virtual Result<int> SchemaVersion() = 0;
+
+  // The connections, for the stores that share this database (identity,
+  // audit and signing keys: identity_store.h, audit_store.h,
+  // signing_key_store.h). Lives as long as the Database.
+  virtual ConnectionPool& connections() = 0;
 
   // ---- repositories ----
   virtual Result<std::optional<int64_t>> FindRepository(std::string_view name) = 0;

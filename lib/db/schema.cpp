@@ -116,7 +116,153 @@ CREATE INDEX tag_ended ON tag(end_at) WHERE end_at IS NOT NULL;
 CREATE INDEX upload_repository ON upload(repository);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2};
+// Version 3: identities, permissions, tokens, signing keys and the audit log
+// (quay/identity.h, quay/audit.h, quay/signing_keys.h). Roles are integers so
+// that MAX() picks the strongest grant: repository roles 1 read, 2 write,
+// 3 admin; team roles 0 member, 1 creator, 2 admin.
+// - account: users, organizations and robots share one name space (Quay's
+//   User table). Robots are "<owner>+<short>" and die with their owner.
+// - repository_settings: visibility and description of a repository. A
+//   repository created by a Registry push without identities has no row and
+//   counts as private; EnsureRepository adds the row (and applies prototypes).
+// - Every table that hangs off an account, a team or a repository cascades, so
+//   Registry::DeleteRepository and account deletion leave no dangling grants.
+// - Token secrets are never stored: app and OAuth tokens are found by their
+//   public lookup prefix, then the SHA-256 of the secret part is compared in
+//   constant time; robot tokens are compared the same way against
+//   account.token_hash.
+// - audit_log: one row per event, never updated. Indexed for the three query
+//   scopes (repository, namespace, performer) and time, each ending in
+//   (created_at, id) for keyset paging newest first.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE account (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  kind          TEXT NOT NULL CHECK (kind IN ('user', 'org', 'robot')),
+  email         TEXT NOT NULL DEFAULT '',
+  password_hash TEXT,
+  token_hash    BLOB,
+  owner_id      INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  description   TEXT NOT NULL DEFAULT '',
+  enabled       INTEGER NOT NULL DEFAULT 1,
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX account_owner ON account(owner_id) WHERE owner_id IS NOT NULL;
+CREATE INDEX account_kind ON account(kind, name);
+
+CREATE TABLE team (
+  id          INTEGER PRIMARY KEY,
+  org_id      INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  role        INTEGER NOT NULL CHECK (role BETWEEN 0 AND 2),
+  description TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+
+CREATE TABLE team_member (
+  team_id    INTEGER NOT NULL REFERENCES team(id) ON DELETE CASCADE,
+  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  PRIMARY KEY (team_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX team_member_account ON team_member(account_id);
+
+CREATE TABLE repository_settings (
+  repository_id INTEGER PRIMARY KEY REFERENCES repository(id) ON DELETE CASCADE,
+  visibility    TEXT NOT NULL CHECK (visibility IN ('private', 'public')),
+  description   TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE repository_permission (
+  id            INTEGER PRIMARY KEY,
+  repository_id INTEGER NOT NULL REFERENCES repository(id) ON DELETE CASCADE,
+  account_id    INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  team_id       INTEGER REFERENCES team(id) ON DELETE CASCADE,
+  role          INTEGER NOT NULL CHECK (role BETWEEN 1 AND 3),
+  CHECK ((account_id IS NULL) <> (team_id IS NULL))
+);
+CREATE UNIQUE INDEX repository_permission_account
+  ON repository_permission(repository_id, account_id) WHERE account_id IS NOT NULL;
+CREATE UNIQUE INDEX repository_permission_team
+  ON repository_permission(repository_id, team_id) WHERE team_id IS NOT NULL;
+CREATE INDEX repository_permission_by_account
+  ON repository_permission(account_id) WHERE account_id IS NOT NULL;
+CREATE INDEX repository_permission_by_team
+  ON repository_permission(team_id) WHERE team_id IS NOT NULL;
+
+CREATE TABLE permission_prototype (
+  id                    INTEGER PRIMARY KEY,
+  uuid                  TEXT NOT NULL UNIQUE,
+  org_id                INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  activating_account_id INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  delegate_account_id   INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  delegate_team_id      INTEGER REFERENCES team(id) ON DELETE CASCADE,
+  role                  INTEGER NOT NULL CHECK (role BETWEEN 1 AND 3),
+  created_at            INTEGER NOT NULL,
+  CHECK ((delegate_account_id IS NULL) <> (delegate_team_id IS NULL))
+);
+CREATE INDEX permission_prototype_org ON permission_prototype(org_id);
+
+CREATE TABLE app_token (
+  id           INTEGER PRIMARY KEY,
+  uuid         TEXT NOT NULL UNIQUE,
+  account_id   INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  title        TEXT NOT NULL,
+  lookup       TEXT NOT NULL UNIQUE,
+  secret_hash  BLOB NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  last_used_at INTEGER
+);
+CREATE INDEX app_token_account ON app_token(account_id);
+
+CREATE TABLE oauth_token (
+  id          INTEGER PRIMARY KEY,
+  uuid        TEXT NOT NULL UNIQUE,
+  account_id  INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  application TEXT NOT NULL,
+  scopes      INTEGER NOT NULL,
+  lookup      TEXT NOT NULL UNIQUE,
+  secret_hash BLOB NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER
+);
+CREATE INDEX oauth_token_account ON oauth_token(account_id);
+
+CREATE TABLE signing_key (
+  kid             TEXT PRIMARY KEY,
+  service         TEXT NOT NULL,
+  algorithm       TEXT NOT NULL,
+  private_key_pem TEXT NOT NULL DEFAULT '',
+  public_key_pem  TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER,
+  rotated_at      INTEGER
+) WITHOUT ROWID;
+CREATE INDEX signing_key_service ON signing_key(service, created_at);
+
+CREATE TABLE audit_log (
+  id             INTEGER PRIMARY KEY,
+  kind           TEXT NOT NULL,
+  namespace_name TEXT NOT NULL DEFAULT '',
+  repository     TEXT NOT NULL DEFAULT '',
+  performer_kind TEXT NOT NULL,
+  performer      TEXT NOT NULL DEFAULT '',
+  token_kind     TEXT NOT NULL DEFAULT '',
+  token_id       TEXT NOT NULL DEFAULT '',
+  ip             TEXT NOT NULL DEFAULT '',
+  request_id     TEXT NOT NULL DEFAULT '',
+  metadata       TEXT NOT NULL DEFAULT '{}'
+                 CHECK (json_valid(metadata) AND json_type(metadata) = 'object'),
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log(created_at, id);
+CREATE INDEX audit_log_repository ON audit_log(repository, created_at, id);
+CREATE INDEX audit_log_namespace ON audit_log(namespace_name, created_at, id);
+CREATE INDEX audit_log_performer ON audit_log(performer, created_at, id);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

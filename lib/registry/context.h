@@ -23,7 +23,8 @@ struct Context {
   std::shared_ptr<Clock> clock;
   std::shared_ptr<Logger> logger;
   std::shared_ptr<BlobStore> store;
-  std::unique_ptr<db::Database> db;
+  // Shared: an IdentityService opened on this registry uses the same database.
+  std::shared_ptr<db::Database> db;
   UploadSessions sessions;
   // Held by a blob commit across (store Commit, db CommitBlob) and by GC
   // across (row delete, file delete) of the same digest.

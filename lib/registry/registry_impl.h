@@ -56,6 +56,9 @@ class RegistryImpl final : public Registry {
 
   Result<GcReport> CollectGarbage(const GcOptions& options) override;
 
+  // For IdentityService::Open(options, registry), which shares it.
+  std::shared_ptr<db::Database> database() const { return ctx_->db; }
+
  private:
   // The session row of `id` if it belongs to `repository`.
   Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);

@@ -15,6 +15,14 @@
 # After quayd_start: QUAYD_PID, QUAYD_PORT, REG (host:port) and BASE_URL
 # (http://host:port) describe the running server; DATA_DIR its data dir.
 # QUAYD_ARGS (an array, empty by default) is appended to `quayd serve`.
+#
+# Token auth: quayd serves /v2 with Docker token auth. quayd_start creates the
+# users E2E_USERS (one per namespace the tests push to, password
+# E2E_PASSWORD) in a new data dir before serving, writes their credentials to
+# $REGISTRY_AUTH_FILE (what `podman login` writes) after skopeo_setup, and
+# curl is wrapped so a raw request to /v2/... carries a bearer
+# token for its repository (fetched from /v2/auth once per server and
+# repository, then cached). E2E_AUTH=0 makes curl anonymous again.
 
 set -Eeuo pipefail
 # A command failing under set -e would otherwise end the test without a word.
@@ -37,6 +45,12 @@ E2E_SERVER_LOG=""
 E2E_SERVER_ERR=""
 E2E_BG_PIDS=()
 QUAYD_ARGS=()
+E2E_USERS=(e2e crash)
+E2E_USER=e2e
+E2E_PASSWORD=""
+E2E_AUTH=1
+E2E_HAS_USERS=0       # set by e2e_init: this quayd has `quayd user`
+E2E_WRITE_AUTH_FILE=0 # set by skopeo_setup
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -87,6 +101,10 @@ e2e_init() {
         WORK=""
     done
     [[ -n $WORK ]] || fail "cannot create a work dir under ${TMPDIR:-/tmp}"
+    E2E_PASSWORD=e2e-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+    if is_quayd && "$QUAYD" --help 2>/dev/null | grep -q '^  user '; then
+        E2E_HAS_USERS=1
+    fi
     trap e2e_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -156,6 +174,7 @@ quayd_start() {
     : >"$E2E_SERVER_LOG"
 
     if is_quayd; then
+        e2e_bootstrap_users
         "$QUAYD" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" "${QUAYD_ARGS[@]}" \
             >"$E2E_SERVER_LOG" 2>"$E2E_SERVER_ERR" </dev/null &
         QUAYD_PID=$!
@@ -202,14 +221,16 @@ EOF
     REG=127.0.0.1:$QUAYD_PORT
     BASE_URL=http://$REG
     wait_ready
+    e2e_write_auth_file
     log "server up on $REG (pid $QUAYD_PID, data $DATA_DIR)"
 }
 
 wait_ready() {
     local i code
     for ((i = 0; i < 300; i++)); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE_URL/v2/" || true)
-        [[ $code == 200 ]] && return 0
+        code=$(command curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE_URL/v2/" || true)
+        # 401: up, and asking for credentials (token auth).
+        [[ $code == 200 || $code == 401 ]] && return 0
         if ! kill -0 "$QUAYD_PID" 2>/dev/null; then
             local rc=0
             wait "$QUAYD_PID" || rc=$?
@@ -218,7 +239,98 @@ wait_ready() {
         fi
         sleep 0.1
     done
-    fail "GET $BASE_URL/v2/ did not answer 200 within 30 s (last: $code)"
+    fail "GET $BASE_URL/v2/ did not answer 200 or 401 within 30 s (last: $code)"
+}
+
+# --- token auth -------------------------------------------------------------------
+
+# True when this quayd has users (and so token auth).
+has_users() { [[ $E2E_HAS_USERS == 1 ]]; }
+
+# e2e_bootstrap_users: `quayd user add` for each of E2E_USERS, once per data
+# dir, before the server starts (the password goes on stdin).
+e2e_bootstrap_users() {
+    has_users || return 0
+    local marker=$WORK/users.${DATA_DIR##*/} u
+    [[ -e $marker ]] && return 0
+    for u in "${E2E_USERS[@]}"; do
+        printf '%s\n' "$E2E_PASSWORD" | "$QUAYD" user add "$u" --data-dir "$DATA_DIR" \
+            >/dev/null 2>"$WORK/user-add.err" ||
+            fail "quayd user add $u --data-dir $DATA_DIR failed: $(cat "$WORK/user-add.err")"
+    done
+    : >"$marker"
+}
+
+# user_for_repo NAME: the bootstrap user owning NAME's namespace (E2E_USER
+# for any other namespace).
+user_for_repo() {
+    local ns=${1%%/*} u
+    for u in "${E2E_USERS[@]}"; do
+        [[ $u == "$ns" ]] && { printf '%s' "$u"; return; }
+    done
+    printf '%s' "$E2E_USER"
+}
+
+# e2e_write_auth_file: the credentials for REG in $REGISTRY_AUTH_FILE (the
+# containers-auth.json format `podman login` writes), after skopeo_setup.
+# Every bootstrap user has the same password; the file names E2E_USER.
+e2e_write_auth_file() {
+    has_users || return 0
+    [[ $E2E_WRITE_AUTH_FILE == 1 && -n ${REGISTRY_AUTH_FILE:-} ]] || return 0
+    local auth
+    auth=$(printf '%s:%s' "$E2E_USER" "$E2E_PASSWORD" | base64 -w0)
+    printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG" "$auth" >"$REGISTRY_AUTH_FILE"
+}
+
+# e2e_token USER SCOPE...: a bearer token for USER and the scopes, from
+# /v2/auth (cached per server, data dir and request; files, so subshells share
+# the cache).
+e2e_token() {
+    local user=$1
+    shift
+    local dir=$WORK/tokens/$QUAYD_PORT.${DATA_DIR##*/} key f q="" s
+    key=$(printf '%s ' "$user" "$@" | sha256sum | cut -c1-16)
+    f=$dir/$key
+    if [[ ! -s $f ]]; then
+        mkdir -p "$dir"
+        for s in "$@"; do q+="&scope=$s"; done
+        command curl -s --max-time 30 -u "$user:$E2E_PASSWORD" "$BASE_URL/v2/auth?service=$REG$q" |
+            "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["token"])' >"$f.$$" 2>/dev/null &&
+            mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+    fi
+    cat "$f"
+}
+
+# curl, with a bearer token for the repository a /v2 URL names (pull, push
+# and delete; plus pull on a mount's from=), or a sign-in token for the API
+# root and the catalog.
+curl() {
+    if [[ $E2E_AUTH != 1 || -z $REG ]] || ! has_users; then
+        command curl "$@"
+        return
+    fi
+    local a path="" repo="" scopes=() token
+    for a in "$@"; do
+        case $a in
+        "http://$REG"/v2/*) path=${a#"http://$REG"} ;;
+        esac
+    done
+    if [[ -z $path || $path == /v2/auth* ]]; then
+        command curl "$@"
+        return
+    fi
+    if [[ ${path%%\?*} =~ ^/v2/(.+)/(blobs|manifests|tags|referrers)/ ]]; then
+        repo=${BASH_REMATCH[1]}
+        scopes+=("repository:$repo:pull,push,delete")
+        if [[ $path =~ [?\&]from=([^\&]+) ]]; then
+            scopes+=("repository:${BASH_REMATCH[1]}:pull")
+        fi
+    fi
+    if token=$(e2e_token "$(user_for_repo "$repo")" "${scopes[@]}"); then
+        command curl -H "Authorization: Bearer $token" "$@"
+    else
+        command curl "$@"
+    fi
 }
 
 # quayd_stop: SIGTERM and wait for a clean exit (status 0, or 143 = killed by
@@ -443,6 +555,9 @@ skopeo_setup() {
     echo '{}' >"$WORK/auth.json"
     export REGISTRY_AUTH_FILE=$WORK/auth.json
     export CONTAINERS_REGISTRIES_CONF=$SK_REGISTRIES_CONF
+    # quayd_start writes the bootstrap user's credentials there.
+    E2E_WRITE_AUTH_FILE=1
+    [[ -z $REG ]] || e2e_write_auth_file
 }
 
 sk() {

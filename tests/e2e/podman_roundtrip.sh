@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # podman round trip: load a generated OCI image into a private podman store,
-# push it to quayd (OCI and Docker schema 2), delete it locally, pull it back
-# and check the image id (config digest) and layer diff ids are unchanged.
+# log in (token auth: podman login against the bootstrap user), push it to
+# quayd (OCI and Docker schema 2), delete it locally, pull it back and check
+# the image id (config digest) and layer diff ids are unchanged.
 # Skips (77) when podman cannot run in this sandbox.
 #
 # usage: podman_roundtrip.sh PATH_TO_QUAYD
@@ -51,7 +52,19 @@ pm pull --signature-policy "$PROOT/policy.json" oci:"$IMAGES/image":latest
 [[ $(image_ids) == "$IMAGE_ID" ]] || fail "podman pull oci: produced image id(s) '$(image_ids)', expected $IMAGE_ID"
 WANT_DIFF_IDS=$(diff_ids "$IMAGE_ID")
 
+# pm_login: podman login to the running server (its port changes on restart).
+pm_login() {
+    has_users || return 0
+    log "podman login $REG as $E2E_USER"
+    printf '%s\n' "$E2E_PASSWORD" |
+        "${P[@]}" login --tls-verify=false -u "$E2E_USER" --password-stdin "$REG" \
+            >"$WORK/podman.out" 2>"$WORK/podman.err" ||
+        fail "podman login failed: $(cat "$WORK/podman.out" "$WORK/podman.err")"
+    grep -q "\"$REG\"" "$REGISTRY_AUTH_FILE" || fail "podman login did not write $REGISTRY_AUTH_FILE"
+}
+
 quayd_start
+pm_login
 
 pm push --tls-verify=false --digestfile "$WORK/d.oci" --format oci "$IMAGE_ID" "docker://$REG/e2e/podman:v1"
 pm push --tls-verify=false --digestfile "$WORK/d.v2s2" --format v2s2 "$IMAGE_ID" "docker://$REG/e2e/podman-docker:v1"
@@ -83,6 +96,7 @@ pull_back "docker://$REG/e2e/podman-docker:v1"
 pull_back "docker://$REG/e2e/podman@$(cat "$WORK/d.oci")"
 
 quayd_restart
+pm_login
 pull_back "docker://$REG/e2e/podman:v1"
 pull_back "docker://$REG/e2e/podman-docker@$(cat "$WORK/d.v2s2")"
 quayd_stop

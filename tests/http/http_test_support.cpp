@@ -91,9 +91,21 @@ TestServer::TestServer(ServerOptions options) {
   quay::Options registry_options;
   registry_options.data_dir = data_dir_;
   registry_options.logger = logs_.logger();
+  registry_options.identity = options.identity;
+  registry_options.clock = options.clock;
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(registry_options);
   if (!opened.ok()) throw std::runtime_error("Registry::Open: " + opened.status().ToString());
   registry_ = std::move(opened).value();
+  if (options.token_auth) {
+    auto identity = quay::IdentityService::Open(registry_options, *registry_);
+    if (!identity.ok()) throw std::runtime_error("IdentityService::Open: " + identity.status().ToString());
+    identity_ = std::move(identity).value();
+    quayd::RegistryAuthOptions auth_options = options.auth;
+    auth_options.anonymous_access = options.identity.anonymous_access;
+    auto auth = quayd::RegistryAuth::Open(*identity_, auth_options, options.clock, logs_.logger());
+    if (!auth.ok()) throw std::runtime_error("RegistryAuth::Open: " + auth.status().ToString());
+    auth_ = std::move(auth).value();
+  }
 
   ServerConfig config;
   config.host = "127.0.0.1";
@@ -101,16 +113,25 @@ TestServer::TestServer(ServerOptions options) {
   config.threads = options.threads;
   config.logger = logs_.logger();
   config.authorizer = options.authorizer;
+  config.auth = auth_;
   config.limits = options.limits;
   server_ = std::make_unique<Server>(*registry_, config);
   quay::Status started = server_->Start();
   if (!started.ok()) throw std::runtime_error("Server::Start: " + started.ToString());
+  port_ = server_->port();
 }
 
 TestServer::~TestServer() { Shutdown(); }
 
 void TestServer::Shutdown() {
   if (server_) server_->Stop();
+  if (auth_) {
+    // The server holds the RegistryAuth too; it must go before the
+    // IdentityService it refers to.
+    server_.reset();
+    auth_.reset();
+  }
+  identity_.reset();
   registry_.reset();
 }
 
@@ -127,7 +148,8 @@ bool StillServes(int port) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(5);
   httplib::Result res = client.Get("/v2/");
-  return res && res->status == 200;
+  // 401: token auth is on and the server answered the challenge.
+  return res && (res->status == 200 || res->status == 401);
 }
 
 // ---- OCI helpers ----

@@ -15,8 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "host/registry_auth.h"
 #include "host/server.h"
+#include "quay/clock.h"
 #include "quay/digest.h"
+#include "quay/identity.h"
 #include "quay/registry.h"
 
 namespace quayd::testing {
@@ -56,6 +59,19 @@ struct ServerOptions {
   size_t threads = 64;
   std::shared_ptr<quay::Authorizer> authorizer;  // default AllowAll
   quayd::HostLimits limits;
+
+  // Docker token auth: an IdentityService on the registry's database and a
+  // RegistryAuth (users, tokens, audit). `identity` and `auth` configure
+  // them (the password hash cost defaults to the minimum here, for speed).
+  bool token_auth = false;
+  quay::IdentityOptions identity = [] {
+    quay::IdentityOptions o;
+    o.password_hash_cost = quay::PasswordHashCost::kMinimum;
+    return o;
+  }();
+  quayd::RegistryAuthOptions auth;
+  // Time source for the registry, identities and tokens (null: system).
+  std::shared_ptr<quay::Clock> clock;
 };
 
 // A running quayd (Server + Registry) for one test.
@@ -64,8 +80,11 @@ class TestServer {
   explicit TestServer(ServerOptions options = {});
   ~TestServer();
 
-  int port() const { return server_->port(); }
+  int port() const { return port_; }
   quay::Registry& registry() { return *registry_; }
+  // With ServerOptions::token_auth only.
+  quay::IdentityService& identity() { return *identity_; }
+  quayd::RegistryAuth& auth() { return *auth_; }
   LogCapture& logs() { return logs_; }
   const std::string& data_dir() const { return data_dir_; }
 
@@ -80,7 +99,10 @@ class TestServer {
   std::string data_dir_;
   LogCapture logs_;
   std::unique_ptr<quay::Registry> registry_;
+  std::unique_ptr<quay::IdentityService> identity_;
+  std::shared_ptr<quayd::RegistryAuth> auth_;
   std::unique_ptr<quayd::Server> server_;
+  int port_ = 0;
 };
 
 // GET /v2/ on a fresh connection answers 200 (the server survived whatever

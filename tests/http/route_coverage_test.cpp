@@ -80,6 +80,9 @@ httplib::Result Exercise(httplib::Client& client, const quayd::Route& route,
     case quayd::PathKind::kCatalog:
       path = "/v2/_catalog";
       break;
+    case quayd::PathKind::kToken:
+      path = "/v2/auth?service=x&scope=repository:" + repo + ":pull";
+      break;
     case quayd::PathKind::kUnknown:
       FAIL("route with kUnknown path");
       break;
@@ -139,8 +142,16 @@ TEST_CASE("route coverage: every route is routable and authorized with its actio
     httplib::Result res = Exercise(*client, route, location, DigestOf(blob), manifest);
     client->set_default_headers({});
     REQUIRE(res);
-    CHECK(res->status < 400);
     CHECK(res->get_header_value("X-Request-Id") == request_id);
+    if (route.gate == quayd::Gate::kOpen) {
+      // The token endpoint authenticates by itself (and without token auth
+      // there is nothing to issue): the Authorizer is not asked first.
+      CHECK(res->status == 404);
+      CHECK(authorizer->calls().size() == calls_before);
+      seen.insert(route.id);
+      continue;
+    }
+    CHECK(res->status < 400);
 
     // The dispatcher picked this route...
     auto access = server.logs().WaitFind(

@@ -50,6 +50,14 @@ TEST_CASE("MatchPath: discovery routes") {
   CHECK(m.name.empty());
   CHECK(m.argument.empty());
 
+  m = MatchPath("/v2/auth");
+  CHECK(m.kind == PathKind::kToken);
+  CHECK(m.name.empty());
+  // A repository called "auth" is still a repository.
+  CHECK(MatchPath("/v2/auth/manifests/latest").kind == PathKind::kManifest);
+  CHECK(MatchPath("/v2/auth/manifests/latest").name == "auth");
+  CHECK(MatchPath("/v2/auth/").kind == PathKind::kUnknown);
+
   m = MatchPath("/v2/library/ubuntu/tags/list");
   CHECK(m.kind == PathKind::kTagList);
   CHECK(m.name == "library/ubuntu");

@@ -251,7 +251,7 @@ TEST_CASE("an index with a subject is a referrer; its artifactType does not fall
 
 // Version 2 added columns that referrers read; rows written before it are
 // backfilled from their stored content. Simulate a version-1 database by
-// removing what version 2 added, then reopen.
+// removing what version 2 and every later version added, then reopen.
 TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests") {
   TempDir dir;
   Options options;
@@ -277,7 +277,13 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
     for (const char* column : {"deleted_at", "config_media_type", "annotations"}) {
       db.exec(std::string("ALTER TABLE manifest DROP COLUMN ") + column);
     }
-    db.exec("DELETE FROM schema_migrations WHERE version = 2");
+    // Version 3 (identities and audit): its tables, dependents first.
+    for (const char* table :
+         {"audit_log", "signing_key", "oauth_token", "app_token", "permission_prototype",
+          "repository_permission", "repository_settings", "team_member", "team", "account"}) {
+      db.exec(std::string("DROP TABLE ") + table);
+    }
+    db.exec("DELETE FROM schema_migrations WHERE version >= 2");
   }
   auto r = OpenRegistry(options);
   auto list = Referrers(*r, "sig/app", subject);

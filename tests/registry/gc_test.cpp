@@ -9,11 +9,14 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "db/database.h"
 #include "registry_test_support.h"
 
 using namespace quay;
@@ -617,6 +620,167 @@ TEST_CASE("a second process opening the folder leaves the owner's uploads alone"
   CHECK((*upload)->Commit(Digest::Of("abc")).ok());
 }
 
+// ---- each delete transaction re-checks its batch (db level, deterministic) ----
+// Candidates are read first; then a concurrent request makes them live; the
+// delete must notice. Each case also shows the candidate was deletable.
+
+namespace {
+
+constexpr int64_t kHour = 3'600'000'000;  // microseconds
+constexpr int64_t kT0 = 1'700'000'000'000'000;
+constexpr int64_t kNow = kT0 + 2 * kHour;
+// At kNow: what was created at kT0 is unprotected; tag rows ended at kT0 are expired.
+constexpr db::GcCutoffs kCutoffs{.created_since = kNow - kHour, .ended_since = kT0 + 1};
+
+std::unique_ptr<db::Database> OpenDb() {
+  auto opened = db::Database::Open(":memory:", false);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  return std::move(*opened);
+}
+
+void Link(db::Database& d, std::string_view repo, const Digest& blob, int64_t at) {
+  REQUIRE(d.CommitBlob("", repo, blob, 1, at).ok());
+}
+
+// A manifest over `blob` (and children / subject), recorded at `at`.
+Digest PutRow(db::Database& d, std::string_view repo, const std::string& seed, int64_t at,
+              std::vector<Digest> blobs = {}, std::vector<Digest> children = {},
+              std::optional<Digest> subject = std::nullopt, std::string tag = {}) {
+  const std::string content = "manifest " + seed;  // NewManifest::content is a view
+  db::NewManifest m;
+  m.content = content;
+  m.digest = Digest::Of(content);
+  m.media_type = std::string(children.empty() ? kOci : media_type::kOciIndex);
+  m.blobs = std::move(blobs);
+  m.children = std::move(children);
+  m.subject = subject;
+  m.tag = std::move(tag);
+  auto s = d.PutManifest(repo, m, at);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  return m.digest;
+}
+
+bool Contains(const std::vector<int64_t>& ids, size_t n) { return ids.size() == n; }
+
+}  // namespace
+
+TEST_CASE("a manifest made live after the candidates were read is not deleted") {
+  auto d = OpenDb();
+  SUBCASE("control: nothing changed") {
+    PutRow(*d, "lib/app", "m", kT0);
+    auto ids = d->FindDeadManifests(kCutoffs);
+    REQUIRE(ids.ok());
+    REQUIRE(Contains(*ids, 1));
+    auto sweep = d->DeleteDeadManifests(*ids, kCutoffs);
+    REQUIRE(sweep.ok());
+    CHECK(sweep->manifests_deleted == 1);
+    CHECK(sweep->kept.empty());
+  }
+  SUBCASE("its tag was restored") {
+    const Digest m = PutRow(*d, "lib/app", "m", kT0, {}, {}, std::nullopt, "v1");
+    REQUIRE(d->DeleteTag("lib/app", "v1", kT0).ok());
+    auto ids = d->FindDeadManifests(kCutoffs);
+    REQUIRE(ids.ok());
+    REQUIRE(Contains(*ids, 1));
+    REQUIRE(d->RestoreTag("lib/app", "v1", m, 0, kNow).ok());
+    auto sweep = d->DeleteDeadManifests(*ids, kCutoffs);
+    REQUIRE(sweep.ok());
+    CHECK(sweep->manifests_deleted == 0);
+    CHECK(sweep->kept == *ids);
+  }
+  SUBCASE("it was pushed again") {
+    PutRow(*d, "lib/app", "m", kT0);
+    auto ids = d->FindDeadManifests(kCutoffs);
+    REQUIRE(ids.ok());
+    REQUIRE(Contains(*ids, 1));
+    PutRow(*d, "lib/app", "m", kNow);  // by digest: refreshes created_at only
+    auto sweep = d->DeleteDeadManifests(*ids, kCutoffs);
+    REQUIRE(sweep.ok());
+    CHECK(sweep->manifests_deleted == 0);
+  }
+  SUBCASE("a new index lists it") {
+    const Digest child = PutRow(*d, "lib/app", "child", kT0);
+    auto ids = d->FindDeadManifests(kCutoffs);
+    REQUIRE(ids.ok());
+    REQUIRE(Contains(*ids, 1));
+    PutRow(*d, "lib/app", "index", kNow, {}, {child});
+    auto sweep = d->DeleteDeadManifests(*ids, kCutoffs);
+    REQUIRE(sweep.ok());
+    CHECK(sweep->manifests_deleted == 0);
+  }
+  SUBCASE("its subject arrived") {
+    const Digest subject = Digest::Of("manifest subject");
+    PutRow(*d, "lib/app", "referrer", kT0, {}, {}, subject);
+    auto ids = d->FindDeadManifests(kCutoffs);
+    REQUIRE(ids.ok());
+    REQUIRE(Contains(*ids, 1));
+    PutRow(*d, "lib/app", "subject", kNow, {}, {}, std::nullopt, "v1");
+    auto sweep = d->DeleteDeadManifests(*ids, kCutoffs);
+    REQUIRE(sweep.ok());
+    CHECK(sweep->manifests_deleted == 0);
+  }
+}
+
+TEST_CASE("a blob link made live after the candidates were read is not deleted") {
+  auto d = OpenDb();
+  const Digest blob = Digest::Of("blob");
+  Link(*d, "lib/app", blob, kT0);
+  Link(*d, "lib/other", blob, kT0);
+  auto links = d->FindDeadBlobLinks(kCutoffs, db::BlobLinkKey{}, 100);
+  REQUIRE(links.ok());
+  REQUIRE(links->size() == 2);
+  SUBCASE("control: nothing changed") {
+    CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 2);
+  }
+  SUBCASE("a manifest now references it") {
+    PutRow(*d, "lib/app", "m", kNow, {blob}, {}, std::nullopt, "v1");
+    CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 1);  // lib/other's only
+  }
+  SUBCASE("it was uploaded again") {
+    Link(*d, "lib/app", blob, kNow);
+    CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 1);
+  }
+  SUBCASE("it was mounted again") {
+    REQUIRE(d->MountBlob("lib/app", blob, "lib/other", kNow)->has_value());
+    CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 1);
+  }
+}
+
+TEST_CASE("a blob made live after the candidates were read is not deleted") {
+  auto d = OpenDb();
+  const Digest blob = Digest::Of("blob");
+  Link(*d, "lib/app", blob, kT0);
+  REQUIRE(d->UnlinkBlob("lib/app", blob).ok());
+  auto rows = d->FindDeadBlobs(kCutoffs, "", 100);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  SUBCASE("control: nothing changed") {
+    auto deleted = d->DeleteDeadBlobs({blob}, kCutoffs);
+    REQUIRE(deleted.ok());
+    CHECK(deleted->size() == 1);
+  }
+  SUBCASE("an upload linked it again") {
+    Link(*d, "lib/else", blob, kNow);
+    auto deleted = d->DeleteDeadBlobs({blob}, kCutoffs);
+    REQUIRE(deleted.ok());
+    CHECK(deleted->empty());
+  }
+}
+
+TEST_CASE("an upload session saved after the candidates were read is not expired") {
+  auto d = OpenDb();
+  const std::string id = "11111111-2222-4333-8444-555555555555";
+  REQUIRE(d->InsertUpload(id, "lib/app", kT0).ok());
+  auto ids = d->FindIdleUploads(kT0 + 1, "", 100);
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 1);
+  SUBCASE("control: nothing changed") { CHECK(d->DeleteIdleUploads(*ids, kT0 + 1)->size() == 1); }
+  SUBCASE("a chunk was acknowledged") {
+    REQUIRE(d->SaveUploadOffset(id, 10, kNow).ok());
+    CHECK(d->DeleteIdleUploads(*ids, kT0 + 1)->empty());
+  }
+}
+
 TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
   TempDir dir;
   auto clock = std::make_shared<ManualClock>();
@@ -624,6 +788,10 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
   options.data_dir = dir.path();
   options.durable = false;
   options.clock = clock;
+  // Short windows, so that within the run most images die and are collected
+  // while others are pushed, moved, re-pushed and restored.
+  options.gc_protection_window = 1h;
+  options.tag_recovery_window = 3h;
   auto r = OpenRegistry(options);
 
   constexpr int kPushers = 3;
@@ -664,10 +832,10 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
         seen = rounds_done;
       }
       // Each run sees the world 20 minutes later: protection windows lapse
-      // under pushes in progress, and deleted tags fall out of the recovery
-      // window within a few hundred runs.
+      // under pushes in progress, and ended tags fall out of the recovery
+      // window within a few runs.
       clock->Advance(20min);
-      auto report = r->CollectGarbage(GcOptions{.dry_run = false, .batch_size = 4});
+      auto report = r->CollectGarbage(GcOptions{.dry_run = false, .batch_size = 1});
       if (!report.ok()) {
         fail("CollectGarbage: " + report.status().ToString());
         continue;
@@ -675,12 +843,26 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
       ++gc_runs;
       gc_manifests += report->manifests_deleted;
       gc_blobs += report->blobs_deleted;
-      if (gc_runs % 8 == 0) clock->Advance(24h);  // now and then a big jump
+      if (gc_runs % 8 == 0) clock->Advance(2h);  // now and then a bigger jump
     }
   });
 
+  // What each pusher's own tags must point at: (repository, tag) -> manifest.
+  // Only its owner changes a tag, so the owner always knows the truth, and a
+  // tag that vanished or moved behind its back is a GC bug.
+  using Expected = std::map<std::pair<std::string, std::string>, Digest>;
+  std::vector<Expected> expected(kPushers);
+  auto check_tag = [&](const std::string& repo, const std::string& tag, const Digest& want,
+                       const std::string& when) {
+    auto got = r->GetManifest(repo, tag);
+    if (!got.ok()) return fail(when + ": " + repo + ":" + tag + " is gone: " + got.status().ToString());
+    if (got->digest != want) return fail(when + ": " + repo + ":" + tag + " moved");
+    if (std::string e = VerifyPull(*r, repo, tag); !e.empty()) fail(when + ": " + e);
+  };
+
   auto pusher = [&](int id) {
     std::mt19937 rng(static_cast<unsigned>(id) * 7919u + 1);
+    Expected& mine = expected[id];
     struct Pushed {
       std::string repo;
       Digest manifest;
@@ -726,21 +908,24 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
       ++pushed;
       recent.push_back(Pushed{repo, manifest, bytes, config, layer});
       if (!by_digest) {
-        if (std::string e = VerifyPull(*r, repo, tag); !e.empty()) fail("right after push: " + e);
+        mine[{repo, tag}] = manifest;
+        check_tag(repo, tag, manifest, "right after push");
       }
 
-      switch (rng() % 7) {
+      const unsigned pick = rng() % 10;
+      switch (pick >= 7 ? 4 : pick) {
         case 0: {  // an index over my two latest manifests of this repository
           std::vector<Digest> children;
           for (auto it = recent.rbegin(); it != recent.rend() && children.size() < 2; ++it) {
             if (it->repo == repo) children.push_back(it->manifest);
           }
+          for (const Digest& child : children) in_index.insert(child.str());
           const std::string index = IndexJson(children);
           const std::string itag = "idx" + std::to_string(id);
           auto ip = r->PutManifest(repo, itag, media_type::kOciIndex, index);
-          for (const Digest& child : children) in_index.insert(child.str());
           if (ip.ok()) {
-            if (std::string e = VerifyPull(*r, repo, itag); !e.empty()) fail("index: " + e);
+            mine[{repo, itag}] = ip->digest;
+            check_tag(repo, itag, ip->digest, "index");
           } else if (ip.status().code() != Code::kNotFound) {
             fail("index push: " + ip.status().ToString());
           }
@@ -756,14 +941,25 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
           break;
         }
         case 2:
-          (void)r->DeleteTag(repo, tag);
+          if (r->DeleteTag(repo, tag).ok()) mine.erase({repo, tag});
           break;
+        case 3: {
+          const Pushed& old = recent[rng() % recent.size()];
+          if (!in_index.count(old.manifest.str()) &&
+              r->DeleteManifest(old.repo, old.manifest).ok()) {
+            std::erase_if(mine, [&](const auto& entry) {
+              return entry.first.first == old.repo && entry.second == old.manifest;
+            });
+          }
+          break;
+        }
         case 4: {
           // An older image pushed again under a tag (a rebuild with the same
           // digest): GC may be about to collect it, its links and its blobs
           // right now. Half the time the client skips uploading blobs the
           // registry still has (as clients do after a HEAD).
-          const Pushed& old = recent[rng() % recent.size()];
+          // Older images are the likeliest to be garbage right now.
+          const Pushed& old = recent[rng() % (recent.size() / 2 + 1)];
           if (rng() % 2 == 0) {
             for (const std::string* blob : {&base, &old.config, &old.layer}) {
               if (!TryPushBlob(*r, old.repo, *blob).ok()) fail("re-upload");
@@ -771,7 +967,8 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
           }
           auto again = r->PutManifest(old.repo, tag, kOci, old.bytes);
           if (again.ok()) {
-            if (std::string e = VerifyPull(*r, old.repo, tag); !e.empty()) fail("re-push: " + e);
+            mine[{old.repo, tag}] = old.manifest;
+            check_tag(old.repo, tag, old.manifest, "re-push");
           } else if (again.status().code() != Code::kNotFound) {
             fail("re-push: " + again.status().ToString());
           }
@@ -784,28 +981,20 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
           if (history.ok() && !history->empty()) {
             const TagEvent& event = (*history)[rng() % history->size()];
             if (r->RestoreTag(repo, tag, event.manifest).ok()) {
-              if (std::string e = VerifyPull(*r, repo, tag); !e.empty()) fail("restore: " + e);
+              mine[{repo, tag}] = event.manifest;
+              check_tag(repo, tag, event.manifest, "restore");
             }
           }
           break;
         }
-        case 3:
-          if (recent.size() > 3) {
-            const Pushed& old = recent[rng() % recent.size()];
-            if (!in_index.count(old.manifest.str())) (void)r->DeleteManifest(old.repo, old.manifest);
-          }
-          break;
         default:
           break;
       }
-      // Re-check one of my live tags while GC keeps running.
-      const std::string check = "p" + std::to_string(id) + "-" + std::to_string(rng() % 4);
-      for (const std::string& check_repo : repos) {
-        if (r->GetManifest(check_repo, check).ok()) {
-          if (std::string e = VerifyPull(*r, check_repo, check); !e.empty()) {
-            fail("live tag " + check_repo + ":" + check + ": " + e);
-          }
-        }
+      // Re-check one of my tags while GC keeps running.
+      if (!mine.empty()) {
+        auto it = mine.begin();
+        std::advance(it, static_cast<std::ptrdiff_t>(rng() % mine.size()));
+        check_tag(it->first.first, it->first.second, it->second, "later");
       }
     }
   };
@@ -826,15 +1015,19 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
   REQUIRE_MESSAGE(last.ok(), last.status().ToString());
 
   size_t tags_checked = 0;
-  for (const std::string& repo : repos) {
-    auto tags = r->ListTags(repo, 1000, "");
-    if (!tags.ok()) continue;  // the repository may never have been created
-    for (const std::string& tag : tags->names) {
-      CAPTURE(tag);
-      CHECK(VerifyPull(*r, repo, tag) == "");
+  for (const Expected& mine : expected) {
+    for (const auto& [key, digest] : mine) {
+      check_tag(key.first, key.second, digest, "at the end");
       ++tags_checked;
     }
   }
+  size_t live_tags = 0;
+  for (const std::string& repo : repos) {
+    auto tags = r->ListTags(repo, 1000, "");
+    if (!tags.ok()) continue;  // the repository may never have been created
+    live_tags += tags->names.size();
+  }
+  CHECK(live_tags == tags_checked);  // no tag appeared or survived unexpectedly
   std::printf("gc stress: %d manifests pushed, %d rejected, %llu gc runs deleted %llu manifests "
               "and %llu blobs, %zu live tags verified\n",
               pushed.load(), rejected.load(), static_cast<unsigned long long>(gc_runs.load()),

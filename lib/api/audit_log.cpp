@@ -1,0 +1,294 @@
+#include "api/audit_log.h"
+
+#include <rapidjson/document.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace quay::api {
+namespace {
+
+std::string_view PerformerKindText(Principal::Kind k) {
+  switch (k) {
+    case Principal::Kind::kAnonymous:
+      return "anonymous";
+    case Principal::Kind::kUser:
+      return "user";
+    case Principal::Kind::kRobot:
+      return "robot";
+    case Principal::Kind::kToken:
+      return "token";
+  }
+  return "anonymous";
+}
+
+Principal::Kind PerformerKindFrom(const std::string& s) {
+  if (s == "user") return Principal::Kind::kUser;
+  if (s == "robot") return Principal::Kind::kRobot;
+  if (s == "token") return Principal::Kind::kToken;
+  return Principal::Kind::kAnonymous;
+}
+
+std::string_view TokenKindText(Principal::TokenKind k) {
+  switch (k) {
+    case Principal::TokenKind::kNone:
+      return "";
+    case Principal::TokenKind::kAppSpecific:
+      return "app";
+    case Principal::TokenKind::kOAuth:
+      return "oauth";
+  }
+  return "";
+}
+
+Principal::TokenKind TokenKindFrom(const std::string& s) {
+  if (s == "app") return Principal::TokenKind::kAppSpecific;
+  if (s == "oauth") return Principal::TokenKind::kOAuth;
+  return Principal::TokenKind::kNone;
+}
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+db::AuditFilter FilterOf(const AuditQuery& q) {
+  db::AuditFilter f;
+  f.repository = q.repository;
+  f.namespace_name = q.namespace_name;
+  f.performer = q.performer;
+  if (q.since) f.since = ToMicros(*q.since);
+  if (q.until) f.until = ToMicros(*q.until);
+  f.kinds = q.kinds;
+  return f;
+}
+
+// Cursor text "<micros>.<id>": the last row of the previous page.
+std::string EncodeCursor(const db::AuditRow& last) {
+  return std::to_string(last.at) + "." + std::to_string(last.id);
+}
+
+Result<db::AuditCursor> DecodeCursor(std::string_view text) {
+  db::AuditCursor c;
+  if (text.empty()) return c;
+  const auto dot = text.find('.');
+  const auto bad = Status::InvalidArgument(Subject::kNone, "malformed audit page cursor");
+  if (dot == std::string_view::npos) return bad;
+  const char* end = text.data() + dot;
+  auto r1 = std::from_chars(text.data(), end, c.at);
+  if (r1.ec != std::errc() || r1.ptr != end) return bad;
+  end = text.data() + text.size();
+  auto r2 = std::from_chars(text.data() + dot + 1, end, c.id);
+  if (r2.ec != std::errc() || r2.ptr != end) return bad;
+  return c;
+}
+
+// The appender: a bounded queue drained by one thread. The thread writes
+// whatever accumulated while its previous batch was being written, so under
+// load batches grow (one transaction, one fsync, for many events) and when
+// idle an event is written as soon as it arrives. No timer.
+class BatchingAppender final : public AuditAppender {
+ public:
+  BatchingAppender(std::shared_ptr<ServiceState> state, const AuditAppenderOptions& options)
+      : state_(std::move(state)),
+        capacity_(options.capacity == 0 ? 1 : options.capacity),
+        batch_size_(options.batch_size == 0 ? 1 : options.batch_size),
+        thread_([this] { Run(); }) {}
+
+  ~BatchingAppender() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();  // Run() drains the queue before it returns
+  }
+
+  bool Append(AuditEvent event) override {
+    if (event.time == Clock::TimePoint{}) event.time = state_->clock->Now();
+    // A bad event would fail the whole batch it lands in (the table's CHECK):
+    // refuse it here instead, and count it as failed.
+    const bool valid = !event.kind.empty() && ValidateMetadata(event.metadata).ok();
+    {
+      std::lock_guard lock(mu_);
+      if (!valid) {
+        ++failed_;
+        return false;
+      }
+      if (queue_.size() >= capacity_) {
+        ++dropped_;
+        return false;
+      }
+      queue_.push_back(std::move(event));
+      ++appended_;
+    }
+    wake_.notify_one();
+    return true;
+  }
+
+  Status Flush() override {
+    std::unique_lock lock(mu_);
+    const uint64_t target = appended_;
+    done_cv_.wait(lock, [&] { return processed_ >= target; });
+    Status s = std::move(first_error_);
+    first_error_ = Status::Ok();
+    return s;
+  }
+
+  uint64_t dropped() const override {
+    std::lock_guard lock(mu_);
+    return dropped_;
+  }
+  uint64_t failed() const override {
+    std::lock_guard lock(mu_);
+    return failed_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      std::vector<db::AuditRow> rows;
+      const size_t n = std::min(batch_size_, queue_.size());
+      rows.reserve(n);
+      const int64_t now = state_->NowMicros();
+      for (size_t i = 0; i < n; ++i) {
+        rows.push_back(ToAuditRow(queue_.front(), now));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      Status s = state_->audit.Append(rows);
+      if (!s.ok()) {
+        state_->logger->Log(LogLevel::kError, "audit", "failed to write audit batch",
+                            {{"rows", std::to_string(rows.size())}, {"error", s.ToString()}});
+      }
+      lock.lock();
+      processed_ += rows.size();
+      if (!s.ok()) {
+        failed_ += rows.size();
+        if (first_error_.ok()) first_error_ = s;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::shared_ptr<ServiceState> state_;
+  const size_t capacity_;
+  const size_t batch_size_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_cv_;
+  std::deque<AuditEvent> queue_;
+  bool stopping_ = false;
+  uint64_t appended_ = 0;
+  uint64_t processed_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t failed_ = 0;
+  Status first_error_;
+  std::thread thread_;  // last: starts after every other member exists
+};
+
+}  // namespace
+
+int64_t ServiceState::NowMicros() const { return ToMicros(clock->Now()); }
+
+int64_t ToMicros(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+Clock::TimePoint FromMicros(int64_t micros) {
+  return Clock::TimePoint(
+      std::chrono::duration_cast<Clock::TimePoint::duration>(std::chrono::microseconds(micros)));
+}
+
+db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) {
+  db::AuditRow row;
+  row.kind = e.kind;
+  row.repository = e.repository;
+  row.namespace_name = e.namespace_name.empty() ? std::string(NamespaceOf(e.repository))
+                                                : e.namespace_name;
+  row.performer_kind = std::string(PerformerKindText(e.performer_kind));
+  row.performer = e.performer;
+  row.token_kind = std::string(TokenKindText(e.token_kind));
+  row.token_id = e.token_id;
+  row.ip = e.ip;
+  row.request_id = e.request_id;
+  row.metadata = e.metadata.empty() ? "{}" : e.metadata;
+  row.at = e.time == Clock::TimePoint{} ? now : ToMicros(e.time);
+  return row;
+}
+
+AuditEvent FromAuditRow(const db::AuditRow& row) {
+  AuditEvent e;
+  e.id = row.id;
+  e.kind = row.kind;
+  e.time = FromMicros(row.at);
+  e.namespace_name = row.namespace_name;
+  e.repository = row.repository;
+  e.performer_kind = PerformerKindFrom(row.performer_kind);
+  e.performer = row.performer;
+  e.token_kind = TokenKindFrom(row.token_kind);
+  e.token_id = row.token_id;
+  e.ip = row.ip;
+  e.request_id = row.request_id;
+  e.metadata = row.metadata;
+  return e;
+}
+
+db::AuditRow AuditRowFor(const ServiceState& state, const Actor& actor, std::string kind,
+                         std::string namespace_name, std::string repository,
+                         std::string metadata) {
+  AuditEvent e = AuditEvent::By(actor, std::move(kind), std::move(repository), std::move(metadata));
+  if (!namespace_name.empty()) e.namespace_name = std::move(namespace_name);
+  return ToAuditRow(e, state.NowMicros());
+}
+
+Status ValidateMetadata(std::string_view metadata) {
+  if (metadata.empty()) return Status::Ok();
+  rapidjson::Document doc;
+  doc.Parse(metadata.data(), metadata.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return Status::InvalidArgument(Subject::kNone, "audit metadata must be a JSON object");
+  }
+  return Status::Ok();
+}
+
+Status AuditLogImpl::Record(const AuditEvent& event) {
+  if (event.kind.empty()) return Status::InvalidArgument(Subject::kNone, "audit kind is empty");
+  if (auto s = ValidateMetadata(event.metadata); !s.ok()) return s;
+  return state_->audit.Append({ToAuditRow(event, state_->NowMicros())});
+}
+
+Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
+  auto cursor = DecodeCursor(query.page);
+  if (!cursor.ok()) return cursor.status();
+  const size_t limit = query.limit == 0 ? 20 : query.limit;
+  // One more than asked tells whether an older page exists.
+  auto rows = state_->audit.Query(FilterOf(query), *cursor, limit + 1);
+  if (!rows.ok()) return rows.status();
+  AuditPage page;
+  const bool more = rows->size() > limit;
+  if (more) rows->resize(limit);
+  for (const auto& row : *rows) page.events.push_back(FromAuditRow(row));
+  if (more) page.next_page = EncodeCursor(rows->back());
+  return page;
+}
+
+Result<std::vector<AuditCount>> AuditLogImpl::Aggregate(const AuditQuery& query) {
+  auto rows = state_->audit.Aggregate(FilterOf(query));
+  if (!rows.ok()) return rows.status();
+  std::vector<AuditCount> out;
+  out.reserve(rows->size());
+  for (const auto& row : *rows) {
+    out.push_back({row.kind, FromMicros(row.day * kMicrosPerDay), row.count});
+  }
+  return out;
+}
+
+std::unique_ptr<AuditAppender> AuditLogImpl::NewAppender(const AuditAppenderOptions& options) {
+  return std::make_unique<BatchingAppender>(state_, options);
+}
+
+}  // namespace quay::api

@@ -1,0 +1,978 @@
+// IdentityService (quay/identity.h): validation, hashing and policy on top of
+// db::IdentityStore, which does the SQL and writes each mutation's audit row
+// in the mutation's own transaction.
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "api/access_facts.h"
+#include "api/audit_log.h"
+#include "api/database_authorizer.h"
+#include "api/new_identity_service.h"
+#include "api/service_state.h"
+#include "api/signing_key_store.h"
+#include "auth/access_rules.h"
+#include "auth/password.h"
+#include "auth/secrets.h"
+#include "quay/reference.h"
+
+namespace quay::api {
+namespace {
+
+// Issued token text: a kind prefix (so leaked tokens are recognisable by
+// secret scanners and "$app"-less logins can tell tokens from passwords), a
+// public lookup part that finds the row, and the secret whose SHA-256 is
+// stored. 16 + 48 characters of [A-Za-z0-9]: ~95 bits to find, ~285 to guess.
+constexpr std::string_view kAppTokenPrefix = "qapp_";
+constexpr std::string_view kOAuthTokenPrefix = "qoat_";
+constexpr size_t kLookupLength = 16;
+constexpr size_t kSecretLength = 48;
+constexpr size_t kRobotTokenLength = 64;  // Quay's robot token length
+
+struct SplitToken {
+  std::string_view lookup;
+  std::string_view secret;
+};
+
+std::optional<SplitToken> Split(std::string_view token, std::string_view prefix) {
+  if (token.size() != prefix.size() + kLookupLength + kSecretLength) return std::nullopt;
+  if (token.substr(0, prefix.size()) != prefix) return std::nullopt;
+  token.remove_prefix(prefix.size());
+  return SplitToken{token.substr(0, kLookupLength), token.substr(kLookupLength)};
+}
+
+Status InvalidCredentials() { return Status::Unauthenticated("invalid credentials"); }
+
+Status UnknownAccount(std::string_view what, std::string_view name) {
+  return Status::NotFound(Subject::kNone, std::string(what) + " '" + std::string(name) + "' not found");
+}
+
+std::string MetadataOf(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out = "{";
+  for (const auto& [k, v] : fields) {
+    if (out.size() > 1) out += ',';
+    out += AuditMetadata({{k, v}}).substr(1);  // "{"k":"v"}" without its braces
+    out.pop_back();
+  }
+  return out + "}";
+}
+
+Grantee::Kind GranteeKindOf(db::AccountKind k) {
+  return k == db::AccountKind::kRobot ? Grantee::Kind::kRobot : Grantee::Kind::kUser;
+}
+
+Robot RobotFrom(const db::AccountRow& row) {
+  Robot r;
+  r.name = row.name;
+  r.namespace_name = row.name.substr(0, row.name.find('+'));
+  r.description = row.description;
+  r.created_at = FromMicros(row.created_at);
+  return r;
+}
+
+RepositoryInfo RepositoryFrom(const db::RepositoryRow& row) {
+  RepositoryInfo info;
+  info.name = row.name;
+  info.namespace_name = std::string(NamespaceOf(row.name));
+  info.visibility = row.is_public ? Visibility::kPublic : Visibility::kPrivate;
+  info.description = row.description;
+  info.created_at = FromMicros(row.created_at);
+  return info;
+}
+
+std::string ShortName(std::string_view repository) {
+  const auto slash = repository.find('/');
+  return std::string(slash == std::string_view::npos ? repository : repository.substr(slash + 1));
+}
+
+bool ActsAsUser(const Principal& who) {
+  return who.kind == Principal::Kind::kUser || who.kind == Principal::Kind::kToken;
+}
+
+class IdentityServiceImpl final : public IdentityService {
+ public:
+  explicit IdentityServiceImpl(std::shared_ptr<ServiceState> state)
+      : state_(std::move(state)),
+        authorizer_(std::make_shared<DatabaseAuthorizer>(state_)),
+        audit_(state_),
+        keys_(state_) {}
+
+  std::shared_ptr<Authorizer> authorizer() override { return authorizer_; }
+  AuditLog& audit() override { return audit_; }
+  SigningKeyStore& signing_keys() override { return keys_; }
+
+  // ---- authentication ----
+
+  Result<Principal> AuthenticateBasic(std::string_view username,
+                                      std::string_view password) override {
+    if (username == "$app") return AuthenticateAppToken(password);
+    if (username == "$oauthtoken") return AuthenticateOAuthToken(password);
+    if (username.find('+') != std::string_view::npos) return AuthenticateRobot(username, password);
+    if (Split(password, kAppTokenPrefix)) {
+      // A CLI given an app-specific token as the user's password.
+      auto p = AuthenticateAppToken(password);
+      if (!p.ok() || p->name != username) return InvalidCredentials();
+      return p;
+    }
+    return AuthenticateUser(username, password);
+  }
+
+  Result<Principal> AuthenticateUser(std::string_view username,
+                                     std::string_view password) override {
+    const auto cost = state_->options.identity.password_hash_cost;
+    std::optional<db::AccountRow> account;
+    if (ValidateAccountName(username).ok()) {
+      auto found = state_->identity.FindAccount(username);
+      if (!found.ok()) return found.status();
+      account = std::move(*found);
+    }
+    if (!account || account->kind != db::AccountKind::kUser || account->password_hash.empty()) {
+      auth::VerifyPasswordDecoy(password, cost);
+      return InvalidCredentials();
+    }
+    // Verify before looking at `enabled`, so a disabled account answers in
+    // the same time as a wrong password.
+    if (!auth::VerifyPassword(account->password_hash, password) || !account->enabled) {
+      return InvalidCredentials();
+    }
+    Principal p = Principal::User(account->name);
+    p.superuser = SuperuserOf(p.name);
+    return p;
+  }
+
+  Result<Principal> AuthenticateRobot(std::string_view robot_name,
+                                      std::string_view token) override {
+    auto found = state_->identity.FindAccount(robot_name);
+    if (!found.ok()) return found.status();
+    const std::string presented = auth::Sha256(token);
+    if (!*found || (*found)->kind != db::AccountKind::kRobot ||
+        !auth::ConstantTimeEqual((*found)->token_hash, presented) || !(*found)->enabled) {
+      return InvalidCredentials();
+    }
+    if (auto s = RequireUsableOwner(**found); !s.ok()) return s;
+    return Principal::Robot((*found)->name);
+  }
+
+  Result<Principal> AuthenticateAppToken(std::string_view secret) override {
+    auto token = VerifyToken(false, secret, kAppTokenPrefix);
+    if (!token.ok()) return token.status();
+    // Best effort: a failed last-used stamp must not fail the login.
+    (void)state_->identity.TouchAppToken(token->id, state_->NowMicros());
+    Principal p;
+    p.kind = Principal::Kind::kToken;
+    p.name = token->user;
+    p.token_kind = Principal::TokenKind::kAppSpecific;
+    p.token_id = token->uuid;
+    p.token_title = token->title;
+    p.superuser = SuperuserOf(p.name);
+    return p;
+  }
+
+  Result<Principal> AuthenticateOAuthToken(std::string_view secret) override {
+    auto token = VerifyToken(true, secret, kOAuthTokenPrefix);
+    if (!token.ok()) return token.status();
+    Principal p;
+    p.kind = Principal::Kind::kToken;
+    p.name = token->user;
+    p.token_kind = Principal::TokenKind::kOAuth;
+    p.token_id = token->uuid;
+    p.token_title = token->title;
+    p.scopes = ScopeSet::FromBits(token->scopes);
+    if (p.scopes.Has(Scope::kSuperUser)) p.superuser = SuperuserOf(p.name);
+    return p;
+  }
+
+  SuperuserKind SuperuserOf(std::string_view username) const override {
+    return ConfiguredSuperuser(state_->options.identity, username);
+  }
+
+  // ---- users ----
+
+  Result<User> CreateUser(const Actor& actor, std::string_view username, std::string_view email,
+                          std::string_view password) override {
+    if (auto s = ValidateAccountName(username); !s.ok()) return s;
+    if (password.empty()) return Status::InvalidArgument(Subject::kNone, "password is empty");
+    auto hash = auth::HashPassword(password, state_->options.identity.password_hash_cost);
+    if (!hash.ok()) return hash.status();
+    db::AccountRow row;
+    row.name = std::string(username);
+    row.kind = db::AccountKind::kUser;
+    row.email = std::string(email);
+    row.password_hash = std::move(*hash);
+    row.created_at = state_->NowMicros();
+    auto audit = Audit(actor, "user_create", row.name, "",
+                       AuditMetadata({{"username", username}, {"email", email}}));
+    auto inserted = state_->identity.InsertAccount(row, audit);
+    if (!inserted.ok()) return inserted.status();
+    return UserFrom(*inserted);
+  }
+
+  Result<User> GetUser(std::string_view username) override {
+    auto row = Require(username, db::AccountKind::kUser, "user");
+    if (!row.ok()) return row.status();
+    return UserFrom(*row);
+  }
+
+  Result<AccountPage> ListUsers(size_t limit, std::string_view after) override {
+    auto page = state_->identity.ListAccounts(db::AccountKind::kUser, limit, after);
+    if (!page.ok()) return page.status();
+    return AccountPage{std::move(page->first), page->second};
+  }
+
+  Status SetPassword(const Actor& actor, std::string_view username,
+                     std::string_view password) override {
+    if (password.empty()) return Status::InvalidArgument(Subject::kNone, "password is empty");
+    auto hash = auth::HashPassword(password, state_->options.identity.password_hash_cost);
+    if (!hash.ok()) return hash.status();
+    auto audit = Audit(actor, "user_change_password", std::string(username), "",
+                       AuditMetadata({{"username", username}}));
+    return state_->identity.UpdatePassword(username, *hash, audit);
+  }
+
+  Status SetUserEnabled(const Actor& actor, std::string_view username, bool enabled) override {
+    auto audit = Audit(actor, enabled ? "user_enable" : "user_disable", std::string(username), "",
+                       AuditMetadata({{"username", username}}));
+    return state_->identity.UpdateEnabled(username, enabled, audit);
+  }
+
+  Status DeleteUser(const Actor& actor, std::string_view username) override {
+    auto row = Require(username, db::AccountKind::kUser, "user");
+    if (!row.ok()) return row.status();
+    auto audit = Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", username}}));
+    return state_->identity.DeleteAccount(row->id, audit);
+  }
+
+  // ---- organizations and teams ----
+
+  Result<Organization> CreateOrganization(const Actor& actor, std::string_view name,
+                                          std::string_view email,
+                                          std::string_view owner) override {
+    if (auto s = ValidateAccountName(name); !s.ok()) return s;
+    auto owner_row = Require(owner, db::AccountKind::kUser, "user");
+    if (!owner_row.ok()) return owner_row.status();
+    db::AccountRow row;
+    row.name = std::string(name);
+    row.kind = db::AccountKind::kOrg;
+    row.email = std::string(email);
+    row.created_at = state_->NowMicros();
+    auto audit = Audit(actor, "org_create", row.name, "",
+                       AuditMetadata({{"namespace", name}, {"email", email}}));
+    auto inserted = state_->identity.InsertOrganization(row, "owners", owner_row->id, audit);
+    if (!inserted.ok()) return inserted.status();
+    return OrganizationFrom(*inserted);
+  }
+
+  Result<Organization> GetOrganization(std::string_view name) override {
+    auto row = Require(name, db::AccountKind::kOrg, "organization");
+    if (!row.ok()) return row.status();
+    return OrganizationFrom(*row);
+  }
+
+  Status DeleteOrganization(const Actor& actor, std::string_view name) override {
+    auto row = Require(name, db::AccountKind::kOrg, "organization");
+    if (!row.ok()) return row.status();
+    auto audit = Audit(actor, "org_delete", row->name, "", AuditMetadata({{"namespace", name}}));
+    return state_->identity.DeleteAccount(row->id, audit);
+  }
+
+  Result<Team> CreateTeam(const Actor& actor, std::string_view organization, std::string_view team,
+                          TeamRole role, std::string_view description) override {
+    if (auto s = ValidateAccountName(team); !s.ok()) return s;
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    db::TeamRow row;
+    row.org_id = org->id;
+    row.name = std::string(team);
+    row.role = static_cast<int>(role);
+    row.description = std::string(description);
+    auto audit = Audit(actor, "org_create_team", org->name, "", AuditMetadata({{"team", team}}));
+    auto inserted = state_->identity.InsertTeam(row, state_->NowMicros(), audit);
+    if (!inserted.ok()) return inserted.status();
+    return TeamFrom(org->name, *inserted);
+  }
+
+  Result<std::vector<Team>> ListTeams(std::string_view organization) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.ListTeams(org->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<Team> out;
+    for (const auto& r : *rows) out.push_back(TeamFrom(org->name, r));
+    return out;
+  }
+
+  Status SetTeamRole(const Actor& actor, std::string_view organization, std::string_view team,
+                     TeamRole role) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    auto audit = Audit(actor, "org_set_team_role", std::string(organization), "",
+                       AuditMetadata({{"team", team}, {"role", ToString(role)}}));
+    return state_->identity.UpdateTeamRole(found->second.id, static_cast<int>(role), audit);
+  }
+
+  Status DeleteTeam(const Actor& actor, std::string_view organization,
+                    std::string_view team) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    auto audit = Audit(actor, "org_delete_team", std::string(organization), "",
+                       AuditMetadata({{"team", team}}));
+    return state_->identity.DeleteTeam(found->second.id, audit);
+  }
+
+  Status AddTeamMember(const Actor& actor, std::string_view organization, std::string_view team,
+                       std::string_view member) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    auto account = RequireMember(found->first, member);
+    if (!account.ok()) return account.status();
+    auto audit = Audit(actor, "org_add_team_member", std::string(organization), "",
+                       AuditMetadata({{"team", team}, {"member", member}}));
+    auto added = state_->identity.AddTeamMember(found->second.id, account->id, audit);
+    return added.ok() ? Status::Ok() : added.status();
+  }
+
+  Status RemoveTeamMember(const Actor& actor, std::string_view organization,
+                          std::string_view team, std::string_view member) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    auto account = state_->identity.FindAccount(member);
+    if (!account.ok()) return account.status();
+    if (!*account) return UnknownAccount("account", member);
+    auto audit = Audit(actor, "org_remove_team_member", std::string(organization), "",
+                       AuditMetadata({{"team", team}, {"member", member}}));
+    return state_->identity.RemoveTeamMember(found->second.id, (*account)->id, audit);
+  }
+
+  Result<std::vector<std::string>> ListTeamMembers(std::string_view organization,
+                                                   std::string_view team) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    return state_->identity.ListTeamMembers(found->second.id);
+  }
+
+  // ---- robots ----
+
+  Result<RobotCredentials> CreateRobot(const Actor& actor, std::string_view namespace_name,
+                                       std::string_view short_name,
+                                       std::string_view description) override {
+    if (auto s = ValidateAccountName(short_name); !s.ok()) return s;
+    auto owner = RequireNamespace(namespace_name);
+    if (!owner.ok()) return owner.status();
+    const std::string name = owner->name + "+" + std::string(short_name);
+    if (name.size() > 255) return Status::InvalidArgument(Subject::kName, "robot name too long");
+    std::string token = auth::RandomToken(kRobotTokenLength);
+    db::AccountRow row;
+    row.name = name;
+    row.kind = db::AccountKind::kRobot;
+    row.token_hash = auth::Sha256(token);
+    row.owner_id = owner->id;
+    row.description = std::string(description);
+    row.created_at = state_->NowMicros();
+    auto audit = Audit(actor, "create_robot", owner->name, "",
+                       AuditMetadata({{"robot", name}, {"description", description}}));
+    auto inserted = state_->identity.InsertAccount(row, audit);
+    if (!inserted.ok()) return inserted.status();
+    return RobotCredentials{RobotFrom(*inserted), std::move(token)};
+  }
+
+  Result<Robot> GetRobot(std::string_view robot_name) override {
+    auto row = Require(robot_name, db::AccountKind::kRobot, "robot");
+    if (!row.ok()) return row.status();
+    return RobotFrom(*row);
+  }
+
+  Result<std::vector<Robot>> ListRobots(std::string_view namespace_name) override {
+    auto owner = RequireNamespace(namespace_name);
+    if (!owner.ok()) return owner.status();
+    auto rows = state_->identity.ListRobots(owner->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<Robot> out;
+    for (const auto& r : *rows) out.push_back(RobotFrom(r));
+    return out;
+  }
+
+  Result<RobotCredentials> RegenerateRobotToken(const Actor& actor,
+                                                std::string_view robot_name) override {
+    auto row = Require(robot_name, db::AccountKind::kRobot, "robot");
+    if (!row.ok()) return row.status();
+    std::string token = auth::RandomToken(kRobotTokenLength);
+    const std::string ns = row->name.substr(0, row->name.find('+'));
+    auto audit =
+        Audit(actor, "regenerate_robot_token", ns, "", AuditMetadata({{"robot", row->name}}));
+    if (auto s = state_->identity.UpdateRobotToken(row->id, auth::Sha256(token), audit); !s.ok()) {
+      return s;
+    }
+    return RobotCredentials{RobotFrom(*row), std::move(token)};
+  }
+
+  Status DeleteRobot(const Actor& actor, std::string_view robot_name) override {
+    auto row = Require(robot_name, db::AccountKind::kRobot, "robot");
+    if (!row.ok()) return row.status();
+    const std::string ns = row->name.substr(0, row->name.find('+'));
+    auto audit = Audit(actor, "delete_robot", ns, "", AuditMetadata({{"robot", row->name}}));
+    return state_->identity.DeleteAccount(row->id, audit);
+  }
+
+  // ---- repositories ----
+
+  Result<RepositoryInfo> CreateRepository(const Actor& actor, std::string_view name,
+                                          Visibility visibility,
+                                          std::string_view description) override {
+    auto created = CreateRepositoryRow(actor, name, visibility, description, /*adopt=*/false);
+    if (!created.ok()) return created.status();
+    if (!*created) {
+      return Status::Conflict(Subject::kRepository,
+                              "repository '" + std::string(name) + "' already exists");
+    }
+    return GetRepository(name);
+  }
+
+  Result<bool> EnsureRepository(const Actor& actor, std::string_view name) override {
+    auto existing = state_->identity.FindRepository(name);
+    if (!existing.ok()) return existing.status();
+    if (*existing && (*existing)->has_settings) return false;
+    const auto visibility = state_->options.identity.create_private_repo_on_push
+                                ? Visibility::kPrivate
+                                : Visibility::kPublic;
+    return CreateRepositoryRow(actor, name, visibility, "", /*adopt=*/true);
+  }
+
+  Result<RepositoryInfo> GetRepository(std::string_view name) override {
+    auto row = RequireRepository(name);
+    if (!row.ok()) return row.status();
+    return RepositoryFrom(*row);
+  }
+
+  Status SetVisibility(const Actor& actor, std::string_view repository,
+                       Visibility visibility) override {
+    auto row = RequireRepository(repository);
+    if (!row.ok()) return row.status();
+    auto audit = Audit(actor, "change_repo_visibility", "", row->name,
+                       AuditMetadata({{"namespace", NamespaceOf(row->name)},
+                                      {"repo", ShortName(row->name)},
+                                      {"visibility", ToString(visibility)}}));
+    return state_->identity.UpdateRepositorySettings(row->id, visibility == Visibility::kPublic,
+                                                     row->description, audit);
+  }
+
+  Status SetDescription(const Actor& actor, std::string_view repository,
+                        std::string_view description) override {
+    auto row = RequireRepository(repository);
+    if (!row.ok()) return row.status();
+    auto audit = Audit(actor, "set_repo_description", "", row->name,
+                       AuditMetadata({{"namespace", NamespaceOf(row->name)},
+                                      {"repo", ShortName(row->name)},
+                                      {"description", description}}));
+    return state_->identity.UpdateRepositorySettings(row->id, row->is_public, description, audit);
+  }
+
+  Result<AccountPage> ListVisibleRepositories(const Principal& who, size_t limit,
+                                              std::string_view after) override {
+    const auto& options = state_->options.identity;
+    db::IdentityStore::VisibleFilter filter;
+    if (who.kind == Principal::Kind::kAnonymous || who.name.empty()) {
+      if (!(options.anonymous_access && options.public_catalog)) {
+        return Status::Unauthenticated("authentication required to list repositories");
+      }
+      filter.public_ones = true;
+    } else {
+      auto facts = GatherFacts(*state_, who, {}, {});
+      if (!facts.ok()) return facts.status();
+      if (!facts->account_valid) return Status::Unauthenticated("the account is unknown or disabled");
+      auto account = state_->identity.FindAccount(who.name);
+      if (!account.ok()) return account.status();
+      filter.public_ones = true;
+      filter.everything = facts->superuser == SuperuserKind::kFullAccess ||
+                          facts->superuser == SuperuserKind::kGlobalReadOnly;
+      // A token without any repo:* scope reads public repositories only.
+      const bool may_read_grants = who.scopes.Has(Scope::kRepoRead) ||
+                                   who.scopes.Has(Scope::kRepoWrite) ||
+                                   who.scopes.Has(Scope::kRepoAdmin);
+      if (may_read_grants && *account) {
+        filter.account_id = (*account)->id;
+        if (ActsAsUser(who)) filter.own_namespace = who.name;
+      }
+    }
+    auto page = state_->identity.ListVisibleRepositories(filter, limit, after);
+    if (!page.ok()) return page.status();
+    return AccountPage{std::move(page->first), page->second};
+  }
+
+  Result<RepositoryAccess> Access(const Principal& who, std::string_view repository) override {
+    auto facts = GatherFacts(*state_, who, repository, NamespaceOf(repository));
+    if (!facts.ok()) return facts.status();
+    RepositoryAccess out;
+    out.exists = facts->repository_exists;
+    out.visibility = facts->repository_public ? Visibility::kPublic : Visibility::kPrivate;
+    out.role = auth::EffectiveRole(*facts, PolicyOf(state_->options.identity));
+    out.may_create = !facts->repository_exists && auth::MayCreateRepository(*facts);
+    return out;
+  }
+
+  // ---- repository permissions ----
+
+  Status SetPermission(const Actor& actor, std::string_view repository, const Grantee& grantee,
+                       RepositoryRole role) override {
+    if (role == RepositoryRole::kNone) {
+      return Status::InvalidArgument(Subject::kNone, "role must be read, write or admin");
+    }
+    auto repo = RequireRepository(repository);
+    if (!repo.ok()) return repo.status();
+    auto target = ResolveGrantee(NamespaceOf(repo->name), grantee);
+    if (!target.ok()) return target.status();
+    auto audit = Audit(actor, "change_repo_permission", "", repo->name,
+                       PermissionMetadata(repo->name, grantee, ToString(role)));
+    return state_->identity.UpsertPermission(repo->id, target->first, target->second,
+                                             static_cast<int>(role), audit);
+  }
+
+  Status RemovePermission(const Actor& actor, std::string_view repository,
+                          const Grantee& grantee) override {
+    auto repo = RequireRepository(repository);
+    if (!repo.ok()) return repo.status();
+    auto target = ResolveGrantee(NamespaceOf(repo->name), grantee);
+    if (!target.ok()) return target.status();
+    auto audit = Audit(actor, "delete_repo_permission", "", repo->name,
+                       PermissionMetadata(repo->name, grantee, ""));
+    return state_->identity.DeletePermission(repo->id, target->first, target->second, audit);
+  }
+
+  Result<std::vector<RepositoryPermission>> ListPermissions(std::string_view repository) override {
+    auto repo = RequireRepository(repository);
+    if (!repo.ok()) return repo.status();
+    auto rows = state_->identity.ListPermissions(repo->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<RepositoryPermission> out;
+    for (const auto& r : *rows) {
+      Grantee g{r.is_team ? Grantee::Kind::kTeam : GranteeKindOf(r.account_kind), r.name};
+      out.push_back({std::move(g), static_cast<RepositoryRole>(r.role)});
+    }
+    return out;
+  }
+
+  // ---- prototypes ----
+
+  Result<Prototype> CreatePrototype(const Actor& actor, std::string_view organization,
+                                    std::optional<std::string> activating_user,
+                                    const Grantee& delegate, RepositoryRole role) override {
+    if (role == RepositoryRole::kNone) {
+      return Status::InvalidArgument(Subject::kNone, "role must be read, write or admin");
+    }
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    std::optional<int64_t> activating_id;
+    if (activating_user) {
+      auto user = Require(*activating_user, db::AccountKind::kUser, "user");
+      if (!user.ok()) return user.status();
+      activating_id = user->id;
+    }
+    auto target = ResolveGrantee(org->name, delegate);
+    if (!target.ok()) return target.status();
+    Prototype out;
+    out.id = auth::NewUuid();
+    out.organization = org->name;
+    out.activating_user = std::move(activating_user);
+    out.delegate = delegate;
+    out.role = role;
+    auto audit = Audit(actor, "create_prototype_permission", org->name, "", PrototypeMetadata(out));
+    if (auto s = state_->identity.InsertPrototype(out.id, org->id, activating_id, target->first,
+                                                  target->second, static_cast<int>(role),
+                                                  state_->NowMicros(), audit);
+        !s.ok()) {
+      return s;
+    }
+    return out;
+  }
+
+  Result<std::vector<Prototype>> ListPrototypes(std::string_view organization) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.ListPrototypes(org->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<Prototype> out;
+    for (const auto& r : *rows) out.push_back(PrototypeFrom(org->name, r));
+    return out;
+  }
+
+  Status DeletePrototype(const Actor& actor, std::string_view organization,
+                         std::string_view prototype_id) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.ListPrototypes(org->id);
+    if (!rows.ok()) return rows.status();
+    for (const auto& r : *rows) {
+      if (r.uuid != prototype_id) continue;
+      auto audit = Audit(actor, "delete_prototype_permission", org->name, "",
+                         PrototypeMetadata(PrototypeFrom(org->name, r)));
+      return state_->identity.DeletePrototype(org->id, prototype_id, audit);
+    }
+    return Status::NotFound(Subject::kNone, "unknown prototype");
+  }
+
+  // ---- app-specific tokens ----
+
+  Result<Issued<AppToken>> CreateAppToken(const Actor& actor, std::string_view user,
+                                          std::string_view title) override {
+    if (title.empty()) return Status::InvalidArgument(Subject::kNone, "token title is empty");
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    const auto lifetime = state_->options.identity.app_token_lifetime;
+    auto issued = NewToken(*account, std::string(title), 0, lifetime, kAppTokenPrefix);
+    auto audit = Audit(actor, "create_app_specific_token", account->name, "",
+                       AuditMetadata({{"app_specific_token", issued.first.uuid},
+                                      {"app_specific_token_title", title}}));
+    if (auto s = state_->identity.InsertToken(false, issued.first, issued.second.lookup, audit);
+        !s.ok()) {
+      return s;
+    }
+    return Issued<AppToken>{AppTokenFrom(issued.first), std::move(issued.second.text)};
+  }
+
+  Result<std::vector<AppToken>> ListAppTokens(std::string_view user) override {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto rows = state_->identity.ListTokens(false, account->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<AppToken> out;
+    for (const auto& r : *rows) out.push_back(AppTokenFrom(r));
+    return out;
+  }
+
+  Status RevokeAppToken(const Actor& actor, std::string_view user,
+                        std::string_view token_id) override {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto token = state_->identity.FindTokenByUuid(false, token_id);
+    if (!token.ok()) return token.status();
+    if (!*token || (*token)->account_id != account->id) {
+      return Status::NotFound(Subject::kNone, "unknown token");
+    }
+    auto audit = Audit(actor, "revoke_app_specific_token", account->name, "",
+                       AuditMetadata({{"app_specific_token", token_id},
+                                      {"app_specific_token_title", (*token)->title}}));
+    return state_->identity.DeleteToken(false, token_id, account->id, audit);
+  }
+
+  // ---- OAuth tokens ----
+
+  Result<Issued<OAuthToken>> IssueOAuthToken(const Actor& actor, std::string_view user,
+                                             std::string_view application,
+                                             ScopeSet scopes) override {
+    if (scopes.empty()) return Status::InvalidArgument(Subject::kNone, "no scopes requested");
+    if (application.empty()) {
+      return Status::InvalidArgument(Subject::kNone, "application name is empty");
+    }
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    const auto lifetime = state_->options.identity.oauth_token_lifetime;
+    auto issued =
+        NewToken(*account, std::string(application), scopes.bits(), lifetime, kOAuthTokenPrefix);
+    auto audit = Audit(actor, "create_oauth_api_token", account->name, "",
+                       AuditMetadata({{"oauth_token_uuid", issued.first.uuid},
+                                      {"application_name", application},
+                                      {"scope", scopes.ToString()}}));
+    if (auto s = state_->identity.InsertToken(true, issued.first, issued.second.lookup, audit);
+        !s.ok()) {
+      return s;
+    }
+    return Issued<OAuthToken>{OAuthTokenFrom(issued.first), std::move(issued.second.text)};
+  }
+
+  Result<std::vector<OAuthToken>> ListOAuthTokens(std::string_view user) override {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto rows = state_->identity.ListTokens(true, account->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<OAuthToken> out;
+    for (const auto& r : *rows) out.push_back(OAuthTokenFrom(r));
+    return out;
+  }
+
+  Status RevokeOAuthToken(const Actor& actor, std::string_view token_id) override {
+    auto token = state_->identity.FindTokenByUuid(true, token_id);
+    if (!token.ok()) return token.status();
+    if (!*token) return Status::NotFound(Subject::kNone, "unknown token");
+    auto audit = Audit(actor, "revoke_oauth_api_token", (*token)->user, "",
+                       AuditMetadata({{"oauth_token_uuid", token_id},
+                                      {"application_name", (*token)->title}}));
+    return state_->identity.DeleteToken(true, token_id, std::nullopt, audit);
+  }
+
+ private:
+  struct TokenText {
+    std::string lookup;
+    std::string text;  // what the caller gets
+  };
+
+  db::AuditRow Audit(const Actor& actor, std::string kind, std::string namespace_name,
+                     std::string repository, std::string metadata) const {
+    return AuditRowFor(*state_, actor, std::move(kind), std::move(namespace_name),
+                       std::move(repository), std::move(metadata));
+  }
+
+  Result<db::AccountRow> Require(std::string_view name, db::AccountKind kind,
+                                 std::string_view what) {
+    auto row = state_->identity.FindAccount(name);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->kind != kind) return UnknownAccount(what, name);
+    return std::move(**row);
+  }
+
+  // A user or an organization (what may own robots and repositories).
+  Result<db::AccountRow> RequireNamespace(std::string_view name) {
+    auto row = state_->identity.FindAccount(name);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->kind == db::AccountKind::kRobot) return UnknownAccount("namespace", name);
+    return std::move(**row);
+  }
+
+  Result<std::pair<db::AccountRow, db::TeamRow>> RequireTeam(std::string_view organization,
+                                                             std::string_view team) {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto row = state_->identity.FindTeam(org->id, team);
+    if (!row.ok()) return row.status();
+    if (!*row) return UnknownAccount("team", team);
+    return std::make_pair(std::move(*org), std::move(**row));
+  }
+
+  // Team members are users, or robots of the team's own organization.
+  Result<db::AccountRow> RequireMember(const db::AccountRow& org, std::string_view member) {
+    auto row = state_->identity.FindAccount(member);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->kind == db::AccountKind::kOrg) return UnknownAccount("member", member);
+    if ((*row)->kind == db::AccountKind::kRobot && (*row)->owner_id != org.id) {
+      return Status::InvalidArgument(Subject::kNone,
+                                     "only the organization's own robots may join its teams");
+    }
+    return std::move(**row);
+  }
+
+  Result<db::RepositoryRow> RequireRepository(std::string_view name) {
+    auto row = state_->identity.FindRepository(name);
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return Status::NotFound(Subject::kRepository,
+                              "repository '" + std::string(name) + "' not found");
+    }
+    return std::move(**row);
+  }
+
+  // (account_id, team_id) of a grantee in `namespace_name`.
+  Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ResolveGrantee(
+      std::string_view namespace_name, const Grantee& grantee) {
+    using Out = std::pair<std::optional<int64_t>, std::optional<int64_t>>;
+    switch (grantee.kind) {
+      case Grantee::Kind::kUser: {
+        auto user = Require(grantee.name, db::AccountKind::kUser, "user");
+        if (!user.ok()) return user.status();
+        return Out(user->id, std::nullopt);
+      }
+      case Grantee::Kind::kRobot: {
+        auto robot = Require(grantee.name, db::AccountKind::kRobot, "robot");
+        if (!robot.ok()) return robot.status();
+        if (NamespaceOfRobot(robot->name) != namespace_name) {
+          return Status::InvalidArgument(Subject::kNone,
+                                         "robots get permissions in their own namespace only");
+        }
+        return Out(robot->id, std::nullopt);
+      }
+      case Grantee::Kind::kTeam: {
+        auto found = RequireTeam(namespace_name, grantee.name);
+        if (!found.ok()) return found.status();
+        return Out(std::nullopt, found->second.id);
+      }
+    }
+    return Status::InvalidArgument(Subject::kNone, "unknown grantee kind");
+  }
+
+  static std::string_view NamespaceOfRobot(std::string_view robot) {
+    return robot.substr(0, robot.find('+'));
+  }
+
+  // Robots whose owner is a disabled user stop working with it.
+  Status RequireUsableOwner(const db::AccountRow& robot) {
+    const auto owner_name = NamespaceOfRobot(robot.name);
+    auto owner = state_->identity.FindAccount(owner_name);
+    if (!owner.ok()) return owner.status();
+    if (!*owner || !(*owner)->enabled) return InvalidCredentials();
+    return Status::Ok();
+  }
+
+  Result<db::TokenRow> VerifyToken(bool oauth, std::string_view secret,
+                                   std::string_view prefix) {
+    const auto parts = Split(secret, prefix);
+    if (!parts) return InvalidCredentials();
+    auto found = state_->identity.FindTokenByLookup(oauth, parts->lookup);
+    if (!found.ok()) return found.status();
+    // Hash even when the lookup missed, so both paths cost the same.
+    const std::string presented = auth::Sha256(parts->secret);
+    if (!*found || !auth::ConstantTimeEqual((*found)->secret_hash, presented)) {
+      return InvalidCredentials();
+    }
+    if ((*found)->expires_at && *(*found)->expires_at <= state_->NowMicros()) {
+      return InvalidCredentials();
+    }
+    auto owner = state_->identity.FindAccount((*found)->user);
+    if (!owner.ok()) return owner.status();
+    if (!*owner || !(*owner)->enabled) return InvalidCredentials();
+    return std::move(**found);
+  }
+
+  std::pair<db::TokenRow, TokenText> NewToken(const db::AccountRow& account, std::string title,
+                                              uint16_t scopes, std::chrono::seconds lifetime,
+                                              std::string_view prefix) {
+    TokenText text;
+    text.lookup = auth::RandomToken(kLookupLength);
+    const std::string secret = auth::RandomToken(kSecretLength);
+    text.text = std::string(prefix) + text.lookup + secret;
+    db::TokenRow row;
+    row.uuid = auth::NewUuid();
+    row.account_id = account.id;
+    row.user = account.name;
+    row.title = std::move(title);
+    row.scopes = scopes;
+    row.secret_hash = auth::Sha256(secret);
+    row.created_at = state_->NowMicros();
+    if (lifetime.count() > 0) {
+      row.expires_at =
+          row.created_at + std::chrono::duration_cast<std::chrono::microseconds>(lifetime).count();
+    }
+    return {std::move(row), std::move(text)};
+  }
+
+  Result<bool> CreateRepositoryRow(const Actor& actor, std::string_view name,
+                                   Visibility visibility, std::string_view description,
+                                   bool adopt) {
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    const std::string_view ns = NamespaceOf(name);
+    if (ns.empty()) {
+      return Status::InvalidArgument(Subject::kName,
+                                     "repository name needs a namespace ('<namespace>/<name>')");
+    }
+    auto owner = RequireNamespace(ns);
+    if (!owner.ok()) return owner.status();
+    db::NewRepository repo;
+    repo.name = std::string(name);
+    repo.is_public = visibility == Visibility::kPublic;
+    repo.description = std::string(description);
+    repo.now = state_->NowMicros();
+    repo.org_id = owner->kind == db::AccountKind::kOrg ? owner->id : 0;
+    repo.adopt = adopt;
+    if (actor.principal.kind != Principal::Kind::kAnonymous && !actor.principal.name.empty()) {
+      auto creator = state_->identity.FindAccount(actor.principal.name);
+      if (!creator.ok()) return creator.status();
+      if (*creator && (*creator)->kind != db::AccountKind::kOrg) repo.creator_id = (*creator)->id;
+    }
+    auto audit = Audit(actor, "create_repo", "", repo.name,
+                       AuditMetadata({{"namespace", ns}, {"repo", ShortName(name)}}));
+    return state_->identity.CreateRepository(repo, audit);
+  }
+
+  static std::string PermissionMetadata(const std::string& repository, const Grantee& grantee,
+                                        std::string_view role) {
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"namespace", std::string(NamespaceOf(repository))}, {"repo", ShortName(repository)}};
+    fields.emplace_back(grantee.kind == Grantee::Kind::kTeam ? "team" : "username", grantee.name);
+    if (!role.empty()) fields.emplace_back("role", std::string(role));
+    return MetadataOf(fields);
+  }
+
+  static std::string PrototypeMetadata(const Prototype& p) {
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"prototypeid", p.id}, {"role", std::string(ToString(p.role))}};
+    if (p.activating_user) fields.emplace_back("activating_username", *p.activating_user);
+    fields.emplace_back(p.delegate.kind == Grantee::Kind::kTeam ? "delegate_team" : "delegate_user",
+                        p.delegate.name);
+    return MetadataOf(fields);
+  }
+
+  User UserFrom(const db::AccountRow& row) const {
+    User u;
+    u.name = row.name;
+    u.email = row.email;
+    u.enabled = row.enabled;
+    u.created_at = FromMicros(row.created_at);
+    u.superuser = SuperuserOf(row.name);
+    return u;
+  }
+
+  static Organization OrganizationFrom(const db::AccountRow& row) {
+    return Organization{row.name, row.email, FromMicros(row.created_at)};
+  }
+
+  static Team TeamFrom(const std::string& org, const db::TeamRow& row) {
+    return Team{org, row.name, static_cast<TeamRole>(row.role), row.description};
+  }
+
+  static Prototype PrototypeFrom(const std::string& org, const db::PrototypeRow& row) {
+    Prototype p;
+    p.id = row.uuid;
+    p.organization = org;
+    p.activating_user = row.activating_user;
+    p.delegate = Grantee{row.delegate_is_team ? Grantee::Kind::kTeam : GranteeKindOf(row.delegate_kind),
+                         row.delegate_name};
+    p.role = static_cast<RepositoryRole>(row.role);
+    return p;
+  }
+
+  static AppToken AppTokenFrom(const db::TokenRow& row) {
+    AppToken t;
+    t.id = row.uuid;
+    t.user = row.user;
+    t.title = row.title;
+    t.created_at = FromMicros(row.created_at);
+    if (row.expires_at) t.expires_at = FromMicros(*row.expires_at);
+    if (row.last_used_at) t.last_used_at = FromMicros(*row.last_used_at);
+    return t;
+  }
+
+  static OAuthToken OAuthTokenFrom(const db::TokenRow& row) {
+    OAuthToken t;
+    t.id = row.uuid;
+    t.user = row.user;
+    t.application = row.title;
+    t.scopes = ScopeSet::FromBits(row.scopes);
+    t.created_at = FromMicros(row.created_at);
+    if (row.expires_at) t.expires_at = FromMicros(*row.expires_at);
+    return t;
+  }
+
+  std::shared_ptr<ServiceState> state_;
+  std::shared_ptr<DatabaseAuthorizer> authorizer_;
+  AuditLogImpl audit_;
+  SigningKeyStoreImpl keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<IdentityService> NewIdentityService(const Options& options,
+                                                    std::shared_ptr<db::Database> database) {
+  return std::make_unique<IdentityServiceImpl>(
+      std::make_shared<ServiceState>(options, std::move(database)));
+}
+
+}  // namespace quay::api
+
+namespace quay {
+
+Result<std::unique_ptr<IdentityService>> IdentityService::Open(const Options& options) {
+  // The same derivation as Registry::Open, so both open one file.
+  std::string path = options.database_path;
+  if (!options.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) {
+      return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
+                                 ec.message());
+    }
+    if (path.empty()) path = (std::filesystem::path(options.data_dir) / "quay.db").string();
+  } else if (path.empty()) {
+    path = ":memory:";
+  }
+  auto db = db::Database::Open(path, options.durable);
+  if (!db.ok()) return db.status();
+  return api::NewIdentityService(options, std::shared_ptr<db::Database>(std::move(*db)));
+}
+
+}  // namespace quay

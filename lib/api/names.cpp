@@ -1,0 +1,142 @@
+// Names, role words and the small audit helpers of the public API.
+#include <cctype>
+
+#include "quay/audit.h"
+#include "quay/identity.h"
+
+namespace quay {
+namespace {
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string_view ToString(RepositoryRole role) {
+  switch (role) {
+    case RepositoryRole::kNone:
+      return "none";
+    case RepositoryRole::kRead:
+      return "read";
+    case RepositoryRole::kWrite:
+      return "write";
+    case RepositoryRole::kAdmin:
+      return "admin";
+  }
+  return "none";
+}
+
+std::string_view ToString(TeamRole role) {
+  switch (role) {
+    case TeamRole::kMember:
+      return "member";
+    case TeamRole::kCreator:
+      return "creator";
+    case TeamRole::kAdmin:
+      return "admin";
+  }
+  return "member";
+}
+
+std::string_view ToString(Visibility visibility) {
+  return visibility == Visibility::kPublic ? "public" : "private";
+}
+
+Result<RepositoryRole> ParseRepositoryRole(std::string_view text) {
+  if (text == "read") return RepositoryRole::kRead;
+  if (text == "write") return RepositoryRole::kWrite;
+  if (text == "admin") return RepositoryRole::kAdmin;
+  return Status::InvalidArgument(Subject::kNone, "role must be read, write or admin");
+}
+
+Result<TeamRole> ParseTeamRole(std::string_view text) {
+  if (text == "member") return TeamRole::kMember;
+  if (text == "creator") return TeamRole::kCreator;
+  if (text == "admin") return TeamRole::kAdmin;
+  return Status::InvalidArgument(Subject::kNone, "team role must be member, creator or admin");
+}
+
+Result<Visibility> ParseVisibility(std::string_view text) {
+  if (text == "private") return Visibility::kPrivate;
+  if (text == "public") return Visibility::kPublic;
+  return Status::InvalidArgument(Subject::kNone, "visibility must be public or private");
+}
+
+// Quay's ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$, 2 to 255 characters.
+Status ValidateAccountName(std::string_view name) {
+  const auto bad = [&] {
+    return Status::InvalidArgument(
+        Subject::kName, "'" + std::string(name) +
+                            "' is not a valid name: lower-case letters and digits, "
+                            "single '.', '_' or '-' between them, 2 to 255 characters");
+  };
+  if (name.size() < 2 || name.size() > 255) return bad();
+  bool after_separator = true;  // a name may not start with a separator
+  for (const char c : name) {
+    if (IsLowerAlnum(c)) {
+      after_separator = false;
+    } else if (c == '.' || c == '_' || c == '-') {
+      if (after_separator) return bad();
+      after_separator = true;
+    } else {
+      return bad();
+    }
+  }
+  if (after_separator) return bad();
+  return Status::Ok();
+}
+
+std::string_view NamespaceOf(std::string_view repository) {
+  const auto slash = repository.find('/');
+  if (slash == std::string_view::npos) return {};
+  return repository.substr(0, slash);
+}
+
+std::string AuditMetadata(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  std::string out = "{";
+  for (const auto& [key, value] : fields) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, key);
+    out += ':';
+    AppendJsonString(out, value);
+  }
+  out += '}';
+  return out;
+}
+
+AuditEvent AuditEvent::By(const Actor& actor, std::string kind, std::string repository,
+                          std::string metadata) {
+  AuditEvent e;
+  e.kind = std::move(kind);
+  e.namespace_name = std::string(NamespaceOf(repository));
+  e.repository = std::move(repository);
+  e.performer_kind = actor.principal.kind;
+  e.performer = actor.principal.name;
+  e.token_kind = actor.principal.token_kind;
+  e.token_id = actor.principal.token_id;
+  e.ip = actor.ip;
+  e.request_id = actor.request_id;
+  e.metadata = metadata.empty() ? "{}" : std::move(metadata);
+  return e;
+}
+
+}  // namespace quay

@@ -1,0 +1,181 @@
+#include "db/audit_store.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "db/connection.h"
+#include "db/sql_support.h"
+#include "db/store_support.h"
+
+namespace quay::db {
+namespace {
+
+// Kinds are bound as one JSON array (json_each), so they need JSON quoting.
+std::string KindsJson(const std::vector<std::string>& kinds) {
+  std::string out = "[";
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char ch : kinds[i]) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (static_cast<unsigned char>(ch) >= 0x20) {
+        out += ch;
+      }  // control characters cannot be part of a kind name; dropping them
+         // only makes the filter match nothing
+    }
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
+// One statement per leading filter, so each query walks the index whose
+// first column it pins (repository, namespace, performer) or the time index.
+// The other filters are residual conditions on the same numbered parameters:
+// ?1 repository, ?2 namespace, ?3 performer ('' = any), ?4/?5 time range,
+// ?6 kinds ('[]' = any), ?7/?8 keyset cursor, ?9 limit. Macros keep each
+// query one string literal (Connection::Prepare's cache key).
+#define QUAY_AUDIT_COLUMNS                                                               \
+  "SELECT id, kind, namespace_name, repository, performer_kind, performer, token_kind," \
+  " token_id, ip, request_id, metadata, created_at FROM audit_log WHERE "
+#define QUAY_AUDIT_BY_REPOSITORY \
+  "repository = ?1 AND (?2 = '' OR namespace_name = ?2) AND (?3 = '' OR performer = ?3)"
+#define QUAY_AUDIT_BY_NAMESPACE "namespace_name = ?2 AND (?3 = '' OR performer = ?3)"
+#define QUAY_AUDIT_BY_PERFORMER "performer = ?3"
+#define QUAY_AUDIT_BY_TIME "1"
+#define QUAY_AUDIT_REST                                  \
+  " AND created_at >= ?4 AND created_at < ?5"           \
+  " AND (?6 = '[]' OR kind IN (SELECT value FROM json_each(?6)))"
+#define QUAY_AUDIT_PAGE \
+  " AND (created_at, id) < (?7, ?8) ORDER BY created_at DESC, id DESC LIMIT ?9"
+#define QUAY_AUDIT_COUNT_COLUMNS \
+  "SELECT kind, created_at / 86400000000 AS day, COUNT(*) FROM audit_log WHERE "
+#define QUAY_AUDIT_GROUP " GROUP BY day, kind ORDER BY day, kind"
+
+enum class Leading { kRepository, kNamespace, kPerformer, kTime };
+
+Leading LeadingOf(const AuditFilter& f) {
+  if (!f.repository.empty()) return Leading::kRepository;
+  if (!f.namespace_name.empty()) return Leading::kNamespace;
+  if (!f.performer.empty()) return Leading::kPerformer;
+  return Leading::kTime;
+}
+
+void BindFilter(Stmt& q, const AuditFilter& f, const std::string& kinds) {
+  q->bind(1, f.repository);
+  q->bind(2, f.namespace_name);
+  q->bind(3, f.performer);
+  q->bind(4, static_cast<int64_t>(f.since));
+  q->bind(5, static_cast<int64_t>(f.until));
+  q->bind(6, kinds);
+}
+
+}  // namespace
+
+void InsertAudit(Connection& c, const AuditRow& row) {
+  auto ins = c.Prepare(
+      "INSERT INTO audit_log(kind, namespace_name, repository, performer_kind, performer,"
+      " token_kind, token_id, ip, request_id, metadata, created_at)"
+      " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ins->bind(1, row.kind);
+  ins->bind(2, row.namespace_name);
+  ins->bind(3, row.repository);
+  ins->bind(4, row.performer_kind);
+  ins->bind(5, row.performer);
+  ins->bind(6, row.token_kind);
+  ins->bind(7, row.token_id);
+  ins->bind(8, row.ip);
+  ins->bind(9, row.request_id);
+  ins->bind(10, row.metadata.empty() ? std::string("{}") : row.metadata);
+  ins->bind(11, static_cast<int64_t>(row.at));
+  ins->exec();
+}
+
+Status AuditStore::Append(const std::vector<AuditRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    for (const auto& row : rows) InsertAudit(c, row);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,
+                                                const AuditCursor& cursor, size_t limit) {
+  const std::string kinds = KindsJson(filter.kinds);
+  return ReadOn<std::vector<AuditRow>>(pool_, [&](Connection& c) {
+    const char* sql = nullptr;
+    switch (LeadingOf(filter)) {
+      case Leading::kRepository:
+        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
+        break;
+      case Leading::kNamespace:
+        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
+        break;
+      case Leading::kPerformer:
+        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
+        break;
+      case Leading::kTime:
+        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
+        break;
+    }
+    auto q = c.Prepare(sql);
+    BindFilter(q, filter, kinds);
+    q->bind(7, static_cast<int64_t>(cursor.at));
+    q->bind(8, static_cast<int64_t>(cursor.id));
+    q->bind(9, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    std::vector<AuditRow> out;
+    while (q->executeStep()) {
+      AuditRow row;
+      row.id = q->getColumn(0).getInt64();
+      row.kind = q->getColumn(1).getString();
+      row.namespace_name = q->getColumn(2).getString();
+      row.repository = q->getColumn(3).getString();
+      row.performer_kind = q->getColumn(4).getString();
+      row.performer = q->getColumn(5).getString();
+      row.token_kind = q->getColumn(6).getString();
+      row.token_id = q->getColumn(7).getString();
+      row.ip = q->getColumn(8).getString();
+      row.request_id = q->getColumn(9).getString();
+      row.metadata = q->getColumn(10).getString();
+      row.at = q->getColumn(11).getInt64();
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<AuditDayCount>> AuditStore::Aggregate(const AuditFilter& filter) {
+  const std::string kinds = KindsJson(filter.kinds);
+  return ReadOn<std::vector<AuditDayCount>>(pool_, [&](Connection& c) {
+    const char* sql = nullptr;
+    switch (LeadingOf(filter)) {
+      case Leading::kRepository:
+        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
+        break;
+      case Leading::kNamespace:
+        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
+        break;
+      case Leading::kPerformer:
+        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
+        break;
+      case Leading::kTime:
+        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
+        break;
+    }
+    auto q = c.Prepare(sql);
+    BindFilter(q, filter, kinds);
+    std::vector<AuditDayCount> out;
+    while (q->executeStep()) {
+      AuditDayCount row;
+      row.kind = q->getColumn(0).getString();
+      row.day = q->getColumn(1).getInt64();
+      row.count = static_cast<uint64_t>(q->getColumn(2).getInt64());
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+}  // namespace quay::db

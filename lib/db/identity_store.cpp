@@ -1,0 +1,776 @@
+#include "db/identity_store.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "db/connection.h"
+#include "db/sql_support.h"
+#include "db/store_support.h"
+
+namespace quay::db {
+namespace {
+
+const char* KindText(AccountKind k) {
+  switch (k) {
+    case AccountKind::kUser:
+      return "user";
+    case AccountKind::kOrg:
+      return "org";
+    case AccountKind::kRobot:
+      return "robot";
+  }
+  return "user";
+}
+
+AccountKind KindFromText(const std::string& s) {
+  if (s == "org") return AccountKind::kOrg;
+  if (s == "robot") return AccountKind::kRobot;
+  return AccountKind::kUser;
+}
+
+std::string BlobText(const SQLite::Column& col) {
+  if (col.isNull()) return {};
+  return std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
+}
+
+void BindOptional(Stmt& q, int index, const std::optional<int64_t>& v) {
+  if (v) {
+    q->bind(index, static_cast<int64_t>(*v));
+  } else {
+    q->bind(index);  // NULL
+  }
+}
+
+int64_t LimitPlusOne(size_t limit) {
+  return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX - 1)) + 1;
+}
+
+#define QUAY_ACCOUNT_COLUMNS                                                           \
+  "SELECT id, name, kind, email, password_hash, token_hash, owner_id, description," \
+  " enabled, created_at FROM account "
+
+AccountRow ReadAccount(Stmt& q) {
+  AccountRow row;
+  row.id = q->getColumn(0).getInt64();
+  row.name = q->getColumn(1).getString();
+  row.kind = KindFromText(q->getColumn(2).getString());
+  row.email = q->getColumn(3).getString();
+  row.password_hash = q->getColumn(4).getString();
+  row.token_hash = BlobText(q->getColumn(5));
+  if (!q->getColumn(6).isNull()) row.owner_id = q->getColumn(6).getInt64();
+  row.description = q->getColumn(7).getString();
+  row.enabled = q->getColumn(8).getInt() != 0;
+  row.created_at = q->getColumn(9).getInt64();
+  return row;
+}
+
+std::optional<AccountRow> AccountByName(Connection& c, std::string_view name) {
+  auto q = c.Prepare(QUAY_ACCOUNT_COLUMNS "WHERE name = ?");
+  q->bind(1, Str(name));
+  if (!q->executeStep()) return std::nullopt;
+  return ReadAccount(q);
+}
+
+std::optional<AccountRow> AccountById(Connection& c, int64_t id) {
+  auto q = c.Prepare(QUAY_ACCOUNT_COLUMNS "WHERE id = ?");
+  q->bind(1, static_cast<int64_t>(id));
+  if (!q->executeStep()) return std::nullopt;
+  return ReadAccount(q);
+}
+
+int64_t InsertAccountRow(Connection& c, const AccountRow& row) {
+  auto ins = c.Prepare(
+      "INSERT INTO account(name, kind, email, password_hash, token_hash, owner_id, description,"
+      " enabled, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ins->bind(1, row.name);
+  ins->bind(2, KindText(row.kind));
+  ins->bind(3, row.email);
+  if (row.password_hash.empty()) {
+    ins->bind(4);
+  } else {
+    ins->bind(4, row.password_hash);
+  }
+  if (row.token_hash.empty()) {
+    ins->bind(5);
+  } else {
+    ins->bind(5, row.token_hash.data(), static_cast<int>(row.token_hash.size()));
+  }
+  BindOptional(ins, 6, row.owner_id);
+  ins->bind(7, row.description);
+  ins->bind(8, row.enabled ? 1 : 0);
+  ins->bind(9, static_cast<int64_t>(row.created_at));
+  ins->exec();
+  return c.db().getLastInsertRowid();
+}
+
+#define QUAY_TEAM_COLUMNS "SELECT id, org_id, name, role, description FROM team "
+
+TeamRow ReadTeam(Stmt& q) {
+  TeamRow row;
+  row.id = q->getColumn(0).getInt64();
+  row.org_id = q->getColumn(1).getInt64();
+  row.name = q->getColumn(2).getString();
+  row.role = q->getColumn(3).getInt();
+  row.description = q->getColumn(4).getString();
+  return row;
+}
+
+TokenRow ReadToken(Stmt& q, bool oauth) {
+  // Columns: id, uuid, account_id, user, title/application, scopes,
+  // secret_hash, created_at, expires_at, last_used_at.
+  TokenRow row;
+  row.id = q->getColumn(0).getInt64();
+  row.uuid = q->getColumn(1).getString();
+  row.account_id = q->getColumn(2).getInt64();
+  row.user = q->getColumn(3).getString();
+  row.title = q->getColumn(4).getString();
+  if (oauth) row.scopes = static_cast<uint16_t>(q->getColumn(5).getInt());
+  row.secret_hash = BlobText(q->getColumn(6));
+  row.created_at = q->getColumn(7).getInt64();
+  if (!q->getColumn(8).isNull()) row.expires_at = q->getColumn(8).getInt64();
+  if (!q->getColumn(9).isNull()) row.last_used_at = q->getColumn(9).getInt64();
+  return row;
+}
+
+#define QUAY_APP_TOKEN_COLUMNS                                                          \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at," \
+  " t.expires_at, t.last_used_at FROM app_token t JOIN account a ON a.id = t.account_id "
+#define QUAY_OAUTH_TOKEN_COLUMNS                                                  \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes,"         \
+  " t.secret_hash, t.created_at, t.expires_at, NULL FROM oauth_token t"          \
+  " JOIN account a ON a.id = t.account_id "
+
+}  // namespace
+
+// ---- accounts ----
+
+Result<std::optional<AccountRow>> IdentityStore::FindAccount(std::string_view name) {
+  return ReadOn<std::optional<AccountRow>>(pool_,
+                                           [&](Connection& c) { return AccountByName(c, name); });
+}
+
+Result<AccountRow> IdentityStore::InsertAccount(const AccountRow& row, const AuditRow& audit) {
+  return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
+    if (AccountByName(c, row.name)) return Status::Conflict(Subject::kNone, "name already taken");
+    AccountRow out = row;
+    out.id = InsertAccountRow(c, row);
+    InsertAudit(c, audit);
+    return out;
+  });
+}
+
+Result<AccountRow> IdentityStore::InsertOrganization(const AccountRow& org,
+                                                     std::string_view owners_team,
+                                                     int64_t owner_id, const AuditRow& audit) {
+  return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
+    if (AccountByName(c, org.name)) return Status::Conflict(Subject::kNone, "name already taken");
+    AccountRow out = org;
+    out.id = InsertAccountRow(c, org);
+    auto team = c.Prepare(
+        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, 2, '', ?)");
+    team->bind(1, static_cast<int64_t>(out.id));
+    team->bind(2, Str(owners_team));
+    team->bind(3, static_cast<int64_t>(org.created_at));
+    team->exec();
+    const int64_t team_id = c.db().getLastInsertRowid();
+    auto member = c.Prepare("INSERT INTO team_member(team_id, account_id) VALUES(?, ?)");
+    member->bind(1, static_cast<int64_t>(team_id));
+    member->bind(2, static_cast<int64_t>(owner_id));
+    member->exec();
+    InsertAudit(c, audit);
+    return out;
+  });
+}
+
+Status IdentityStore::UpdatePassword(std::string_view name, std::string_view hash,
+                                     const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE account SET password_hash = ? WHERE name = ? AND kind = 'user'");
+    up->bind(1, Str(hash));
+    up->bind(2, Str(name));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown user");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::UpdateEnabled(std::string_view name, bool enabled, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE account SET enabled = ? WHERE name = ? AND kind = 'user'");
+    up->bind(1, enabled ? 1 : 0);
+    up->bind(2, Str(name));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown user");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::UpdateRobotToken(int64_t robot_id, std::string_view token_hash,
+                                       const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE account SET token_hash = ? WHERE id = ? AND kind = 'robot'");
+    up->bind(1, token_hash.data(), static_cast<int>(token_hash.size()));
+    up->bind(2, static_cast<int64_t>(robot_id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown robot");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeleteAccount(int64_t id, const AuditRow& audit) {
+  // Foreign keys cascade: robots of the account, teams and memberships,
+  // permissions, prototypes and tokens go with it.
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM account WHERE id = ?");
+    del->bind(1, static_cast<int64_t>(id));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown account");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListAccounts(
+    AccountKind kind, size_t limit, std::string_view after) {
+  using Out = std::pair<std::vector<std::string>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare("SELECT name FROM account WHERE kind = ? AND name > ? ORDER BY name LIMIT ?");
+    q->bind(1, KindText(kind));
+    q->bind(2, Str(after));
+    q->bind(3, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(q->getColumn(0).getString());
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+Result<std::vector<AccountRow>> IdentityStore::ListRobots(int64_t owner_id) {
+  return ReadOn<std::vector<AccountRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_ACCOUNT_COLUMNS "WHERE owner_id = ? AND kind = 'robot' ORDER BY name");
+    q->bind(1, static_cast<int64_t>(owner_id));
+    std::vector<AccountRow> out;
+    while (q->executeStep()) out.push_back(ReadAccount(q));
+    return out;
+  });
+}
+
+// ---- teams ----
+
+Result<std::optional<TeamRow>> IdentityStore::FindTeam(int64_t org_id, std::string_view name) {
+  return ReadOn<std::optional<TeamRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_TEAM_COLUMNS "WHERE org_id = ? AND name = ?");
+    q->bind(1, static_cast<int64_t>(org_id));
+    q->bind(2, Str(name));
+    if (!q->executeStep()) return std::optional<TeamRow>();
+    return std::optional<TeamRow>(ReadTeam(q));
+  });
+}
+
+Result<TeamRow> IdentityStore::InsertTeam(const TeamRow& row, int64_t now,
+                                          const AuditRow& audit) {
+  return WriteOn<TeamRow>(pool_, [&](Connection& c) -> Result<TeamRow> {
+    {
+      auto q = c.Prepare("SELECT 1 FROM team WHERE org_id = ? AND name = ?");
+      q->bind(1, static_cast<int64_t>(row.org_id));
+      q->bind(2, row.name);
+      if (q->executeStep()) return Status::Conflict(Subject::kNone, "team exists");
+    }
+    auto ins = c.Prepare(
+        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, ?, ?, ?)");
+    ins->bind(1, static_cast<int64_t>(row.org_id));
+    ins->bind(2, row.name);
+    ins->bind(3, row.role);
+    ins->bind(4, row.description);
+    ins->bind(5, static_cast<int64_t>(now));
+    ins->exec();
+    TeamRow out = row;
+    out.id = c.db().getLastInsertRowid();
+    InsertAudit(c, audit);
+    return out;
+  });
+}
+
+Status IdentityStore::UpdateTeamRole(int64_t team_id, int role, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE team SET role = ? WHERE id = ?");
+    up->bind(1, role);
+    up->bind(2, static_cast<int64_t>(team_id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown team");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeleteTeam(int64_t team_id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM team WHERE id = ?");
+    del->bind(1, static_cast<int64_t>(team_id));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown team");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<bool> IdentityStore::AddTeamMember(int64_t team_id, int64_t account_id,
+                                          const AuditRow& audit) {
+  return WriteOn<bool>(pool_, [&](Connection& c) -> Result<bool> {
+    auto ins = c.Prepare("INSERT OR IGNORE INTO team_member(team_id, account_id) VALUES(?, ?)");
+    ins->bind(1, static_cast<int64_t>(team_id));
+    ins->bind(2, static_cast<int64_t>(account_id));
+    if (ins->exec() == 0) return false;
+    InsertAudit(c, audit);
+    return true;
+  });
+}
+
+Status IdentityStore::RemoveTeamMember(int64_t team_id, int64_t account_id,
+                                       const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM team_member WHERE team_id = ? AND account_id = ?");
+    del->bind(1, static_cast<int64_t>(team_id));
+    del->bind(2, static_cast<int64_t>(account_id));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "not a member of the team");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<TeamRow>> IdentityStore::ListTeams(int64_t org_id) {
+  return ReadOn<std::vector<TeamRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_TEAM_COLUMNS "WHERE org_id = ? ORDER BY name");
+    q->bind(1, static_cast<int64_t>(org_id));
+    std::vector<TeamRow> out;
+    while (q->executeStep()) out.push_back(ReadTeam(q));
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> IdentityStore::ListTeamMembers(int64_t team_id) {
+  return ReadOn<std::vector<std::string>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT a.name FROM team_member m JOIN account a ON a.id = m.account_id"
+        " WHERE m.team_id = ? ORDER BY a.name");
+    q->bind(1, static_cast<int64_t>(team_id));
+    std::vector<std::string> out;
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  });
+}
+
+// ---- repositories ----
+
+namespace {
+
+std::optional<RepositoryRow> RepositoryByName(Connection& c, std::string_view name) {
+  auto q = c.Prepare(
+      "SELECT r.id, r.name, s.repository_id IS NOT NULL, COALESCE(s.visibility = 'public', 0),"
+      " COALESCE(s.description, ''), r.created_at FROM repository r"
+      " LEFT JOIN repository_settings s ON s.repository_id = r.id WHERE r.name = ?");
+  q->bind(1, Str(name));
+  if (!q->executeStep()) return std::nullopt;
+  RepositoryRow row;
+  row.id = q->getColumn(0).getInt64();
+  row.name = q->getColumn(1).getString();
+  row.has_settings = q->getColumn(2).getInt() != 0;
+  row.is_public = q->getColumn(3).getInt() != 0;
+  row.description = q->getColumn(4).getString();
+  row.created_at = q->getColumn(5).getInt64();
+  return row;
+}
+
+}  // namespace
+
+Result<std::optional<RepositoryRow>> IdentityStore::FindRepository(std::string_view name) {
+  return ReadOn<std::optional<RepositoryRow>>(
+      pool_, [&](Connection& c) { return RepositoryByName(c, name); });
+}
+
+Result<bool> IdentityStore::CreateRepository(const NewRepository& repo, const AuditRow& audit) {
+  return WriteOn<bool>(pool_, [&](Connection& c) -> Result<bool> {
+    int64_t id = 0;
+    if (auto existing = RepositoryByName(c, repo.name)) {
+      if (existing->has_settings || !repo.adopt) return false;
+      id = existing->id;
+    } else {
+      auto ins = c.Prepare("INSERT INTO repository(name, created_at) VALUES(?, ?)");
+      ins->bind(1, repo.name);
+      ins->bind(2, static_cast<int64_t>(repo.now));
+      ins->exec();
+      id = c.db().getLastInsertRowid();
+    }
+    {
+      auto ins = c.Prepare(
+          "INSERT INTO repository_settings(repository_id, visibility, description)"
+          " VALUES(?, ?, ?)");
+      ins->bind(1, static_cast<int64_t>(id));
+      ins->bind(2, repo.is_public ? "public" : "private");
+      ins->bind(3, repo.description);
+      ins->exec();
+    }
+    if (repo.creator_id != 0) {
+      // Quay's create_repository: the creating user (or robot) administers
+      // what it created - a "creator" team member has no other grant on it.
+      auto ins = c.Prepare(
+          "INSERT INTO repository_permission(repository_id, account_id, role) VALUES(?, ?, 3)"
+          " ON CONFLICT(repository_id, account_id) WHERE account_id IS NOT NULL"
+          " DO UPDATE SET role = 3");
+      ins->bind(1, static_cast<int64_t>(id));
+      ins->bind(2, static_cast<int64_t>(repo.creator_id));
+      ins->exec();
+    }
+    if (repo.org_id != 0) {
+      // Default permissions: every prototype of the org whose activating user
+      // is unset or is the creator; the strongest role wins per delegate, and
+      // an existing (stronger or not) grant is kept.
+      auto ins = c.Prepare(
+          "INSERT OR IGNORE INTO repository_permission(repository_id, account_id, team_id, role)"
+          " SELECT ?1, delegate_account_id, delegate_team_id, MAX(role)"
+          " FROM permission_prototype WHERE org_id = ?2"
+          " AND (activating_account_id IS NULL OR activating_account_id = ?3)"
+          " GROUP BY delegate_account_id, delegate_team_id");
+      ins->bind(1, static_cast<int64_t>(id));
+      ins->bind(2, static_cast<int64_t>(repo.org_id));
+      ins->bind(3, static_cast<int64_t>(repo.creator_id));
+      ins->exec();
+    }
+    InsertAudit(c, audit);
+    return true;
+  });
+}
+
+Status IdentityStore::UpdateRepositorySettings(int64_t repository_id, bool is_public,
+                                               std::string_view description,
+                                               const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare(
+        "INSERT INTO repository_settings(repository_id, visibility, description) VALUES(?, ?, ?)"
+        " ON CONFLICT(repository_id) DO UPDATE SET visibility = excluded.visibility,"
+        " description = excluded.description");
+    up->bind(1, static_cast<int64_t>(repository_id));
+    up->bind(2, is_public ? "public" : "private");
+    up->bind(3, Str(description));
+    up->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+// A repository is visible when any of these holds: the filter says
+// everything (superusers who read all); it is public and public ones count;
+// it is in the account's own namespace; the account or one of its teams has a
+// grant on it; the account is in an admin team of its namespace org. The scan
+// walks repository names in order from `after`, so a page costs at most the
+// rows between two visible names.
+Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListVisibleRepositories(
+    const VisibleFilter& filter, size_t limit, std::string_view after) {
+  using Out = std::pair<std::vector<std::string>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT r.name FROM repository r WHERE r.name > ?1 AND ("
+        " ?2"
+        " OR (?3 AND EXISTS (SELECT 1 FROM repository_settings s"
+        "     WHERE s.repository_id = r.id AND s.visibility = 'public'))"
+        " OR (?5 <> '' AND substr(r.name, 1, length(?5) + 1) = ?5 || '/')"
+        " OR (?4 <> 0 AND EXISTS (SELECT 1 FROM repository_permission p"
+        "     WHERE p.repository_id = r.id AND (p.account_id = ?4 OR p.team_id IN"
+        "     (SELECT team_id FROM team_member WHERE account_id = ?4))))"
+        " OR (?4 <> 0 AND EXISTS (SELECT 1 FROM team_member m JOIN team t ON t.id = m.team_id"
+        "     JOIN account o ON o.id = t.org_id WHERE m.account_id = ?4 AND t.role = 2"
+        "     AND substr(r.name, 1, length(o.name) + 1) = o.name || '/'))"
+        ") ORDER BY r.name LIMIT ?6");
+    q->bind(1, Str(after));
+    q->bind(2, filter.everything ? 1 : 0);
+    q->bind(3, filter.public_ones ? 1 : 0);
+    q->bind(4, static_cast<int64_t>(filter.account_id));
+    q->bind(5, filter.own_namespace);
+    q->bind(6, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(q->getColumn(0).getString());
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+// ---- permissions ----
+
+Status IdentityStore::UpsertPermission(int64_t repository_id, std::optional<int64_t> account_id,
+                                       std::optional<int64_t> team_id, int role,
+                                       const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    if (account_id) {
+      auto up = c.Prepare(
+          "INSERT INTO repository_permission(repository_id, account_id, role) VALUES(?, ?, ?)"
+          " ON CONFLICT(repository_id, account_id) WHERE account_id IS NOT NULL"
+          " DO UPDATE SET role = excluded.role");
+      up->bind(1, static_cast<int64_t>(repository_id));
+      up->bind(2, static_cast<int64_t>(*account_id));
+      up->bind(3, role);
+      up->exec();
+    } else {
+      auto up = c.Prepare(
+          "INSERT INTO repository_permission(repository_id, team_id, role) VALUES(?, ?, ?)"
+          " ON CONFLICT(repository_id, team_id) WHERE team_id IS NOT NULL"
+          " DO UPDATE SET role = excluded.role");
+      up->bind(1, static_cast<int64_t>(repository_id));
+      up->bind(2, static_cast<int64_t>(team_id.value_or(0)));
+      up->bind(3, role);
+      up->exec();
+    }
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeletePermission(int64_t repository_id, std::optional<int64_t> account_id,
+                                       std::optional<int64_t> team_id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    int changed = 0;
+    if (account_id) {
+      auto del = c.Prepare(
+          "DELETE FROM repository_permission WHERE repository_id = ? AND account_id = ?");
+      del->bind(1, static_cast<int64_t>(repository_id));
+      del->bind(2, static_cast<int64_t>(*account_id));
+      changed = del->exec();
+    } else {
+      auto del =
+          c.Prepare("DELETE FROM repository_permission WHERE repository_id = ? AND team_id = ?");
+      del->bind(1, static_cast<int64_t>(repository_id));
+      del->bind(2, static_cast<int64_t>(team_id.value_or(0)));
+      changed = del->exec();
+    }
+    if (changed == 0) return Status::NotFound(Subject::kNone, "no such permission");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<PermissionRow>> IdentityStore::ListPermissions(int64_t repository_id) {
+  return ReadOn<std::vector<PermissionRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT 0, a.name, a.kind, p.role FROM repository_permission p"
+        " JOIN account a ON a.id = p.account_id WHERE p.repository_id = ?1"
+        " UNION ALL"
+        " SELECT 1, t.name, 'user', p.role FROM repository_permission p"
+        " JOIN team t ON t.id = p.team_id WHERE p.repository_id = ?1"
+        " ORDER BY 1, 2");
+    q->bind(1, static_cast<int64_t>(repository_id));
+    std::vector<PermissionRow> out;
+    while (q->executeStep()) {
+      PermissionRow row;
+      row.is_team = q->getColumn(0).getInt() != 0;
+      row.name = q->getColumn(1).getString();
+      row.account_kind = KindFromText(q->getColumn(2).getString());
+      row.role = q->getColumn(3).getInt();
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+// ---- prototypes ----
+
+Status IdentityStore::InsertPrototype(std::string_view uuid, int64_t org_id,
+                                      std::optional<int64_t> activating_id,
+                                      std::optional<int64_t> delegate_account_id,
+                                      std::optional<int64_t> delegate_team_id, int role,
+                                      int64_t now, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto ins = c.Prepare(
+        "INSERT INTO permission_prototype(uuid, org_id, activating_account_id,"
+        " delegate_account_id, delegate_team_id, role, created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    ins->bind(1, Str(uuid));
+    ins->bind(2, static_cast<int64_t>(org_id));
+    BindOptional(ins, 3, activating_id);
+    BindOptional(ins, 4, delegate_account_id);
+    BindOptional(ins, 5, delegate_team_id);
+    ins->bind(6, role);
+    ins->bind(7, static_cast<int64_t>(now));
+    ins->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeletePrototype(int64_t org_id, std::string_view uuid,
+                                      const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM permission_prototype WHERE org_id = ? AND uuid = ?");
+    del->bind(1, static_cast<int64_t>(org_id));
+    del->bind(2, Str(uuid));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown prototype");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<PrototypeRow>> IdentityStore::ListPrototypes(int64_t org_id) {
+  return ReadOn<std::vector<PrototypeRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT p.uuid, act.name, p.delegate_team_id IS NOT NULL, COALESCE(t.name, d.name),"
+        " COALESCE(d.kind, 'user'), p.role FROM permission_prototype p"
+        " LEFT JOIN account act ON act.id = p.activating_account_id"
+        " LEFT JOIN account d ON d.id = p.delegate_account_id"
+        " LEFT JOIN team t ON t.id = p.delegate_team_id"
+        " WHERE p.org_id = ? ORDER BY p.id");
+    q->bind(1, static_cast<int64_t>(org_id));
+    std::vector<PrototypeRow> out;
+    while (q->executeStep()) {
+      PrototypeRow row;
+      row.uuid = q->getColumn(0).getString();
+      if (!q->getColumn(1).isNull()) row.activating_user = q->getColumn(1).getString();
+      row.delegate_is_team = q->getColumn(2).getInt() != 0;
+      row.delegate_name = q->getColumn(3).getString();
+      row.delegate_kind = KindFromText(q->getColumn(4).getString());
+      row.role = q->getColumn(5).getInt();
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+// ---- tokens ----
+
+Status IdentityStore::InsertToken(bool oauth, const TokenRow& row, std::string_view lookup,
+                                  const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto ins = oauth ? c.Prepare(
+                           "INSERT INTO oauth_token(uuid, account_id, application, scopes, lookup,"
+                           " secret_hash, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+                           " ?7, ?8)")
+                     : c.Prepare(
+                           "INSERT INTO app_token(uuid, account_id, title, lookup, secret_hash,"
+                           " created_at, expires_at) VALUES(?1, ?2, ?3, ?5, ?6, ?7, ?8)");
+    ins->bind(1, row.uuid);
+    ins->bind(2, static_cast<int64_t>(row.account_id));
+    ins->bind(3, row.title);
+    if (oauth) ins->bind(4, static_cast<int>(row.scopes));
+    ins->bind(5, Str(lookup));
+    ins->bind(6, row.secret_hash.data(), static_cast<int>(row.secret_hash.size()));
+    ins->bind(7, static_cast<int64_t>(row.created_at));
+    BindOptional(ins, 8, row.expires_at);
+    ins->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<TokenRow>> IdentityStore::FindTokenByLookup(bool oauth,
+                                                                 std::string_view lookup) {
+  return ReadOn<std::optional<TokenRow>>(pool_, [&](Connection& c) {
+    auto q = oauth ? c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS "WHERE t.lookup = ?")
+                   : c.Prepare(QUAY_APP_TOKEN_COLUMNS "WHERE t.lookup = ?");
+    q->bind(1, Str(lookup));
+    if (!q->executeStep()) return std::optional<TokenRow>();
+    return std::optional<TokenRow>(ReadToken(q, oauth));
+  });
+}
+
+Result<std::optional<TokenRow>> IdentityStore::FindTokenByUuid(bool oauth,
+                                                               std::string_view uuid) {
+  return ReadOn<std::optional<TokenRow>>(pool_, [&](Connection& c) {
+    auto q = oauth ? c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS "WHERE t.uuid = ?")
+                   : c.Prepare(QUAY_APP_TOKEN_COLUMNS "WHERE t.uuid = ?");
+    q->bind(1, Str(uuid));
+    if (!q->executeStep()) return std::optional<TokenRow>();
+    return std::optional<TokenRow>(ReadToken(q, oauth));
+  });
+}
+
+Status IdentityStore::TouchAppToken(int64_t id, int64_t now) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE app_token SET last_used_at = ? WHERE id = ?");
+    up->bind(1, static_cast<int64_t>(now));
+    up->bind(2, static_cast<int64_t>(id));
+    up->exec();
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeleteToken(bool oauth, std::string_view uuid,
+                                  std::optional<int64_t> account_id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = oauth ? c.Prepare(
+                           "DELETE FROM oauth_token WHERE uuid = ?1 AND (?2 IS NULL OR"
+                           " account_id = ?2)")
+                     : c.Prepare(
+                           "DELETE FROM app_token WHERE uuid = ?1 AND (?2 IS NULL OR"
+                           " account_id = ?2)");
+    del->bind(1, Str(uuid));
+    BindOptional(del, 2, account_id);
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown token");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<TokenRow>> IdentityStore::ListTokens(bool oauth, int64_t account_id) {
+  return ReadOn<std::vector<TokenRow>>(pool_, [&](Connection& c) {
+    auto q = oauth ? c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS "WHERE t.account_id = ? ORDER BY t.id")
+                   : c.Prepare(QUAY_APP_TOKEN_COLUMNS "WHERE t.account_id = ? ORDER BY t.id");
+    q->bind(1, static_cast<int64_t>(account_id));
+    std::vector<TokenRow> out;
+    while (q->executeStep()) out.push_back(ReadToken(q, oauth));
+    return out;
+  });
+}
+
+// ---- authorization ----
+
+Result<AccessFactsRow> IdentityStore::AccessFacts(std::string_view account_name,
+                                                  std::string_view repository,
+                                                  std::string_view namespace_name) {
+  return ReadOn<AccessFactsRow>(pool_, [&](Connection& c) {
+    AccessFactsRow out;
+    // One snapshot: a grant revoked between two of these reads must not
+    // combine with a state from before it.
+    ReadTransaction snapshot(c);
+    if (!account_name.empty()) out.account = AccountByName(c, account_name);
+    if (out.account && out.account->owner_id) out.robot_owner = AccountById(c, *out.account->owner_id);
+    std::optional<int64_t> repository_id;
+    if (!repository.empty()) {
+      auto q = c.Prepare(
+          "SELECT r.id, COALESCE(s.visibility = 'public', 0) FROM repository r"
+          " LEFT JOIN repository_settings s ON s.repository_id = r.id WHERE r.name = ?");
+      q->bind(1, Str(repository));
+      if (q->executeStep()) {
+        out.repository_exists = true;
+        repository_id = q->getColumn(0).getInt64();
+        out.repository_public = q->getColumn(1).getInt() != 0;
+      }
+    }
+    if (out.account && repository_id) {
+      auto q = c.Prepare(
+          "SELECT COALESCE(MAX(role), 0) FROM repository_permission WHERE repository_id = ?1"
+          " AND (account_id = ?2 OR team_id IN"
+          " (SELECT team_id FROM team_member WHERE account_id = ?2))");
+      q->bind(1, static_cast<int64_t>(*repository_id));
+      q->bind(2, static_cast<int64_t>(out.account->id));
+      if (q->executeStep()) out.granted_role = q->getColumn(0).getInt();
+    }
+    if (!namespace_name.empty()) {
+      auto ns = AccountByName(c, namespace_name);
+      if (ns && ns->kind != AccountKind::kRobot) {
+        out.namespace_kind = ns->kind;
+        if (ns->kind == AccountKind::kOrg && out.account) {
+          auto q = c.Prepare(
+              "SELECT MAX(t.role) FROM team t JOIN team_member m ON m.team_id = t.id"
+              " WHERE t.org_id = ? AND m.account_id = ?");
+          q->bind(1, static_cast<int64_t>(ns->id));
+          q->bind(2, static_cast<int64_t>(out.account->id));
+          if (q->executeStep() && !q->getColumn(0).isNull()) {
+            out.org_team_role = q->getColumn(0).getInt();
+          }
+        }
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace quay::db

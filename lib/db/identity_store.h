@@ -1,0 +1,204 @@
+// The SQL of identities: accounts (users, organizations, robots), teams,
+// repository settings and permissions, prototypes and tokens. Internal to
+// lib/db; lib/api's IdentityService is its only caller and does validation,
+// hashing and policy - this file only stores and finds.
+//
+// Every mutation takes the AuditRow describing it and writes that row in the
+// same write transaction: if the audit insert fails, the mutation rolls back
+// (strict logging). Times are microseconds since the Unix epoch.
+//
+// Thread safety: as Database (one writer at a time, pooled readers).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/audit_store.h"
+#include "quay/status.h"
+
+namespace quay::db {
+
+class ConnectionPool;
+
+enum class AccountKind : unsigned char { kUser, kOrg, kRobot };
+
+struct AccountRow {
+  int64_t id = 0;
+  std::string name;
+  AccountKind kind = AccountKind::kUser;
+  std::string email;
+  std::string password_hash;  // users
+  std::string token_hash;     // robots: raw SHA-256 bytes
+  std::optional<int64_t> owner_id;  // robots
+  std::string description;
+  bool enabled = true;
+  int64_t created_at = 0;
+};
+
+struct TeamRow {
+  int64_t id = 0;
+  int64_t org_id = 0;
+  std::string name;
+  int role = 0;  // 0 member, 1 creator, 2 admin
+  std::string description;
+};
+
+struct RepositoryRow {
+  int64_t id = 0;
+  std::string name;
+  bool has_settings = false;  // false: created by a Registry push only
+  bool is_public = false;
+  std::string description;
+  int64_t created_at = 0;
+};
+
+struct PermissionRow {
+  bool is_team = false;
+  std::string name;       // account name or team name
+  AccountKind account_kind = AccountKind::kUser;  // when !is_team
+  int role = 1;           // 1 read, 2 write, 3 admin
+};
+
+struct PrototypeRow {
+  std::string uuid;
+  std::optional<std::string> activating_user;
+  bool delegate_is_team = false;
+  std::string delegate_name;
+  AccountKind delegate_kind = AccountKind::kUser;  // when a user/robot
+  int role = 1;
+};
+
+struct TokenRow {  // app-specific and OAuth tokens
+  int64_t id = 0;
+  std::string uuid;
+  int64_t account_id = 0;
+  std::string user;   // the owning account's name
+  std::string title;  // app token title / OAuth application
+  uint16_t scopes = 0;  // OAuth only
+  std::string secret_hash;  // raw SHA-256 bytes
+  int64_t created_at = 0;
+  std::optional<int64_t> expires_at;
+  std::optional<int64_t> last_used_at;
+};
+
+// Everything the permission decision needs about (account, repository), read
+// in one snapshot.
+struct AccessFactsRow {
+  std::optional<AccountRow> account;   // the principal's account, if any
+  std::optional<AccountRow> robot_owner;  // for robots: their namespace account
+  bool repository_exists = false;
+  bool repository_public = false;
+  int granted_role = 0;               // strongest direct or team grant; 0 none
+  std::optional<AccountKind> namespace_kind;  // the repository namespace's account
+  int org_team_role = -1;             // strongest team role in the namespace org; -1 none
+};
+
+struct NewRepository {
+  std::string name;
+  bool is_public = false;
+  std::string description;
+  int64_t now = 0;
+  // The namespace org (prototypes are applied from it) or 0 for a user
+  // namespace; the creating account (a prototype's activating user filter).
+  int64_t org_id = 0;
+  int64_t creator_id = 0;
+  // Adopt a repository whose row a Registry push created (no settings yet)
+  // instead of answering Conflict.
+  bool adopt = false;
+};
+
+class IdentityStore {
+ public:
+  explicit IdentityStore(ConnectionPool& pool) : pool_(pool) {}
+
+  // ---- accounts ----
+  Result<std::optional<AccountRow>> FindAccount(std::string_view name);
+  // Conflict if the name is taken.
+  Result<AccountRow> InsertAccount(const AccountRow& row, const AuditRow& audit);
+  // Creates the org, a team (admin role) and adds `owner_id` to it.
+  Result<AccountRow> InsertOrganization(const AccountRow& org, std::string_view owners_team,
+                                        int64_t owner_id, const AuditRow& audit);
+  // NotFound unless an account of `kind` has that name.
+  Status UpdatePassword(std::string_view name, std::string_view hash, const AuditRow& audit);
+  Status UpdateEnabled(std::string_view name, bool enabled, const AuditRow& audit);
+  Status UpdateRobotToken(int64_t robot_id, std::string_view token_hash, const AuditRow& audit);
+  Status DeleteAccount(int64_t id, const AuditRow& audit);
+  // Names of accounts of `kind` after `after`, at most `limit` (+ whether more).
+  Result<std::pair<std::vector<std::string>, bool>> ListAccounts(AccountKind kind, size_t limit,
+                                                                 std::string_view after);
+  Result<std::vector<AccountRow>> ListRobots(int64_t owner_id);
+
+  // ---- teams ----
+  Result<std::optional<TeamRow>> FindTeam(int64_t org_id, std::string_view name);
+  Result<TeamRow> InsertTeam(const TeamRow& row, int64_t now, const AuditRow& audit);
+  Status UpdateTeamRole(int64_t team_id, int role, const AuditRow& audit);
+  Status DeleteTeam(int64_t team_id, const AuditRow& audit);
+  // False (and no audit row) if already a member.
+  Result<bool> AddTeamMember(int64_t team_id, int64_t account_id, const AuditRow& audit);
+  // NotFound if not a member.
+  Status RemoveTeamMember(int64_t team_id, int64_t account_id, const AuditRow& audit);
+  Result<std::vector<TeamRow>> ListTeams(int64_t org_id);
+  Result<std::vector<std::string>> ListTeamMembers(int64_t team_id);
+
+  // ---- repositories ----
+  Result<std::optional<RepositoryRow>> FindRepository(std::string_view name);
+  // Creates the repository (row and settings) and applies the org's
+  // prototypes. False (nothing written) if it already exists with settings,
+  // or exists at all and !adopt.
+  Result<bool> CreateRepository(const NewRepository& repo, const AuditRow& audit);
+  // Writes the settings row (creating it for a push-created repository).
+  Status UpdateRepositorySettings(int64_t repository_id, bool is_public,
+                                  std::string_view description, const AuditRow& audit);
+  // Names of repositories after `after` that an account may see (see the
+  // .cpp for the rule), at most `limit` (+ whether more).
+  struct VisibleFilter {
+    bool everything = false;      // read-only or full-access superusers
+    bool public_ones = false;     // public repositories count
+    int64_t account_id = 0;       // grants of this account and its teams; 0 none
+    std::string own_namespace;    // a user's own namespace; empty none
+  };
+  Result<std::pair<std::vector<std::string>, bool>> ListVisibleRepositories(
+      const VisibleFilter& filter, size_t limit, std::string_view after);
+
+  // ---- permissions ----
+  Status UpsertPermission(int64_t repository_id, std::optional<int64_t> account_id,
+                          std::optional<int64_t> team_id, int role, const AuditRow& audit);
+  // NotFound if there is no such grant.
+  Status DeletePermission(int64_t repository_id, std::optional<int64_t> account_id,
+                          std::optional<int64_t> team_id, const AuditRow& audit);
+  Result<std::vector<PermissionRow>> ListPermissions(int64_t repository_id);
+
+  // ---- prototypes ----
+  Status InsertPrototype(std::string_view uuid, int64_t org_id,
+                         std::optional<int64_t> activating_id,
+                         std::optional<int64_t> delegate_account_id,
+                         std::optional<int64_t> delegate_team_id, int role, int64_t now,
+                         const AuditRow& audit);
+  Status DeletePrototype(int64_t org_id, std::string_view uuid, const AuditRow& audit);
+  Result<std::vector<PrototypeRow>> ListPrototypes(int64_t org_id);
+
+  // ---- app-specific and OAuth tokens (oauth = true: the oauth_token table) ----
+  Status InsertToken(bool oauth, const TokenRow& row, std::string_view lookup,
+                     const AuditRow& audit);
+  // The token with that public lookup prefix, with its owner's name.
+  Result<std::optional<TokenRow>> FindTokenByLookup(bool oauth, std::string_view lookup);
+  Status TouchAppToken(int64_t id, int64_t now);
+  // NotFound unless the token exists (and belongs to `account_id` when set).
+  Status DeleteToken(bool oauth, std::string_view uuid, std::optional<int64_t> account_id,
+                     const AuditRow& audit);
+  Result<std::optional<TokenRow>> FindTokenByUuid(bool oauth, std::string_view uuid);
+  Result<std::vector<TokenRow>> ListTokens(bool oauth, int64_t account_id);
+
+  // ---- authorization ----
+  // `account_name` empty for anonymous.
+  Result<AccessFactsRow> AccessFacts(std::string_view account_name, std::string_view repository,
+                                     std::string_view namespace_name);
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace quay::db

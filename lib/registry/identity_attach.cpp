@@ -1,0 +1,20 @@
+// IdentityService::Open(options, registry): the identity layer on the
+// registry's own database. It lives here, in the layer above lib/api,
+// because only the registry can hand out its database.
+#include "api/new_identity_service.h"
+#include "quay/identity.h"
+#include "registry/registry_impl.h"
+
+namespace quay {
+
+Result<std::unique_ptr<IdentityService>> IdentityService::Open(const Options& options,
+                                                               Registry& registry) {
+  auto* impl = dynamic_cast<registry::RegistryImpl*>(&registry);
+  if (impl == nullptr) {
+    return Status::InvalidArgument(Subject::kNone,
+                                   "the registry was not opened by Registry::Open");
+  }
+  return api::NewIdentityService(options, impl->database());
+}
+
+}  // namespace quay

@@ -1,0 +1,295 @@
+// The audit log: rows written by identity mutations (in their transaction),
+// queries with filters and keyset paging, per-day aggregation, and the
+// asynchronous appender.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "identity_test_support.h"
+
+using namespace quay;
+using quay::testing::AdminActor;
+using quay::testing::FastIdentityOptions;
+using quay::testing::OpenIdentity;
+using quay::testing::TempDir;
+
+namespace {
+
+std::vector<std::string> Kinds(const AuditPage& page) {
+  std::vector<std::string> out;
+  for (const auto& e : page.events) out.push_back(e.kind);
+  return out;
+}
+
+AuditQuery All(size_t limit = 100) {
+  AuditQuery q;
+  q.limit = limit;
+  return q;
+}
+
+// Makes every audit insert fail, through a second connection on the file.
+void BreakAuditLog(const std::string& data_dir) {
+  SQLite::Database db((std::filesystem::path(data_dir) / "quay.db").string(),
+                      SQLite::OPEN_READWRITE);
+  db.exec(
+      "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log"
+      " BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
+}
+
+void RepairAuditLog(const std::string& data_dir) {
+  SQLite::Database db((std::filesystem::path(data_dir) / "quay.db").string(),
+                      SQLite::OPEN_READWRITE);
+  db.exec("DROP TRIGGER audit_broken");
+}
+
+}  // namespace
+
+TEST_CASE("mutations record who, from where, in which request, with Quay's kinds") {
+  auto clock = std::make_shared<ManualClock>();
+  Options options = FastIdentityOptions();
+  options.clock = clock;
+  auto id = OpenIdentity(options);
+  Actor a = AdminActor();
+  REQUIRE(id->CreateUser(a, "alice", "alice@example.com", "pw").ok());
+  clock->Advance(std::chrono::seconds(1));
+  a.principal = Principal::User("alice");
+  a.ip = "192.0.2.7";
+  a.request_id = "req-42";
+  REQUIRE(id->CreateRepository(a, "alice/app", Visibility::kPrivate, "").ok());
+  clock->Advance(std::chrono::seconds(1));
+  REQUIRE(id->SetVisibility(a, "alice/app", Visibility::kPublic).ok());
+  REQUIRE(id->CreateRobot(a, "alice", "ci", "").ok());
+  REQUIRE(id->RegenerateRobotToken(a, "alice+ci").ok());
+  REQUIRE(id->DeleteRobot(a, "alice+ci").ok());
+
+  auto page = id->audit().Query(All());
+  REQUIRE(page.ok());
+  CHECK(Kinds(*page) == std::vector<std::string>{"delete_robot", "regenerate_robot_token",
+                                                 "create_robot", "change_repo_visibility",
+                                                 "create_repo", "user_create"});
+  const AuditEvent& create_repo = page->events[4];
+  CHECK(create_repo.repository == "alice/app");
+  CHECK(create_repo.namespace_name == "alice");
+  CHECK(create_repo.performer_kind == Principal::Kind::kUser);
+  CHECK(create_repo.performer == "alice");
+  CHECK(create_repo.ip == "192.0.2.7");
+  CHECK(create_repo.request_id == "req-42");
+  CHECK(create_repo.metadata == R"({"namespace":"alice","repo":"app"})");
+  CHECK(create_repo.time == ManualClock().Now() + std::chrono::seconds(1));
+  CHECK(page->events[3].metadata ==
+        R"({"namespace":"alice","repo":"app","visibility":"public"})");
+  CHECK(page->events.back().metadata == R"({"username":"alice","email":"alice@example.com"})");
+  CHECK(page->events.back().request_id == "req-test");
+}
+
+TEST_CASE("a failed audit write fails the mutation and changes nothing") {
+  TempDir dir;
+  auto id = OpenIdentity(FastIdentityOptions(dir.path()));
+  const Actor a = AdminActor();
+  REQUIRE(id->CreateUser(a, "alice", "", "pw").ok());
+  REQUIRE(id->CreateRepository(a, "alice/app", Visibility::kPrivate, "").ok());
+
+  BreakAuditLog(dir.path());
+  CHECK_FALSE(id->CreateUser(a, "bob", "", "pw").ok());
+  CHECK(id->GetUser("bob").status().code() == Code::kNotFound);
+  CHECK_FALSE(id->CreateRepository(a, "alice/other", Visibility::kPrivate, "").ok());
+  CHECK(id->GetRepository("alice/other").status().code() == Code::kNotFound);
+  CHECK_FALSE(id->SetVisibility(a, "alice/app", Visibility::kPublic).ok());
+  CHECK(id->GetRepository("alice/app")->visibility == Visibility::kPrivate);
+  auto robot = id->CreateRobot(a, "alice", "ci", "");
+  CHECK_FALSE(robot.ok());
+  CHECK(id->GetRobot("alice+ci").status().code() == Code::kNotFound);
+  CHECK_FALSE(id->CreateAppToken(a, "alice", "t").ok());
+  CHECK(id->ListAppTokens("alice")->empty());
+  CHECK_FALSE(id->SetUserEnabled(a, "alice", false).ok());
+  CHECK(id->GetUser("alice")->enabled);
+  CHECK_FALSE(id->audit().Record(AuditEvent::By(a, "pull_repo", "alice/app")).ok());
+
+  RepairAuditLog(dir.path());
+  CHECK(id->CreateUser(a, "bob", "", "pw").ok());
+  auto page = id->audit().Query(All());
+  REQUIRE(page.ok());
+  CHECK(Kinds(*page) == std::vector<std::string>{"user_create", "create_repo", "user_create"});
+}
+
+TEST_CASE("queries: scope, performer, kinds, time range; keyset pages") {
+  auto clock = std::make_shared<ManualClock>();
+  Options options = FastIdentityOptions();
+  options.clock = clock;
+  auto id = OpenIdentity(options);
+  AuditLog& log = id->audit();
+  const auto start = clock->Now();
+  Actor alice;
+  alice.principal = Principal::User("alice");
+  Actor ci;
+  ci.principal = Principal::Robot("acme+ci");
+  // 30 events, one per minute: pulls and pushes on two repositories.
+  for (int i = 0; i < 30; ++i) {
+    const Actor& who = i % 3 == 0 ? ci : alice;
+    const char* repo = i % 2 == 0 ? "acme/app" : "alice/tool";
+    const char* kind = i % 5 == 0 ? "push_repo" : "pull_repo";
+    REQUIRE(log.Record(AuditEvent::By(who, kind, repo, AuditMetadata({{"tag", "v1"}}))).ok());
+    clock->Advance(std::chrono::minutes(1));
+  }
+
+  AuditQuery by_repo = All();
+  by_repo.repository = "acme/app";
+  CHECK(log.Query(by_repo)->events.size() == 15);
+  AuditQuery by_ns = All();
+  by_ns.namespace_name = "alice";
+  CHECK(log.Query(by_ns)->events.size() == 15);
+  AuditQuery by_performer = All();
+  by_performer.performer = "acme+ci";
+  auto robot_rows = log.Query(by_performer);
+  REQUIRE(robot_rows.ok());
+  CHECK(robot_rows->events.size() == 10);
+  for (const auto& e : robot_rows->events) CHECK(e.performer_kind == Principal::Kind::kRobot);
+  AuditQuery pushes = All();
+  pushes.kinds = {"push_repo"};
+  CHECK(log.Query(pushes)->events.size() == 6);
+  AuditQuery combined = by_repo;
+  combined.performer = "acme+ci";
+  combined.kinds = {"pull_repo", "push_repo"};
+  CHECK(log.Query(combined)->events.size() == 5);  // i = 0, 6, 12, 18, 24
+  AuditQuery window = All();
+  window.since = start + std::chrono::minutes(10);
+  window.until = start + std::chrono::minutes(20);
+  auto in_window = log.Query(window);
+  REQUIRE(in_window.ok());
+  CHECK(in_window->events.size() == 10);
+  CHECK(in_window->events.front().time == start + std::chrono::minutes(19));
+  CHECK(in_window->events.back().time == start + std::chrono::minutes(10));
+
+  // Pages of 7, newest first; rows written between pages do not shift them.
+  AuditQuery q = All(7);
+  std::set<int64_t> seen;
+  std::vector<Clock::TimePoint> times;
+  int pages = 0;
+  for (;;) {
+    auto page = log.Query(q);
+    REQUIRE(page.ok());
+    ++pages;
+    for (const auto& e : page->events) {
+      CHECK(seen.insert(e.id).second);
+      times.push_back(e.time);
+    }
+    if (pages == 1) REQUIRE(log.Record(AuditEvent::By(alice, "pull_repo", "acme/app")).ok());
+    if (page->next_page.empty()) break;
+    q.page = page->next_page;
+  }
+  CHECK(pages == 5);
+  CHECK(seen.size() == 30);
+  CHECK(std::is_sorted(times.rbegin(), times.rend()));
+  q.page = "garbage";
+  CHECK(log.Query(q).status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("aggregation: counts per kind per UTC day") {
+  auto clock = std::make_shared<ManualClock>(
+      Clock::TimePoint(std::chrono::hours(24 * 20000)));  // midnight UTC
+  Options options = FastIdentityOptions();
+  options.clock = clock;
+  auto id = OpenIdentity(options);
+  Actor alice;
+  alice.principal = Principal::User("alice");
+  const auto day0 = clock->Now();
+  for (int day = 0; day < 3; ++day) {
+    for (int i = 0; i <= day; ++i) {
+      REQUIRE(id->audit().Record(AuditEvent::By(alice, "pull_repo", "alice/app")).ok());
+    }
+    REQUIRE(id->audit().Record(AuditEvent::By(alice, "push_repo", "alice/app")).ok());
+    clock->Advance(std::chrono::hours(24));
+  }
+  AuditQuery q;
+  q.repository = "alice/app";
+  auto counts = id->audit().Aggregate(q);
+  REQUIRE(counts.ok());
+  REQUIRE(counts->size() == 6);
+  CHECK((*counts)[0].day == day0);
+  CHECK((*counts)[0].kind == "pull_repo");
+  CHECK((*counts)[0].count == 1);
+  CHECK((*counts)[1].kind == "push_repo");
+  CHECK((*counts)[1].count == 1);
+  CHECK((*counts)[4].day == day0 + std::chrono::hours(48));
+  CHECK((*counts)[4].count == 3);
+  q.kinds = {"push_repo"};
+  q.since = day0 + std::chrono::hours(24);
+  counts = id->audit().Aggregate(q);
+  REQUIRE(counts.ok());
+  CHECK(counts->size() == 2);
+}
+
+TEST_CASE("record validates kind and metadata") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  AuditEvent e = AuditEvent::By(AdminActor(), "pull_repo", "alice/app");
+  e.metadata = "[1,2]";
+  CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  e.metadata = "{not json";
+  CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  e.metadata = AuditMetadata({{"quote\"d", "line\nbreak"}});
+  CHECK(id->audit().Record(e).ok());
+  e.kind.clear();
+  CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  auto page = id->audit().Query(All());
+  REQUIRE(page.ok());
+  REQUIRE(page->events.size() == 1);
+  CHECK(page->events[0].metadata == R"({"quote\"d":"line\nbreak"})");
+}
+
+TEST_CASE("appender: batches in the background, flushes on demand and on destruction") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  Actor alice;
+  alice.principal = Principal::User("alice");
+  alice.principal.kind = Principal::Kind::kToken;
+  alice.principal.token_kind = Principal::TokenKind::kOAuth;
+  alice.principal.token_id = "tok-1";
+  {
+    auto appender = id->audit().NewAppender({});
+    for (int i = 0; i < 1000; ++i) {
+      CHECK(appender->Append(AuditEvent::By(alice, "pull_repo", "alice/app")));
+    }
+    CHECK(appender->Flush().ok());
+    CHECK(id->audit().Query(All(2000))->events.size() == 1000);
+    for (int i = 0; i < 500; ++i) appender->Append(AuditEvent::By(alice, "push_repo", "alice/app"));
+    AuditEvent bad = AuditEvent::By(alice, "push_repo", "alice/app");
+    bad.metadata = "nope";
+    CHECK_FALSE(appender->Append(bad));
+    CHECK(appender->failed() == 1);
+  }  // destruction writes what is still queued
+  auto page = id->audit().Query(All(2000));
+  REQUIRE(page.ok());
+  CHECK(page->events.size() == 1500);
+  CHECK(page->events.front().performer_kind == Principal::Kind::kToken);
+  CHECK(page->events.front().token_kind == Principal::TokenKind::kOAuth);
+  CHECK(page->events.front().token_id == "tok-1");
+}
+
+TEST_CASE("appender: a full queue drops instead of blocking; failed batches are reported") {
+  TempDir dir;
+  auto id = OpenIdentity(FastIdentityOptions(dir.path()));
+  AuditAppenderOptions options;
+  options.capacity = 4;
+  options.batch_size = 2;
+  auto appender = id->audit().NewAppender(options);
+  // Far more than the queue holds, faster than a background writer drains it.
+  size_t accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    accepted += appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")) ? 1 : 0;
+  }
+  CHECK(appender->dropped() + accepted == 20000);
+  CHECK(appender->Flush().ok());
+  CHECK(id->audit().Query(All(30000))->events.size() == accepted);
+
+  BreakAuditLog(dir.path());
+  CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
+  CHECK_FALSE(appender->Flush().ok());
+  CHECK(appender->failed() == 1);
+  RepairAuditLog(dir.path());
+  CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
+  CHECK(appender->Flush().ok());
+}

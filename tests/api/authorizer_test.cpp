@@ -1,0 +1,305 @@
+// One table covers the permission model: every kind of principal (anonymous,
+// users with direct grants, org admin / creator / member teams, robots, each
+// superuser flavour, app-specific and OAuth tokens with scope clamping,
+// disabled and unknown accounts) against private, public and missing
+// repositories in an organization and in a user namespace, for every action.
+//
+// Each row states the role the principal should end up with on each
+// repository; the actions follow from the documented rules: pull needs read,
+// push and delete need write (push to a missing repository needs the right
+// to create it), admin needs admin. Refusals are Unauthenticated for
+// anonymous principals and for accounts that are unknown or disabled, Denied
+// otherwise. A missing repository answers pull exactly like a private one the
+// principal cannot read (no existence leak).
+#include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "identity_test_support.h"
+
+using namespace quay;
+using quay::testing::AdminActor;
+using quay::testing::FastIdentityOptions;
+using quay::testing::OpenIdentity;
+using quay::testing::TempDir;
+
+namespace {
+
+// Column order of the role strings below.
+constexpr std::array<const char*, 6> kRepos = {
+    "acme/private", "acme/public", "acme/missing", "alice/private", "alice/public", "alice/missing",
+};
+constexpr std::array<bool, 6> kExists = {true, true, false, true, true, false};
+
+struct Expect {
+  RepositoryRole role = RepositoryRole::kNone;
+  bool may_create = false;  // missing repositories only
+};
+
+// '-' none, 'r' read, 'w' write, 'a' admin; on a missing repository an
+// upper-case letter also means "may create it", and 'C' means "may create,
+// no role".
+Expect Decode(char c) {
+  switch (c) {
+    case 'r':
+      return {RepositoryRole::kRead, false};
+    case 'w':
+      return {RepositoryRole::kWrite, false};
+    case 'a':
+      return {RepositoryRole::kAdmin, false};
+    case 'R':
+      return {RepositoryRole::kRead, true};
+    case 'W':
+      return {RepositoryRole::kWrite, true};
+    case 'A':
+      return {RepositoryRole::kAdmin, true};
+    case 'C':
+      return {RepositoryRole::kNone, true};
+    default:
+      return {RepositoryRole::kNone, false};
+  }
+}
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<IdentityService> full;   // FEATURE_SUPERUSERS_FULL_ACCESS on
+  std::unique_ptr<IdentityService> plain;  // ... off (same database)
+  std::string alice_app, alice_read, alice_admin, alice_write_create, dave_read, dave_user_read,
+      sam_repo_admin, sam_super, olivia_repo, rita_no_super;
+
+  Fixture() {
+    Options options = FastIdentityOptions(dir.path());
+    options.identity.super_users = {"sam"};
+    options.identity.global_readonly_super_users = {"rita"};
+    options.identity.superusers_full_access = true;
+    full = OpenIdentity(options);
+    options.identity.superusers_full_access = false;
+    plain = OpenIdentity(options);
+
+    IdentityService& id = *full;
+    const Actor a = AdminActor();
+    for (const char* u : {"alice", "bob", "carol", "dave", "erin", "zed", "olivia", "cathy", "mike",
+                          "sam", "rita"}) {
+      REQUIRE(id.CreateUser(a, u, std::string(u) + "@example.com", "pw-" + std::string(u)).ok());
+    }
+    REQUIRE(id.CreateOrganization(a, "acme", "acme@example.com", "olivia").ok());
+    REQUIRE(id.CreateTeam(a, "acme", "builders", TeamRole::kCreator, "").ok());
+    REQUIRE(id.CreateTeam(a, "acme", "readers", TeamRole::kMember, "").ok());
+    REQUIRE(id.AddTeamMember(a, "acme", "builders", "cathy").ok());
+    REQUIRE(id.AddTeamMember(a, "acme", "readers", "mike").ok());
+    REQUIRE(id.CreateRobot(a, "acme", "ci", "").ok());
+    REQUIRE(id.CreateRobot(a, "acme", "none", "").ok());
+    REQUIRE(id.CreateRobot(a, "acme", "maker", "").ok());
+    REQUIRE(id.AddTeamMember(a, "acme", "builders", "acme+maker").ok());
+    REQUIRE(id.CreateRobot(a, "alice", "bot", "").ok());
+
+    for (const char* repo : {"acme/private", "alice/private"}) {
+      REQUIRE(id.CreateRepository(a, repo, Visibility::kPrivate, "").ok());
+    }
+    for (const char* repo : {"acme/public", "alice/public"}) {
+      REQUIRE(id.CreateRepository(a, repo, Visibility::kPublic, "").ok());
+    }
+    for (const char* repo : {"acme/private", "alice/private"}) {
+      REQUIRE(id.SetPermission(a, repo, Grantee::User("carol"), RepositoryRole::kRead).ok());
+      REQUIRE(id.SetPermission(a, repo, Grantee::User("dave"), RepositoryRole::kWrite).ok());
+      REQUIRE(id.SetPermission(a, repo, Grantee::User("erin"), RepositoryRole::kAdmin).ok());
+    }
+    REQUIRE(id.SetPermission(a, "acme/private", Grantee::User("zed"), RepositoryRole::kWrite).ok());
+    REQUIRE(id.SetUserEnabled(a, "zed", false).ok());
+    REQUIRE(id.SetPermission(a, "acme/private", Grantee::Team("readers"), RepositoryRole::kRead).ok());
+    REQUIRE(id.SetPermission(a, "acme/private", Grantee::Robot("acme+ci"), RepositoryRole::kWrite).ok());
+    REQUIRE(id.SetPermission(a, "alice/private", Grantee::Robot("alice+bot"), RepositoryRole::kRead).ok());
+
+    alice_app = id.CreateAppToken(a, "alice", "cli")->secret;
+    alice_read = Issue("alice", {Scope::kRepoRead});
+    alice_admin = Issue("alice", {Scope::kRepoAdmin});
+    alice_write_create = Issue("alice", {Scope::kRepoWrite, Scope::kRepoCreate});
+    dave_read = Issue("dave", {Scope::kRepoRead});
+    dave_user_read = Issue("dave", {Scope::kUserRead});
+    sam_repo_admin = Issue("sam", {Scope::kRepoAdmin, Scope::kRepoCreate});
+    sam_super = Issue("sam", {Scope::kRepoRead, Scope::kSuperUser});
+    olivia_repo = Issue("olivia", {Scope::kRepoAdmin, Scope::kRepoCreate});
+    rita_no_super = Issue("rita", {Scope::kRepoRead});
+  }
+
+  std::string Issue(const char* user, ScopeSet scopes) {
+    auto t = full->IssueOAuthToken(AdminActor(), user, "app", scopes);
+    REQUIRE(t.ok());
+    return t->secret;
+  }
+
+  Principal OAuth(const std::string& secret) {
+    auto p = full->AuthenticateOAuthToken(secret);
+    REQUIRE(p.ok());
+    return *p;
+  }
+};
+
+Principal Ghost() { return Principal::User("ghost"); }
+
+}  // namespace
+
+TEST_CASE("authorizer: every principal x repository x action") {
+  Fixture fx;
+  struct Row {
+    std::string label;
+    Principal who;
+    bool plain_service;  // ask the service without superuser full access
+    bool valid;          // false: every refusal is Unauthenticated
+    const char* roles;   // one letter per kRepos entry
+  };
+  const auto user = [](const char* n) { return Principal::User(n); };
+  const std::vector<Row> rows = {
+      {"anonymous", Principal::Anonymous(), false, true, "-r--r-"},
+      {"namespace owner", user("alice"), false, true, "-r-aaA"},
+      {"no grants", user("bob"), false, true, "-r--r-"},
+      {"direct read", user("carol"), false, true, "rr-rr-"},
+      {"direct write", user("dave"), false, true, "wr-wr-"},
+      {"direct admin", user("erin"), false, true, "ar-ar-"},
+      {"disabled user with a grant", user("zed"), false, false, "------"},
+      {"unknown account", Ghost(), false, false, "------"},
+      {"org admin team", user("olivia"), false, true, "aaA-r-"},
+      {"creator team", user("cathy"), false, true, "-rC-r-"},
+      {"member team with a team grant", user("mike"), false, true, "rr--r-"},
+      {"robot with a grant", Principal::Robot("acme+ci"), false, true, "wr--r-"},
+      {"robot without grants", Principal::Robot("acme+none"), false, true, "-r--r-"},
+      {"robot in a creator team", Principal::Robot("acme+maker"), false, true, "-rC-r-"},
+      {"robot of a user namespace", Principal::Robot("alice+bot"), false, true, "-r-rr-"},
+      {"superuser, full access", user("sam"), false, true, "aaAaaA"},
+      {"superuser, panel only", user("sam"), true, true, "-r--r-"},
+      {"global read-only superuser", user("rita"), false, true, "rrrrrr"},
+      {"app-specific token", *fx.full->AuthenticateAppToken(fx.alice_app), false, true, "-r-aaA"},
+      {"oauth repo:read clamps the owner", fx.OAuth(fx.alice_read), false, true, "-r-rrr"},
+      {"oauth repo:admin without repo:create", fx.OAuth(fx.alice_admin), false, true, "-r-aaa"},
+      {"oauth repo:write + repo:create", fx.OAuth(fx.alice_write_create), false, true, "-r-wwW"},
+      {"oauth repo:read caps a write grant", fx.OAuth(fx.dave_read), false, true, "rr-rr-"},
+      {"oauth without repo scopes", fx.OAuth(fx.dave_user_read), false, true, "-r--r-"},
+      {"oauth superuser without super:user", fx.OAuth(fx.sam_repo_admin), false, true, "-r--r-"},
+      {"oauth superuser with super:user", fx.OAuth(fx.sam_super), false, true, "aaAaaA"},
+      {"oauth org admin", fx.OAuth(fx.olivia_repo), false, true, "aaA-r-"},
+      {"oauth read-only superuser without super:user", fx.OAuth(fx.rita_no_super), false, true,
+       "-r--r-"},
+  };
+
+  for (const auto& row : rows) {
+    IdentityService& service = row.plain_service ? *fx.plain : *fx.full;
+    auto authorizer = service.authorizer();
+    const bool anonymous = row.who.kind == Principal::Kind::kAnonymous;
+    const Code refusal = anonymous || !row.valid ? Code::kUnauthenticated : Code::kDenied;
+    for (size_t i = 0; i < kRepos.size(); ++i) {
+      const Expect e = Decode(row.roles[i]);
+      const std::string repo = kRepos[i];
+      CAPTURE(row.label);
+      CAPTURE(repo);
+      const auto expect = [&](bool allowed) { return allowed ? Code::kOk : refusal; };
+      CHECK(authorizer->Check(row.who, repo, Action::kPull).code() ==
+            expect(e.role >= RepositoryRole::kRead));
+      CHECK(authorizer->Check(row.who, repo, Action::kPush).code() ==
+            expect(kExists[i] ? e.role >= RepositoryRole::kWrite : e.may_create));
+      CHECK(authorizer->Check(row.who, repo, Action::kDelete).code() ==
+            expect(e.role >= RepositoryRole::kWrite));
+      CHECK(authorizer->Check(row.who, repo, Action::kAdmin).code() ==
+            expect(e.role == RepositoryRole::kAdmin));
+      if (!kExists[i]) {
+        CHECK(authorizer
+                  ->CheckNamespace(row.who, NamespaceOf(repo), NamespaceAction::kCreateRepository)
+                  .code() == expect(e.may_create));
+      }
+      if (row.valid) {
+        auto access = service.Access(row.who, repo);
+        REQUIRE(access.ok());
+        CHECK(access->exists == kExists[i]);
+        CHECK(access->role == e.role);
+        CHECK(access->may_create == e.may_create);
+      }
+    }
+    // Registry-wide listing: anyone authenticated; anonymous only with a
+    // public catalog (off here).
+    CHECK(authorizer->Check(row.who, "", Action::kCatalog).code() ==
+          (row.valid && !anonymous ? Code::kOk : refusal));
+  }
+}
+
+TEST_CASE("authorizer: anonymous access and the public catalog follow the options") {
+  TempDir dir;
+  Options options = FastIdentityOptions(dir.path());
+  {
+    auto id = OpenIdentity(options);
+    REQUIRE(id->CreateUser(AdminActor(), "alice", "", "pw").ok());
+    REQUIRE(id->CreateRepository(AdminActor(), "alice/pub", Visibility::kPublic, "").ok());
+  }
+  options.identity.anonymous_access = false;
+  auto closed = OpenIdentity(options);
+  CHECK(closed->authorizer()->Check(Principal::Anonymous(), "alice/pub", Action::kPull).code() ==
+        Code::kUnauthenticated);
+  CHECK(closed->authorizer()->Check(Principal::User("alice"), "alice/pub", Action::kPull).ok());
+
+  options.identity.anonymous_access = true;
+  options.identity.public_catalog = true;
+  auto open = OpenIdentity(options);
+  CHECK(open->authorizer()->Check(Principal::Anonymous(), "", Action::kCatalog).ok());
+  auto listing = open->ListVisibleRepositories(Principal::Anonymous(), 10, "");
+  REQUIRE(listing.ok());
+  CHECK(listing->names == std::vector<std::string>{"alice/pub"});
+}
+
+TEST_CASE("authorizer: namespace administration") {
+  Fixture fx;
+  auto authz = fx.full->authorizer();
+  CHECK(authz->CheckNamespace(Principal::User("olivia"), "acme", NamespaceAction::kAdmin).ok());
+  CHECK(authz->CheckNamespace(Principal::User("alice"), "alice", NamespaceAction::kAdmin).ok());
+  CHECK(authz->CheckNamespace(Principal::User("cathy"), "acme", NamespaceAction::kAdmin).code() ==
+        Code::kDenied);
+  CHECK(authz->CheckNamespace(Principal::User("alice"), "acme", NamespaceAction::kAdmin).code() ==
+        Code::kDenied);
+  CHECK(authz->CheckNamespace(Principal::Anonymous(), "acme", NamespaceAction::kAdmin).code() ==
+        Code::kUnauthenticated);
+  CHECK(authz->CheckNamespace(Principal::User("sam"), "acme", NamespaceAction::kAdmin).ok());
+  CHECK(fx.plain->authorizer()
+            ->CheckNamespace(Principal::User("sam"), "acme", NamespaceAction::kAdmin)
+            .code() == Code::kDenied);
+  // org:admin is needed for org administration through an OAuth token.
+  CHECK(authz->CheckNamespace(fx.OAuth(fx.olivia_repo), "acme", NamespaceAction::kAdmin).code() ==
+        Code::kDenied);
+  // AllowAll grants namespace actions too; an Authorizer that only knows
+  // repositories grants none.
+  CHECK(Authorizer::AllowAll()
+            ->CheckNamespace(Principal::Anonymous(), "x", NamespaceAction::kAdmin)
+            .ok());
+}
+
+TEST_CASE("authorizer: visible repositories follow the same rules") {
+  Fixture fx;
+  const auto names = [&](const Principal& who, IdentityService& s) {
+    auto page = s.ListVisibleRepositories(who, 100, "");
+    REQUIRE(page.ok());
+    return page->names;
+  };
+  using V = std::vector<std::string>;
+  CHECK(names(Principal::User("bob"), *fx.full) == V{"acme/public", "alice/public"});
+  CHECK(names(Principal::User("carol"), *fx.full) ==
+        V{"acme/private", "acme/public", "alice/private", "alice/public"});
+  CHECK(names(Principal::User("alice"), *fx.full) ==
+        V{"acme/public", "alice/private", "alice/public"});
+  CHECK(names(Principal::User("olivia"), *fx.full) ==
+        V{"acme/private", "acme/public", "alice/public"});
+  CHECK(names(Principal::User("mike"), *fx.full) ==
+        V{"acme/private", "acme/public", "alice/public"});
+  CHECK(names(Principal::User("rita"), *fx.full) ==
+        V{"acme/private", "acme/public", "alice/private", "alice/public"});
+  CHECK(names(Principal::User("sam"), *fx.plain) == V{"acme/public", "alice/public"});
+  CHECK(names(fx.OAuth(fx.dave_user_read), *fx.full) == V{"acme/public", "alice/public"});
+  CHECK(fx.full->ListVisibleRepositories(Principal::Anonymous(), 10, "").status().code() ==
+        Code::kUnauthenticated);
+  // Paging.
+  auto first = fx.full->ListVisibleRepositories(Principal::User("carol"), 3, "");
+  REQUIRE(first.ok());
+  CHECK(first->more);
+  auto second =
+      fx.full->ListVisibleRepositories(Principal::User("carol"), 3, first->names.back());
+  REQUIRE(second.ok());
+  CHECK(second->names == V{"alice/public"});
+  CHECK_FALSE(second->more);
+}

@@ -1,0 +1,352 @@
+// quayd's config file (host/config_file.h) and how it combines with the
+// command line: defaults < file < flags. Also the admin subcommands' parsing.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "host/admin.h"
+#include "host/cli.h"
+#include "host/config_file.h"
+#include "http_test_support.h"
+#include "quay/identity.h"
+
+using namespace quayd;
+using std::chrono::seconds;
+
+namespace {
+
+quay::Status Apply(const std::string& yaml, ServeFlags& flags, std::vector<std::string>* warnings = nullptr) {
+  std::vector<std::string> local;
+  return ApplyConfigText(yaml, flags, warnings ? *warnings : local);
+}
+
+}  // namespace
+
+TEST_CASE("config: Quay keys and quayd keys land in the serve settings") {
+  ServeFlags f;
+  std::vector<std::string> warnings;
+  quay::Status s = Apply(R"(
+SERVER_HOSTNAME: registry.example:8443
+PREFERRED_URL_SCHEME: https
+SUPER_USERS: [admin, root]
+GLOBAL_READONLY_SUPER_USERS:
+  - auditor
+FEATURE_SUPERUSERS_FULL_ACCESS: true
+FEATURE_ANONYMOUS_ACCESS: "false"
+FEATURE_PUBLIC_CATALOG: yes
+CREATE_PRIVATE_REPO_ON_PUSH: false
+APP_SPECIFIC_TOKEN_EXPIRATION: 30d
+REGISTRY_JWT_TOKEN_LIFETIME: 15m
+listen: 0.0.0.0:5001
+data_dir: /srv/quay
+fsync: false
+log_level: debug
+log_format: json
+threads: 64
+gc_interval: 2h
+pull_audit: false
+jwt_algorithm: ES256
+signing_key_rotation: 1w
+login_failure_limit: 7
+login_failure_window: 10m
+login_backoff_max: 1h
+password_hash_cost: moderate
+DB_URI: postgresql://ignored
+FEATURE_BUILD_SUPPORT: false
+)",
+                         f, &warnings);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  CHECK(f.auth.server_hostname == "registry.example:8443");
+  CHECK(f.auth.url_scheme == "https");
+  CHECK(f.identity.super_users == std::vector<std::string>{"admin", "root"});
+  CHECK(f.identity.global_readonly_super_users == std::vector<std::string>{"auditor"});
+  CHECK(f.identity.superusers_full_access);
+  CHECK_FALSE(f.identity.anonymous_access);
+  CHECK_FALSE(f.auth.anonymous_access);
+  CHECK(f.identity.public_catalog);
+  CHECK_FALSE(f.identity.create_private_repo_on_push);
+  CHECK(f.identity.app_token_lifetime == seconds(30 * 86400));
+  CHECK(f.auth.keys.token_lifetime == seconds(900));
+  CHECK(f.host == "0.0.0.0");
+  CHECK(f.port == 5001);
+  CHECK(f.data_dir == "/srv/quay");
+  CHECK_FALSE(f.fsync);
+  CHECK(f.log_level == quay::LogLevel::kDebug);
+  CHECK(f.log_format == LogFormat::kJson);
+  CHECK(f.threads == 64);
+  CHECK(f.gc_interval == seconds(7200));
+  CHECK_FALSE(f.auth.pull_audit);
+  CHECK(f.auth.keys.algorithm == quay::auth::JwtAlgorithm::kES256);
+  CHECK(f.auth.keys.rotation == seconds(7 * 86400));
+  CHECK(f.auth.login_throttle.max_failures == 7);
+  CHECK(f.auth.login_throttle.window == seconds(600));
+  CHECK(f.auth.login_throttle.max_delay == seconds(3600));
+  CHECK(f.identity.password_hash_cost == quay::PasswordHashCost::kModerate);
+  // Unknown keys: warnings naming them, not errors.
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find("DB_URI") != std::string::npos);
+  CHECK(warnings[0].find("postgresql") == std::string::npos);  // never the value
+  CHECK(warnings[1].find("FEATURE_BUILD_SUPPORT") != std::string::npos);
+}
+
+TEST_CASE("config: defaults stay when the file is empty; SUPERUSERS alias") {
+  ServeFlags f;
+  CHECK(Apply("", f).ok());
+  CHECK(Apply("# nothing\n", f).ok());
+  CHECK(f.identity.anonymous_access);
+  CHECK(f.identity.create_private_repo_on_push);
+  CHECK(f.auth.pull_audit);
+  CHECK(f.auth.keys.token_lifetime == seconds(3600));
+  CHECK(Apply("SUPERUSERS: [ops]\n", f).ok());
+  CHECK(f.identity.super_users == std::vector<std::string>{"ops"});
+  CHECK(Apply("SUPER_USERS:\n", f).ok());  // null: empty list
+  CHECK(f.identity.super_users.empty());
+  CHECK(Apply("APP_SPECIFIC_TOKEN_EXPIRATION: null\n", f).ok());
+  CHECK(f.identity.app_token_lifetime == seconds(0));
+}
+
+TEST_CASE("config: an invalid value names its key and changes nothing") {
+  struct Case {
+    const char* yaml;
+    const char* key;
+  };
+  for (const Case& c : {
+           Case{"FEATURE_ANONYMOUS_ACCESS: maybe\n", "FEATURE_ANONYMOUS_ACCESS"},
+           Case{"SUPER_USERS: admin\n", "SUPER_USERS"},
+           Case{"SUPER_USERS: [[a]]\n", "SUPER_USERS"},
+           Case{"SERVER_HOSTNAME: 'bad host\"'\n", "SERVER_HOSTNAME"},
+           Case{"SERVER_HOSTNAME: [a]\n", "SERVER_HOSTNAME"},
+           Case{"PREFERRED_URL_SCHEME: ftp\n", "PREFERRED_URL_SCHEME"},
+           Case{"REGISTRY_JWT_TOKEN_LIFETIME: 0\n", "REGISTRY_JWT_TOKEN_LIFETIME"},
+           Case{"REGISTRY_JWT_TOKEN_LIFETIME: 1y\n", "REGISTRY_JWT_TOKEN_LIFETIME"},
+           Case{"REGISTRY_JWT_TOKEN_LIFETIME: -5\n", "REGISTRY_JWT_TOKEN_LIFETIME"},
+           Case{"listen: nowhere\n", "listen"},
+           Case{"threads: 0\n", "threads"},
+           Case{"threads: lots\n", "threads"},
+           Case{"gc_interval: soon\n", "gc_interval"},
+           Case{"jwt_algorithm: HS256\n", "jwt_algorithm"},
+           Case{"log_level: loud\n", "log_level"},
+           Case{"password_hash_cost: none\n", "password_hash_cost"},
+           Case{"data_dir: ''\n", "data_dir"},
+       }) {
+    CAPTURE(c.yaml);
+    ServeFlags f;
+    f.data_dir = "/unchanged";
+    quay::Status s = Apply(std::string("threads: 8\n") + c.yaml, f);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.code() == quay::Code::kInvalidArgument);
+    CHECK(s.message().rfind(std::string(c.key) + ":", 0) == 0);
+    CHECK(f.threads == 256);  // nothing applied
+    CHECK(f.data_dir == "/unchanged");
+  }
+  ServeFlags f;
+  CHECK_FALSE(Apply("[1, 2]\n", f).ok());
+  CHECK_FALSE(Apply("key: [unclosed\n", f).ok());
+  CHECK_FALSE(Apply("just a string\n", f).ok());
+}
+
+TEST_CASE("config: durations") {
+  CHECK(ParseDuration("90") == seconds(90));
+  CHECK(ParseDuration("45s") == seconds(45));
+  CHECK(ParseDuration("15m") == seconds(900));
+  CHECK(ParseDuration("2h") == seconds(7200));
+  CHECK(ParseDuration("3d") == seconds(3 * 86400));
+  CHECK(ParseDuration("2w") == seconds(14 * 86400));
+  CHECK(ParseDuration("0") == seconds(0));
+  for (const char* bad : {"", "h", "-1", "1.5h", "1y", "1 h", "99999999999w", "0x10"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseDuration(bad).has_value());
+  }
+}
+
+TEST_CASE("config: the file, then the flags (flags win)") {
+  quayd::testing::TempDir dir;
+  const std::string path = dir.path() + "/config.yaml";
+  {
+    std::ofstream out(path);
+    out << "listen: 0.0.0.0:6000\ndata_dir: /from/file\nthreads: 12\n"
+           "FEATURE_ANONYMOUS_ACCESS: false\n";
+  }
+  std::vector<std::string_view> args = {"serve", "--config", path, "--data-dir", "/from/flag"};
+  auto first = ParseCommandLine(args);
+  REQUIRE(first.ok());
+  CHECK(first->serve.config_path == path);
+  ServeFlags from_file;
+  std::vector<std::string> warnings;
+  REQUIRE(ApplyConfigFile(path, from_file, warnings).ok());
+  auto command = ParseCommandLine(args, from_file);
+  REQUIRE(command.ok());
+  CHECK(command->serve.data_dir == "/from/flag");  // flag wins
+  CHECK(command->serve.port == 6000);              // file
+  CHECK(command->serve.threads == 12);             // file
+  CHECK_FALSE(command->serve.identity.anonymous_access);
+  CHECK(command->serve.auth.pull_audit);
+
+  auto no_audit = ParseCommandLine({"serve", "--no-pull-audit"});
+  REQUIRE(no_audit.ok());
+  CHECK_FALSE(no_audit->serve.auth.pull_audit);
+
+  std::vector<std::string> w;
+  ServeFlags f;
+  quay::Status missing = ApplyConfigFile(dir.path() + "/absent.yaml", f, w);
+  CHECK_FALSE(missing.ok());
+  CHECK(missing.message().find("absent.yaml") != std::string::npos);
+}
+
+TEST_CASE("cli: admin subcommands") {
+  auto user = ParseCommandLine({"user", "add", "alice", "--data-dir", "/d", "--email=a@x"});
+  REQUIRE(user.ok());
+  CHECK(user->kind == Command::Kind::kAdmin);
+  CHECK(user->admin.verb == AdminFlags::Verb::kUserAdd);
+  CHECK(user->admin.args == std::vector<std::string>{"alice"});
+  CHECK(user->admin.data_dir == "/d");
+  CHECK(user->admin.data_dir_given);
+  CHECK(user->admin.email == "a@x");
+
+  auto passwd = ParseCommandLine({"user", "passwd", "alice"});
+  REQUIRE(passwd.ok());
+  CHECK(passwd->admin.verb == AdminFlags::Verb::kUserPasswd);
+  CHECK_FALSE(passwd->admin.data_dir_given);
+
+  auto robot = ParseCommandLine({"robot", "add", "acme+ci", "--description", "CI bot"});
+  REQUIRE(robot.ok());
+  CHECK(robot->admin.verb == AdminFlags::Verb::kRobotAdd);
+  CHECK(robot->admin.text == "CI bot");
+
+  auto token = ParseCommandLine({"token", "add", "alice", "--title=laptop", "--config", "c.yaml"});
+  REQUIRE(token.ok());
+  CHECK(token->admin.verb == AdminFlags::Verb::kTokenAdd);
+  CHECK(token->admin.text == "laptop");
+  CHECK(token->admin.config_path == "c.yaml");
+
+  auto visibility = ParseCommandLine({"repo", "visibility", "alice/app", "public"});
+  REQUIRE(visibility.ok());
+  CHECK(visibility->admin.verb == AdminFlags::Verb::kRepoVisibility);
+  CHECK(visibility->admin.args == std::vector<std::string>{"alice/app", "public"});
+
+  auto grant = ParseCommandLine({"repo", "grant", "alice/app", "robot:alice+ci", "read"});
+  REQUIRE(grant.ok());
+  CHECK(grant->admin.verb == AdminFlags::Verb::kRepoGrant);
+
+  for (std::vector<std::string_view> bad :
+       {std::vector<std::string_view>{"user"}, {"user", "remove", "alice"}, {"user", "add"},
+        {"user", "add", "a", "b"}, {"user", "add", "alice", "--password", "x"},
+        {"robot", "add", "a+b", "--email", "x"}, {"repo", "visibility", "a/b"},
+        {"user", "add", "alice", "--data-dir"}}) {
+    CAPTURE(bad.size());
+    CHECK_FALSE(ParseCommandLine(bad).ok());
+  }
+}
+
+namespace {
+
+// Runs an admin command with `input` on stdin; captures stdout and stderr.
+struct AdminRun {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string ReadAll(std::FILE* f) {
+  std::string text;
+  std::rewind(f);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  return text;
+}
+
+AdminRun RunWith(std::vector<std::string_view> args, const std::string& input) {
+  AdminRun run;
+  auto command = ParseCommandLine(args);
+  REQUIRE(command.ok());
+  std::FILE* in = std::tmpfile();
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  std::fwrite(input.data(), 1, input.size(), in);
+  std::rewind(in);
+  run.status = RunAdmin(command->admin, in, out, err);
+  run.out = ReadAll(out);
+  run.err = ReadAll(err);
+  std::fclose(in);
+  std::fclose(out);
+  std::fclose(err);
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("admin: user, robot, token and repository commands on a data folder") {
+  quayd::testing::TempDir dir;
+  const std::string data = dir.path() + "/data";  // created by the first command
+  const std::string config = dir.path() + "/quay.yaml";
+  {
+    std::ofstream out(config);
+    out << "data_dir: " << data << "\npassword_hash_cost: minimum\n";
+  }
+
+  AdminRun added = RunWith({"user", "add", "alice", "--config", config}, "first-Passw0rd\n");
+  CHECK_MESSAGE(added.status == 0, added.err);
+  CHECK(added.out.empty());
+  CHECK(added.err.find("created user alice") != std::string::npos);
+  CHECK(added.err.find("first-Passw0rd") == std::string::npos);
+
+  AdminRun dup = RunWith({"user", "add", "alice", "--config", config}, "x\n");
+  CHECK(dup.status == 1);
+  AdminRun empty = RunWith({"user", "add", "bob", "--config", config}, "");
+  CHECK(empty.status == 1);
+  CHECK(empty.err.find("password") != std::string::npos);
+
+  AdminRun passwd =
+      RunWith({"user", "passwd", "alice", "--config", config}, "second-Passw0rd\r\n");
+  CHECK_MESSAGE(passwd.status == 0, passwd.err);
+
+  AdminRun robot = RunWith({"robot", "add", "alice+ci", "--config", config}, "");
+  CHECK_MESSAGE(robot.status == 0, robot.err);
+  const std::string robot_token = robot.out.substr(0, robot.out.find('\n'));
+  CHECK(robot_token.size() >= 32);
+  AdminRun bad_robot = RunWith({"robot", "add", "noplus", "--config", config}, "");
+  CHECK(bad_robot.status == 1);
+
+  AdminRun token = RunWith({"token", "add", "alice", "--title", "laptop", "--config", config}, "");
+  CHECK_MESSAGE(token.status == 0, token.err);
+  const std::string app_token = token.out.substr(0, token.out.find('\n'));
+  CHECK(app_token.size() >= 32);
+
+  // A repository (created through the identity service) made public and
+  // shared with the robot.
+  quay::Options options;
+  options.data_dir = data;
+  options.identity.password_hash_cost = quay::PasswordHashCost::kMinimum;
+  {
+    auto identity = quay::IdentityService::Open(options);
+    REQUIRE(identity.ok());
+    quay::Actor actor;
+    REQUIRE((*identity)->CreateRepository(actor, "alice/app", quay::Visibility::kPrivate, "").ok());
+  }
+  AdminRun visibility =
+      RunWith({"repo", "visibility", "alice/app", "public", "--data-dir", data}, "");
+  CHECK_MESSAGE(visibility.status == 0, visibility.err);
+  AdminRun grant = RunWith({"repo", "grant", "alice/app", "robot:alice+ci", "write", "--data-dir", data}, "");
+  CHECK_MESSAGE(grant.status == 0, grant.err);
+  AdminRun bad_grant = RunWith({"repo", "grant", "alice/app", "nobody", "write", "--data-dir", data}, "");
+  CHECK(bad_grant.status == 1);
+  AdminRun bad_visibility = RunWith({"repo", "visibility", "alice/app", "hidden", "--data-dir", data}, "");
+  CHECK(bad_visibility.status == 1);
+
+  auto identity = quay::IdentityService::Open(options);
+  REQUIRE(identity.ok());
+  CHECK_FALSE((*identity)->AuthenticateUser("alice", "first-Passw0rd").ok());
+  CHECK((*identity)->AuthenticateUser("alice", "second-Passw0rd").ok());
+  CHECK((*identity)->AuthenticateRobot("alice+ci", robot_token).ok());
+  CHECK((*identity)->AuthenticateBasic("alice", app_token).ok());
+  auto repo = (*identity)->GetRepository("alice/app");
+  REQUIRE(repo.ok());
+  CHECK(repo->visibility == quay::Visibility::kPublic);
+  auto permissions = (*identity)->ListPermissions("alice/app");
+  REQUIRE(permissions.ok());
+  REQUIRE(permissions->size() == 1);
+  CHECK((*permissions)[0].role == quay::RepositoryRole::kWrite);
+}

@@ -1,0 +1,649 @@
+// Docker token authentication end to end over HTTP: the 401 challenge, the
+// /v2/auth token endpoint (passwords, app tokens, robots, OAuth, anonymous),
+// downscoping, push-to-create, bearer verification on every /v2 route, the
+// failed-login back-off, token expiry and key rotation, audit rows, and the
+// promise that no secret reaches a log line.
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "host/auth_parsing.h"
+#include "http_test_support.h"
+#include "quay/audit.h"
+
+using namespace quayd::testing;
+
+namespace {
+
+constexpr char kPassword[] = "S3cret-Pa55word!";
+
+quay::Actor TestActor() {
+  quay::Actor actor;
+  actor.request_id = "test-setup";
+  return actor;
+}
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
+                 uint32_t(uint8_t(in[i + 2]));
+    for (int s : {18, 12, 6, 0}) out += kAlphabet[(v >> s) & 63];
+  }
+  if (size_t rest = in.size() - i; rest > 0) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    if (rest == 2) v |= uint32_t(uint8_t(in[i + 1])) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+httplib::Headers BasicAuth(std::string_view user, std::string_view password) {
+  return {{"Authorization", "Basic " + Base64(std::string(user) + ":" + std::string(password))}};
+}
+
+httplib::Headers Bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+// GET /v2/auth with the given scopes; the response.
+httplib::Result TokenRequest(httplib::Client& client, const std::vector<std::string>& scopes,
+                             const httplib::Headers& headers = {}) {
+  std::string path = "/v2/auth?service=test";
+  for (const std::string& scope : scopes) path += "&scope=" + scope;
+  return client.Get(path, headers);
+}
+
+std::string TokenOf(const httplib::Result& res) {
+  REQUIRE(res);
+  REQUIRE_MESSAGE(res->status == 200, res->body);
+  rapidjson::Document doc;
+  doc.Parse(res->body.c_str());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc.HasMember("token"));
+  CHECK(doc["access_token"].GetString() == std::string(doc["token"].GetString()));
+  CHECK(doc["expires_in"].GetInt64() > 0);
+  CHECK(std::string(doc["issued_at"].GetString()).back() == 'Z');
+  return doc["token"].GetString();
+}
+
+std::string GetToken(httplib::Client& client, const std::vector<std::string>& scopes,
+                     const httplib::Headers& headers = {}) {
+  return TokenOf(TokenRequest(client, scopes, headers));
+}
+
+// The claims part of a token, as JSON.
+rapidjson::Document ClaimsOf(const std::string& token) {
+  size_t a = token.find('.');
+  size_t b = token.find('.', a + 1);
+  auto json = quay::auth::Base64UrlDecode(token.substr(a + 1, b - a - 1));
+  REQUIRE(json.ok());
+  rapidjson::Document doc;
+  doc.Parse(json->c_str());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+// The actions the token grants on `name` ("pull,push"), "-" when absent.
+std::string ActionsIn(const std::string& token, std::string_view name) {
+  rapidjson::Document claims = ClaimsOf(token);
+  for (const auto& entry : claims["access"].GetArray()) {
+    if (entry["name"].GetString() != name) continue;
+    std::string out;
+    for (const auto& action : entry["actions"].GetArray()) {
+      if (!out.empty()) out += ',';
+      out += action.GetString();
+    }
+    return out;
+  }
+  return "-";
+}
+
+struct AuthServer {
+  explicit AuthServer(ServerOptions options = {}) : server(WithAuth(std::move(options))) {}
+  static ServerOptions WithAuth(ServerOptions options) {
+    options.token_auth = true;
+    return options;
+  }
+  void AddUser(const std::string& name, const std::string& password = kPassword) {
+    REQUIRE(server.identity().CreateUser(TestActor(), name, name + "@example.com", password).ok());
+  }
+  TestServer server;
+};
+
+int PushImage(httplib::Client& client, std::string_view repo, const std::string& token,
+              std::string_view tag = "latest") {
+  auto headers = Bearer(token);
+  std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+  std::string layer = "layer of " + std::string(repo);
+  for (const std::string* blob : {&config, &layer}) {
+    auto res = client.Post("/v2/" + std::string(repo) + "/blobs/uploads/?digest=" + DigestOf(*blob),
+                           headers, *blob, "application/octet-stream");
+    if (!res) return 0;
+    if (res->status != 201) return res->status;
+  }
+  std::string manifest =
+      ImageManifest({DigestOf(config), config.size()}, {{DigestOf(layer), layer.size()}});
+  auto res = client.Put("/v2/" + std::string(repo) + "/manifests/" + std::string(tag), headers,
+                        manifest, std::string(kOciManifest));
+  return res ? res->status : 0;
+}
+
+}  // namespace
+
+TEST_CASE("token auth: /v2/ challenges anonymous clients and admits any valid token") {
+  AuthServer s;
+  s.AddUser("alice");
+  auto client = s.server.Client();
+
+  auto anonymous = client->Get("/v2/");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  CHECK(ErrorCode(anonymous->body) == "UNAUTHORIZED");
+  const std::string host = "127.0.0.1:" + std::to_string(s.server.port());
+  CHECK(anonymous->get_header_value("WWW-Authenticate") ==
+        "Bearer realm=\"http://" + host + "/v2/auth\",service=\"" + host + "\"");
+
+  // docker/podman login: credentials and no scope give a token with no access.
+  std::string token = GetToken(*client, {}, BasicAuth("alice", kPassword));
+  rapidjson::Document claims = ClaimsOf(token);
+  CHECK(std::string(claims["sub"].GetString()) == "alice");
+  CHECK(std::string(claims["aud"].GetString()) == host);
+  CHECK(std::string(claims["iss"].GetString()) == "quay");
+  CHECK(claims["access"].GetArray().Size() == 0);
+  CHECK(claims["exp"].GetInt64() - claims["iat"].GetInt64() == 3600);
+
+  auto signed_in = client->Get("/v2/", Bearer(token));
+  REQUIRE(signed_in);
+  CHECK(signed_in->status == 200);
+  auto head = client->Head("/v2/", Bearer(token));
+  REQUIRE(head);
+  CHECK(head->status == 200);
+}
+
+TEST_CASE("token auth: push creates a private repository; its owner pulls; others do not") {
+  AuthServer s;
+  s.AddUser("alice");
+  s.AddUser("bob");
+  auto client = s.server.Client();
+
+  // Without a token, a push is challenged with the scope it needs.
+  auto denied = client->Post("/v2/alice/app/blobs/uploads/", "", "application/octet-stream");
+  REQUIRE(denied);
+  CHECK(denied->status == 401);
+  CHECK(denied->get_header_value("WWW-Authenticate").find(
+            "scope=\"repository:alice/app:pull,push\"") != std::string::npos);
+
+  std::string token =
+      GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
+  CHECK(ActionsIn(token, "alice/app") == "pull,push");
+  // Push-to-create happened at token time, private by default.
+  auto repo = s.server.identity().GetRepository("alice/app");
+  REQUIRE(repo.ok());
+  CHECK(repo->visibility == quay::Visibility::kPrivate);
+
+  CHECK(PushImage(*client, "alice/app", token) == 201);
+  auto pulled = client->Get("/v2/alice/app/manifests/latest", Bearer(token));
+  REQUIRE(pulled);
+  CHECK(pulled->status == 200);
+
+  // Anonymous: challenged with the pull scope, and an anonymous token grants
+  // nothing on a private repository.
+  auto anonymous = client->Get("/v2/alice/app/manifests/latest");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  CHECK(anonymous->get_header_value("WWW-Authenticate").find(
+            "scope=\"repository:alice/app:pull\"") != std::string::npos);
+  std::string anon_token = GetToken(*client, {"repository:alice/app:pull"});
+  CHECK(ActionsIn(anon_token, "alice/app").empty());
+  CHECK(std::string(ClaimsOf(anon_token)["sub"].GetString()) == "(anonymous)");
+  auto with_anon = client->Get("/v2/alice/app/manifests/latest", Bearer(anon_token));
+  REQUIRE(with_anon);
+  CHECK(with_anon->status == 401);
+
+  // A private repository and a missing one look the same to outsiders.
+  std::string missing_token = GetToken(*client, {"repository:alice/nothing:pull"});
+  CHECK(ActionsIn(missing_token, "alice/nothing").empty());
+
+  // Bob may not push to alice's namespace: push is silently dropped.
+  std::string bob = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("bob", kPassword));
+  CHECK(ActionsIn(bob, "alice/app").empty());
+  CHECK(PushImage(*client, "alice/app", bob) == 401);
+  // ...and cannot create repositories there either.
+  std::string bob_new =
+      GetToken(*client, {"repository:alice/bobs:pull,push"}, BasicAuth("bob", kPassword));
+  CHECK(ActionsIn(bob_new, "alice/bobs").empty());
+  CHECK_FALSE(s.server.identity().GetRepository("alice/bobs").ok());
+
+  // Public: anonymous pull works with and without a token; push still not.
+  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
+  auto public_pull = client->Get("/v2/alice/app/manifests/latest");
+  REQUIRE(public_pull);
+  CHECK(public_pull->status == 200);
+  std::string public_token = GetToken(*client, {"repository:alice/app:pull,push"});
+  CHECK(ActionsIn(public_token, "alice/app") == "pull");
+  bob = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("bob", kPassword));
+  CHECK(ActionsIn(bob, "alice/app") == "pull");
+  CHECK(PushImage(*client, "alice/app", bob) == 401);
+}
+
+TEST_CASE("token auth: a token covers only its own scopes") {
+  AuthServer s;
+  s.AddUser("alice");
+  auto client = s.server.Client();
+  std::string both = GetToken(*client, {"repository:alice/one:pull,push", "repository:alice/two:pull,push"},
+                              BasicAuth("alice", kPassword));
+  CHECK(PushImage(*client, "alice/one", both) == 201);
+  CHECK(PushImage(*client, "alice/two", both) == 201);
+
+  // Space-separated scopes in one parameter work too.
+  std::string spaced =
+      GetToken(*client, {"repository:alice/one:pull%20repository:alice/two:pull"},
+               BasicAuth("alice", kPassword));
+  CHECK(ActionsIn(spaced, "alice/one") == "pull");
+  CHECK(ActionsIn(spaced, "alice/two") == "pull");
+
+  std::string one = GetToken(*client, {"repository:alice/one:pull"}, BasicAuth("alice", kPassword));
+  auto other = client->Get("/v2/alice/two/manifests/latest", Bearer(one));
+  REQUIRE(other);
+  CHECK(other->status == 401);
+  CHECK(other->get_header_value("WWW-Authenticate").find("repository:alice/two:pull") !=
+        std::string::npos);
+  // Pull-only token: push challenged (the client asks again with push).
+  CHECK(PushImage(*client, "alice/one", one) == 401);
+
+  // Delete: "*" for a non-admin is downscoped to what the user has.
+  std::string star = GetToken(*client, {"repository:alice/one:*"}, BasicAuth("alice", kPassword));
+  CHECK(!ActionsIn(star, "alice/one").empty());
+  auto del = client->Delete("/v2/alice/one/manifests/latest", Bearer(star));
+  REQUIRE(del);
+  CHECK(del->status == 202);
+}
+
+TEST_CASE("token auth: robots, app tokens and OAuth tokens log in") {
+  AuthServer s;
+  s.AddUser("alice");
+  auto& identity = s.server.identity();
+  auto client = s.server.Client();
+  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(*client, "alice/app", owner) == 201);
+
+  SUBCASE("robot with write permission") {
+    auto robot = identity.CreateRobot(TestActor(), "alice", "ci", "");
+    REQUIRE(robot.ok());
+    std::string none =
+        GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice+ci", robot->token));
+    CHECK(ActionsIn(none, "alice/app").empty());  // robots start with nothing
+    REQUIRE(identity
+                .SetPermission(TestActor(), "alice/app", quay::Grantee::Robot("alice+ci"),
+                               quay::RepositoryRole::kWrite)
+                .ok());
+    std::string token =
+        GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice+ci", robot->token));
+    CHECK(ActionsIn(token, "alice/app") == "pull,push");
+    CHECK(std::string(ClaimsOf(token)["sub"].GetString()) == "alice+ci");
+    CHECK(PushImage(*client, "alice/app", token, "from-robot") == 201);
+    auto wrong = TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", "nope"));
+    REQUIRE(wrong);
+    CHECK(wrong->status == 401);
+  }
+  SUBCASE("read-only robot: push dropped, pull works") {
+    auto robot = identity.CreateRobot(TestActor(), "alice", "reader", "");
+    REQUIRE(robot.ok());
+    REQUIRE(identity
+                .SetPermission(TestActor(), "alice/app", quay::Grantee::Robot("alice+reader"),
+                               quay::RepositoryRole::kRead)
+                .ok());
+    std::string token = GetToken(*client, {"repository:alice/app:pull,push"},
+                                 BasicAuth("alice+reader", robot->token));
+    CHECK(ActionsIn(token, "alice/app") == "pull");
+    CHECK(PushImage(*client, "alice/app", token, "nope") == 401);
+    auto pull = client->Get("/v2/alice/app/manifests/latest", Bearer(token));
+    REQUIRE(pull);
+    CHECK(pull->status == 200);
+  }
+  SUBCASE("app-specific token, as the user's password and as $app") {
+    auto app = identity.CreateAppToken(TestActor(), "alice", "laptop");
+    REQUIRE(app.ok());
+    for (const char* user : {"alice", "$app"}) {
+      CAPTURE(user);
+      std::string token =
+          GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth(user, app->secret));
+      CHECK(ActionsIn(token, "alice/app") == "pull,push");
+      CHECK(std::string(ClaimsOf(token)["sub"].GetString()) == "alice");
+      CHECK(PushImage(*client, "alice/app", token, "from-app-token") == 201);
+    }
+  }
+  SUBCASE("OAuth token: its scopes clamp the user's rights") {
+    auto oauth = identity.IssueOAuthToken(TestActor(), "alice", "ci-app", {quay::Scope::kRepoRead});
+    REQUIRE(oauth.ok());
+    std::string token = GetToken(*client, {"repository:alice/app:pull,push"},
+                                 BasicAuth("$oauthtoken", oauth->secret));
+    CHECK(ActionsIn(token, "alice/app") == "pull");
+    CHECK(PushImage(*client, "alice/app", token, "nope") == 401);
+    auto pull = client->Get("/v2/alice/app/manifests/latest", Bearer(token));
+    REQUIRE(pull);
+    CHECK(pull->status == 200);
+  }
+}
+
+TEST_CASE("token auth: bad credentials and bad input answer 400/401, never 500") {
+  AuthServer s;
+  s.AddUser("alice");
+  auto client = s.server.Client();
+
+  auto expect = [&](const httplib::Result& res, int status, const char* code) {
+    REQUIRE(res);
+    CHECK(res->status == status);
+    CHECK(ErrorCode(res->body) == code);
+  };
+  expect(TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice", "wrong")), 401,
+         "UNAUTHORIZED");
+  expect(TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("nobody", "wrong")), 401,
+         "UNAUTHORIZED");
+  expect(TokenRequest(*client, {}), 401, "UNAUTHORIZED");  // no credentials, no scope
+  for (const char* header : {"Basic", "Basic !!!", "Basic " /* empty */, "Basic bm9jb2xvbg==",
+                             "Bearer", "Bearer a b"}) {
+    CAPTURE(header);
+    expect(TokenRequest(*client, {"repository:alice/app:pull"}, {{"Authorization", header}}), 401,
+           "UNAUTHORIZED");
+  }
+  for (const char* scope :
+       {"repository:alice/app", "repository:alice/app:", "repository:alice/app:steal",
+        "repository:Alice/App:pull", "repository::pull", "user:alice:pull", "registry:catalog:pull",
+        "repository:alice/app:pull,,push", "repository:../etc:pull"}) {
+    CAPTURE(scope);
+    expect(TokenRequest(*client, {scope}, BasicAuth("alice", kPassword)), 400, "INVALID_REQUEST");
+  }
+  // The catalog scope is understood.
+  std::string catalog = GetToken(*client, {"registry:catalog:*"}, BasicAuth("alice", kPassword));
+  CHECK(ActionsIn(catalog, "catalog") == "*");
+  // A scope naming the service host in front of the repository.
+  const std::string host = "127.0.0.1:" + std::to_string(s.server.port());
+  std::string prefixed = GetToken(*client, {"repository:" + host + "/alice/app:pull,push"},
+                                  BasicAuth("alice", kPassword));
+  CHECK(ActionsIn(prefixed, host + "/alice/app") == "pull,push");
+  CHECK(PushImage(*client, "alice/app", prefixed) == 201);
+
+  // Bearer problems on /v2 routes.
+  std::string good = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  std::string tampered = good;
+  tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+  for (const std::string& header :
+       {std::string("Bearer"), std::string("Bearer not-a-jwt"), std::string("Bearer a.b.c"),
+        std::string("Bearer ") + tampered, std::string("Bearer ") + good + "x",
+        std::string("Bearer \x01\x02"), std::string("Basic ") + Base64("alice:") + "x"}) {
+    CAPTURE(header);
+    auto res = client->Get("/v2/alice/app/manifests/latest", {{"Authorization", header}});
+    REQUIRE(res);
+    CHECK(res->status == 401);
+    CHECK(ErrorCode(res->body) == "UNAUTHORIZED");
+    CHECK(res->get_header_value("WWW-Authenticate").rfind("Bearer realm=", 0) == 0);
+  }
+  // Basic credentials are not accepted on /v2 routes (Quay): challenged.
+  auto basic = client->Get("/v2/alice/app/manifests/latest", BasicAuth("alice", kPassword));
+  REQUIRE(basic);
+  CHECK(basic->status == 401);
+
+  // A token issued for another service name is refused.
+  httplib::Headers other_host = BasicAuth("alice", kPassword);
+  other_host.emplace("Host", "registry.other.example");
+  std::string foreign = GetToken(*client, {"repository:alice/app:pull"}, other_host);
+  CHECK(std::string(ClaimsOf(foreign)["aud"].GetString()) == "registry.other.example");
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(foreign));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  CHECK(StillServes(s.server.port()));
+}
+
+TEST_CASE("token auth: failed logins back off per user and address (429, Retry-After)") {
+  auto clock = std::make_shared<quay::ManualClock>();
+  ServerOptions options;
+  options.clock = clock;
+  options.auth.login_throttle.max_failures = 3;
+  options.auth.login_throttle.initial_delay = std::chrono::seconds(10);
+  AuthServer s(options);
+  s.AddUser("alice");
+  s.AddUser("bob");
+  auto client = s.server.Client();
+  auto attempt = [&](const char* user, const char* password) {
+    auto res = TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth(user, password));
+    REQUIRE(res);
+    return res;
+  };
+  for (int i = 0; i < 3; ++i) CHECK(attempt("alice", "wrong")->status == 401);
+  auto blocked = attempt("alice", kPassword);  // even the right password waits
+  CHECK(blocked->status == 429);
+  CHECK(blocked->get_header_value("Retry-After") == "10");
+  CHECK(ErrorCode(blocked->body) == "TOOMANYREQUESTS");
+  // Another user from the same address is not affected.
+  CHECK(attempt("bob", kPassword)->status == 200);
+
+  clock->Advance(std::chrono::seconds(4));
+  CHECK(attempt("alice", kPassword)->get_header_value("Retry-After") == "6");
+  clock->Advance(std::chrono::seconds(6));
+  // One more failure doubles the delay.
+  CHECK(attempt("alice", "wrong")->status == 401);
+  CHECK(attempt("alice", kPassword)->get_header_value("Retry-After") == "20");
+  clock->Advance(std::chrono::seconds(20));
+  CHECK(attempt("alice", kPassword)->status == 200);  // success forgets the failures
+  CHECK(attempt("alice", "wrong")->status == 401);
+  auto after = attempt("alice", kPassword);
+  CHECK(after->status == 200);
+  CHECK(after->get_header_value("Retry-After") == "");
+}
+
+TEST_CASE("token auth: expired tokens and rotated keys") {
+  auto clock = std::make_shared<quay::ManualClock>();
+  ServerOptions options;
+  options.clock = clock;
+  options.auth.keys.token_lifetime = std::chrono::seconds(600);
+  options.auth.keys.rotation = std::chrono::hours(24);
+  AuthServer s(options);
+  s.AddUser("alice");
+  auto client = s.server.Client();
+  std::string token = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
+  CHECK(ClaimsOf(token)["exp"].GetInt64() - ClaimsOf(token)["iat"].GetInt64() == 600);
+  REQUIRE(PushImage(*client, "alice/app", token) == 201);
+  const std::string old_kid = s.server.auth().keys().signer()->kid();
+
+  // Past the rotation period: a new key signs, the old one still verifies.
+  clock->Advance(std::chrono::hours(24));
+  std::string fresh = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(s.server.auth().keys().Maintain().ok());
+  CHECK(s.server.auth().keys().signer()->kid() != old_kid);
+  auto old_key_token = client->Get("/v2/alice/app/manifests/latest", Bearer(fresh));
+  REQUIRE(old_key_token);
+  CHECK(old_key_token->status == 200);
+  std::string rotated = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(rotated));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+
+  // Leeway is 30 s past exp; then 401 and the client must log in again.
+  clock->Advance(std::chrono::seconds(600 + 29));
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(rotated));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  clock->Advance(std::chrono::seconds(1));
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(rotated));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+
+  // Once the retired key's verification window is over it is deleted.
+  clock->Advance(std::chrono::hours(1));
+  REQUIRE(s.server.auth().keys().Maintain().ok());
+  CHECK(s.server.auth().keys().Lookup(old_kid) == nullptr);
+}
+
+TEST_CASE("token auth: a revoked permission stops a token that still claims it") {
+  AuthServer s;
+  s.AddUser("alice");
+  s.AddUser("bob");
+  auto& identity = s.server.identity();
+  auto client = s.server.Client();
+  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(*client, "alice/app", owner) == 201);
+  REQUIRE(identity.SetPermission(TestActor(), "alice/app", quay::Grantee::User("bob"),
+                                 quay::RepositoryRole::kRead)
+              .ok());
+  std::string bob = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("bob", kPassword));
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(bob));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  REQUIRE(identity.RemovePermission(TestActor(), "alice/app", quay::Grantee::User("bob")).ok());
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(bob));
+  REQUIRE(res);
+  CHECK((res->status == 401 || res->status == 403));
+}
+
+TEST_CASE("token auth: two instances on one database verify each other's tokens") {
+  TempDir dir;
+  ServerOptions options;
+  options.data_dir = dir.path();
+  options.auth.server_hostname = "registry.example";
+  AuthServer a(options);
+  a.AddUser("alice");
+  AuthServer b(options);
+  auto ca = a.server.Client();
+  auto cb = b.server.Client();
+  std::string token = GetToken(*ca, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
+  CHECK(std::string(ClaimsOf(token)["aud"].GetString()) == "registry.example");
+  CHECK(PushImage(*cb, "alice/app", token) == 201);
+  auto challenge = cb->Get("/v2/");
+  REQUIRE(challenge);
+  CHECK(challenge->get_header_value("WWW-Authenticate") ==
+        "Bearer realm=\"http://registry.example/v2/auth\",service=\"registry.example\"");
+}
+
+TEST_CASE("token auth: anonymous access can be switched off") {
+  ServerOptions options;
+  options.identity.anonymous_access = false;
+  AuthServer s(options);
+  s.AddUser("alice");
+  auto client = s.server.Client();
+  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(*client, "alice/app", owner) == 201);
+  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
+  auto res = TokenRequest(*client, {"repository:alice/app:pull"});
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  auto pull = client->Get("/v2/alice/app/manifests/latest");
+  REQUIRE(pull);
+  CHECK(pull->status == 401);
+}
+
+TEST_CASE("token auth: the catalog lists what the caller may pull") {
+  AuthServer s;
+  s.AddUser("alice");
+  s.AddUser("bob");
+  auto client = s.server.Client();
+  std::string alice = GetToken(*client, {"repository:alice/private:push,pull", "repository:alice/shared:push,pull"},
+                               BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(*client, "alice/private", alice) == 201);
+  REQUIRE(PushImage(*client, "alice/shared", alice) == 201);
+  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/shared", quay::Visibility::kPublic).ok());
+
+  auto list = [&](const std::string& token) {
+    auto res = client->Get("/v2/_catalog", Bearer(token));
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return res->body;
+  };
+  CHECK(list(alice) == "{\"repositories\":[\"alice/private\",\"alice/shared\"]}");
+  std::string bob = GetToken(*client, {}, BasicAuth("bob", kPassword));
+  CHECK(list(bob) == "{\"repositories\":[\"alice/shared\"]}");
+}
+
+TEST_CASE("token auth: pulls and pushes are audited with actor, address and request id") {
+  for (bool pull_audit : {true, false}) {
+    CAPTURE(pull_audit);
+    ServerOptions options;
+    options.auth.pull_audit = pull_audit;
+    AuthServer s(options);
+    s.AddUser("alice");
+    auto client = s.server.Client();
+    std::string token = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+    REQUIRE(PushImage(*client, "alice/app", token) == 201);
+    httplib::Headers headers = Bearer(token);
+    headers.emplace("X-Request-Id", "pull-audit-1");
+    auto pull = client->Get("/v2/alice/app/manifests/latest", headers);
+    REQUIRE(pull);
+    REQUIRE(pull->status == 200);
+    auto head = client->Head("/v2/alice/app/manifests/latest", Bearer(token));
+    REQUIRE(head);
+    REQUIRE(s.server.auth().FlushAudit().ok());
+
+    quay::AuditQuery query;
+    query.repository = "alice/app";
+    query.kinds = {"push_repo", "pull_repo"};
+    auto page = s.server.identity().audit().Query(query);
+    REQUIRE(page.ok());
+    size_t pulls = 0, pushes = 0;
+    for (const quay::AuditEvent& e : page->events) {
+      CHECK(e.performer == "alice");
+      CHECK(e.ip == "127.0.0.1");
+      CHECK(e.namespace_name == "alice");
+      CHECK(e.metadata.find("\"tag\":\"latest\"") != std::string::npos);
+      if (e.kind == "pull_repo") {
+        ++pulls;
+        CHECK(e.request_id == "pull-audit-1");
+      } else {
+        ++pushes;
+      }
+    }
+    CHECK(pushes == 1);
+    CHECK(pulls == (pull_audit ? 1u : 0u));  // GET only; HEAD is not a pull
+  }
+}
+
+TEST_CASE("token auth: no password, token or Authorization header reaches a log line") {
+  AuthServer s;
+  s.AddUser("alice");
+  auto client = s.server.Client();
+  auto app = s.server.identity().CreateAppToken(TestActor(), "alice", "laptop");
+  REQUIRE(app.ok());
+  auto robot = s.server.identity().CreateRobot(TestActor(), "alice", "ci", "");
+  REQUIRE(robot.ok());
+
+  std::string token = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(*client, "alice/app", token) == 201);
+  std::string app_token = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("$app", app->secret));
+  std::string robot_token = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", robot->token));
+  // Failures log too; they must not log what was tried.
+  for (int i = 0; i < 6; ++i) {
+    TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice", "Wr0ng-Guess-" + std::to_string(i)));
+  }
+  client->Get("/v2/alice/app/manifests/latest", Bearer(token + "tampered"));
+  client->Get("/v2/alice/app/manifests/latest?token=query-secret-123", Bearer(token));
+  REQUIRE(s.server.auth().FlushAudit().ok());
+  s.server.logs().WaitFind({"msg=request", "status=200", "route=manifest.get"});
+
+  const std::string logs = s.server.logs().all();
+  REQUIRE_FALSE(logs.empty());
+  CHECK(logs.find(kPassword) == std::string::npos);
+  CHECK(logs.find("Wr0ng-Guess") == std::string::npos);
+  CHECK(logs.find(app->secret) == std::string::npos);
+  CHECK(logs.find(robot->token) == std::string::npos);
+  CHECK(logs.find("query-secret-123") == std::string::npos);
+  for (const std::string& t : {token, app_token, robot_token}) {
+    CHECK(logs.find(t) == std::string::npos);
+    CHECK(logs.find(t.substr(t.rfind('.') + 1)) == std::string::npos);  // the signature alone
+  }
+  CHECK(logs.find(Base64(std::string("alice:") + kPassword)) == std::string::npos);
+  CHECK(logs.find("Authorization") == std::string::npos);
+  CHECK(logs.find("Basic ") == std::string::npos);
+  CHECK(logs.find("Bearer ") == std::string::npos);
+  // The login failures were logged, without the guesses.
+  CHECK_FALSE(s.server.logs().Find({"msg=\"login failed\""}).empty());
+}
