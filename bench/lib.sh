@@ -102,10 +102,21 @@ EOF
 }
 
 # start_quayd BINARY DIR PORT: starts quayd with its data in DIR; sets SERVER_PID.
+# quayd uses Docker token auth, so a user "bench" (which owns the bench/ namespace)
+# is created first with a random password, and QUAY_BENCH_USER/QUAY_BENCH_PASSWORD
+# are exported for quay-bench, which fetches a token when /v2/ asks for one.
 start_quayd() {
   local binary=$1 dir=$2 port=$3
   [[ -x "$binary" ]] || fail "quayd binary $binary is not executable"
   mkdir -p "$dir/data"
+  if "$binary" --help 2>&1 | grep -q '^  user '; then
+    export QUAY_BENCH_USER=bench
+    QUAY_BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    export QUAY_BENCH_PASSWORD
+    printf '%s\n' "$QUAY_BENCH_PASSWORD" |
+      "$binary" user add "$QUAY_BENCH_USER" --data-dir "$dir/data" >"$dir/user-add.log" 2>&1 ||
+      { cat "$dir/user-add.log" >&2; fail "quayd user add failed"; }
+  fi
   "$binary" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" ${QUAYD_ARGS:-} \
     >"$dir/server.log" 2>&1 &
   SERVER_PID=$!

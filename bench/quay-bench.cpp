@@ -1,5 +1,9 @@
 // quay-bench: a load generator for any registry that speaks the OCI Distribution
-// v2 API over plain HTTP without auth (quayd, docker-registry, zot, ...).
+// v2 API over plain HTTP (quayd, docker-registry, zot, ...), either without auth or
+// with Docker token auth: when /v2/ answers 401 with a Bearer challenge, each
+// subcommand first gets one token for the repositories it uses from the realm,
+// with Basic credentials from --user/--password or QUAY_BENCH_USER/
+// QUAY_BENCH_PASSWORD, and sends it on every request.
 //
 // It shares the machine with the server under test, so it is built to be cheap:
 //  * Blob bytes come from one 4 MiB random pattern that is repeated, followed by a
@@ -33,6 +37,7 @@
 #include <atomic>
 #include <chrono>
 #include <cerrno>
+#include <cctype>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -479,6 +484,99 @@ std::string with_digest(const std::string& path, const std::string& digest) {
          "digest=" + url_encode_digest(digest);
 }
 
+// ---------------------------------------------------------------------------
+// Docker token auth.
+
+// The bearer token every request carries; empty for registries without auth.
+std::string g_bearer_token;
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Value of `key="..."` in a WWW-Authenticate challenge.
+std::string challenge_param(const std::string& challenge, const std::string& key) {
+  const std::string needle = key + "=\"";
+  auto at = challenge.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  auto end = challenge.find('"', at);
+  return end == std::string::npos ? "" : challenge.substr(at, end - at);
+}
+
+// Value of a top-level string member in a flat JSON object (tokens never need
+// unescaping: they are JWTs or opaque base64).
+std::string json_string(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\"";
+  auto at = json.find(needle);
+  if (at == std::string::npos) return "";
+  at = json.find('"', json.find(':', at + needle.size()));
+  if (at == std::string::npos) return "";
+  auto end = json.find('"', at + 1);
+  return end == std::string::npos ? "" : json.substr(at + 1, end - at - 1);
+}
+
+// Sets g_bearer_token for `repos` (pull and push) if the registry asks for a
+// token; does nothing for a registry that answers /v2/ with 200.
+void authorize(const Target& target, const Args& args, const std::vector<std::string>& repos) {
+  httplib::Client client(target.host, target.port);
+  client.set_url_encode(false);
+  auto res = client.Get("/v2/");
+  if (!res) throw std::runtime_error("GET /v2/: " + httplib::to_string(res.error()));
+  if (res->status == 200) return;
+  const std::string challenge = res->get_header_value("WWW-Authenticate");
+  if (res->status != 401 || !challenge.starts_with("Bearer ")) {
+    throw std::runtime_error("GET /v2/: HTTP " + std::to_string(res->status) +
+                             " without a Bearer challenge");
+  }
+  const std::string realm = challenge_param(challenge, "realm");
+  const std::string service = challenge_param(challenge, "service");
+  if (realm.empty()) throw std::runtime_error("Bearer challenge without realm");
+
+  std::string path = location_path(realm) + "?service=" + percent_encode(service);
+  for (const auto& repo : repos) path += "&scope=" + percent_encode("repository:" + repo + ":pull,push");
+  const char* env_user = std::getenv("QUAY_BENCH_USER");
+  const char* env_password = std::getenv("QUAY_BENCH_PASSWORD");
+  const std::string user = args.str("user", env_user ? env_user : "");
+  const std::string password = args.str("password", env_password ? env_password : "");
+  if (!user.empty()) client.set_basic_auth(user, password);
+  // The realm may name another host; a realm on the registry itself is the usual case.
+  const std::string realm_origin = realm.substr(0, realm.find('/', realm.find("://") + 3));
+  if (realm.starts_with("http://") && parse_url(realm_origin).port != target.port) {
+    throw std::runtime_error("token realm on another host is not supported: " + realm);
+  }
+  auto token_res = client.Get(path);
+  if (!token_res || token_res->status != 200) {
+    throw std::runtime_error("token request failed: " +
+                             (token_res ? "HTTP " + std::to_string(token_res->status) + " " +
+                                              token_res->body.substr(0, 200)
+                                        : httplib::to_string(token_res.error())));
+  }
+  g_bearer_token = json_string(token_res->body, "token");
+  if (g_bearer_token.empty()) g_bearer_token = json_string(token_res->body, "access_token");
+  if (g_bearer_token.empty()) throw std::runtime_error("token response without a token");
+}
+
+// Repository named in a /v2/<name>/(manifests|blobs|tags)/... path.
+std::string repo_of_path(const std::string& path) {
+  if (!path.starts_with("/v2/")) return "";
+  for (const char* marker : {"/manifests/", "/blobs/", "/tags/"}) {
+    if (auto at = path.rfind(marker); at != std::string::npos && at > 4) return path.substr(4, at - 4);
+  }
+  return "";
+}
+
 class RegistryClient {
  public:
   explicit RegistryClient(const Target& target) : client_(target.host, target.port) {
@@ -489,6 +587,7 @@ class RegistryClient {
     // A server may fsync or re-hash a 2 GiB blob before answering the final PUT.
     client_.set_read_timeout(600);
     client_.set_write_timeout(600);
+    if (!g_bearer_token.empty()) client_.set_bearer_token_auth(g_bearer_token);
   }
 
   // POST /v2/<repo>/blobs/uploads/ -> upload location path.
@@ -594,7 +693,9 @@ class BlobDownloader {
     if (fd_ < 0) connect_to_server();
     std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + target_.host + ":" +
                           std::to_string(target_.port) +
-                          "\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n";
+                          "\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n" +
+                          (g_bearer_token.empty() ? "" : "Authorization: Bearer " + g_bearer_token + "\r\n") +
+                          "\r\n";
     send_all(request);
     begin_ = end_ = 0;
 
@@ -764,6 +865,7 @@ double mb_per_s(std::uint64_t bytes, double secs) {
 int cmd_push(const Args& args) {
   const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
   const std::string repo = args.str("repo", "bench/push");
+  authorize(target, args, {repo});
   const std::uint64_t size = args.size("size", "1MiB");
   const int concurrency = static_cast<int>(args.integer("concurrency", 8));
   const double duration = args.real("duration", 0);
@@ -873,6 +975,7 @@ int cmd_push(const Args& args) {
 int cmd_chunked(const Args& args) {
   const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
   const std::string repo = args.str("repo", "bench/chunked");
+  authorize(target, args, {repo});
   const std::uint64_t size = args.size("size", "64MiB");
   const std::uint64_t chunk = args.size("chunk", "8MiB");
   const long count = args.integer("count", 4);
@@ -917,6 +1020,7 @@ int cmd_chunked(const Args& args) {
 int cmd_pull(const Args& args) {
   const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
   const std::string repo = args.str("repo", "bench/pull");
+  authorize(target, args, {repo});
   const std::uint64_t size = args.size("size", "256MiB");
   const long count = args.integer("count", 4);
   const std::string name = args.str("name", "pull");
@@ -961,6 +1065,7 @@ int cmd_pull(const Args& args) {
 int cmd_big(const Args& args) {
   const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
   const std::string repo = args.str("repo", "bench/big");
+  authorize(target, args, {repo});
   const std::uint64_t size = args.size("size", "2GiB");
   const long pid = args.integer("pid", 0);
   const std::string name = args.str("name", "big");
@@ -1016,6 +1121,7 @@ int cmd_big(const Args& args) {
 int cmd_seed(const Args& args) {
   const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
   const std::string repo = args.str("repo", "bench/app");
+  authorize(target, args, {repo});
   const std::string tag = args.str("tag", "bench");
   const std::uint64_t layer_size = args.size("layer-size", "1MiB");
 
@@ -1113,6 +1219,8 @@ int cmd_load(const Args& args) {
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + target.host + ":" +
                         std::to_string(target.port) + "\r\n";
   if (!accept.empty()) request += "Accept: " + accept + "\r\n";
+  authorize(target, args, {args.str("repo", repo_of_path(path))});
+  if (!g_bearer_token.empty()) request += "Authorization: Bearer " + g_bearer_token + "\r\n";
   request += "\r\n";
 
   sockaddr_in addr{};
@@ -1349,7 +1457,8 @@ void usage() {
       "  load     --method HEAD|GET --path P [--accept A] [--connections 64] [--threads 1]\n"
       "           [--duration 10] [--warmup 1]     keep-alive request load, req/s + latency\n"
       "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
-      "common: --name CASE (result label), --pid PID (sample server RSS during the case)\n",
+      "common: --name CASE (result label), --pid PID (sample server RSS during the case),\n"
+      "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth\n",
       stderr);
 }
 

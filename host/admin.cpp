@@ -83,7 +83,8 @@ quay::Status ReadPassword(std::FILE* in, std::FILE* err, std::string& password) 
 quay::Result<quay::Grantee> ParseGrantee(std::string_view text) {
   size_t colon = text.find(':');
   std::string_view kind = text.substr(0, colon);
-  std::string name = colon == std::string_view::npos ? std::string() : std::string(text.substr(colon + 1));
+  std::string name =
+      colon == std::string_view::npos ? std::string() : std::string(text.substr(colon + 1));
   if (!name.empty()) {
     if (kind == "user") return quay::Grantee::User(name);
     if (kind == "robot") return quay::Grantee::Robot(name);
@@ -120,8 +121,8 @@ quay::Status Run(const AdminFlags& flags, quay::IdentityService& identity, std::
         return quay::Status::InvalidArgument(quay::Subject::kNone,
                                              "a robot is named NAMESPACE+NAME");
       }
-      quay::Result<quay::RobotCredentials> robot = identity.CreateRobot(
-          actor, a[0].substr(0, plus), a[0].substr(plus + 1), flags.text);
+      quay::Result<quay::RobotCredentials> robot =
+          identity.CreateRobot(actor, a[0].substr(0, plus), a[0].substr(plus + 1), flags.text);
       if (!robot.ok()) return robot.status();
       std::fprintf(out, "%s\n", robot->token.c_str());
       std::fprintf(err, "created robot %s (log in as %s with the token above)\n",
@@ -130,7 +131,8 @@ quay::Status Run(const AdminFlags& flags, quay::IdentityService& identity, std::
     }
     case AdminFlags::Verb::kTokenAdd: {
       std::string title = flags.text.empty() ? std::string("cli") : flags.text;
-      quay::Result<quay::Issued<quay::AppToken>> token = identity.CreateAppToken(actor, a[0], title);
+      quay::Result<quay::Issued<quay::AppToken>> token =
+          identity.CreateAppToken(actor, a[0], title);
       if (!token.ok()) return token.status();
       std::fprintf(out, "%s\n", token->secret.c_str());
       std::fprintf(err, "created app-specific token %s for %s\n", token->token.id.c_str(),
@@ -171,9 +173,8 @@ int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* 
       return 2;
     }
   }
-  const std::string data_dir = flags.data_dir_given || flags.config_path.empty()
-                                   ? flags.data_dir
-                                   : settings.data_dir;
+  const std::string data_dir =
+      flags.data_dir_given || flags.config_path.empty() ? flags.data_dir : settings.data_dir;
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {

@@ -55,8 +55,8 @@ bool GrantCovers(uint8_t grant, quay::Action action);
 struct RequestedScope {
   enum class Type : unsigned char { kRepository, kRegistry };
   Type type = Type::kRepository;
-  std::string name;        // as requested ("host:5000/ns/app"); echoed in the token
-  std::string repository;  // the repository name, server hostname prefix removed
+  std::string name;              // as requested ("host:5000/ns/app"); echoed in the token
+  std::string repository;        // the repository name, server hostname prefix removed
   std::vector<uint8_t> actions;  // request order, no duplicates
 };
 

@@ -25,8 +25,8 @@
 
 #include "host/registry_auth.h"
 #include "host/structured_logger.h"
-#include "quay/options.h"
 #include "quay/logger.h"
+#include "quay/options.h"
 #include "quay/status.h"
 
 namespace quayd {
@@ -75,10 +75,10 @@ struct AdminFlags {
   Verb verb = Verb::kUserAdd;
   std::vector<std::string> args;  // the positional arguments after the verb
   std::string email;
-  std::string text;               // --description / --title
+  std::string text;  // --description / --title
   std::string data_dir = "./quay-data";
   std::string config_path;
-  bool data_dir_given = false;    // --data-dir wins over the config file's
+  bool data_dir_given = false;  // --data-dir wins over the config file's
 };
 
 struct Command {

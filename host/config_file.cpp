@@ -189,7 +189,8 @@ const Key kKeys[] = {
      }},
     {"gc_interval",
      [](const YAML::Node& n, ServeFlags& f) { return ReadDuration(n, f.gc_interval); }},
-    {"pull_audit", [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.pull_audit); }},
+    {"pull_audit",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.pull_audit); }},
     {"jwt_algorithm",
      [](const YAML::Node& n, ServeFlags& f) {
        std::string alg;
@@ -275,8 +276,8 @@ quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     // The parser's message names a line and column, never a value.
-    return Bad(fmt::format("not valid YAML (line {}, column {})", e.mark.line + 1,
-                           e.mark.column + 1));
+    return Bad(
+        fmt::format("not valid YAML (line {}, column {})", e.mark.line + 1, e.mark.column + 1));
   }
   if (root.IsNull()) return quay::Status::Ok();  // an empty file
   if (!root.IsMap()) return Bad("the configuration must be a mapping of keys to values");

@@ -117,10 +117,11 @@ void Dispatcher::Serve(const httplib::Request& req, httplib::Response& res,
     // The challenge that sends Docker clients to the token endpoint.
     if (auth_ != nullptr && status.code() == quay::Code::kUnauthenticated && route != nullptr &&
         route->gate != Gate::kOpen) {
-      res.set_header("WWW-Authenticate",
-                     auth_->Challenge(req.get_header_value("Host"),
-                                      route->gate == Gate::kSignedIn ? std::string_view() : match.name,
-                                      route->action));
+      res.set_header(
+          "WWW-Authenticate",
+          auth_->Challenge(req.get_header_value("Host"),
+                           route->gate == Gate::kSignedIn ? std::string_view() : match.name,
+                           route->action));
     }
   }
 

@@ -19,12 +19,12 @@ quay::Status HandleUploadFinish(Exchange& ex);  // PUT .../uploads/<id>?digest=
 quay::Status HandleUploadCancel(Exchange& ex);  // DELETE .../uploads/<id>
 
 // handlers_blobs.cpp
-quay::Status HandleBlobGet(Exchange& ex);   // GET /v2/<name>/blobs/<digest>
+quay::Status HandleBlobGet(Exchange& ex);     // GET /v2/<name>/blobs/<digest>
 quay::Status HandleBlobHead(Exchange& ex);    // HEAD /v2/<name>/blobs/<digest>
 quay::Status HandleBlobDelete(Exchange& ex);  // DELETE /v2/<name>/blobs/<digest>
 
 // handlers_manifests.cpp
-quay::Status HandleManifestGet(Exchange& ex);  // GET/HEAD /v2/<name>/manifests/<ref>
+quay::Status HandleManifestGet(Exchange& ex);     // GET/HEAD /v2/<name>/manifests/<ref>
 quay::Status HandleManifestPut(Exchange& ex);     // PUT /v2/<name>/manifests/<ref>
 quay::Status HandleManifestDelete(Exchange& ex);  // DELETE .../manifests/<digest|tag>
 

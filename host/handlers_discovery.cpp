@@ -61,9 +61,8 @@ std::string QueryEscape(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (unsigned char c : value) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
-                       c == '/';
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
     if (plain) {
       out += static_cast<char>(c);
     } else {

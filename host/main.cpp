@@ -103,23 +103,23 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
 
     std::printf("listening on %s:%d\n", flags.host.c_str(), server.port());
     std::fflush(stdout);
-    logger->Log(quay::LogLevel::kInfo, "server", "listening",
-                {{"address", flags.host + ":" + std::to_string(server.port())},
-                 {"data_dir", flags.data_dir},
-                 {"fsync", flags.fsync ? "true" : "false"},
-                 {"gc_interval_s", std::to_string(flags.gc_interval.count())},
-                 {"server_hostname", flags.auth.server_hostname.empty()
-                                         ? std::string("(request Host)")
-                                         : flags.auth.server_hostname},
-                 {"anonymous_access", flags.identity.anonymous_access ? "true" : "false"},
-                 {"pull_audit", flags.auth.pull_audit ? "true" : "false"}});
+    logger->Log(
+        quay::LogLevel::kInfo, "server", "listening",
+        {{"address", flags.host + ":" + std::to_string(server.port())},
+         {"data_dir", flags.data_dir},
+         {"fsync", flags.fsync ? "true" : "false"},
+         {"gc_interval_s", std::to_string(flags.gc_interval.count())},
+         {"server_hostname", flags.auth.server_hostname.empty() ? std::string("(request Host)")
+                                                                : flags.auth.server_hostname},
+         {"anonymous_access", flags.identity.anonymous_access ? "true" : "false"},
+         {"pull_audit", flags.auth.pull_audit ? "true" : "false"}});
 
     server.Run();
     server_ptr.store(nullptr);
   }
   gc.Stop();  // waits for a collection in progress
   config.auth.reset();
-  auth.reset();      // flushes queued audit rows, stops key maintenance
+  auth.reset();  // flushes queued audit rows, stops key maintenance
   identity.reset();
   registry.reset();  // closes the database after the last request finished
   logger->Log(quay::LogLevel::kInfo, "server", "stopped", {});

@@ -124,8 +124,7 @@ quay::Status TokenAuthorizer::Check(const Principal& who, std::string_view repos
   return inner_.Check(who, repository, action);
 }
 
-quay::Status TokenAuthorizer::CheckNamespace(const Principal& who,
-                                             std::string_view namespace_name,
+quay::Status TokenAuthorizer::CheckNamespace(const Principal& who, std::string_view namespace_name,
                                              quay::NamespaceAction action) const {
   return inner_.CheckNamespace(who, namespace_name, action);
 }
@@ -133,8 +132,7 @@ quay::Status TokenAuthorizer::CheckNamespace(const Principal& who,
 // ---- RegistryAuth ----
 
 RegistryAuth::RegistryAuth(quay::IdentityService& identity, RegistryAuthOptions options,
-                           std::shared_ptr<quay::Clock> clock,
-                           std::shared_ptr<quay::Logger> logger)
+                           std::shared_ptr<quay::Clock> clock, std::shared_ptr<quay::Logger> logger)
     : identity_(identity),
       options_(std::move(options)),
       clock_(clock ? std::move(clock) : quay::Clock::System()),
@@ -226,7 +224,8 @@ quay::Result<std::shared_ptr<const VerifiedToken>> RegistryAuth::Verify(std::str
   if (!who.ok()) return who.status();
   auto out = std::make_shared<VerifiedToken>();
   out->principal = std::move(who).value();
-  if (!out->principal.anonymous()) out->principal.superuser = identity_.SuperuserOf(out->principal.name);
+  if (!out->principal.anonymous())
+    out->principal.superuser = identity_.SuperuserOf(out->principal.name);
   out->expires_at = claims->expires_at;
   for (const JwtAccess& access : claims->access) {
     if (access.type != "repository") continue;
@@ -261,9 +260,8 @@ quay::Result<std::vector<std::string>> RegistryAuth::GrantActions(const quay::Ac
     return std::vector<std::string>{};
   }
   const std::string& repo = scope.repository;
-  const bool wants_push = std::any_of(scope.actions.begin(), scope.actions.end(), [](uint8_t a) {
-    return a == kScopePush || a == kScopeAll;
-  });
+  const bool wants_push = std::any_of(scope.actions.begin(), scope.actions.end(),
+                                      [](uint8_t a) { return a == kScopePush || a == kScopeAll; });
 
   // Push-to-create: a granted push on a missing repository creates it now,
   // so the pushes that follow find it with its visibility and prototypes.

@@ -138,7 +138,7 @@ class RegistryAuth {
   // Verifies a bearer token for a request to `service`. Unauthenticated on
   // any failure.
   quay::Result<std::shared_ptr<const VerifiedToken>> VerifyBearer(std::string_view token,
-                                                                 std::string_view service);
+                                                                  std::string_view service);
 
   // The /v2/auth answer for `who` asking `scopes` (see the header comment).
   // Errors: Unavailable/Internal from the database or the signer.

@@ -14,8 +14,7 @@ using quay::Action;
 // for kPull on `from` itself, since the table has one repository per route.
 constexpr Route kRoutes[] = {
     {Method::kGet, PathKind::kApiRoot, "v2.get", &HandleApiRoot, Action::kPull, Gate::kSignedIn},
-    {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull,
-     Gate::kSignedIn},
+    {Method::kHead, PathKind::kApiRoot, "v2.head", &HandleApiRoot, Action::kPull, Gate::kSignedIn},
     {Method::kGet, PathKind::kCatalog, "catalog.list", &HandleCatalog, Action::kCatalog},
     // Docker token endpoint; its Action is unused (Gate::kOpen).
     {Method::kGet, PathKind::kToken, "token.get", &HandleToken, Action::kPull, Gate::kOpen},

@@ -66,7 +66,8 @@ quay::Status TokenKeys::Install(const quay::SigningKey& key) {
 }
 
 quay::Status TokenKeys::GenerateAndStore() {
-  quay::Result<std::shared_ptr<const JwtSigner>> generated = JwtSigner::Generate(options_.algorithm);
+  quay::Result<std::shared_ptr<const JwtSigner>> generated =
+      JwtSigner::Generate(options_.algorithm);
   if (!generated.ok()) return generated.status();
   const JwtSigner& signer = **generated;
   quay::SigningKey key;

@@ -86,7 +86,7 @@ class TokenKeys {
 
   struct Cached {
     std::shared_ptr<const quay::auth::JwtPublicKey> key;  // null: unknown kid
-    quay::Clock::TimePoint valid_until;                    // cache entry (not key) expiry
+    quay::Clock::TimePoint valid_until;                   // cache entry (not key) expiry
     std::optional<quay::Clock::TimePoint> key_expires_at;
   };
 

@@ -137,7 +137,8 @@ class QUAY_EXPORT AuditLog {
   // Row counts per (kind, UTC day) for the query's filters (limit and page are
   // ignored), ordered by day then kind.
   virtual Result<std::vector<AuditCount>> Aggregate(const AuditQuery& query) = 0;
-  // A new asynchronous appender writing to this log. The log must outlive it.
+  // A new asynchronous appender writing to this log's database (which it
+  // keeps open; it may outlive the log object).
   virtual std::unique_ptr<AuditAppender> NewAppender(const AuditAppenderOptions& options) = 0;
 };
 

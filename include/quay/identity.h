@@ -280,13 +280,14 @@ class QUAY_EXPORT IdentityService {
 
   // ---- repositories ----
   // (create_repo) Creates the repository with `visibility`; its namespace
-  // must be an existing user or organization. Applies the org's prototypes
-  // (those whose activating user is unset or is the creating user; no audit
-  // rows of their own, as in Quay) and, when a user creates in an org, gives
-  // nothing more (Quay: org admins already administer it); a user's own
-  // namespace needs no grant either. Authorization is the caller's: ask the
-  // Authorizer (Action::kPush or NamespaceAction::kCreateRepository) first.
-  // Conflict(kRepository) if it exists.
+  // must be an existing user or organization. The creating user or robot
+  // (the actor's principal; a token's user) gets admin on it, as Quay's
+  // create_repository does: a creator-team member has no other grant on what
+  // it made. Applies the org's prototypes whose activating user is unset or
+  // is the creator (no audit rows of their own, as in Quay). Authorization is
+  // the caller's: ask the Authorizer (Action::kPush or
+  // NamespaceAction::kCreateRepository) first. InvalidArgument(kName) for a
+  // bad name or one without a namespace; Conflict(kRepository) if it exists.
   virtual Result<RepositoryInfo> CreateRepository(const Actor& actor, std::string_view name,
                                                   Visibility visibility,
                                                   std::string_view description) = 0;
@@ -309,6 +310,8 @@ class QUAY_EXPORT IdentityService {
   // see public ones only if IdentityOptions::public_catalog.
   virtual Result<AccountPage> ListVisibleRepositories(const Principal& who, size_t limit,
                                                       std::string_view after) = 0;
+  // The principal's standing on one repository. For a repository that does
+  // not exist, `role` is what it would have on a private one of that name.
   virtual Result<RepositoryAccess> Access(const Principal& who, std::string_view repository) = 0;
 
   // ---- repository permissions ----

@@ -8,6 +8,7 @@
 #include "api/access_facts.h"
 #include "api/audit_log.h"
 #include "api/database_authorizer.h"
+#include "api/json_text.h"
 #include "api/new_identity_service.h"
 #include "api/service_state.h"
 #include "api/signing_key_store.h"
@@ -48,13 +49,8 @@ Status UnknownAccount(std::string_view what, std::string_view name) {
 }
 
 std::string MetadataOf(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out = "{";
-  for (const auto& [k, v] : fields) {
-    if (out.size() > 1) out += ',';
-    out += AuditMetadata({{k, v}}).substr(1);  // "{"k":"v"}" without its braces
-    out.pop_back();
-  }
-  return out + "}";
+  std::vector<std::pair<std::string_view, std::string_view>> views(fields.begin(), fields.end());
+  return JsonObjectText(views);
 }
 
 Grantee::Kind GranteeKindOf(db::AccountKind k) {

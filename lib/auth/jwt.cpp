@@ -451,7 +451,8 @@ Result<std::shared_ptr<const JwtSigner>> MakeSigner(PkeyPtr pkey, std::string ki
   if (!alg) {
     return Status::InvalidArgument(Subject::kNone, "private key is neither RSA-2048+ nor P-256");
   }
-  Result<std::shared_ptr<const JwtPublicKey>> pub = JwtPublicKey::FromPublicPem(PublicPemOf(pkey.get()));
+  Result<std::shared_ptr<const JwtPublicKey>> pub =
+      JwtPublicKey::FromPublicPem(PublicPemOf(pkey.get()));
   if (!pub.ok()) return pub.status();
   if (kid.empty()) {
     Result<std::string> derived = KeyIdOf(pkey.get());
@@ -467,8 +468,8 @@ Result<std::shared_ptr<const JwtSigner>> MakeSigner(PkeyPtr pkey, std::string ki
 }  // namespace
 
 Result<std::shared_ptr<const JwtSigner>> JwtSigner::Generate(JwtAlgorithm alg) {
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, alg == JwtAlgorithm::kES256 ? "EC" : "RSA",
-                                            nullptr));
+  PkeyCtxPtr ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, alg == JwtAlgorithm::kES256 ? "EC" : "RSA", nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) {
     return Status::Internal("cannot start key generation");
   }

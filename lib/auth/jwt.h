@@ -43,16 +43,16 @@ std::string_view JwtAlgorithmName(JwtAlgorithm alg);  // "RS256" / "ES256"
 
 // One entry of Docker's "access" claim.
 struct JwtAccess {
-  std::string type;  // "repository" (or "registry" for the catalog)
-  std::string name;  // "ns/repo" as requested
+  std::string type;                  // "repository" (or "registry" for the catalog)
+  std::string name;                  // "ns/repo" as requested
   std::vector<std::string> actions;  // "pull", "push", "delete", "*"
 };
 
 struct JwtClaims {
-  std::string issuer;    // iss
-  std::string subject;   // sub: the user or robot name, "(anonymous)"
-  std::string audience;  // aud: the registry service name
-  std::string id;        // jti: unique per token (random when issued empty)
+  std::string issuer;      // iss
+  std::string subject;     // sub: the user or robot name, "(anonymous)"
+  std::string audience;    // aud: the registry service name
+  std::string id;          // jti: unique per token (random when issued empty)
   int64_t issued_at = 0;   // iat, seconds since the Unix epoch
   int64_t not_before = 0;  // nbf
   int64_t expires_at = 0;  // exp
@@ -97,7 +97,7 @@ class QUAY_EXPORT JwtSigner {
   // Parses a PEM private key (PKCS#8 or traditional; never prompts for a
   // passphrase). An empty `kid` derives it from the public key.
   static Result<std::shared_ptr<const JwtSigner>> FromPrivatePem(std::string_view pem,
-                                                                   std::string kid = "");
+                                                                 std::string kid = "");
 
   ~JwtSigner();
   const std::string& kid() const { return kid_; }

@@ -682,14 +682,21 @@ Result<std::optional<TokenRow>> IdentityStore::FindTokenByUuid(bool oauth,
   });
 }
 
+// Best-effort bookkeeping on the login path: committed without an fsync of
+// its own (the next durable commit carries it), so a login costs none.
 Status IdentityStore::TouchAppToken(int64_t id, int64_t now) {
-  return WriteStatusOn(pool_, [&](Connection& c) {
+  try {
+    auto lock = pool_.LockWriter();
+    Connection& c = pool_.writer();
+    c.SetSynchronous(Connection::Sync::kRelaxed);
     auto up = c.Prepare("UPDATE app_token SET last_used_at = ? WHERE id = ?");
     up->bind(1, static_cast<int64_t>(now));
     up->bind(2, static_cast<int64_t>(id));
     up->exec();
     return Status::Ok();
-  });
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
 }
 
 Status IdentityStore::DeleteToken(bool oauth, std::string_view uuid,

@@ -1,13 +1,13 @@
 // Registry JWTs: a good token verifies; every way a token can be wrong (bad
 // signature, wrong audience or issuer, expired, not yet valid, unknown kid,
 // malformed base64url or JSON, alg "none", algorithm confusion) is rejected.
+#include "auth/jwt.h"
+
 #include <doctest/doctest.h>
 
 #include <map>
 #include <memory>
 #include <string>
-
-#include "auth/jwt.h"
 
 namespace quay::auth {
 namespace {
@@ -78,19 +78,19 @@ bool RejectedWith(const Result<JwtClaims>& r, std::string_view reason) {
 }
 
 TEST_CASE("base64url round-trips and rejects what is not canonical base64url") {
-  for (std::string s : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
-                        std::string("foob"), std::string("fooba"), std::string("foobar"),
-                        std::string("\0\xff\xfe", 3)}) {
+  for (std::string s :
+       {std::string(), std::string("f"), std::string("fo"), std::string("foo"), std::string("foob"),
+        std::string("fooba"), std::string("foobar"), std::string("\0\xff\xfe", 3)}) {
     auto decoded = Base64UrlDecode(Base64UrlEncode(s));
     REQUIRE(decoded.ok());
     CHECK(*decoded == s);
   }
   CHECK(Base64UrlEncode("\xfb\xff") == "-_8");
-  CHECK_FALSE(Base64UrlDecode("Zg==").ok());  // padding
-  CHECK_FALSE(Base64UrlDecode("Z").ok());     // impossible length
-  CHECK_FALSE(Base64UrlDecode("Zm9v+/").ok()); // standard alphabet
+  CHECK_FALSE(Base64UrlDecode("Zg==").ok());    // padding
+  CHECK_FALSE(Base64UrlDecode("Z").ok());       // impossible length
+  CHECK_FALSE(Base64UrlDecode("Zm9v+/").ok());  // standard alphabet
   CHECK_FALSE(Base64UrlDecode("Zm 9").ok());
-  CHECK_FALSE(Base64UrlDecode("Zh").ok());    // non-zero unused bits
+  CHECK_FALSE(Base64UrlDecode("Zh").ok());  // non-zero unused bits
   CHECK(Base64UrlDecode("Zg").ok());
 }
 
@@ -142,13 +142,14 @@ TEST_CASE("keys survive a PEM round trip (what the signing-key store holds)") {
   REQUIRE(pub.ok());
   std::string token = SignOrDie(**reloaded, SampleClaims());
   std::string kid = signer->kid();
-  auto claims = VerifyJwt(token, Options(), [&](std::string_view k) {
-    return k == kid ? *pub : nullptr;
-  });
+  auto claims =
+      VerifyJwt(token, Options(), [&](std::string_view k) { return k == kid ? *pub : nullptr; });
   CHECK(claims.ok());
 
   CHECK_FALSE(JwtPublicKey::FromPublicPem("not a pem").ok());
-  CHECK_FALSE(JwtSigner::FromPrivatePem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").ok());
+  CHECK_FALSE(
+      JwtSigner::FromPrivatePem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+          .ok());
 }
 
 TEST_CASE("a bad signature is rejected") {
@@ -250,7 +251,9 @@ TEST_CASE("malformed tokens are rejected cleanly") {
   Keys keys;
   keys.Add(*signer);
   Parts good = Split(SignOrDie(*signer, SampleClaims()));
-  auto verify = [&](const std::string& token) { return VerifyJwt(token, Options(), keys.lookup()); };
+  auto verify = [&](const std::string& token) {
+    return VerifyJwt(token, Options(), keys.lookup());
+  };
 
   for (std::string bad : {std::string(""), std::string("abc"), std::string("a.b"),
                           std::string("a.b.c.d"), std::string(".."), Join(good) + "."}) {
@@ -261,17 +264,18 @@ TEST_CASE("malformed tokens are rejected cleanly") {
   CHECK(RejectedWith(verify("!!!." + good.claims + "." + good.signature), "bad header encoding"));
   CHECK(RejectedWith(verify(good.header + "." + good.claims + ".a+b/"), "signature encoding"));
   // Header not JSON / not an object / trailing garbage.
-  CHECK(RejectedWith(verify(Base64UrlEncode("{\"alg\":") + "." + good.claims + "." + good.signature),
-                     "bad header JSON"));
+  CHECK(
+      RejectedWith(verify(Base64UrlEncode("{\"alg\":") + "." + good.claims + "." + good.signature),
+                   "bad header JSON"));
   CHECK(RejectedWith(verify(Base64UrlEncode("[1]") + "." + good.claims + "." + good.signature),
                      "bad header JSON"));
   CHECK(RejectedWith(verify(Base64UrlEncode(*Base64UrlDecode(good.header) + "x") + "." +
                             good.claims + "." + good.signature),
                      "bad header JSON"));
   // Header without kid.
-  CHECK(RejectedWith(verify(Base64UrlEncode("{\"alg\":\"RS256\"}") + "." + good.claims + "." +
-                            good.signature),
-                     "no kid"));
+  CHECK(RejectedWith(
+      verify(Base64UrlEncode("{\"alg\":\"RS256\"}") + "." + good.claims + "." + good.signature),
+      "no kid"));
   // A crit header we cannot honour.
   CHECK(RejectedWith(verify(Base64UrlEncode("{\"alg\":\"RS256\",\"kid\":\"" + signer->kid() +
                                             "\",\"crit\":[\"x\"]}") +
@@ -301,8 +305,9 @@ TEST_CASE("malformed tokens are rejected cleanly") {
   // The same machinery accepts a hand-made token that is well formed, with
   // aud given as an array.
   std::string input = Base64UrlEncode(header_json) + "." +
-                      Base64UrlEncode("{\"iss\":\"quay\",\"exp\":1700003600,\"aud\":[\"x\","
-                                      "\"registry.example:5000\"],\"sub\":\"bob\"}");
+                      Base64UrlEncode(
+                          "{\"iss\":\"quay\",\"exp\":1700003600,\"aud\":[\"x\","
+                          "\"registry.example:5000\"],\"sub\":\"bob\"}");
   auto signature = signer->SignInput(input);
   REQUIRE(signature.ok());
   auto ok = verify(input + "." + *signature);
@@ -318,25 +323,27 @@ TEST_CASE("alg none, HS256 and algorithm confusion are rejected") {
   keys.Add(*rsa);
   keys.Add(*ec);
   Parts good = Split(SignOrDie(*rsa, SampleClaims()));
-  auto verify = [&](const std::string& token) { return VerifyJwt(token, Options(), keys.lookup()); };
+  auto verify = [&](const std::string& token) {
+    return VerifyJwt(token, Options(), keys.lookup());
+  };
 
   auto with_header = [&](const std::string& header_json, const std::string& signature) {
     return Base64UrlEncode(header_json) + "." + good.claims + "." + signature;
   };
   CHECK(RejectedWith(verify(with_header("{\"alg\":\"none\",\"kid\":\"" + rsa->kid() + "\"}", "")),
                      "unsupported alg"));
-  CHECK(RejectedWith(verify(with_header("{\"alg\":\"none\",\"kid\":\"" + rsa->kid() + "\"}",
-                                        good.signature)),
-                     "unsupported alg"));
-  CHECK(RejectedWith(verify(with_header("{\"alg\":\"HS256\",\"kid\":\"" + rsa->kid() + "\"}",
-                                        good.signature)),
-                     "unsupported alg"));
-  CHECK(RejectedWith(verify(with_header("{\"alg\":\"ES256\",\"kid\":\"" + rsa->kid() + "\"}",
-                                        good.signature)),
-                     "alg does not match the key"));
-  CHECK(RejectedWith(verify(with_header("{\"alg\":\"RS256\",\"kid\":\"" + ec->kid() + "\"}",
-                                        good.signature)),
-                     "alg does not match the key"));
+  CHECK(RejectedWith(
+      verify(with_header("{\"alg\":\"none\",\"kid\":\"" + rsa->kid() + "\"}", good.signature)),
+      "unsupported alg"));
+  CHECK(RejectedWith(
+      verify(with_header("{\"alg\":\"HS256\",\"kid\":\"" + rsa->kid() + "\"}", good.signature)),
+      "unsupported alg"));
+  CHECK(RejectedWith(
+      verify(with_header("{\"alg\":\"ES256\",\"kid\":\"" + rsa->kid() + "\"}", good.signature)),
+      "alg does not match the key"));
+  CHECK(RejectedWith(
+      verify(with_header("{\"alg\":\"RS256\",\"kid\":\"" + ec->kid() + "\"}", good.signature)),
+      "alg does not match the key"));
   // "None" spelled differently is just as unsupported.
   CHECK(RejectedWith(verify(with_header("{\"alg\":\"NONE\",\"kid\":\"" + rsa->kid() + "\"}", "")),
                      "unsupported alg"));

@@ -301,18 +301,28 @@ e2e_token() {
     cat "$f"
 }
 
-# curl, with a bearer token for the repository a /v2 URL names (pull, push
-# and delete; plus pull on a mount's from=), or a sign-in token for the API
-# root and the catalog.
+# curl, with a bearer token for the repository a /v2 URL names (pull for
+# GET/HEAD outside upload sessions; pull, push and delete otherwise, plus pull
+# on a mount's from=), or a sign-in token for the API root and the catalog. Asking push
+# for a read would create a missing repository (push-to-create).
 curl() {
     if [[ $E2E_AUTH != 1 || -z $REG ]] || ! has_users; then
         command curl "$@"
         return
     fi
-    local a path="" repo="" scopes=() token
+    local a path="" repo="" scopes=() token method=GET next_is_method=0
     for a in "$@"; do
+        if ((next_is_method)); then
+            method=$a
+            next_is_method=0
+            continue
+        fi
         case $a in
         "http://$REG"/v2/*) path=${a#"http://$REG"} ;;
+        -X | --request) next_is_method=1 ;;
+        -X?*) method=${a#-X} ;;
+        -I | --head) method=HEAD ;;
+        -T | --upload-file | --data-binary | -d | --data) [[ $method != GET ]] || method=POST ;;
         esac
     done
     if [[ -z $path || $path == /v2/auth* ]]; then
@@ -321,7 +331,11 @@ curl() {
     fi
     if [[ ${path%%\?*} =~ ^/v2/(.+)/(blobs|manifests|tags|referrers)/ ]]; then
         repo=${BASH_REMATCH[1]}
-        scopes+=("repository:$repo:pull,push,delete")
+        if [[ ($method == GET || $method == HEAD) && $path != */blobs/uploads* ]]; then
+            scopes+=("repository:$repo:pull")
+        else
+            scopes+=("repository:$repo:pull,push,delete")
+        fi
         if [[ $path =~ [?\&]from=([^\&]+) ]]; then
             scopes+=("repository:${BASH_REMATCH[1]}:pull")
         fi

@@ -55,8 +55,8 @@ TEST_CASE("ParseScopes: Docker scope grammar") {
   CHECK((*one)[0].repository == "ns/app");
   CHECK((*one)[0].actions == std::vector<uint8_t>{kScopePull, kScopePush});
 
-  auto several = ParseScopes({"repository:a/b:pull repository:c/d/e:*", "repository:f:push,pull,push",
-                              "registry:catalog:*"},
+  auto several = ParseScopes({"repository:a/b:pull repository:c/d/e:*",
+                              "repository:f:push,pull,push", "registry:catalog:*"},
                              "");
   REQUIRE(several.ok());
   REQUIRE(several->size() == 4);
@@ -73,10 +73,10 @@ TEST_CASE("ParseScopes: Docker scope grammar") {
   CHECK(ParseScopes({}, "")->empty());
   CHECK(ParseScopes({"", " "}, "")->empty());
 
-  for (const char* bad : {"repository:ns/app", "repository:ns/app:", "repository::pull",
-                          "repository:NS/app:pull", "repository:ns/app:pull,", "repository:ns/app:admin",
-                          "repo:ns/app:pull", "registry:catalog:pull", "registry:other:*",
-                          "repository:a//b:pull", "nonsense"}) {
+  for (const char* bad :
+       {"repository:ns/app", "repository:ns/app:", "repository::pull", "repository:NS/app:pull",
+        "repository:ns/app:pull,", "repository:ns/app:admin", "repo:ns/app:pull",
+        "registry:catalog:pull", "registry:other:*", "repository:a//b:pull", "nonsense"}) {
     CAPTURE(bad);
     auto r = ParseScopes({bad}, "reg.example");
     CHECK_FALSE(r.ok());

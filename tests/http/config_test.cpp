@@ -18,7 +18,8 @@ using std::chrono::seconds;
 
 namespace {
 
-quay::Status Apply(const std::string& yaml, ServeFlags& flags, std::vector<std::string>* warnings = nullptr) {
+quay::Status Apply(const std::string& yaml, ServeFlags& flags,
+                   std::vector<std::string>* warnings = nullptr) {
   std::vector<std::string> local;
   return ApplyConfigText(yaml, flags, warnings ? *warnings : local);
 }
@@ -231,11 +232,14 @@ TEST_CASE("cli: admin subcommands") {
   REQUIRE(grant.ok());
   CHECK(grant->admin.verb == AdminFlags::Verb::kRepoGrant);
 
-  for (std::vector<std::string_view> bad :
-       {std::vector<std::string_view>{"user"}, {"user", "remove", "alice"}, {"user", "add"},
-        {"user", "add", "a", "b"}, {"user", "add", "alice", "--password", "x"},
-        {"robot", "add", "a+b", "--email", "x"}, {"repo", "visibility", "a/b"},
-        {"user", "add", "alice", "--data-dir"}}) {
+  for (std::vector<std::string_view> bad : {std::vector<std::string_view>{"user"},
+                                            {"user", "remove", "alice"},
+                                            {"user", "add"},
+                                            {"user", "add", "a", "b"},
+                                            {"user", "add", "alice", "--password", "x"},
+                                            {"robot", "add", "a+b", "--email", "x"},
+                                            {"repo", "visibility", "a/b"},
+                                            {"user", "add", "alice", "--data-dir"}}) {
     CAPTURE(bad.size());
     CHECK_FALSE(ParseCommandLine(bad).ok());
   }
@@ -299,8 +303,7 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
   CHECK(empty.status == 1);
   CHECK(empty.err.find("password") != std::string::npos);
 
-  AdminRun passwd =
-      RunWith({"user", "passwd", "alice", "--config", config}, "second-Passw0rd\r\n");
+  AdminRun passwd = RunWith({"user", "passwd", "alice", "--config", config}, "second-Passw0rd\r\n");
   CHECK_MESSAGE(passwd.status == 0, passwd.err);
 
   AdminRun robot = RunWith({"robot", "add", "alice+ci", "--config", config}, "");
@@ -329,11 +332,14 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
   AdminRun visibility =
       RunWith({"repo", "visibility", "alice/app", "public", "--data-dir", data}, "");
   CHECK_MESSAGE(visibility.status == 0, visibility.err);
-  AdminRun grant = RunWith({"repo", "grant", "alice/app", "robot:alice+ci", "write", "--data-dir", data}, "");
+  AdminRun grant =
+      RunWith({"repo", "grant", "alice/app", "robot:alice+ci", "write", "--data-dir", data}, "");
   CHECK_MESSAGE(grant.status == 0, grant.err);
-  AdminRun bad_grant = RunWith({"repo", "grant", "alice/app", "nobody", "write", "--data-dir", data}, "");
+  AdminRun bad_grant =
+      RunWith({"repo", "grant", "alice/app", "nobody", "write", "--data-dir", data}, "");
   CHECK(bad_grant.status == 1);
-  AdminRun bad_visibility = RunWith({"repo", "visibility", "alice/app", "hidden", "--data-dir", data}, "");
+  AdminRun bad_visibility =
+      RunWith({"repo", "visibility", "alice/app", "hidden", "--data-dir", data}, "");
   CHECK(bad_visibility.status == 1);
 
   auto identity = quay::IdentityService::Open(options);

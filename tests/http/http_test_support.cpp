@@ -98,7 +98,8 @@ TestServer::TestServer(ServerOptions options) {
   registry_ = std::move(opened).value();
   if (options.token_auth) {
     auto identity = quay::IdentityService::Open(registry_options, *registry_);
-    if (!identity.ok()) throw std::runtime_error("IdentityService::Open: " + identity.status().ToString());
+    if (!identity.ok())
+      throw std::runtime_error("IdentityService::Open: " + identity.status().ToString());
     identity_ = std::move(identity).value();
     quayd::RegistryAuthOptions auth_options = options.auth;
     auth_options.anonymous_access = options.identity.anonymous_access;
@@ -200,8 +201,7 @@ std::string ArtifactManifest(std::string_view artifact_type, const BlobRef& laye
                              const BlobRef& subject,
                              const std::vector<std::pair<std::string, std::string>>& annotations) {
   std::string out = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciManifest) +
-                    "\",\"artifactType\":\"" + std::string(artifact_type) +
-                    "\",\"config\":" +
+                    "\",\"artifactType\":\"" + std::string(artifact_type) + "\",\"config\":" +
                     DescriptorJson("application/vnd.oci.empty.v1+json", {DigestOf("{}"), 2}) +
                     ",\"layers\":[" + DescriptorJson("application/octet-stream", layer) +
                     "],\"subject\":" + DescriptorJson(kOciManifest, subject);

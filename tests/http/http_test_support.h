@@ -136,10 +136,9 @@ std::string ImageManifest(const BlobRef& config, const std::vector<BlobRef>& lay
 // An OCI 1.1 artifact manifest: artifactType set, the empty config, one layer
 // `layer` (pushed by the caller), `subject` as its subject, and annotations.
 // The empty config blob "{}" must be in the repository (PushBlob(.., "{}")).
-std::string ArtifactManifest(std::string_view artifact_type, const BlobRef& layer,
-                             const BlobRef& subject,
-                             const std::vector<std::pair<std::string, std::string>>& annotations =
-                                 {});
+std::string ArtifactManifest(
+    std::string_view artifact_type, const BlobRef& layer, const BlobRef& subject,
+    const std::vector<std::pair<std::string, std::string>>& annotations = {});
 
 // Pushes a config and one layer blob to `repo` and returns a manifest over them.
 std::string PushImageBlobs(httplib::Client& client, std::string_view repo,

@@ -52,9 +52,7 @@ httplib::Headers BasicAuth(std::string_view user, std::string_view password) {
   return {{"Authorization", "Basic " + Base64(std::string(user) + ":" + std::string(password))}};
 }
 
-httplib::Headers Bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
+httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 // GET /v2/auth with the given scopes; the response.
 httplib::Result TokenRequest(httplib::Client& client, const std::vector<std::string>& scopes,
@@ -181,8 +179,8 @@ TEST_CASE("token auth: push creates a private repository; its owner pulls; other
   auto denied = client->Post("/v2/alice/app/blobs/uploads/", "", "application/octet-stream");
   REQUIRE(denied);
   CHECK(denied->status == 401);
-  CHECK(denied->get_header_value("WWW-Authenticate").find(
-            "scope=\"repository:alice/app:pull,push\"") != std::string::npos);
+  CHECK(denied->get_header_value("WWW-Authenticate")
+            .find("scope=\"repository:alice/app:pull,push\"") != std::string::npos);
 
   std::string token =
       GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
@@ -202,8 +200,9 @@ TEST_CASE("token auth: push creates a private repository; its owner pulls; other
   auto anonymous = client->Get("/v2/alice/app/manifests/latest");
   REQUIRE(anonymous);
   CHECK(anonymous->status == 401);
-  CHECK(anonymous->get_header_value("WWW-Authenticate").find(
-            "scope=\"repository:alice/app:pull\"") != std::string::npos);
+  CHECK(
+      anonymous->get_header_value("WWW-Authenticate").find("scope=\"repository:alice/app:pull\"") !=
+      std::string::npos);
   std::string anon_token = GetToken(*client, {"repository:alice/app:pull"});
   CHECK(ActionsIn(anon_token, "alice/app").empty());
   CHECK(std::string(ClaimsOf(anon_token)["sub"].GetString()) == "(anonymous)");
@@ -216,7 +215,8 @@ TEST_CASE("token auth: push creates a private repository; its owner pulls; other
   CHECK(ActionsIn(missing_token, "alice/nothing").empty());
 
   // Bob may not push to alice's namespace: push is silently dropped.
-  std::string bob = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("bob", kPassword));
+  std::string bob =
+      GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("bob", kPassword));
   CHECK(ActionsIn(bob, "alice/app").empty());
   CHECK(PushImage(*client, "alice/app", bob) == 401);
   // ...and cannot create repositories there either.
@@ -226,7 +226,8 @@ TEST_CASE("token auth: push creates a private repository; its owner pulls; other
   CHECK_FALSE(s.server.identity().GetRepository("alice/bobs").ok());
 
   // Public: anonymous pull works with and without a token; push still not.
-  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
+  REQUIRE(
+      s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
   auto public_pull = client->Get("/v2/alice/app/manifests/latest");
   REQUIRE(public_pull);
   CHECK(public_pull->status == 200);
@@ -241,15 +242,15 @@ TEST_CASE("token auth: a token covers only its own scopes") {
   AuthServer s;
   s.AddUser("alice");
   auto client = s.server.Client();
-  std::string both = GetToken(*client, {"repository:alice/one:pull,push", "repository:alice/two:pull,push"},
-                              BasicAuth("alice", kPassword));
+  std::string both =
+      GetToken(*client, {"repository:alice/one:pull,push", "repository:alice/two:pull,push"},
+               BasicAuth("alice", kPassword));
   CHECK(PushImage(*client, "alice/one", both) == 201);
   CHECK(PushImage(*client, "alice/two", both) == 201);
 
   // Space-separated scopes in one parameter work too.
-  std::string spaced =
-      GetToken(*client, {"repository:alice/one:pull%20repository:alice/two:pull"},
-               BasicAuth("alice", kPassword));
+  std::string spaced = GetToken(*client, {"repository:alice/one:pull%20repository:alice/two:pull"},
+                                BasicAuth("alice", kPassword));
   CHECK(ActionsIn(spaced, "alice/one") == "pull");
   CHECK(ActionsIn(spaced, "alice/two") == "pull");
 
@@ -275,7 +276,8 @@ TEST_CASE("token auth: robots, app tokens and OAuth tokens log in") {
   s.AddUser("alice");
   auto& identity = s.server.identity();
   auto client = s.server.Client();
-  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  std::string owner =
+      GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
   REQUIRE(PushImage(*client, "alice/app", owner) == 201);
 
   SUBCASE("robot with write permission") {
@@ -293,7 +295,8 @@ TEST_CASE("token auth: robots, app tokens and OAuth tokens log in") {
     CHECK(ActionsIn(token, "alice/app") == "pull,push");
     CHECK(std::string(ClaimsOf(token)["sub"].GetString()) == "alice+ci");
     CHECK(PushImage(*client, "alice/app", token, "from-robot") == 201);
-    auto wrong = TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", "nope"));
+    auto wrong =
+        TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", "nope"));
     REQUIRE(wrong);
     CHECK(wrong->status == 401);
   }
@@ -352,8 +355,8 @@ TEST_CASE("token auth: bad credentials and bad input answer 400/401, never 500")
   expect(TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("nobody", "wrong")), 401,
          "UNAUTHORIZED");
   expect(TokenRequest(*client, {}), 401, "UNAUTHORIZED");  // no credentials, no scope
-  for (const char* header : {"Basic", "Basic !!!", "Basic " /* empty */, "Basic bm9jb2xvbg==",
-                             "Bearer", "Bearer a b"}) {
+  for (const char* header :
+       {"Basic", "Basic !!!", "Basic " /* empty */, "Basic bm9jb2xvbg==", "Bearer", "Bearer a b"}) {
     CAPTURE(header);
     expect(TokenRequest(*client, {"repository:alice/app:pull"}, {{"Authorization", header}}), 401,
            "UNAUTHORIZED");
@@ -376,7 +379,8 @@ TEST_CASE("token auth: bad credentials and bad input answer 400/401, never 500")
   CHECK(PushImage(*client, "alice/app", prefixed) == 201);
 
   // Bearer problems on /v2 routes.
-  std::string good = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  std::string good =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
   std::string tampered = good;
   tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
   for (const std::string& header :
@@ -452,20 +456,23 @@ TEST_CASE("token auth: expired tokens and rotated keys") {
   AuthServer s(options);
   s.AddUser("alice");
   auto client = s.server.Client();
-  std::string token = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
+  std::string token =
+      GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
   CHECK(ClaimsOf(token)["exp"].GetInt64() - ClaimsOf(token)["iat"].GetInt64() == 600);
   REQUIRE(PushImage(*client, "alice/app", token) == 201);
   const std::string old_kid = s.server.auth().keys().signer()->kid();
 
   // Past the rotation period: a new key signs, the old one still verifies.
   clock->Advance(std::chrono::hours(24));
-  std::string fresh = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  std::string fresh =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
   REQUIRE(s.server.auth().keys().Maintain().ok());
   CHECK(s.server.auth().keys().signer()->kid() != old_kid);
   auto old_key_token = client->Get("/v2/alice/app/manifests/latest", Bearer(fresh));
   REQUIRE(old_key_token);
   CHECK(old_key_token->status == 200);
-  std::string rotated = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  std::string rotated =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
   auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(rotated));
   REQUIRE(res);
   CHECK(res->status == 200);
@@ -492,10 +499,12 @@ TEST_CASE("token auth: a revoked permission stops a token that still claims it")
   s.AddUser("bob");
   auto& identity = s.server.identity();
   auto client = s.server.Client();
-  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  std::string owner =
+      GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
   REQUIRE(PushImage(*client, "alice/app", owner) == 201);
-  REQUIRE(identity.SetPermission(TestActor(), "alice/app", quay::Grantee::User("bob"),
-                                 quay::RepositoryRole::kRead)
+  REQUIRE(identity
+              .SetPermission(TestActor(), "alice/app", quay::Grantee::User("bob"),
+                             quay::RepositoryRole::kRead)
               .ok());
   std::string bob = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("bob", kPassword));
   auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(bob));
@@ -517,7 +526,8 @@ TEST_CASE("token auth: two instances on one database verify each other's tokens"
   AuthServer b(options);
   auto ca = a.server.Client();
   auto cb = b.server.Client();
-  std::string token = GetToken(*ca, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
+  std::string token =
+      GetToken(*ca, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
   CHECK(std::string(ClaimsOf(token)["aud"].GetString()) == "registry.example");
   CHECK(PushImage(*cb, "alice/app", token) == 201);
   auto challenge = cb->Get("/v2/");
@@ -532,9 +542,11 @@ TEST_CASE("token auth: anonymous access can be switched off") {
   AuthServer s(options);
   s.AddUser("alice");
   auto client = s.server.Client();
-  std::string owner = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  std::string owner =
+      GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
   REQUIRE(PushImage(*client, "alice/app", owner) == 201);
-  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
+  REQUIRE(
+      s.server.identity().SetVisibility(TestActor(), "alice/app", quay::Visibility::kPublic).ok());
   auto res = TokenRequest(*client, {"repository:alice/app:pull"});
   REQUIRE(res);
   CHECK(res->status == 401);
@@ -548,11 +560,14 @@ TEST_CASE("token auth: the catalog lists what the caller may pull") {
   s.AddUser("alice");
   s.AddUser("bob");
   auto client = s.server.Client();
-  std::string alice = GetToken(*client, {"repository:alice/private:push,pull", "repository:alice/shared:push,pull"},
-                               BasicAuth("alice", kPassword));
+  std::string alice =
+      GetToken(*client, {"repository:alice/private:push,pull", "repository:alice/shared:push,pull"},
+               BasicAuth("alice", kPassword));
   REQUIRE(PushImage(*client, "alice/private", alice) == 201);
   REQUIRE(PushImage(*client, "alice/shared", alice) == 201);
-  REQUIRE(s.server.identity().SetVisibility(TestActor(), "alice/shared", quay::Visibility::kPublic).ok());
+  REQUIRE(s.server.identity()
+              .SetVisibility(TestActor(), "alice/shared", quay::Visibility::kPublic)
+              .ok());
 
   auto list = [&](const std::string& token) {
     auto res = client->Get("/v2/_catalog", Bearer(token));
@@ -573,7 +588,8 @@ TEST_CASE("token auth: pulls and pushes are audited with actor, address and requ
     AuthServer s(options);
     s.AddUser("alice");
     auto client = s.server.Client();
-    std::string token = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+    std::string token =
+        GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
     REQUIRE(PushImage(*client, "alice/app", token) == 201);
     httplib::Headers headers = Bearer(token);
     headers.emplace("X-Request-Id", "pull-audit-1");
@@ -616,13 +632,17 @@ TEST_CASE("token auth: no password, token or Authorization header reaches a log 
   auto robot = s.server.identity().CreateRobot(TestActor(), "alice", "ci", "");
   REQUIRE(robot.ok());
 
-  std::string token = GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  std::string token =
+      GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
   REQUIRE(PushImage(*client, "alice/app", token) == 201);
-  std::string app_token = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("$app", app->secret));
-  std::string robot_token = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", robot->token));
+  std::string app_token =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("$app", app->secret));
+  std::string robot_token =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", robot->token));
   // Failures log too; they must not log what was tried.
   for (int i = 0; i < 6; ++i) {
-    TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice", "Wr0ng-Guess-" + std::to_string(i)));
+    TokenRequest(*client, {"repository:alice/app:pull"},
+                 BasicAuth("alice", "Wr0ng-Guess-" + std::to_string(i)));
   }
   client->Get("/v2/alice/app/manifests/latest", Bearer(token + "tampered"));
   client->Get("/v2/alice/app/manifests/latest?token=query-secret-123", Bearer(token));
