@@ -144,6 +144,10 @@ const Key kKeys[] = {
        }
        return ReadDuration(n, f.identity.app_token_lifetime, false);
      }},
+    {"ACTION_LOG_AUDIT_LOGINS",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.login_audit); }},
+    {"ACTION_LOG_AUDIT_LOGIN_FAILURES",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.login_failure_audit); }},
     {"REGISTRY_JWT_TOKEN_LIFETIME",
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadDuration(n, f.auth.keys.token_lifetime, false);

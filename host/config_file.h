@@ -12,6 +12,8 @@
 //   FEATURE_PUBLIC_CATALOG            anonymous catalog of public repos (false)
 //   CREATE_PRIVATE_REPO_ON_PUSH       push-created repos are private (true)
 //   APP_SPECIFIC_TOKEN_EXPIRATION     app token lifetime, null = never (null)
+//   ACTION_LOG_AUDIT_LOGINS           audit login_success on /v2/auth (true)
+//   ACTION_LOG_AUDIT_LOGIN_FAILURES   audit login_failure (false)
 //   REGISTRY_JWT_TOKEN_LIFETIME       registry token lifetime (1h) [quayd's;
 //                                     Quay hard-codes 3600 s]
 //

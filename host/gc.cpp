@@ -66,9 +66,9 @@ void PeriodicGc::CollectOnce() {
     logger_.Log(quay::LogLevel::kDebug, "gc", "garbage collection is not available",
                 {{"error", report.status().ToString()}});
   } else {
-    logger_.Log(quay::LogLevel::kError, "gc", "failed to collect garbage",
-                {{"error", report.status().ToString()},
-                 {"duration_ms", std::to_string(elapsed.count())}});
+    logger_.Log(
+        quay::LogLevel::kError, "gc", "failed to collect garbage",
+        {{"error", report.status().ToString()}, {"duration_ms", std::to_string(elapsed.count())}});
   }
 }
 

@@ -26,13 +26,30 @@ std::string MediaTypeOf(const std::string& content_type) {
   return std::string(s);
 }
 
-// Quay's pull_repo/push_repo metadata: the tag, or the digest when the
-// reference is one.
-std::string ReferenceMetadata(std::string_view reference, const quay::Digest& digest) {
+// Quay's pull_repo/push_repo metadata (track_and_log): repo, namespace,
+// user-agent, the tag (unless the reference is a digest), the manifest
+// digest and media type. Who and from where are the row's own columns.
+std::string RegistryEventMetadata(const Exchange& ex, const quay::Digest& digest,
+                                  std::string_view media_type) {
+  const std::string_view name = ex.match.name;
+  const std::string_view ns = quay::NamespaceOf(name);
+  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
+  const std::string digest_text = digest.str();
+  const std::string user_agent = ex.req.get_header_value("User-Agent").substr(0, 256);
+  const std::string_view reference = ex.match.argument;
   if (reference.find(':') != std::string_view::npos) {
-    return quay::AuditMetadata({{"manifest_digest", digest.str()}});
+    return quay::AuditMetadata({{"repo", repo},
+                                {"namespace", ns},
+                                {"manifest_digest", digest_text},
+                                {"mediaType", media_type},
+                                {"user-agent", user_agent}});
   }
-  return quay::AuditMetadata({{"tag", reference}, {"manifest_digest", digest.str()}});
+  return quay::AuditMetadata({{"repo", repo},
+                              {"namespace", ns},
+                              {"tag", reference},
+                              {"manifest_digest", digest_text},
+                              {"mediaType", media_type},
+                              {"user-agent", user_agent}});
 }
 
 quay::Status TooLarge(uint64_t limit) {
@@ -55,7 +72,7 @@ quay::Status HandleManifestGet(Exchange& ex) {
   // A pull is a GET: HEAD only asks whether the manifest is there.
   if (ex.auth != nullptr && ex.req.method == "GET") {
     ex.auth->RecordPull(ActorOf(ex), ex.match.name,
-                        ReferenceMetadata(ex.match.argument, record->digest));
+                        RegistryEventMetadata(ex, record->digest, record->media_type));
   }
   return quay::Status::Ok();
 }
@@ -93,7 +110,8 @@ quay::Status HandleManifestPut(Exchange& ex) {
   ex.res.set_header("Content-Length", "0");
   if (ex.auth != nullptr) {
     ex.auth->RecordPush(ActorOf(ex), ex.match.name,
-                        ReferenceMetadata(ex.match.argument, put->digest));
+                        RegistryEventMetadata(
+                            ex, put->digest, MediaTypeOf(ex.req.get_header_value("Content-Type"))));
   }
   return quay::Status::Ok();
 }

@@ -89,11 +89,13 @@ quay::Status HandleToken(Exchange& ex) {
     if (!who.ok()) {
       if (who.status().code() != quay::Code::kUnauthenticated) return who.status();
       auth.throttle().RecordFailure(username, actor.ip);
+      auth.RecordLogin(actor, false, username, ex.req.get_header_value("User-Agent"));
       ex.logger.Log(quay::LogLevel::kInfo, "auth", "login failed", {{"remote", actor.ip}});
       return BadCredentials();
     }
     auth.throttle().RecordSuccess(username, actor.ip);
     actor.principal = std::move(who).value();
+    auth.RecordLogin(actor, true, username, ex.req.get_header_value("User-Agent"));
   } else {
     if (scopes->empty()) return quay::Status::Unauthenticated("authentication required");
     if (!auth.options().anonymous_access) {

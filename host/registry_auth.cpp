@@ -373,6 +373,24 @@ void RegistryAuth::RecordPush(const quay::Actor& actor, std::string_view reposit
       quay::AuditEvent::By(actor, "push_repo", std::string(repository), std::move(metadata)));
 }
 
+void RegistryAuth::RecordLogin(const quay::Actor& actor, bool success, std::string_view username,
+                               std::string_view user_agent) {
+  if (!appender_ || !(success ? options_.login_audit : options_.login_failure_audit)) return;
+  user_agent = user_agent.substr(0, 256);
+  username = username.substr(0, 255);
+  quay::AuditEvent event = quay::AuditEvent::By(
+      actor, success ? "login_success" : "login_failure", std::string(),
+      success ? quay::AuditMetadata({{"type", "v2auth"},
+                                     {"kind", KindName(actor.principal.kind)},
+                                     {"useragent", user_agent}})
+              : quay::AuditMetadata(
+                    {{"type", "v2auth"}, {"username", username}, {"useragent", user_agent}}));
+  // The account the login belongs to: the user, or the robot's namespace.
+  std::string_view account = success ? std::string_view(actor.principal.name) : username;
+  event.namespace_name = std::string(account.substr(0, account.find('+')));
+  appender_->Append(std::move(event));
+}
+
 quay::Status RegistryAuth::FlushAudit() {
   return appender_ ? appender_->Flush() : quay::Status::Ok();
 }

@@ -67,6 +67,11 @@ struct RegistryAuthOptions {
   LoginThrottleOptions login_throttle;
   // Record pull_repo for manifest GETs. Default: true.
   bool pull_audit = true;
+  // ACTION_LOG_AUDIT_LOGINS: record login_success for /v2/auth logins with
+  // credentials. Default: true (Quay's default).
+  bool login_audit = true;
+  // ACTION_LOG_AUDIT_LOGIN_FAILURES: record login_failure. Default: false.
+  bool login_failure_audit = false;
   // The asynchronous appender for pull_repo/push_repo rows.
   quay::AuditAppenderOptions audit_appender;
 };
@@ -149,6 +154,10 @@ class RegistryAuth {
   // Queues an audit row (pull_repo only when pull audit is on). Never blocks.
   void RecordPull(const quay::Actor& actor, std::string_view repository, std::string metadata);
   void RecordPush(const quay::Actor& actor, std::string_view repository, std::string metadata);
+  // login_success (actor = who logged in) or login_failure (actor anonymous;
+  // `username` is what was tried), metadata {"type":"v2auth","useragent",...}.
+  void RecordLogin(const quay::Actor& actor, bool success, std::string_view username,
+                   std::string_view user_agent);
 
   // Writes queued audit rows (tests).
   quay::Status FlushAudit();

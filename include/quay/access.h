@@ -25,11 +25,11 @@
 namespace quay {
 
 enum class Action : unsigned char {
-  kPull,    // read manifests, blobs, tags, referrers
-  kPush,    // upload blobs, put manifests; on a missing repository: create it
-  kDelete,  // delete manifests, tags, blobs (Quay: needs write, not admin)
-  kAdmin,   // repository administration (permissions, visibility, "*" scope)
-  kCatalog, // list repositories (repository is empty)
+  kPull,     // read manifests, blobs, tags, referrers
+  kPush,     // upload blobs, put manifests; on a missing repository: create it
+  kDelete,   // delete manifests, tags, blobs (Quay: needs write, not admin)
+  kAdmin,    // repository administration (permissions, visibility, "*" scope)
+  kCatalog,  // list repositories (repository is empty)
 };
 
 // Namespace-wide decisions (a user's own namespace or an organization).

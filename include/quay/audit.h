@@ -43,7 +43,7 @@ struct Actor {
 };
 
 struct AuditEvent {
-  int64_t id = 0;  // assigned when written; ignored by Record()
+  int64_t id = 0;    // assigned when written; ignored by Record()
   std::string kind;  // Quay LogEntryKind name, e.g. "push_repo"
   // When it happened. Left at the epoch, Record() uses the injected clock.
   Clock::TimePoint time{};
@@ -78,14 +78,14 @@ QUAY_EXPORT std::string AuditMetadata(
 QUAY_EXPORT std::string_view NamespaceOf(std::string_view repository);
 
 struct AuditQuery {
-  std::string repository;      // non-empty: only this repository's rows
-  std::string namespace_name;  // non-empty: only this namespace's rows
-  std::string performer;       // non-empty: only rows performed by this name
+  std::string repository;                 // non-empty: only this repository's rows
+  std::string namespace_name;             // non-empty: only this namespace's rows
+  std::string performer;                  // non-empty: only rows performed by this name
   std::optional<Clock::TimePoint> since;  // inclusive
   std::optional<Clock::TimePoint> until;  // exclusive
   std::vector<std::string> kinds;         // non-empty: only these kinds
   size_t limit = 20;                      // rows per page (Quay: 20); 0 = 20
-  std::string page;  // the previous page's next_page; empty = newest first
+  std::string page;                       // the previous page's next_page; empty = newest first
 };
 
 struct AuditPage {

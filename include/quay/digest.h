@@ -32,8 +32,8 @@ class QUAY_EXPORT Digest {
 
   bool empty() const { return value_.empty(); }
   DigestAlgorithm algorithm() const { return algorithm_; }
-  std::string_view algorithm_name() const;      // "sha256"
-  std::string_view hex() const;                 // the part after ':'
+  std::string_view algorithm_name() const;           // "sha256"
+  std::string_view hex() const;                      // the part after ':'
   const std::string& str() const { return value_; }  // "sha256:..."
 
   friend bool operator==(const Digest& a, const Digest& b) { return a.value_ == b.value_; }
@@ -77,5 +77,7 @@ class QUAY_EXPORT Digester {
 
 template <>
 struct std::hash<quay::Digest> {
-  size_t operator()(const quay::Digest& d) const noexcept { return std::hash<std::string>()(d.str()); }
+  size_t operator()(const quay::Digest& d) const noexcept {
+    return std::hash<std::string>()(d.str());
+  }
 };

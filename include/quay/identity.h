@@ -192,8 +192,7 @@ class QUAY_EXPORT IdentityService {
   // On `registry`'s database (required to share an in-memory one). `options`
   // gives the identity settings, clock and logger. `registry` must come from
   // Registry::Open and outlive nothing: the service keeps the database alive.
-  static Result<std::unique_ptr<IdentityService>> Open(const Options& options,
-                                                       Registry& registry);
+  static Result<std::unique_ptr<IdentityService>> Open(const Options& options, Registry& registry);
   virtual ~IdentityService() = default;
 
   virtual std::shared_ptr<Authorizer> authorizer() = 0;
@@ -266,8 +265,7 @@ class QUAY_EXPORT IdentityService {
 
   // ---- robot accounts ----
   // (create_robot) `namespace_name` is a user or an organization.
-  virtual Result<RobotCredentials> CreateRobot(const Actor& actor,
-                                               std::string_view namespace_name,
+  virtual Result<RobotCredentials> CreateRobot(const Actor& actor, std::string_view namespace_name,
                                                std::string_view short_name,
                                                std::string_view description) = 0;
   virtual Result<Robot> GetRobot(std::string_view robot_name) = 0;

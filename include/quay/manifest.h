@@ -49,12 +49,12 @@ enum class ManifestKind : unsigned char { kImage, kIndex };
 
 struct Manifest {
   ManifestKind kind = ManifestKind::kImage;
-  std::string media_type;     // the effective media type (body's or Content-Type's)
-  std::string artifact_type;  // OCI 1.1 artifactType; empty if absent
-  std::optional<Descriptor> config;      // images only
-  std::vector<Descriptor> layers;        // images only
-  std::vector<Descriptor> manifests;     // indexes only
-  std::optional<Descriptor> subject;     // OCI 1.1 referrers
+  std::string media_type;             // the effective media type (body's or Content-Type's)
+  std::string artifact_type;          // OCI 1.1 artifactType; empty if absent
+  std::optional<Descriptor> config;   // images only
+  std::vector<Descriptor> layers;     // images only
+  std::vector<Descriptor> manifests;  // indexes only
+  std::optional<Descriptor> subject;  // OCI 1.1 referrers
   std::map<std::string, std::string> annotations;
 
   // Parses and validates a manifest body. `content_type` is the request's

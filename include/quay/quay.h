@@ -2,9 +2,9 @@
 #pragma once
 
 #include "quay/access.h"
+#include "quay/audit.h"
 #include "quay/clock.h"
 #include "quay/digest.h"
-#include "quay/audit.h"
 #include "quay/fault_blob_store.h"
 #include "quay/identity.h"
 #include "quay/logger.h"

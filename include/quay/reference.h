@@ -28,7 +28,7 @@ class QUAY_EXPORT Reference {
   static Result<Reference> Parse(std::string_view text);
 
   bool is_digest() const { return !digest_.empty(); }
-  const std::string& tag() const { return tag_; }  // empty for a digest
+  const std::string& tag() const { return tag_; }   // empty for a digest
   const Digest& digest() const { return digest_; }  // empty for a tag
   std::string str() const { return is_digest() ? digest_.str() : tag_; }
 

@@ -91,7 +91,7 @@ struct TagEvent {
 };
 
 struct GcOptions {
-  bool dry_run = false;   // report what would be freed, change nothing
+  bool dry_run = false;  // report what would be freed, change nothing
   // Rows deleted per write transaction: concurrent writes wait at most one
   // batch for the database. At least 1. Default: 200.
   size_t batch_size = 200;
@@ -100,12 +100,12 @@ struct GcOptions {
 // What a collection removed (or, for a dry run, would remove).
 struct GcReport {
   uint64_t manifests_deleted = 0;
-  uint64_t tags_expired = 0;        // history rows past the recovery window
-  uint64_t blobs_unlinked = 0;      // repository links removed
-  uint64_t blobs_deleted = 0;       // blob files removed from storage (also
-                                    // files left without a row by a crash)
-  uint64_t bytes_freed = 0;         // their sizes
-  uint64_t uploads_expired = 0;     // abandoned upload sessions removed
+  uint64_t tags_expired = 0;     // history rows past the recovery window
+  uint64_t blobs_unlinked = 0;   // repository links removed
+  uint64_t blobs_deleted = 0;    // blob files removed from storage (also
+                                 // files left without a row by a crash)
+  uint64_t bytes_freed = 0;      // their sizes
+  uint64_t uploads_expired = 0;  // abandoned upload sessions removed
 };
 
 class QUAY_EXPORT Registry {

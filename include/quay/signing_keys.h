@@ -27,12 +27,12 @@
 namespace quay {
 
 struct SigningKey {
-  std::string kid;        // unique key id (the JWT header's "kid")
-  std::string service;    // whose key: "quay" (Quay's INSTANCE_SERVICE_KEY_SERVICE)
-  std::string algorithm;  // JWS algorithm, e.g. "RS256"
+  std::string kid;              // unique key id (the JWT header's "kid")
+  std::string service;          // whose key: "quay" (Quay's INSTANCE_SERVICE_KEY_SERVICE)
+  std::string algorithm;        // JWS algorithm, e.g. "RS256"
   std::string private_key_pem;  // empty for a verify-only key
   std::string public_key_pem;
-  Clock::TimePoint created_at{};  // set by Insert() when left at the epoch
+  Clock::TimePoint created_at{};               // set by Insert() when left at the epoch
   std::optional<Clock::TimePoint> expires_at;  // verifiers reject it from then on
   std::optional<Clock::TimePoint> rotated_at;  // no longer signs from then on
 };

@@ -36,17 +36,17 @@ enum class Code : unsigned char {
 // What an error is about; lets a host pick e.g. BLOB_UNKNOWN vs MANIFEST_UNKNOWN.
 enum class Subject : unsigned char {
   kNone,
-  kBlob,            // a blob in a repository
-  kUpload,          // an upload session
-  kManifest,        // a manifest (by digest) or its body
-  kTag,             // a tag reference
-  kRepository,      // a repository
-  kName,            // a repository name's grammar
-  kDigest,          // a digest's grammar or value
-  kReference,       // a blob or child manifest referenced by a manifest
-  kMediaType,       // a content type
-  kSize,            // a declared size
-  kRange,           // a byte range
+  kBlob,        // a blob in a repository
+  kUpload,      // an upload session
+  kManifest,    // a manifest (by digest) or its body
+  kTag,         // a tag reference
+  kRepository,  // a repository
+  kName,        // a repository name's grammar
+  kDigest,      // a digest's grammar or value
+  kReference,   // a blob or child manifest referenced by a manifest
+  kMediaType,   // a content type
+  kSize,        // a declared size
+  kRange,       // a byte range
 };
 
 class QUAY_EXPORT Status {
@@ -54,7 +54,9 @@ class QUAY_EXPORT Status {
   Status() = default;  // OK
 
   static Status Ok() { return Status(); }
-  static Status NotFound(Subject s, std::string msg) { return {Code::kNotFound, s, std::move(msg)}; }
+  static Status NotFound(Subject s, std::string msg) {
+    return {Code::kNotFound, s, std::move(msg)};
+  }
   static Status InvalidArgument(Subject s, std::string msg) {
     return {Code::kInvalidArgument, s, std::move(msg)};
   }
@@ -67,19 +69,25 @@ class QUAY_EXPORT Status {
   static Status RangeInvalid(Subject s, std::string msg) {
     return {Code::kRangeInvalid, s, std::move(msg)};
   }
-  static Status TooLarge(Subject s, std::string msg) { return {Code::kTooLarge, s, std::move(msg)}; }
+  static Status TooLarge(Subject s, std::string msg) {
+    return {Code::kTooLarge, s, std::move(msg)};
+  }
   static Status Unauthenticated(std::string msg) {
     return {Code::kUnauthenticated, Subject::kNone, std::move(msg)};
   }
   static Status Denied(std::string msg) { return {Code::kDenied, Subject::kNone, std::move(msg)}; }
-  static Status Conflict(Subject s, std::string msg) { return {Code::kConflict, s, std::move(msg)}; }
+  static Status Conflict(Subject s, std::string msg) {
+    return {Code::kConflict, s, std::move(msg)};
+  }
   static Status Unsupported(Subject s, std::string msg) {
     return {Code::kUnsupported, s, std::move(msg)};
   }
   static Status Unavailable(std::string msg) {
     return {Code::kUnavailable, Subject::kNone, std::move(msg)};
   }
-  static Status Internal(std::string msg) { return {Code::kInternal, Subject::kNone, std::move(msg)}; }
+  static Status Internal(std::string msg) {
+    return {Code::kInternal, Subject::kNone, std::move(msg)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
@@ -102,7 +110,7 @@ class QUAY_EXPORT Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }

@@ -20,7 +20,6 @@ auth::AccessPolicy PolicyOf(const IdentityOptions& options);
 // `repository` may be empty (namespace-wide questions); `namespace_name` is
 // the repository's namespace or the namespace asked about.
 Result<auth::AccessFacts> GatherFacts(ServiceState& state, const Principal& who,
-                                      std::string_view repository,
-                                      std::string_view namespace_name);
+                                      std::string_view repository, std::string_view namespace_name);
 
 }  // namespace quay::api

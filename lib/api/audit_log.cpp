@@ -207,8 +207,8 @@ db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) {
   db::AuditRow row;
   row.kind = e.kind;
   row.repository = e.repository;
-  row.namespace_name = e.namespace_name.empty() ? std::string(NamespaceOf(e.repository))
-                                                : e.namespace_name;
+  row.namespace_name =
+      e.namespace_name.empty() ? std::string(NamespaceOf(e.repository)) : e.namespace_name;
   row.performer_kind = std::string(PerformerKindText(e.performer_kind));
   row.performer = e.performer;
   row.token_kind = std::string(TokenKindText(e.token_kind));
@@ -238,8 +238,7 @@ AuditEvent FromAuditRow(const db::AuditRow& row) {
 }
 
 db::AuditRow AuditRowFor(const ServiceState& state, const Actor& actor, std::string kind,
-                         std::string namespace_name, std::string repository,
-                         std::string metadata) {
+                         std::string namespace_name, std::string repository, std::string metadata) {
   AuditEvent e = AuditEvent::By(actor, std::move(kind), std::move(repository), std::move(metadata));
   if (!namespace_name.empty()) e.namespace_name = std::move(namespace_name);
   return ToAuditRow(e, state.NowMicros());

@@ -45,7 +45,8 @@ std::optional<SplitToken> Split(std::string_view token, std::string_view prefix)
 Status InvalidCredentials() { return Status::Unauthenticated("invalid credentials"); }
 
 Status UnknownAccount(std::string_view what, std::string_view name) {
-  return Status::NotFound(Subject::kNone, std::string(what) + " '" + std::string(name) + "' not found");
+  return Status::NotFound(Subject::kNone,
+                          std::string(what) + " '" + std::string(name) + "' not found");
 }
 
 std::string MetadataOf(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -234,15 +235,15 @@ class IdentityServiceImpl final : public IdentityService {
   Status DeleteUser(const Actor& actor, std::string_view username) override {
     auto row = Require(username, db::AccountKind::kUser, "user");
     if (!row.ok()) return row.status();
-    auto audit = Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", username}}));
+    auto audit =
+        Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", username}}));
     return state_->identity.DeleteAccount(row->id, audit);
   }
 
   // ---- organizations and teams ----
 
   Result<Organization> CreateOrganization(const Actor& actor, std::string_view name,
-                                          std::string_view email,
-                                          std::string_view owner) override {
+                                          std::string_view email, std::string_view owner) override {
     if (auto s = ValidateAccountName(name); !s.ok()) return s;
     auto owner_row = Require(owner, db::AccountKind::kUser, "user");
     if (!owner_row.ok()) return owner_row.status();
@@ -327,8 +328,8 @@ class IdentityServiceImpl final : public IdentityService {
     return added.ok() ? Status::Ok() : added.status();
   }
 
-  Status RemoveTeamMember(const Actor& actor, std::string_view organization,
-                          std::string_view team, std::string_view member) override {
+  Status RemoveTeamMember(const Actor& actor, std::string_view organization, std::string_view team,
+                          std::string_view member) override {
     auto found = RequireTeam(organization, team);
     if (!found.ok()) return found.status();
     auto account = state_->identity.FindAccount(member);
@@ -474,7 +475,8 @@ class IdentityServiceImpl final : public IdentityService {
     } else {
       auto facts = GatherFacts(*state_, who, {}, {});
       if (!facts.ok()) return facts.status();
-      if (!facts->account_valid) return Status::Unauthenticated("the account is unknown or disabled");
+      if (!facts->account_valid)
+        return Status::Unauthenticated("the account is unknown or disabled");
       auto account = state_->identity.FindAccount(who.name);
       if (!account.ok()) return account.status();
       filter.public_ones = true;
@@ -688,9 +690,9 @@ class IdentityServiceImpl final : public IdentityService {
     auto token = state_->identity.FindTokenByUuid(true, token_id);
     if (!token.ok()) return token.status();
     if (!*token) return Status::NotFound(Subject::kNone, "unknown token");
-    auto audit = Audit(actor, "revoke_oauth_api_token", (*token)->user, "",
-                       AuditMetadata({{"oauth_token_uuid", token_id},
-                                      {"application_name", (*token)->title}}));
+    auto audit = Audit(
+        actor, "revoke_oauth_api_token", (*token)->user, "",
+        AuditMetadata({{"oauth_token_uuid", token_id}, {"application_name", (*token)->title}}));
     return state_->identity.DeleteToken(true, token_id, std::nullopt, audit);
   }
 
@@ -795,8 +797,7 @@ class IdentityServiceImpl final : public IdentityService {
     return Status::Ok();
   }
 
-  Result<db::TokenRow> VerifyToken(bool oauth, std::string_view secret,
-                                   std::string_view prefix) {
+  Result<db::TokenRow> VerifyToken(bool oauth, std::string_view secret, std::string_view prefix) {
     const auto parts = Split(secret, prefix);
     if (!parts) return InvalidCredentials();
     auto found = state_->identity.FindTokenByLookup(oauth, parts->lookup);
@@ -837,9 +838,8 @@ class IdentityServiceImpl final : public IdentityService {
     return {std::move(row), std::move(text)};
   }
 
-  Result<bool> CreateRepositoryRow(const Actor& actor, std::string_view name,
-                                   Visibility visibility, std::string_view description,
-                                   bool adopt) {
+  Result<bool> CreateRepositoryRow(const Actor& actor, std::string_view name, Visibility visibility,
+                                   std::string_view description, bool adopt) {
     if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
     const std::string_view ns = NamespaceOf(name);
     if (ns.empty()) {
@@ -906,8 +906,9 @@ class IdentityServiceImpl final : public IdentityService {
     p.id = row.uuid;
     p.organization = org;
     p.activating_user = row.activating_user;
-    p.delegate = Grantee{row.delegate_is_team ? Grantee::Kind::kTeam : GranteeKindOf(row.delegate_kind),
-                         row.delegate_name};
+    p.delegate =
+        Grantee{row.delegate_is_team ? Grantee::Kind::kTeam : GranteeKindOf(row.delegate_kind),
+                row.delegate_name};
     p.role = static_cast<RepositoryRole>(row.role);
     return p;
   }

@@ -9,6 +9,7 @@
 namespace quay::api {
 
 // {"k":"v",...} in the given order, every key and value escaped.
-std::string JsonObjectText(const std::vector<std::pair<std::string_view, std::string_view>>& fields);
+std::string JsonObjectText(
+    const std::vector<std::pair<std::string_view, std::string_view>>& fields);
 
 }  // namespace quay::api

@@ -88,10 +88,10 @@ Result<Visibility> ParseVisibility(std::string_view text) {
 // Quay's ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$, 2 to 255 characters.
 Status ValidateAccountName(std::string_view name) {
   const auto bad = [&] {
-    return Status::InvalidArgument(
-        Subject::kName, "'" + std::string(name) +
-                            "' is not a valid name: lower-case letters and digits, "
-                            "single '.', '_' or '-' between them, 2 to 255 characters");
+    return Status::InvalidArgument(Subject::kName,
+                                   "'" + std::string(name) +
+                                       "' is not a valid name: lower-case letters and digits, "
+                                       "single '.', '_' or '-' between them, 2 to 255 characters");
   };
   if (name.size() < 2 || name.size() > 255) return bad();
   bool after_separator = true;  // a name may not start with a separator

@@ -51,8 +51,7 @@ AuditEvent FromAuditRow(const db::AuditRow& row);
 // The audit row of a mutation by `actor`: namespace given explicitly (the
 // org, user or repository namespace the event belongs to).
 db::AuditRow AuditRowFor(const ServiceState& state, const Actor& actor, std::string kind,
-                         std::string namespace_name, std::string repository,
-                         std::string metadata);
+                         std::string namespace_name, std::string repository, std::string metadata);
 
 // InvalidArgument unless `metadata` is a JSON object.
 Status ValidateMetadata(std::string_view metadata);

@@ -35,10 +35,9 @@ Status SigningKeyStoreImpl::Insert(const Actor& actor, const SigningKey& key) {
       key.created_at == Clock::TimePoint{} ? state_->NowMicros() : ToMicros(key.created_at);
   if (key.expires_at) row.expires_at = ToMicros(*key.expires_at);
   if (key.rotated_at) row.rotated_at = ToMicros(*key.rotated_at);
-  auto audit = AuditRowFor(*state_, actor, "service_key_create", "", "",
-                           AuditMetadata({{"kid", key.kid},
-                                          {"service", key.service},
-                                          {"algorithm", key.algorithm}}));
+  auto audit = AuditRowFor(
+      *state_, actor, "service_key_create", "", "",
+      AuditMetadata({{"kid", key.kid}, {"service", key.service}, {"algorithm", key.algorithm}}));
   return state_->keys.Insert(row, audit);
 }
 
@@ -69,8 +68,8 @@ Status SigningKeyStoreImpl::Retire(const Actor& actor, std::string_view kid,
                                    std::optional<Clock::TimePoint> expires_at) {
   std::optional<int64_t> expiry;
   if (expires_at) expiry = ToMicros(*expires_at);
-  auto audit = AuditRowFor(*state_, actor, "service_key_rotate", "", "",
-                           AuditMetadata({{"kid", kid}}));
+  auto audit =
+      AuditRowFor(*state_, actor, "service_key_rotate", "", "", AuditMetadata({{"kid", kid}}));
   return state_->keys.Retire(kid, state_->NowMicros(), expiry, audit);
 }
 

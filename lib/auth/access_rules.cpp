@@ -13,7 +13,8 @@ RepositoryRole ScopeCap(ScopeSet scopes) {
 }
 
 Status Refuse(const AccessFacts& facts, const char* what) {
-  if (facts.anonymous) return Status::Unauthenticated(std::string("authentication required to ") + what);
+  if (facts.anonymous)
+    return Status::Unauthenticated(std::string("authentication required to ") + what);
   return Status::Denied(std::string("not allowed to ") + what);
 }
 

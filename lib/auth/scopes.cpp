@@ -39,7 +39,8 @@ Result<ScopeSet> ScopeSet::Parse(std::string_view text) {
         break;
       }
     }
-    if (!known) return Status::InvalidArgument(Subject::kNone, "unknown scope '" + std::string(word) + "'");
+    if (!known)
+      return Status::InvalidArgument(Subject::kNone, "unknown scope '" + std::string(word) + "'");
     i = end;
   }
   return out;

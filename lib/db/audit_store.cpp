@@ -37,7 +37,7 @@ std::string KindsJson(const std::vector<std::string>& kinds) {
 // ?1 repository, ?2 namespace, ?3 performer ('' = any), ?4/?5 time range,
 // ?6 kinds ('[]' = any), ?7/?8 keyset cursor, ?9 limit. Macros keep each
 // query one string literal (Connection::Prepare's cache key).
-#define QUAY_AUDIT_COLUMNS                                                               \
+#define QUAY_AUDIT_COLUMNS                                                              \
   "SELECT id, kind, namespace_name, repository, performer_kind, performer, token_kind," \
   " token_id, ip, request_id, metadata, created_at FROM audit_log WHERE "
 #define QUAY_AUDIT_BY_REPOSITORY \
@@ -45,8 +45,8 @@ std::string KindsJson(const std::vector<std::string>& kinds) {
 #define QUAY_AUDIT_BY_NAMESPACE "namespace_name = ?2 AND (?3 = '' OR performer = ?3)"
 #define QUAY_AUDIT_BY_PERFORMER "performer = ?3"
 #define QUAY_AUDIT_BY_TIME "1"
-#define QUAY_AUDIT_REST                                  \
-  " AND created_at >= ?4 AND created_at < ?5"           \
+#define QUAY_AUDIT_REST                       \
+  " AND created_at >= ?4 AND created_at < ?5" \
   " AND (?6 = '[]' OR kind IN (SELECT value FROM json_each(?6)))"
 #define QUAY_AUDIT_PAGE \
   " AND (created_at, id) < (?7, ?8) ORDER BY created_at DESC, id DESC LIMIT ?9"

@@ -22,7 +22,7 @@ struct AuditRow {
   std::string repository;
   std::string performer_kind;  // "anonymous", "user", "robot", "token"
   std::string performer;
-  std::string token_kind;      // "", "app", "oauth"
+  std::string token_kind;  // "", "app", "oauth"
   std::string token_id;
   std::string ip;
   std::string request_id;
@@ -35,11 +35,11 @@ struct AuditRow {
 void InsertAudit(Connection& writer, const AuditRow& row);
 
 struct AuditFilter {
-  std::string repository;      // empty: any
-  std::string namespace_name;  // empty: any
-  std::string performer;       // empty: any
-  int64_t since = INT64_MIN;   // inclusive
-  int64_t until = INT64_MAX;   // exclusive
+  std::string repository;          // empty: any
+  std::string namespace_name;      // empty: any
+  std::string performer;           // empty: any
+  int64_t since = INT64_MIN;       // inclusive
+  int64_t until = INT64_MAX;       // exclusive
   std::vector<std::string> kinds;  // empty: any
 };
 

@@ -142,8 +142,7 @@ class SqliteDatabase final : public Database {
 
   Result<std::optional<UploadRow>> FindUpload(std::string_view id) override {
     return Read<std::optional<UploadRow>>([&](Connection& c) -> Result<std::optional<UploadRow>> {
-      auto q = c.Prepare(
-          "SELECT id, repository, byte_offset, created_at FROM upload WHERE id = ?");
+      auto q = c.Prepare("SELECT id, repository, byte_offset, created_at FROM upload WHERE id = ?");
       q->bind(1, Str(id));
       if (!q->executeStep()) return std::optional<UploadRow>();
       UploadRow row;
@@ -190,7 +189,8 @@ class SqliteDatabase final : public Database {
       WriteTransaction tx(c);
       const int64_t repo = EnsureRepository(c, repository, now);
       {
-        auto ins = c.Prepare("INSERT OR IGNORE INTO blob(digest, size, created_at) VALUES(?, ?, ?)");
+        auto ins =
+            c.Prepare("INSERT OR IGNORE INTO blob(digest, size, created_at) VALUES(?, ?, ?)");
         ins->bind(1, digest.str());
         ins->bind(2, static_cast<int64_t>(size));
         ins->bind(3, now);
@@ -249,9 +249,9 @@ class SqliteDatabase final : public Database {
         missing->bind(1, blobs);
         missing->bind(2, repo);
         if (missing->executeStep()) {
-          return Status::NotFound(Subject::kReference,
-                                  "blob " + missing->getColumn(0).getString() +
-                                      " is not in repository " + Str(repository));
+          return Status::NotFound(Subject::kReference, "blob " + missing->getColumn(0).getString() +
+                                                           " is not in repository " +
+                                                           Str(repository));
         }
       }
       if (!m.children.empty()) {
@@ -337,7 +337,8 @@ class SqliteDatabase final : public Database {
         int64_t current = 0;
         {
           auto q = c.Prepare(
-              "SELECT manifest_id FROM tag WHERE repository_id = ? AND name = ? AND end_at IS NULL");
+              "SELECT manifest_id FROM tag WHERE repository_id = ? AND name = ? AND end_at IS "
+              "NULL");
           q->bind(1, repo);
           q->bind(2, m.tag);
           if (q->executeStep()) current = q->getColumn(0).getInt64();
@@ -345,7 +346,8 @@ class SqliteDatabase final : public Database {
         if (current != manifest_id) {
           if (current != 0) {
             auto end = c.Prepare(
-                "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS NULL");
+                "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS "
+                "NULL");
             end->bind(1, now);
             end->bind(2, repo);
             end->bind(3, m.tag);
@@ -792,10 +794,9 @@ class SqliteDatabase final : public Database {
 
   Result<std::vector<std::string>> FindIdleUploads(int64_t idle_since, std::string_view after,
                                                    size_t limit) override {
-    return Read<std::vector<std::string>>(
-        [&](Connection& c) -> Result<std::vector<std::string>> {
-          return gc::FindIdleUploads(c, idle_since, after, limit);
-        });
+    return Read<std::vector<std::string>>([&](Connection& c) -> Result<std::vector<std::string>> {
+      return gc::FindIdleUploads(c, idle_since, after, limit);
+    });
   }
 
   Result<std::vector<std::string>> DeleteIdleUploads(const std::vector<std::string>& ids,

@@ -46,11 +46,11 @@ struct NewManifest {
   std::string artifact_type;      // empty if none
   std::string config_media_type;  // image manifests' config.mediaType; empty otherwise
   std::map<std::string, std::string> annotations;  // top-level annotations
-  std::optional<Digest> subject;   // OCI 1.1 subject
+  std::optional<Digest> subject;                   // OCI 1.1 subject
   std::string_view content;
-  std::vector<Digest> blobs;       // config + layers; must be linked to the repository
-  std::vector<Digest> children;    // index entries; must exist in the repository
-  std::string tag;                 // empty when pushed by digest
+  std::vector<Digest> blobs;     // config + layers; must be linked to the repository
+  std::vector<Digest> children;  // index entries; must exist in the repository
+  std::string tag;               // empty when pushed by digest
 };
 
 // One page of names in byte order.
@@ -81,12 +81,12 @@ struct GcCutoffs {
 
 // What a collection at some cutoffs would remove, counted in one snapshot.
 struct GarbageEstimate {
-  uint64_t tags = 0;        // expired tag history rows
+  uint64_t tags = 0;  // expired tag history rows
   uint64_t manifests = 0;
   uint64_t blob_links = 0;  // repository_blob rows
   uint64_t blobs = 0;       // blob rows (and their files)
   uint64_t blob_bytes = 0;
-  uint64_t uploads = 0;     // idle upload sessions
+  uint64_t uploads = 0;  // idle upload sessions
 };
 
 // A repository_blob row.
@@ -104,8 +104,8 @@ struct BlobRow {
 // What one DeleteDeadManifests transaction did.
 struct ManifestSweep {
   uint64_t manifests_deleted = 0;
-  uint64_t tags_deleted = 0;       // expired history rows of those manifests
-  std::vector<int64_t> kept;       // ids not deleted (live now, or waiting on a parent)
+  uint64_t tags_deleted = 0;  // expired history rows of those manifests
+  std::vector<int64_t> kept;  // ids not deleted (live now, or waiting on a parent)
 };
 
 class Database {

@@ -18,13 +18,13 @@ namespace {
 //
 // A macro so that every query that embeds it is still one string literal
 // (Connection::Prepare keys its statement cache by the literal's address).
-#define QUAY_LIVE_MANIFESTS                                                        \
-  "WITH RECURSIVE live(id) AS ("                                                   \
-  " SELECT manifest_id FROM tag WHERE end_at IS NULL OR end_at >= ?1"              \
-  " UNION SELECT id FROM manifest WHERE created_at >= ?2"                          \
+#define QUAY_LIVE_MANIFESTS                                                              \
+  "WITH RECURSIVE live(id) AS ("                                                         \
+  " SELECT manifest_id FROM tag WHERE end_at IS NULL OR end_at >= ?1"                    \
+  " UNION SELECT id FROM manifest WHERE created_at >= ?2"                                \
   " UNION SELECT mc.child_id FROM live JOIN manifest_child mc ON mc.parent_id = live.id" \
-  " UNION SELECT r.id FROM live JOIN manifest s ON s.id = live.id"                 \
-  "   JOIN manifest r ON r.repository_id = s.repository_id"                        \
+  " UNION SELECT r.id FROM live JOIN manifest s ON s.id = live.id"                       \
+  "   JOIN manifest r ON r.repository_id = s.repository_id"                              \
   "   AND r.subject_digest = s.digest)"
 
 int64_t Limit(size_t limit) { return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)); }
@@ -54,23 +54,23 @@ GarbageEstimate EstimateGarbage(Connection& c, const GcCutoffs& cutoffs,
     // then the old links that no surviving (live) manifest of their
     // repository references; then the old blobs that no surviving link and
     // no surviving manifest references.
-    auto q = c.Prepare(
-        QUAY_LIVE_MANIFESTS
-        ", live_ref(repository_id, digest) AS ("
-        "  SELECT m.repository_id, mb.digest FROM manifest m"
-        "  JOIN manifest_blob mb ON mb.manifest_id = m.id WHERE m.id IN live)"
-        ", dead_link(repository_id, digest) AS ("
-        "  SELECT repository_id, digest FROM repository_blob"
-        "  WHERE created_at < ?2 AND (repository_id, digest) NOT IN live_ref)"
-        ", dead_blob(digest, size) AS ("
-        "  SELECT b.digest, b.size FROM blob b WHERE b.created_at < ?2"
-        "  AND b.digest NOT IN (SELECT digest FROM live_ref)"
-        "  AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest"
-        "   AND (rb.repository_id, rb.digest) NOT IN dead_link))"
-        " SELECT (SELECT COUNT(*) FROM manifest WHERE id NOT IN live),"
-        " (SELECT COUNT(*) FROM dead_link),"
-        " (SELECT COUNT(*) FROM dead_blob),"
-        " (SELECT COALESCE(SUM(size), 0) FROM dead_blob)");
+    auto q =
+        c.Prepare(QUAY_LIVE_MANIFESTS
+                  ", live_ref(repository_id, digest) AS ("
+                  "  SELECT m.repository_id, mb.digest FROM manifest m"
+                  "  JOIN manifest_blob mb ON mb.manifest_id = m.id WHERE m.id IN live)"
+                  ", dead_link(repository_id, digest) AS ("
+                  "  SELECT repository_id, digest FROM repository_blob"
+                  "  WHERE created_at < ?2 AND (repository_id, digest) NOT IN live_ref)"
+                  ", dead_blob(digest, size) AS ("
+                  "  SELECT b.digest, b.size FROM blob b WHERE b.created_at < ?2"
+                  "  AND b.digest NOT IN (SELECT digest FROM live_ref)"
+                  "  AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest"
+                  "   AND (rb.repository_id, rb.digest) NOT IN dead_link))"
+                  " SELECT (SELECT COUNT(*) FROM manifest WHERE id NOT IN live),"
+                  " (SELECT COUNT(*) FROM dead_link),"
+                  " (SELECT COUNT(*) FROM dead_blob),"
+                  " (SELECT COALESCE(SUM(size), 0) FROM dead_blob)");
     q->bind(1, cutoffs.ended_since);
     q->bind(2, cutoffs.created_since);
     q->executeStep();
@@ -91,8 +91,7 @@ GarbageEstimate EstimateGarbage(Connection& c, const GcCutoffs& cutoffs,
 uint64_t ExpireTagHistory(Connection& c, const GcCutoffs& cutoffs, size_t limit) {
   // Rows that ended before the window never change again (RestoreTag opens
   // new rows), so no re-check is needed; one statement is one transaction.
-  auto del = c.Prepare(
-      "DELETE FROM tag WHERE id IN (SELECT id FROM tag WHERE end_at < ? LIMIT ?)");
+  auto del = c.Prepare("DELETE FROM tag WHERE id IN (SELECT id FROM tag WHERE end_at < ? LIMIT ?)");
   del->bind(1, cutoffs.ended_since);
   del->bind(2, Limit(limit));
   return static_cast<uint64_t>(del->exec());
@@ -179,7 +178,8 @@ std::vector<BlobLinkKey> FindDeadBlobLinks(Connection& c, const GcCutoffs& cutof
   auto q = c.Prepare(
       "SELECT rb.repository_id, rb.digest FROM repository_blob rb"
       " WHERE (rb.repository_id, rb.digest) > (?1, ?2) AND rb.created_at < ?3"
-      " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb CROSS JOIN manifest m ON m.id = mb.manifest_id"
+      " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb CROSS JOIN manifest m ON m.id = "
+      "mb.manifest_id"
       "  WHERE mb.digest = rb.digest AND m.repository_id = rb.repository_id)"
       " ORDER BY rb.repository_id, rb.digest LIMIT ?4");
   q->bind(1, after.repository_id);
@@ -205,7 +205,8 @@ uint64_t DeleteDeadBlobLinks(Connection& c, const std::vector<BlobLinkKey>& link
     auto del = c.Prepare(
         "DELETE FROM repository_blob WHERE repository_id = ?1 AND digest = ?2"
         " AND created_at < ?3"
-        " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb CROSS JOIN manifest m ON m.id = mb.manifest_id"
+        " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb CROSS JOIN manifest m ON m.id = "
+        "mb.manifest_id"
         "  WHERE mb.digest = ?2 AND m.repository_id = ?1)");
     del->bind(1, link.repository_id);
     del->bind(2, link.digest.str());
@@ -216,8 +217,8 @@ uint64_t DeleteDeadBlobLinks(Connection& c, const std::vector<BlobLinkKey>& link
   return deleted;
 }
 
-std::vector<BlobRow> FindDeadBlobs(Connection& c, const GcCutoffs& cutoffs,
-                                   std::string_view after, size_t limit) {
+std::vector<BlobRow> FindDeadBlobs(Connection& c, const GcCutoffs& cutoffs, std::string_view after,
+                                   size_t limit) {
   auto q = c.Prepare(
       "SELECT b.digest, b.size FROM blob b WHERE b.digest > ?1 AND b.created_at < ?2"
       " AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest)"
@@ -266,10 +267,9 @@ std::vector<Digest> FindUnrecordedBlobs(Connection& c, const std::vector<Digest>
   return out;
 }
 
-std::vector<std::string> FindIdleUploads(Connection& c, int64_t idle_since,
-                                         std::string_view after, size_t limit) {
-  auto q = c.Prepare(
-      "SELECT id FROM upload WHERE id > ? AND updated_at < ? ORDER BY id LIMIT ?");
+std::vector<std::string> FindIdleUploads(Connection& c, int64_t idle_since, std::string_view after,
+                                         size_t limit) {
+  auto q = c.Prepare("SELECT id FROM upload WHERE id > ? AND updated_at < ? ORDER BY id LIMIT ?");
   q->bind(1, Str(after));
   q->bind(2, idle_since);
   q->bind(3, Limit(limit));

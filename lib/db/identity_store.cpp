@@ -45,7 +45,7 @@ int64_t LimitPlusOne(size_t limit) {
   return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX - 1)) + 1;
 }
 
-#define QUAY_ACCOUNT_COLUMNS                                                           \
+#define QUAY_ACCOUNT_COLUMNS                                                        \
   "SELECT id, name, kind, email, password_hash, token_hash, owner_id, description," \
   " enabled, created_at FROM account "
 
@@ -135,9 +135,9 @@ TokenRow ReadToken(Stmt& q, bool oauth) {
 #define QUAY_APP_TOKEN_COLUMNS                                                          \
   "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at," \
   " t.expires_at, t.last_used_at FROM app_token t JOIN account a ON a.id = t.account_id "
-#define QUAY_OAUTH_TOKEN_COLUMNS                                                  \
-  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes,"         \
-  " t.secret_hash, t.created_at, t.expires_at, NULL FROM oauth_token t"          \
+#define QUAY_OAUTH_TOKEN_COLUMNS                                        \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes," \
+  " t.secret_hash, t.created_at, t.expires_at, NULL FROM oauth_token t" \
   " JOIN account a ON a.id = t.account_id "
 
 }  // namespace
@@ -160,8 +160,8 @@ Result<AccountRow> IdentityStore::InsertAccount(const AccountRow& row, const Aud
 }
 
 Result<AccountRow> IdentityStore::InsertOrganization(const AccountRow& org,
-                                                     std::string_view owners_team,
-                                                     int64_t owner_id, const AuditRow& audit) {
+                                                     std::string_view owners_team, int64_t owner_id,
+                                                     const AuditRow& audit) {
   return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
     if (AccountByName(c, org.name)) return Status::Conflict(Subject::kNone, "name already taken");
     AccountRow out = org;
@@ -233,7 +233,8 @@ Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListAccounts(
     AccountKind kind, size_t limit, std::string_view after) {
   using Out = std::pair<std::vector<std::string>, bool>;
   return ReadOn<Out>(pool_, [&](Connection& c) {
-    auto q = c.Prepare("SELECT name FROM account WHERE kind = ? AND name > ? ORDER BY name LIMIT ?");
+    auto q =
+        c.Prepare("SELECT name FROM account WHERE kind = ? AND name > ? ORDER BY name LIMIT ?");
     q->bind(1, KindText(kind));
     q->bind(2, Str(after));
     q->bind(3, LimitPlusOne(limit));
@@ -269,8 +270,7 @@ Result<std::optional<TeamRow>> IdentityStore::FindTeam(int64_t org_id, std::stri
   });
 }
 
-Result<TeamRow> IdentityStore::InsertTeam(const TeamRow& row, int64_t now,
-                                          const AuditRow& audit) {
+Result<TeamRow> IdentityStore::InsertTeam(const TeamRow& row, int64_t now, const AuditRow& audit) {
   return WriteOn<TeamRow>(pool_, [&](Connection& c) -> Result<TeamRow> {
     {
       auto q = c.Prepare("SELECT 1 FROM team WHERE org_id = ? AND name = ?");
@@ -326,8 +326,7 @@ Result<bool> IdentityStore::AddTeamMember(int64_t team_id, int64_t account_id,
   });
 }
 
-Status IdentityStore::RemoveTeamMember(int64_t team_id, int64_t account_id,
-                                       const AuditRow& audit) {
+Status IdentityStore::RemoveTeamMember(int64_t team_id, int64_t account_id, const AuditRow& audit) {
   return WriteStatusOn(pool_, [&](Connection& c) {
     auto del = c.Prepare("DELETE FROM team_member WHERE team_id = ? AND account_id = ?");
     del->bind(1, static_cast<int64_t>(team_id));
@@ -532,8 +531,8 @@ Status IdentityStore::DeletePermission(int64_t repository_id, std::optional<int6
   return WriteStatusOn(pool_, [&](Connection& c) {
     int changed = 0;
     if (account_id) {
-      auto del = c.Prepare(
-          "DELETE FROM repository_permission WHERE repository_id = ? AND account_id = ?");
+      auto del =
+          c.Prepare("DELETE FROM repository_permission WHERE repository_id = ? AND account_id = ?");
       del->bind(1, static_cast<int64_t>(repository_id));
       del->bind(2, static_cast<int64_t>(*account_id));
       changed = del->exec();
@@ -671,8 +670,7 @@ Result<std::optional<TokenRow>> IdentityStore::FindTokenByLookup(bool oauth,
   });
 }
 
-Result<std::optional<TokenRow>> IdentityStore::FindTokenByUuid(bool oauth,
-                                                               std::string_view uuid) {
+Result<std::optional<TokenRow>> IdentityStore::FindTokenByUuid(bool oauth, std::string_view uuid) {
   return ReadOn<std::optional<TokenRow>>(pool_, [&](Connection& c) {
     auto q = oauth ? c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS "WHERE t.uuid = ?")
                    : c.Prepare(QUAY_APP_TOKEN_COLUMNS "WHERE t.uuid = ?");
@@ -738,7 +736,8 @@ Result<AccessFactsRow> IdentityStore::AccessFacts(std::string_view account_name,
     // combine with a state from before it.
     ReadTransaction snapshot(c);
     if (!account_name.empty()) out.account = AccountByName(c, account_name);
-    if (out.account && out.account->owner_id) out.robot_owner = AccountById(c, *out.account->owner_id);
+    if (out.account && out.account->owner_id)
+      out.robot_owner = AccountById(c, *out.account->owner_id);
     std::optional<int64_t> repository_id;
     if (!repository.empty()) {
       auto q = c.Prepare(

@@ -30,8 +30,8 @@ struct AccountRow {
   std::string name;
   AccountKind kind = AccountKind::kUser;
   std::string email;
-  std::string password_hash;  // users
-  std::string token_hash;     // robots: raw SHA-256 bytes
+  std::string password_hash;        // users
+  std::string token_hash;           // robots: raw SHA-256 bytes
   std::optional<int64_t> owner_id;  // robots
   std::string description;
   bool enabled = true;
@@ -57,9 +57,9 @@ struct RepositoryRow {
 
 struct PermissionRow {
   bool is_team = false;
-  std::string name;       // account name or team name
+  std::string name;                               // account name or team name
   AccountKind account_kind = AccountKind::kUser;  // when !is_team
-  int role = 1;           // 1 read, 2 write, 3 admin
+  int role = 1;                                   // 1 read, 2 write, 3 admin
 };
 
 struct PrototypeRow {
@@ -75,9 +75,9 @@ struct TokenRow {  // app-specific and OAuth tokens
   int64_t id = 0;
   std::string uuid;
   int64_t account_id = 0;
-  std::string user;   // the owning account's name
-  std::string title;  // app token title / OAuth application
-  uint16_t scopes = 0;  // OAuth only
+  std::string user;         // the owning account's name
+  std::string title;        // app token title / OAuth application
+  uint16_t scopes = 0;      // OAuth only
   std::string secret_hash;  // raw SHA-256 bytes
   int64_t created_at = 0;
   std::optional<int64_t> expires_at;
@@ -87,13 +87,13 @@ struct TokenRow {  // app-specific and OAuth tokens
 // Everything the permission decision needs about (account, repository), read
 // in one snapshot.
 struct AccessFactsRow {
-  std::optional<AccountRow> account;   // the principal's account, if any
+  std::optional<AccountRow> account;      // the principal's account, if any
   std::optional<AccountRow> robot_owner;  // for robots: their namespace account
   bool repository_exists = false;
   bool repository_public = false;
-  int granted_role = 0;               // strongest direct or team grant; 0 none
+  int granted_role = 0;                       // strongest direct or team grant; 0 none
   std::optional<AccountKind> namespace_kind;  // the repository namespace's account
-  int org_team_role = -1;             // strongest team role in the namespace org; -1 none
+  int org_team_role = -1;                     // strongest team role in the namespace org; -1 none
 };
 
 struct NewRepository {
@@ -155,10 +155,10 @@ class IdentityStore {
   // Names of repositories after `after` that an account may see (see the
   // .cpp for the rule), at most `limit` (+ whether more).
   struct VisibleFilter {
-    bool everything = false;      // read-only or full-access superusers
-    bool public_ones = false;     // public repositories count
-    int64_t account_id = 0;       // grants of this account and its teams; 0 none
-    std::string own_namespace;    // a user's own namespace; empty none
+    bool everything = false;    // read-only or full-access superusers
+    bool public_ones = false;   // public repositories count
+    int64_t account_id = 0;     // grants of this account and its teams; 0 none
+    std::string own_namespace;  // a user's own namespace; empty none
   };
   Result<std::pair<std::vector<std::string>, bool>> ListVisibleRepositories(
       const VisibleFilter& filter, size_t limit, std::string_view after);

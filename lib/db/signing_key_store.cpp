@@ -6,7 +6,7 @@
 namespace quay::db {
 namespace {
 
-#define QUAY_SIGNING_KEY_COLUMNS                                                   \
+#define QUAY_SIGNING_KEY_COLUMNS                                                 \
   "SELECT kid, service, algorithm, private_key_pem, public_key_pem, created_at," \
   " expires_at, rotated_at FROM signing_key "
 
@@ -110,8 +110,8 @@ Result<std::optional<SigningKeyRow>> SigningKeyRows::Current(std::string_view se
   });
 }
 
-Status SigningKeyRows::Retire(std::string_view kid, int64_t now,
-                              std::optional<int64_t> expires_at, const AuditRow& audit) {
+Status SigningKeyRows::Retire(std::string_view kid, int64_t now, std::optional<int64_t> expires_at,
+                              const AuditRow& audit) {
   return WriteStatusOn(pool_, [&](Connection& c) {
     auto up = c.Prepare(
         "UPDATE signing_key SET rotated_at = COALESCE(rotated_at, ?),"

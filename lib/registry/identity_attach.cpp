@@ -11,8 +11,7 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(const Options& op
                                                                Registry& registry) {
   auto* impl = dynamic_cast<registry::RegistryImpl*>(&registry);
   if (impl == nullptr) {
-    return Status::InvalidArgument(Subject::kNone,
-                                   "the registry was not opened by Registry::Open");
+    return Status::InvalidArgument(Subject::kNone, "the registry was not opened by Registry::Open");
   }
   return api::NewIdentityService(options, impl->database());
 }

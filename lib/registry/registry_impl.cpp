@@ -72,13 +72,12 @@ Result<std::unique_ptr<BlobUpload>> RegistryImpl::StartUpload(std::string_view r
     return s;
   }
   ctx_->sessions.TryAcquire(id);  // brand new: cannot be held elsewhere
-  return std::unique_ptr<BlobUpload>(std::make_unique<BlobUploadImpl>(
-      ctx_.get(), id, std::string(repository), std::move(*writer),
-      Digester(DigestAlgorithm::kSha256), 0));
+  return std::unique_ptr<BlobUpload>(
+      std::make_unique<BlobUploadImpl>(ctx_.get(), id, std::string(repository), std::move(*writer),
+                                       Digester(DigestAlgorithm::kSha256), 0));
 }
 
-Result<db::UploadRow> RegistryImpl::FindSession(std::string_view repository,
-                                                std::string_view id) {
+Result<db::UploadRow> RegistryImpl::FindSession(std::string_view repository, std::string_view id) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (!IsUploadId(id)) return UnknownUpload(id);
   auto row = ctx_->db->FindUpload(id);
@@ -159,9 +158,9 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
   auto ref = Reference::Parse(reference);
   if (!ref.ok()) return ref.status();
   if (bytes.size() > ctx_->options.max_manifest_bytes) {
-    return Status::TooLarge(Subject::kManifest,
-                            "manifest exceeds " + std::to_string(ctx_->options.max_manifest_bytes) +
-                                " bytes");
+    return Status::TooLarge(
+        Subject::kManifest,
+        "manifest exceeds " + std::to_string(ctx_->options.max_manifest_bytes) + " bytes");
   }
   auto manifest = Manifest::Parse(bytes, content_type);
   if (!manifest.ok()) return manifest.status();
@@ -217,8 +216,7 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
     if (!*repo) return UnknownRepository(repository);
     return Status::NotFound(Subject::kManifest, "manifest " + ref->str() + " is unknown");
   }
-  return ManifestRecord{(*row)->digest, std::move((*row)->media_type),
-                        std::move((*row)->content)};
+  return ManifestRecord{(*row)->digest, std::move((*row)->media_type), std::move((*row)->content)};
 }
 
 Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {

@@ -1,9 +1,8 @@
 // The audit log: rows written by identity mutations (in their transaction),
 // queries with filters and keyset paging, per-day aggregation, and the
 // asynchronous appender.
-#include <doctest/doctest.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <set>
@@ -81,8 +80,7 @@ TEST_CASE("mutations record who, from where, in which request, with Quay's kinds
   CHECK(create_repo.request_id == "req-42");
   CHECK(create_repo.metadata == R"({"namespace":"alice","repo":"app"})");
   CHECK(create_repo.time == ManualClock().Now() + std::chrono::seconds(1));
-  CHECK(page->events[3].metadata ==
-        R"({"namespace":"alice","repo":"app","visibility":"public"})");
+  CHECK(page->events[3].metadata == R"({"namespace":"alice","repo":"app","visibility":"public"})");
   CHECK(page->events.back().metadata == R"({"username":"alice","email":"alice@example.com"})");
   CHECK(page->events.back().request_id == "req-test");
 }

@@ -108,9 +108,12 @@ struct Fixture {
     }
     REQUIRE(id.SetPermission(a, "acme/private", Grantee::User("zed"), RepositoryRole::kWrite).ok());
     REQUIRE(id.SetUserEnabled(a, "zed", false).ok());
-    REQUIRE(id.SetPermission(a, "acme/private", Grantee::Team("readers"), RepositoryRole::kRead).ok());
-    REQUIRE(id.SetPermission(a, "acme/private", Grantee::Robot("acme+ci"), RepositoryRole::kWrite).ok());
-    REQUIRE(id.SetPermission(a, "alice/private", Grantee::Robot("alice+bot"), RepositoryRole::kRead).ok());
+    REQUIRE(
+        id.SetPermission(a, "acme/private", Grantee::Team("readers"), RepositoryRole::kRead).ok());
+    REQUIRE(id.SetPermission(a, "acme/private", Grantee::Robot("acme+ci"), RepositoryRole::kWrite)
+                .ok());
+    REQUIRE(id.SetPermission(a, "alice/private", Grantee::Robot("alice+bot"), RepositoryRole::kRead)
+                .ok());
 
     alice_app = id.CreateAppToken(a, "alice", "cli")->secret;
     alice_read = Issue("alice", {Scope::kRepoRead});
@@ -297,8 +300,7 @@ TEST_CASE("authorizer: visible repositories follow the same rules") {
   auto first = fx.full->ListVisibleRepositories(Principal::User("carol"), 3, "");
   REQUIRE(first.ok());
   CHECK(first->more);
-  auto second =
-      fx.full->ListVisibleRepositories(Principal::User("carol"), 3, first->names.back());
+  auto second = fx.full->ListVisibleRepositories(Principal::User("carol"), 3, first->names.back());
   REQUIRE(second.ok());
   CHECK(second->names == V{"alice/public"});
   CHECK_FALSE(second->more);

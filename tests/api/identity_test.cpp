@@ -242,8 +242,7 @@ TEST_CASE("oauth tokens: scopes travel with the principal; revoke and expiry end
   REQUIRE(short_lived.ok());
   CHECK(id->AuthenticateOAuthToken(short_lived->secret).ok());
   clock->Advance(std::chrono::minutes(61));
-  CHECK(id->AuthenticateOAuthToken(short_lived->secret).status().code() ==
-        Code::kUnauthenticated);
+  CHECK(id->AuthenticateOAuthToken(short_lived->secret).status().code() == Code::kUnauthenticated);
 
   CHECK(ScopeSet::Parse("repo:read bogus").status().code() == Code::kInvalidArgument);
 }
@@ -258,8 +257,8 @@ TEST_CASE("default permissions (prototypes) are applied when a repository is cre
   REQUIRE(id->AddTeamMember(a, "acme", "builders", "cathy").ok());
   REQUIRE(id->CreateRobot(a, "acme", "ci", "").ok());
 
-  auto everyone = id->CreatePrototype(a, "acme", std::nullopt, Grantee::Team("readers"),
-                                      RepositoryRole::kRead);
+  auto everyone =
+      id->CreatePrototype(a, "acme", std::nullopt, Grantee::Team("readers"), RepositoryRole::kRead);
   REQUIRE(everyone.ok());
   auto robot = id->CreatePrototype(a, "acme", std::nullopt, Grantee::Robot("acme+ci"),
                                    RepositoryRole::kWrite);
@@ -293,10 +292,10 @@ TEST_CASE("default permissions (prototypes) are applied when a repository is cre
   REQUIRE(perms.ok());
   got.clear();
   for (const auto& p : *perms) got.emplace_back(p.grantee.name, p.role);
-  CHECK(got == std::vector<std::pair<std::string, RepositoryRole>>{
-                   {"acme+ci", RepositoryRole::kWrite},
-                   {"olivia", RepositoryRole::kAdmin},
-                   {"readers", RepositoryRole::kRead}});
+  CHECK(got ==
+        std::vector<std::pair<std::string, RepositoryRole>>{{"acme+ci", RepositoryRole::kWrite},
+                                                            {"olivia", RepositoryRole::kAdmin},
+                                                            {"readers", RepositoryRole::kRead}});
 
   REQUIRE(id->DeletePrototype(a, "acme", everyone->id).ok());
   CHECK(id->DeletePrototype(a, "acme", everyone->id).code() == Code::kNotFound);

@@ -35,10 +35,10 @@ inline Actor AdminActor() {
   return a;
 }
 
-#define QUAY_REQUIRE_OK(expr)                          \
-  do {                                                 \
-    auto quay_status_ = (expr);                        \
-    REQUIRE_MESSAGE(quay_status_.ok(), #expr);         \
+#define QUAY_REQUIRE_OK(expr)                  \
+  do {                                         \
+    auto quay_status_ = (expr);                \
+    REQUIRE_MESSAGE(quay_status_.ok(), #expr); \
   } while (0)
 
 }  // namespace quay::testing

@@ -64,8 +64,8 @@ TEST_CASE("cli: gc") {
   CHECK_FALSE(c->gc.dry_run);
   CHECK(c->gc.log_level == quay::LogLevel::kWarn);
 
-  c = Parse({"gc", "--data-dir", "/srv/quay", "--dry-run", "--log-level=debug",
-             "--log-format", "json"});
+  c = Parse(
+      {"gc", "--data-dir", "/srv/quay", "--dry-run", "--log-level=debug", "--log-format", "json"});
   REQUIRE(c.ok());
   CHECK(c->kind == Command::Kind::kGc);
   CHECK(c->gc.data_dir == "/srv/quay");

@@ -41,6 +41,8 @@ FEATURE_PUBLIC_CATALOG: yes
 CREATE_PRIVATE_REPO_ON_PUSH: false
 APP_SPECIFIC_TOKEN_EXPIRATION: 30d
 REGISTRY_JWT_TOKEN_LIFETIME: 15m
+ACTION_LOG_AUDIT_LOGINS: false
+ACTION_LOG_AUDIT_LOGIN_FAILURES: true
 listen: 0.0.0.0:5001
 data_dir: /srv/quay
 fsync: false
@@ -71,6 +73,8 @@ FEATURE_BUILD_SUPPORT: false
   CHECK_FALSE(f.identity.create_private_repo_on_push);
   CHECK(f.identity.app_token_lifetime == seconds(30 * 86400));
   CHECK(f.auth.keys.token_lifetime == seconds(900));
+  CHECK_FALSE(f.auth.login_audit);
+  CHECK(f.auth.login_failure_audit);
   CHECK(f.host == "0.0.0.0");
   CHECK(f.port == 5001);
   CHECK(f.data_dir == "/srv/quay");

@@ -241,10 +241,8 @@ TEST_CASE("catalog: repositories in lexical order, paged with an exact Link") {
 
   auto second = client->Get("/v2/_catalog?n=2&last=team/a");
   REQUIRE(second);
-  CHECK(Names(second->body, "repositories") ==
-        std::vector<std::string>{"team/a/nested", "team/b"});
-  CHECK(second->get_header_value("Link") ==
-        "</v2/_catalog?n=2&last=team/b>; rel=\"next\"");
+  CHECK(Names(second->body, "repositories") == std::vector<std::string>{"team/a/nested", "team/b"});
+  CHECK(second->get_header_value("Link") == "</v2/_catalog?n=2&last=team/b>; rel=\"next\"");
 
   auto zero = client->Get("/v2/_catalog?n=0");
   REQUIRE(zero);
@@ -268,7 +266,7 @@ TEST_CASE("catalog: repositories in lexical order, paged with an exact Link") {
 namespace {
 
 struct ReferrerFixture {
-  std::string base;            // the subject manifest
+  std::string base;             // the subject manifest
   std::string sbom, signature;  // two artifacts referring to it
 };
 
@@ -283,15 +281,14 @@ ReferrerFixture PushReferrers(httplib::Client& client, const std::string& repo) 
   REQUIRE(PushBlob(client, repo, sbom_bytes) == 201);
   REQUIRE(PushBlob(client, repo, sig_bytes) == 201);
   const BlobRef subject{DigestOf(f.base), f.base.size()};
-  f.sbom = ArtifactManifest("application/vnd.example.sbom+json",
-                            {DigestOf(sbom_bytes), sbom_bytes.size()}, subject,
-                            {{"org.example.kind", "sbom"}, {"org.opencontainers.image.created",
-                                                            "2024-01-02T03:04:05Z"}});
+  f.sbom = ArtifactManifest(
+      "application/vnd.example.sbom+json", {DigestOf(sbom_bytes), sbom_bytes.size()}, subject,
+      {{"org.example.kind", "sbom"}, {"org.opencontainers.image.created", "2024-01-02T03:04:05Z"}});
   f.signature = ArtifactManifest("application/vnd.example.signature",
                                  {DigestOf(sig_bytes), sig_bytes.size()}, subject);
   for (const std::string* m : {&f.sbom, &f.signature}) {
-    auto put = client.Put("/v2/" + repo + "/manifests/" + DigestOf(*m), *m,
-                          std::string(kOciManifest));
+    auto put =
+        client.Put("/v2/" + repo + "/manifests/" + DigestOf(*m), *m, std::string(kOciManifest));
     REQUIRE(put);
     REQUIRE(put->status == 201);
     CHECK(put->get_header_value("OCI-Subject") == DigestOf(f.base));
@@ -398,7 +395,7 @@ TEST_CASE("referrers: unknown subject or repository is an empty index; bad diges
   PushTags(*client, "repo", {"v1"});
 
   for (const std::string& path : {"/v2/repo/referrers/" + DigestOf("no such manifest"),
-                                 "/v2/never/pushed/referrers/" + DigestOf("x")}) {
+                                  "/v2/never/pushed/referrers/" + DigestOf("x")}) {
     CAPTURE(path);
     auto res = client->Get(path);
     REQUIRE(res);

@@ -21,8 +21,8 @@ class Lines final : public quay::Logger {
   void Log(quay::LogLevel level, std::string_view component, std::string_view message,
            std::initializer_list<quay::LogField>) override {
     std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(std::to_string(static_cast<int>(level)) + " " + std::string(component) +
-                     " " + std::string(message));
+    lines_.push_back(std::to_string(static_cast<int>(level)) + " " + std::string(component) + " " +
+                     std::string(message));
   }
   std::vector<std::string> lines() const {
     std::lock_guard<std::mutex> lock(mu_);

@@ -215,9 +215,8 @@ TEST_CASE("mount: 201 with Location and Docker-Content-Digest; the blob is in th
   REQUIRE(PushBlob(*client, "team/source", data) == 201);
 
   const size_t before = authorizer->calls().size();
-  auto mount = client->Post(
-      "/v2/team/target/blobs/uploads/?mount=" + digest + "&from=team/source", "",
-      "application/octet-stream");
+  auto mount = client->Post("/v2/team/target/blobs/uploads/?mount=" + digest + "&from=team/source",
+                            "", "application/octet-stream");
   REQUIRE(mount);
   CHECK(mount->status == 201);
   CHECK(mount->get_header_value("Location") == "/v2/team/target/blobs/" + digest);

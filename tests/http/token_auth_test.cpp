@@ -611,6 +611,10 @@ TEST_CASE("token auth: pulls and pushes are audited with actor, address and requ
       CHECK(e.ip == "127.0.0.1");
       CHECK(e.namespace_name == "alice");
       CHECK(e.metadata.find("\"tag\":\"latest\"") != std::string::npos);
+      CHECK(e.metadata.find("\"repo\":\"app\"") != std::string::npos);
+      CHECK(e.metadata.find("\"namespace\":\"alice\"") != std::string::npos);
+      CHECK(e.metadata.find("\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"") !=
+            std::string::npos);
       if (e.kind == "pull_repo") {
         ++pulls;
         CHECK(e.request_id == "pull-audit-1");
@@ -620,6 +624,19 @@ TEST_CASE("token auth: pulls and pushes are audited with actor, address and requ
     }
     CHECK(pushes == 1);
     CHECK(pulls == (pull_audit ? 1u : 0u));  // GET only; HEAD is not a pull
+
+    // The login: login_success for alice (failures are opt-in).
+    TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth("alice", "wrong"));
+    REQUIRE(s.server.auth().FlushAudit().ok());
+    quay::AuditQuery logins;
+    logins.kinds = {"login_success", "login_failure"};
+    auto login_page = s.server.identity().audit().Query(logins);
+    REQUIRE(login_page.ok());
+    REQUIRE(login_page->events.size() == 1);
+    CHECK(login_page->events[0].kind == "login_success");
+    CHECK(login_page->events[0].performer == "alice");
+    CHECK(login_page->events[0].namespace_name == "alice");
+    CHECK(login_page->events[0].metadata.find("\"type\":\"v2auth\"") != std::string::npos);
   }
 }
 

@@ -4,8 +4,8 @@
 // Windows are crossed by moving a ManualClock, never by sleeping.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -34,8 +34,8 @@ namespace {
 constexpr std::string_view kOci = media_type::kOciManifest;
 constexpr std::string_view kConfigType = "application/vnd.oci.image.config.v1+json";
 constexpr std::string_view kLayerType = "application/vnd.oci.image.layer.v1.tar";
-constexpr auto kPastProtection = 2h;        // default gc_protection_window: 1 h
-constexpr auto kPastRecovery = 24h * 15;    // default tag_recovery_window: 14 days
+constexpr auto kPastProtection = 2h;      // default gc_protection_window: 1 h
+constexpr auto kPastRecovery = 24h * 15;  // default tag_recovery_window: 14 days
 
 // A registry on a ManualClock whose blob store the test can inspect.
 struct Fixture {
@@ -114,8 +114,8 @@ Digest PushIndex(Registry& r, std::string_view repo, const std::vector<Digest>& 
                  std::string_view reference = {}) {
   const std::string bytes = IndexJson(children);
   const Digest d = Digest::Of(bytes);
-  auto put = r.PutManifest(repo, reference.empty() ? d.str() : reference, media_type::kOciIndex,
-                           bytes);
+  auto put =
+      r.PutManifest(repo, reference.empty() ? d.str() : reference, media_type::kOciIndex, bytes);
   REQUIRE_MESSAGE(put.ok(), put.status().ToString());
   return d;
 }
@@ -137,7 +137,8 @@ std::string VerifyPull(Registry& r, std::string_view repo, std::string_view refe
   auto got = r.GetManifest(repo, reference);
   if (!got.ok()) return "GetManifest " + std::string(reference) + ": " + got.status().ToString();
   auto manifest = Manifest::Parse(got->bytes, got->media_type);
-  if (!manifest.ok()) return "parse " + std::string(reference) + ": " + manifest.status().ToString();
+  if (!manifest.ok())
+    return "parse " + std::string(reference) + ": " + manifest.status().ToString();
   for (const auto& d : manifest->BlobReferences()) {
     auto info = r.StatBlob(repo, d.digest);
     if (!info.ok()) return "StatBlob " + d.digest.str() + ": " + info.status().ToString();
@@ -253,8 +254,9 @@ TEST_CASE("blobs uploaded for a push in progress are kept inside the protection 
   // The manifest arrives late but inside the window: the push completes.
   const std::string config = R"({"late":true})";
   PushBlob(*f.r, "lib/app", config);
-  REQUIRE(f.r->PutManifest("lib/app", "v1", kOci, ImageJson(config, {"layer of a push in progress"}))
-              .ok());
+  REQUIRE(
+      f.r->PutManifest("lib/app", "v1", kOci, ImageJson(config, {"layer of a push in progress"}))
+          .ok());
   f.clock->Advance(kPastRecovery);
   CHECK(f.Collect().blobs_deleted == 0);
   CHECK(VerifyPull(*f.r, "lib/app", "v1").empty());
@@ -292,7 +294,7 @@ TEST_CASE("a deleted tag stays restorable for the recovery window, then its imag
   f.clock->Advance(kPastRecovery);
   report = f.Collect();
   CHECK(report.manifests_deleted == 1);
-  CHECK(report.tags_expired == 2);  // both history rows of v1
+  CHECK(report.tags_expired == 2);   // both history rows of v1
   CHECK(report.blobs_deleted == 2);  // v1's config and unique layer
   CHECK(f.r->GetManifest("lib/app", gone.manifest.str()).status().code() == Code::kNotFound);
   CHECK(f.r->RestoreTag("lib/app", "v1", gone.manifest).subject() == Subject::kTag);
@@ -359,8 +361,7 @@ TEST_CASE("a referrer lives while its subject does") {
   Fixture f;
   const Image subject = PushImageOf(*f.r, "lib/app", R"({"s":1})", {"subject layer"}, "v1");
   const std::string subject_json = DescriptorOf(kOci, subject.manifest, 100);
-  const Image sbom =
-      PushImageOf(*f.r, "lib/app", R"({"sbom":1})", {"sbom data"}, {}, subject_json);
+  const Image sbom = PushImageOf(*f.r, "lib/app", R"({"sbom":1})", {"sbom data"}, {}, subject_json);
   // A signature of the SBOM: a referrer of a referrer.
   const Image signature = PushImageOf(*f.r, "lib/app", R"({"sig":1})", {"sig data"}, {},
                                       DescriptorOf(kOci, sbom.manifest, 100));
@@ -732,9 +733,7 @@ TEST_CASE("a blob link made live after the candidates were read is not deleted")
   auto links = d->FindDeadBlobLinks(kCutoffs, db::BlobLinkKey{}, 100);
   REQUIRE(links.ok());
   REQUIRE(links->size() == 2);
-  SUBCASE("control: nothing changed") {
-    CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 2);
-  }
+  SUBCASE("control: nothing changed") { CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 2); }
   SUBCASE("a manifest now references it") {
     PutRow(*d, "lib/app", "m", kNow, {blob}, {}, std::nullopt, "v1");
     CHECK(*d->DeleteDeadBlobLinks(*links, kCutoffs) == 1);  // lib/other's only
@@ -858,7 +857,8 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
   auto check_tag = [&](const std::string& repo, const std::string& tag, const Digest& want,
                        const std::string& when) {
     auto got = r->GetManifest(repo, tag);
-    if (!got.ok()) return fail(when + ": " + repo + ":" + tag + " is gone: " + got.status().ToString());
+    if (!got.ok())
+      return fail(when + ": " + repo + ":" + tag + " is gone: " + got.status().ToString());
     if (got->digest != want) return fail(when + ": " + repo + ":" + tag + " moved");
     if (std::string e = VerifyPull(*r, repo, tag); !e.empty()) fail(when + ": " + e);
   };
@@ -877,8 +877,8 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
     std::set<std::string> in_index;
     for (int round = 0; round < kRounds; ++round, round_finished()) {
       const std::string& repo = repos[rng() % repos.size()];
-      const std::string config = "{\"pusher\":" + std::to_string(id) + ",\"round\":" +
-                                 std::to_string(round) + "}";
+      const std::string config =
+          "{\"pusher\":" + std::to_string(id) + ",\"round\":" + std::to_string(round) + "}";
       const std::string layer = "layer " + std::to_string(id) + "/" + std::to_string(round) +
                                 std::string(rng() % 2000, 'x');
       bool uploaded = true;
@@ -1031,11 +1031,12 @@ TEST_CASE("GC beside concurrent pushes never breaks a tagged image") {
     live_tags += tags->names.size();
   }
   CHECK(live_tags == tags_checked);  // no tag appeared or survived unexpectedly
-  std::printf("gc stress: %d manifests pushed, %d rejected, %llu gc runs deleted %llu manifests "
-              "and %llu blobs, %zu live tags verified\n",
-              pushed.load(), rejected.load(), static_cast<unsigned long long>(gc_runs.load()),
-              static_cast<unsigned long long>(gc_manifests.load()),
-              static_cast<unsigned long long>(gc_blobs.load()), tags_checked);
+  std::printf(
+      "gc stress: %d manifests pushed, %d rejected, %llu gc runs deleted %llu manifests "
+      "and %llu blobs, %zu live tags verified\n",
+      pushed.load(), rejected.load(), static_cast<unsigned long long>(gc_runs.load()),
+      static_cast<unsigned long long>(gc_manifests.load()),
+      static_cast<unsigned long long>(gc_blobs.load()), tags_checked);
   for (const auto& failure : failures) FAIL_CHECK(failure);
   CHECK(gc_manifests.load() > 0);
   CHECK(gc_blobs.load() > 0);
@@ -1063,11 +1064,11 @@ TEST_CASE("GC of 10,000 dead manifests takes well under 10 s") {
   const auto start = std::chrono::steady_clock::now();
   const GcReport report = f.Collect();
   const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
-  const auto cpu = std::chrono::duration<double>(
-      static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC);
+  const auto cpu =
+      std::chrono::duration<double>(static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC);
   double load[1] = {0};
-  const bool saturated = getloadavg(load, 1) == 1 &&
-                         load[0] > 2.0 * std::max(1u, std::thread::hardware_concurrency());
+  const bool saturated =
+      getloadavg(load, 1) == 1 && load[0] > 2.0 * std::max(1u, std::thread::hardware_concurrency());
   std::printf("gc of %d dead manifests (%llu blobs, %llu links): %.3f s (cpu %.3f s, load %.1f)\n",
               kManifests, static_cast<unsigned long long>(report.blobs_deleted),
               static_cast<unsigned long long>(report.blobs_unlinked), elapsed.count(), cpu.count(),

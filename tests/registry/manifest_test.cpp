@@ -89,7 +89,8 @@ TEST_CASE("an artifact with a subject reports it") {
   const Digest ed = PushBlob(*r, "sig/app", empty);
   const std::string sig = R"({"schemaVersion":2,"mediaType":")" + std::string(kOci) +
                           R"(","artifactType":"application/vnd.example.sig","config":)" +
-                          DescriptorJson(media_type::kOciEmpty, ed, 2) + R"(,"layers":[],"subject":)" +
+                          DescriptorJson(media_type::kOciEmpty, ed, 2) +
+                          R"(,"layers":[],"subject":)" +
                           DescriptorJson(kOci, Digest::Of(image), image.size()) + "}";
   auto put = r->PutManifest("sig/app", Digest::Of(sig).str(), kOci, sig);
   REQUIRE_MESSAGE(put.ok(), put.status().ToString());
@@ -99,7 +100,8 @@ TEST_CASE("an artifact with a subject reports it") {
 
 TEST_CASE("bad manifests are refused before storage") {
   auto r = OpenRegistry();
-  CHECK(r->PutManifest("lib/app", "v1", kOci, "{not json").status().subject() == Subject::kManifest);
+  CHECK(r->PutManifest("lib/app", "v1", kOci, "{not json").status().subject() ==
+        Subject::kManifest);
   CHECK(r->PutManifest("lib/app", "bad tag!", kOci, "{}").status().subject() == Subject::kTag);
   CHECK(r->PutManifest("../etc", "v1", kOci, "{}").status().subject() == Subject::kName);
   Options small;
