@@ -19,13 +19,12 @@
 // Every subcommand prints human-readable progress on stderr and exactly one line
 // of `key=value` results on stdout, which bench/run.sh collects.
 
-#include <httplib.h>
-#include <openssl/evp.h>
-
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -35,9 +34,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -80,7 +79,8 @@ double process_cpu_seconds() {
 
 std::string cpu_pct(double cpu_start, double wall_seconds) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", 100.0 * (process_cpu_seconds() - cpu_start) / wall_seconds);
+  std::snprintf(buf, sizeof buf, "%.0f",
+                100.0 * (process_cpu_seconds() - cpu_start) / wall_seconds);
   return buf;
 }
 
@@ -366,8 +366,8 @@ CpuSnapshot take_cpu_snapshot(long pid) {
   {
     std::ifstream stat("/proc/stat");
     std::string cpu;
-    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
-                       softirq = 0, steal = 0;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                       steal = 0;
     stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
     snap.machine_busy = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
   }
@@ -545,7 +545,8 @@ void authorize(const Target& target, const Args& args, const std::vector<std::st
   if (realm.empty()) throw std::runtime_error("Bearer challenge without realm");
 
   std::string path = location_path(realm) + "?service=" + percent_encode(service);
-  for (const auto& repo : repos) path += "&scope=" + percent_encode("repository:" + repo + ":pull,push");
+  for (const auto& repo : repos)
+    path += "&scope=" + percent_encode("repository:" + repo + ":pull,push");
   const char* env_user = std::getenv("QUAY_BENCH_USER");
   const char* env_password = std::getenv("QUAY_BENCH_PASSWORD");
   const std::string user = args.str("user", env_user ? env_user : "");
@@ -572,7 +573,8 @@ void authorize(const Target& target, const Args& args, const std::vector<std::st
 std::string repo_of_path(const std::string& path) {
   if (!path.starts_with("/v2/")) return "";
   for (const char* marker : {"/manifests/", "/blobs/", "/tags/"}) {
-    if (auto at = path.rfind(marker); at != std::string::npos && at > 4) return path.substr(4, at - 4);
+    if (auto at = path.rfind(marker); at != std::string::npos && at > 4)
+      return path.substr(4, at - 4);
   }
   return "";
 }
@@ -648,8 +650,8 @@ class RegistryClient {
     expect(res, 201, "PUT close chunked upload");
   }
 
-  void put_manifest(const std::string& repo, const std::string& reference,
-                    const std::string& body, const std::string& media_type) {
+  void put_manifest(const std::string& repo, const std::string& reference, const std::string& body,
+                    const std::string& media_type) {
     auto res = client_.Put("/v2/" + repo + "/manifests/" + reference, httplib::Headers{}, body,
                            media_type);
     expect(res, 201, "PUT manifest");
@@ -667,8 +669,8 @@ class RegistryClient {
     }
     if (res->status != status) {
       throw std::runtime_error(std::string(what) + ": HTTP " + std::to_string(res->status) +
-                               " (want " + std::to_string(status) + "): " +
-                               res->body.substr(0, 300));
+                               " (want " + std::to_string(status) +
+                               "): " + res->body.substr(0, 300));
     }
   }
   static std::string location_of(const httplib::Result& res) {
@@ -691,11 +693,10 @@ class BlobDownloader {
   // GETs `path`; returns body length. If `hash` is set, the body is fed to it.
   std::uint64_t get(const std::string& path, EVP_MD_CTX* hash) {
     if (fd_ < 0) connect_to_server();
-    std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + target_.host + ":" +
-                          std::to_string(target_.port) +
-                          "\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n" +
-                          (g_bearer_token.empty() ? "" : "Authorization: Bearer " + g_bearer_token + "\r\n") +
-                          "\r\n";
+    std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: " + target_.host + ":" + std::to_string(target_.port) +
+        "\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n" +
+        (g_bearer_token.empty() ? "" : "Authorization: Bearer " + g_bearer_token + "\r\n") + "\r\n";
     send_all(request);
     begin_ = end_ = 0;
 
@@ -731,7 +732,8 @@ class BlobDownloader {
       std::uint64_t length = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
       while (received < length) {
         if (begin_ == end_) refill();
-        consume(static_cast<std::size_t>(std::min<std::uint64_t>(end_ - begin_, length - received)));
+        consume(
+            static_cast<std::size_t>(std::min<std::uint64_t>(end_ - begin_, length - received)));
       }
     } else if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
       for (;;) {
@@ -763,7 +765,8 @@ class BlobDownloader {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    if (getaddrinfo(target_.host.c_str(), std::to_string(target_.port).c_str(), &hints, &found) != 0) {
+    if (getaddrinfo(target_.host.c_str(), std::to_string(target_.port).c_str(), &hints, &found) !=
+        0) {
       throw std::runtime_error("cannot resolve " + target_.host);
     }
     for (addrinfo* ai = found; ai; ai = ai->ai_next) {
@@ -943,8 +946,8 @@ int cmd_push(const Args& args) {
   rss.start();
   const double cpu0 = process_cpu_seconds();
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(duration));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
   std::vector<std::thread> threads;
   for (int i = 0; i < concurrency; ++i) threads.emplace_back(worker, i, deadline);
   for (auto& t : threads) t.join();
@@ -959,15 +962,17 @@ int cmd_push(const Args& args) {
   const double ops = static_cast<double>(ok) / elapsed;
   const double mbs = mb_per_s(static_cast<std::uint64_t>(ok) * size, elapsed);
   std::fprintf(stderr,
-               "%s: %ld blobs of %" PRIu64 " bytes, %d clients, %.2f s: %.1f ops/s, %.1f MiB/s, "
+               "%s: %ld blobs of %" PRIu64
+               " bytes, %d clients, %.2f s: %.1f ops/s, %.1f MiB/s, "
                "p50 %.1f ms, p99 %.1f ms, errors %ld, client CPU %s%%\n",
                name.c_str(), ok, size, concurrency, elapsed, ops, mbs, lat.p50_ms, lat.p99_ms,
                errors.load(), client_cpu.c_str());
-  std::printf("case=%s ops_s=%s mb_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld "
-              "client_cpu_pct=%s rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
-              name.c_str(), fmt(ops).c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 2).c_str(),
-              fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 2).c_str(), ok, errors.load(),
-              client_cpu.c_str(), rss.idle_kib(), rss.peak_kib(), rss.cpu_fields().c_str());
+  std::printf(
+      "case=%s ops_s=%s mb_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld "
+      "client_cpu_pct=%s rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
+      name.c_str(), fmt(ops).c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 2).c_str(),
+      fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 2).c_str(), ok, errors.load(), client_cpu.c_str(),
+      rss.idle_kib(), rss.peak_kib(), rss.cpu_fields().c_str());
   return errors > 0 ? 2 : 0;
 }
 
@@ -1005,13 +1010,14 @@ int cmd_chunked(const Args& args) {
   rss.stop();
   const double mbs = mb_per_s(size * static_cast<std::uint64_t>(count), elapsed);
   const LatencyStats lat = latency_stats(latencies);
-  std::fprintf(stderr, "%s: %ld blobs of %" PRIu64 " bytes in %" PRIu64 "-byte chunks: %.1f MiB/s\n",
+  std::fprintf(stderr,
+               "%s: %ld blobs of %" PRIu64 " bytes in %" PRIu64 "-byte chunks: %.1f MiB/s\n",
                name.c_str(), count, size, chunk, mbs);
-  std::printf("case=%s mb_s=%s p50_ms=%s max_ms=%s ok=%ld errors=0 client_cpu_pct=%s "
-              "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
-              name.c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 1).c_str(),
-              fmt(lat.max_ms, 1).c_str(), count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(),
-              rss.peak_kib(), rss.cpu_fields().c_str());
+  std::printf(
+      "case=%s mb_s=%s p50_ms=%s max_ms=%s ok=%ld errors=0 client_cpu_pct=%s "
+      "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
+      name.c_str(), fmt(mbs).c_str(), fmt(lat.p50_ms, 1).c_str(), fmt(lat.max_ms, 1).c_str(), count,
+      cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib(), rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -1052,11 +1058,11 @@ int cmd_pull(const Args& args) {
   rss.stop();
   const double mbs = mb_per_s(size * static_cast<std::uint64_t>(count), elapsed);
   std::fprintf(stderr, "%s: %ld x %" PRIu64 " bytes: %.1f MiB/s\n", name.c_str(), count, size, mbs);
-  std::printf("case=%s mb_s=%s p50_ms=%s ok=%ld errors=0 client_cpu_pct=%s rss_idle_kib=%ld "
-              "rss_peak_kib=%ld%s\n",
-              name.c_str(), fmt(mbs).c_str(), fmt(latency_stats(latencies).p50_ms, 1).c_str(),
-              count, cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib(),
-              rss.cpu_fields().c_str());
+  std::printf(
+      "case=%s mb_s=%s p50_ms=%s ok=%ld errors=0 client_cpu_pct=%s rss_idle_kib=%ld "
+      "rss_peak_kib=%ld%s\n",
+      name.c_str(), fmt(mbs).c_str(), fmt(latency_stats(latencies).p50_ms, 1).c_str(), count,
+      cpu_pct(cpu0, elapsed).c_str(), rss.idle_kib(), rss.peak_kib(), rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -1105,14 +1111,14 @@ int cmd_big(const Args& args) {
                name.c_str(), mb_per_s(size, push_secs), mb_per_s(size, pull_secs),
                verify ? " (verified)" : "", idle, push_rss.peak_kib(), pull_rss.peak_kib(),
                after.rss_kib);
-  std::printf("case=%s push_mb_s=%s pull_mb_s=%s rss_idle_kib=%ld rss_peak_push_kib=%ld "
-              "rss_peak_pull_kib=%ld rss_peak_kib=%ld rss_growth_kib=%ld rss_after_kib=%ld "
-              "hwm_kib=%ld samples=%ld verified=%d%s\n",
-              name.c_str(), fmt(mb_per_s(size, push_secs)).c_str(),
-              fmt(mb_per_s(size, pull_secs)).c_str(), idle, push_rss.peak_kib(),
-              pull_rss.peak_kib(), peak, pid > 0 ? peak - idle : -1, after.rss_kib,
-              after.hwm_kib, push_rss.samples() + pull_rss.samples(), verify ? 1 : 0,
-              push_rss.cpu_fields().c_str());
+  std::printf(
+      "case=%s push_mb_s=%s pull_mb_s=%s rss_idle_kib=%ld rss_peak_push_kib=%ld "
+      "rss_peak_pull_kib=%ld rss_peak_kib=%ld rss_growth_kib=%ld rss_after_kib=%ld "
+      "hwm_kib=%ld samples=%ld verified=%d%s\n",
+      name.c_str(), fmt(mb_per_s(size, push_secs)).c_str(), fmt(mb_per_s(size, pull_secs)).c_str(),
+      idle, push_rss.peak_kib(), pull_rss.peak_kib(), peak, pid > 0 ? peak - idle : -1,
+      after.rss_kib, after.hwm_kib, push_rss.samples() + pull_rss.samples(), verify ? 1 : 0,
+      push_rss.cpu_fields().c_str());
   return 0;
 }
 
@@ -1137,7 +1143,8 @@ int cmd_seed(const Args& args) {
 
   const std::string config =
       R"({"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/true"]},)"
-      R"("rootfs":{"type":"layers","diff_ids":[")" + layer_digest + R"("]}})";
+      R"("rootfs":{"type":"layers","diff_ids":[")" +
+      layer_digest + R"("]}})";
   const std::string config_digest = sha256_of(config);
   client.push_blob(repo, reinterpret_cast<const unsigned char*>(config.data()), config.size(),
                    config_digest);
@@ -1168,7 +1175,7 @@ struct LoadConnection {
   Clock::time_point started;
   bool connecting = false;
   bool watching_out = false;  // EPOLLOUT registered (connect or a blocked send)
-  long measured = 0;  // responses completed inside the measured window
+  long measured = 0;          // responses completed inside the measured window
 };
 
 struct LoadThreadResult {
@@ -1182,8 +1189,7 @@ struct LoadThreadResult {
 
 // Returns the length of one complete response at the front of `in`, 0 if more
 // bytes are needed; sets `status` and `close`.
-std::size_t complete_response(const std::string& in, bool head_request, int& status,
-                              bool& close) {
+std::size_t complete_response(const std::string& in, bool head_request, int& status, bool& close) {
   const std::size_t header_end = in.find("\r\n\r\n");
   if (header_end == std::string::npos) return 0;
   std::string lower = in.substr(0, header_end + 2);
@@ -1233,8 +1239,8 @@ int cmd_load(const Args& args) {
 
   const double cpu0 = process_cpu_seconds();
   const auto start = Clock::now();
-  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(warmup));
+  const auto measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
   const auto deadline = measure_from + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(duration));
   RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
@@ -1342,8 +1348,8 @@ int cmd_load(const Args& args) {
         if (now >= measure_from && now < deadline) {
           const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.started);
           result.latencies_us.push_back(static_cast<std::uint32_t>(us.count()));
-          const auto second = static_cast<std::size_t>(
-              std::chrono::duration<double>(now - measure_from).count());
+          const auto second =
+              static_cast<std::size_t>(std::chrono::duration<double>(now - measure_from).count());
           if (second < result.per_second.size()) ++result.per_second[second];
           if (status < 200 || status > 299) ++result.non_2xx;
           ++c.measured;
@@ -1396,10 +1402,11 @@ int cmd_load(const Args& args) {
   const double wall = seconds_since(start);
   std::fprintf(stderr,
                "%s: %s %s, %d connections: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms, "
-               "slowest second %" PRIu64 " req, non-2xx %ld, socket errors %ld, connects %ld, "
+               "slowest second %" PRIu64
+               " req, non-2xx %ld, socket errors %ld, connects %ld, "
                "starved connections %ld, client CPU %.0f%%\n",
-               name.c_str(), method.c_str(), path.c_str(), connections, rps, lat.p50_ms,
-               lat.p99_ms, lat.max_ms, worst_second, non_2xx, errors, connects, starved,
+               name.c_str(), method.c_str(), path.c_str(), connections, rps, lat.p50_ms, lat.p99_ms,
+               lat.max_ms, worst_second, non_2xx, errors, connects, starved,
                100.0 * client_cpu / wall);
   std::printf("case=%s rps=%s p50_ms=%s p99_ms=%s max_ms=%s min_1s=%" PRIu64
               " ok=%zu non_2xx=%ld errors=%ld connects=%ld starved_conns=%ld client_cpu_pct=%s "
@@ -1422,7 +1429,7 @@ int cmd_rss(const Args& args) {
   const auto interval = std::chrono::milliseconds(args.integer("interval-ms", 20));
   const double duration = args.real("duration", 0);
   if (pid <= 0) die("rss needs --pid");
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
@@ -1439,8 +1446,9 @@ int cmd_rss(const Args& args) {
     std::this_thread::sleep_for(interval);
   }
   const ProcMemory last = read_proc_memory(pid);
-  std::printf("case=rss rss_idle_kib=%ld rss_peak_kib=%ld rss_last_kib=%ld hwm_kib=%ld samples=%ld\n",
-              idle, peak, last.rss_kib, last.hwm_kib, samples);
+  std::printf(
+      "case=rss rss_idle_kib=%ld rss_peak_kib=%ld rss_last_kib=%ld hwm_kib=%ld samples=%ld\n", idle,
+      peak, last.rss_kib, last.hwm_kib, samples);
   std::fflush(stdout);
   return 0;
 }
