@@ -840,13 +840,7 @@ class SqliteDatabase final : public Database {
 
   template <typename F>
   Status Write(F&& f) {
-    try {
-      auto lock = pool_.LockWriter();
-      pool_.writer().SetSynchronous(Connection::Sync::kDurable);
-      return f(pool_.writer());
-    } catch (const std::exception& e) {
-      return FromException(e);
-    }
+    return WriteWith(Connection::Sync::kDurable, std::forward<F>(f));
   }
 
   // For upload-session bookkeeping only: committed to the WAL without an
@@ -855,9 +849,14 @@ class SqliteDatabase final : public Database {
   // commit fsyncs these frames too. Saves an fsync per POST and PATCH.
   template <typename F>
   Status WriteRelaxed(F&& f) {
+    return WriteWith(Connection::Sync::kRelaxed, std::forward<F>(f));
+  }
+
+  template <typename F>
+  Status WriteWith(Connection::Sync mode, F&& f) {
     try {
       auto lock = pool_.LockWriter();
-      pool_.writer().SetSynchronous(Connection::Sync::kRelaxed);
+      pool_.writer().SetSynchronous(mode);
       return f(pool_.writer());
     } catch (const std::exception& e) {
       return FromException(e);
