@@ -95,10 +95,13 @@ void InsertAudit(Connection& c, const AuditRow& row) {
 
 Status AuditStore::Append(const std::vector<AuditRow>& rows) {
   if (rows.empty()) return Status::Ok();
-  return WriteStatusOn(pool_, [&](Connection& c) {
-    for (const auto& row : rows) InsertAudit(c, row);
-    return Status::Ok();
-  });
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        for (const auto& row : rows) InsertAudit(c, row);
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
 }
 
 Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,

@@ -1,9 +1,15 @@
 #include "db/connection.h"
 
+#include <chrono>
+
 namespace quay::db {
 
 Connection::Connection(const std::string& path, bool read_only, bool durable, bool in_memory)
-    : db_(path, read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
+    // NOMUTEX: a connection is used by one thread at a time (the pool lends
+    // it out), so SQLite's per-call connection mutex is pure overhead.
+    : db_(path,
+          SQLite::OPEN_NOMUTEX |
+              (read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)),
           /*busyTimeoutMs=*/10'000),
       durable_(durable),
       in_memory_(in_memory) {
@@ -54,6 +60,40 @@ ConnectionPool::Lease ConnectionPool::AcquireReader() {
     }
   }
   return Lease(this, std::make_unique<Connection>(path_, /*read_only=*/true, durable_, false));
+}
+
+uint64_t ConnectionPool::CacheGeneration() {
+  // An in-memory database has no other process to hear from.
+  if (!in_memory_) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (now >= next_poll_nanos_.load(std::memory_order_relaxed)) {
+      std::unique_lock lock(poll_mutex_, std::try_to_lock);
+      if (lock.owns_lock()) {
+        next_poll_nanos_.store(now + kEpochPollIntervalNanos, std::memory_order_relaxed);
+        PollEpoch();
+      }
+    }
+  }
+  return generation_.load(std::memory_order_acquire);
+}
+
+void ConnectionPool::PollEpoch() {
+  int64_t epoch = seen_epoch_;
+  try {
+    auto lease = AcquireReader();
+    auto q = lease->Prepare("SELECT value FROM change_epoch WHERE id = 1");
+    if (q->executeStep()) epoch = q->getColumn(0).getInt64();
+  } catch (const std::exception&) {
+    // Unreadable now (busy, I/O error): distrust every cached entry rather
+    // than risk serving one that a missed change made stale.
+    epoch = -2;
+  }
+  if (epoch != seen_epoch_) {
+    seen_epoch_ = epoch;
+    InvalidateCaches();
+  }
 }
 
 void ConnectionPool::Release(std::unique_ptr<Connection> c) {

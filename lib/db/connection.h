@@ -4,6 +4,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,8 +86,22 @@ class ConnectionPool {
   Lease AcquireReader();
   bool in_memory() const { return in_memory_; }
 
+  // ---- validity of read caches (db/read_cache.h) ----
+  // A cache entry remembers the generation that was current before its rows
+  // were read, and is trusted only while that generation is still current.
+  // Writes of this process that change cached facts call InvalidateCaches
+  // after they commit, so a reader always sees its own process's writes.
+  // Writes of other processes on the same file (the quayd CLI beside a
+  // serving quayd) advance change_epoch through triggers (schema v4); it is
+  // polled at most every kEpochPollInterval, which bounds how long their
+  // effect may be missed.
+  static constexpr int64_t kEpochPollIntervalNanos = 100'000'000;
+  uint64_t CacheGeneration();
+  void InvalidateCaches() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+
  private:
   void Release(std::unique_ptr<Connection> c);
+  void PollEpoch();
 
   std::string path_;
   bool durable_;
@@ -94,6 +110,11 @@ class ConnectionPool {
   std::unique_ptr<Connection> writer_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
+
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<int64_t> next_poll_nanos_{0};
+  std::mutex poll_mutex_;    // one poller at a time; others use the current generation
+  int64_t seen_epoch_ = -1;  // guarded by poll_mutex_
 };
 
 }  // namespace quay::db

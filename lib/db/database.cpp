@@ -852,13 +852,20 @@ class SqliteDatabase final : public Database {
     return WriteWith(Connection::Sync::kRelaxed, std::forward<F>(f));
   }
 
+  // Durable writes may change what read caches hold (tags, manifests, blob
+  // links, repositories); relaxed ones are upload bookkeeping, which no
+  // cache reads. Invalidated even when `f` fails: it may have committed
+  // part of its work before failing, and a spare invalidation is cheap.
   template <typename F>
   Status WriteWith(Connection::Sync mode, F&& f) {
     try {
       auto lock = pool_.LockWriter();
       pool_.writer().SetSynchronous(mode);
-      return f(pool_.writer());
+      Status s = f(pool_.writer());
+      if (mode == Connection::Sync::kDurable) pool_.InvalidateCaches();
+      return s;
     } catch (const std::exception& e) {
+      if (mode == Connection::Sync::kDurable) pool_.InvalidateCaches();
       return FromException(e);
     }
   }
@@ -871,8 +878,11 @@ class SqliteDatabase final : public Database {
     try {
       auto lock = pool_.LockWriter();
       pool_.writer().SetSynchronous(Connection::Sync::kDurable);
-      return f(pool_.writer());
+      Result<T> out = f(pool_.writer());
+      pool_.InvalidateCaches();
+      return out;
     } catch (const std::exception& e) {
+      pool_.InvalidateCaches();
       return FromException(e);
     }
   }

@@ -262,7 +262,90 @@ CREATE INDEX audit_log_namespace ON audit_log(namespace_name, created_at, id);
 CREATE INDEX audit_log_performer ON audit_log(performer, created_at, id);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3};
+// Version 4: change_epoch, advanced by triggers in every transaction that
+// changes what the read caches hold (manifests and tags, blob links, and the
+// facts the Authorizer decides on). A process notices other processes' writes
+// by polling it (ConnectionPool::CacheGeneration); its own writes invalidate
+// its caches directly. Tables whose rows no cache reads (blob, upload,
+// manifest_blob, manifest_child, permission_prototype, signing_key,
+// audit_log) have no trigger, so pull audit and upload bookkeeping never
+// invalidate anything.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE change_epoch (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  value  INTEGER NOT NULL
+);
+INSERT INTO change_epoch(id, value) VALUES (1, 0);
+
+CREATE TRIGGER repository_epoch_i AFTER INSERT ON repository
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_epoch_u AFTER UPDATE ON repository
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_epoch_d AFTER DELETE ON repository
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER manifest_epoch_i AFTER INSERT ON manifest
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER manifest_epoch_u AFTER UPDATE ON manifest
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER manifest_epoch_d AFTER DELETE ON manifest
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER tag_epoch_i AFTER INSERT ON tag
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER tag_epoch_u AFTER UPDATE ON tag
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER tag_epoch_d AFTER DELETE ON tag
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_blob_epoch_i AFTER INSERT ON repository_blob
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_blob_epoch_u AFTER UPDATE ON repository_blob
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_blob_epoch_d AFTER DELETE ON repository_blob
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER account_epoch_i AFTER INSERT ON account
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER account_epoch_u AFTER UPDATE ON account
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER account_epoch_d AFTER DELETE ON account
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_epoch_i AFTER INSERT ON team
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_epoch_u AFTER UPDATE ON team
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_epoch_d AFTER DELETE ON team
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_member_epoch_i AFTER INSERT ON team_member
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_member_epoch_u AFTER UPDATE ON team_member
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER team_member_epoch_d AFTER DELETE ON team_member
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_settings_epoch_i AFTER INSERT ON repository_settings
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_settings_epoch_u AFTER UPDATE ON repository_settings
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_settings_epoch_d AFTER DELETE ON repository_settings
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_permission_epoch_i AFTER INSERT ON repository_permission
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_permission_epoch_u AFTER UPDATE ON repository_permission
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER repository_permission_epoch_d AFTER DELETE ON repository_permission
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER app_token_epoch_i AFTER INSERT ON app_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER app_token_epoch_u AFTER UPDATE ON app_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER app_token_epoch_d AFTER DELETE ON app_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER oauth_token_epoch_i AFTER INSERT ON oauth_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER oauth_token_epoch_u AFTER UPDATE ON oauth_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER oauth_token_epoch_d AFTER DELETE ON oauth_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

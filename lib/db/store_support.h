@@ -22,18 +22,25 @@ Result<T> ReadOn(ConnectionPool& pool, F&& f) {
   }
 }
 
+// Whether a write may change what read caches hold (identity rows do; audit
+// rows and signing keys do not, and must not flush the caches at pull rate).
+enum class CacheEffect : unsigned char { kInvalidates, kNone };
+
 // `f` runs on the writer inside a write transaction that commits when `f`
 // returns an OK status (or a value) and rolls back when it returns an error
 // or throws.
 template <typename T, typename F>
-Result<T> WriteOn(ConnectionPool& pool, F&& f) {
+Result<T> WriteOn(ConnectionPool& pool, F&& f, CacheEffect effect = CacheEffect::kInvalidates) {
   try {
     auto lock = pool.LockWriter();
     Connection& c = pool.writer();
     c.SetSynchronous(Connection::Sync::kDurable);
     WriteTransaction txn(c);
     Result<T> out = f(c);
-    if (out.ok()) txn.Commit();
+    if (out.ok()) {
+      txn.Commit();
+      if (effect == CacheEffect::kInvalidates) pool.InvalidateCaches();
+    }
     return out;
   } catch (const std::exception& e) {
     return FromException(e);
@@ -42,14 +49,17 @@ Result<T> WriteOn(ConnectionPool& pool, F&& f) {
 
 // A Result-less flavour for writes that return only a Status.
 template <typename F>
-Status WriteStatusOn(ConnectionPool& pool, F&& f) {
+Status WriteStatusOn(ConnectionPool& pool, F&& f, CacheEffect effect = CacheEffect::kInvalidates) {
   try {
     auto lock = pool.LockWriter();
     Connection& c = pool.writer();
     c.SetSynchronous(Connection::Sync::kDurable);
     WriteTransaction txn(c);
     Status s = f(c);
-    if (s.ok()) txn.Commit();
+    if (s.ok()) {
+      txn.Commit();
+      if (effect == CacheEffect::kInvalidates) pool.InvalidateCaches();
+    }
     return s;
   } catch (const std::exception& e) {
     return FromException(e);

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "db/database.h"
+#include "db/read_cache.h"
 #include "quay/clock.h"
 #include "quay/logger.h"
 #include "quay/options.h"
@@ -31,6 +32,11 @@ struct Context {
   DigestLocks digest_locks;
   // One collection at a time per Registry: two would only split the work.
   std::mutex gc_mutex;
+  // The hot reads (manifest GET, blob HEAD/GET) served from memory while
+  // the database has not changed (db/read_cache.h). Bounded in bytes so the
+  // server's RSS stays flat.
+  db::ReadCache<std::shared_ptr<const ManifestRecord>> manifests{8u << 20};
+  db::ReadCache<uint64_t> blob_links{2u << 20};
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

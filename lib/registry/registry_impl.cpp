@@ -6,6 +6,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "db/connection.h"
 #include "quay/reference.h"
 #include "registry/blob_upload.h"
 #include "registry/garbage_collector.h"
@@ -21,6 +22,16 @@ Status UnknownUpload(std::string_view id) {
 Status UnknownRepository(std::string_view repository) {
   return Status::NotFound(Subject::kRepository,
                           "repository " + std::string(repository) + " is unknown");
+}
+
+// "<repository>\n<tag or digest>": names never contain a newline.
+std::string CacheKey(std::string_view repository, std::string_view reference) {
+  std::string key;
+  key.reserve(repository.size() + 1 + reference.size());
+  key.append(repository);
+  key += '\n';
+  key.append(reference);
+  return key;
 }
 
 std::vector<TagEvent> ToEvents(std::vector<db::TagRow> rows) {
@@ -134,12 +145,18 @@ Status RegistryImpl::CancelUpload(std::string_view repository, std::string_view 
 
 Result<BlobInfo> RegistryImpl::StatBlob(std::string_view repository, const Digest& digest) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  const uint64_t generation = ctx_->db->connections().CacheGeneration();
+  const std::string key = CacheKey(repository, digest.str());
+  if (std::optional<uint64_t> hit = ctx_->blob_links.Get(key, generation)) {
+    return BlobInfo{digest, *hit};
+  }
   auto size = ctx_->db->FindRepositoryBlob(repository, digest);
   if (!size.ok()) return size.status();
   if (!*size) {
     return Status::NotFound(Subject::kBlob,
                             "blob " + digest.str() + " is unknown to " + std::string(repository));
   }
+  ctx_->blob_links.Put(key, generation, **size, sizeof(uint64_t));
   return BlobInfo{digest, **size};
 }
 
@@ -205,6 +222,9 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   auto ref = Reference::Parse(reference);
   if (!ref.ok()) return ref.status();
+  const uint64_t generation = ctx_->db->connections().CacheGeneration();
+  const std::string key = CacheKey(repository, reference);
+  if (auto hit = ctx_->manifests.Get(key, generation)) return **hit;
   auto row = ref->is_digest() ? ctx_->db->FindManifestByDigest(repository, ref->digest())
                               : ctx_->db->FindManifestByTag(repository, ref->tag());
   if (!row.ok()) return row.status();
@@ -216,7 +236,11 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
     if (!*repo) return UnknownRepository(repository);
     return Status::NotFound(Subject::kManifest, "manifest " + ref->str() + " is unknown");
   }
-  return ManifestRecord{(*row)->digest, std::move((*row)->media_type), std::move((*row)->content)};
+  auto record = std::make_shared<const ManifestRecord>(
+      ManifestRecord{(*row)->digest, std::move((*row)->media_type), std::move((*row)->content)});
+  ctx_->manifests.Put(key, generation, record,
+                      sizeof(ManifestRecord) + record->media_type.size() + record->bytes.size());
+  return *record;
 }
 
 Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {

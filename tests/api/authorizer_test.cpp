@@ -14,7 +14,9 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "identity_test_support.h"
@@ -304,4 +306,44 @@ TEST_CASE("authorizer: visible repositories follow the same rules") {
   REQUIRE(second.ok());
   CHECK(second->names == V{"alice/public"});
   CHECK_FALSE(second->more);
+}
+
+// Decisions are cached (api/database_authorizer.h). A change made through
+// this process is seen at once; one made by another process on the same
+// database (here: a second service on the same files, as the quayd CLI is)
+// within the epoch poll interval.
+TEST_CASE("authorizer: cached decisions follow permission changes") {
+  TempDir dir;
+  Options options = FastIdentityOptions(dir.path());
+  auto id = OpenIdentity(options);
+  REQUIRE(id->CreateUser(AdminActor(), "alice", "", "pw").ok());
+  REQUIRE(id->CreateUser(AdminActor(), "bob", "", "pw").ok());
+  REQUIRE(id->CreateRepository(AdminActor(), "alice/app", Visibility::kPrivate, "").ok());
+  auto authz = id->authorizer();
+  const Principal bob = Principal::User("bob");
+
+  // Twice each: the second answer comes from the cache and must agree.
+  for (int i = 0; i < 2; ++i) {
+    CHECK(authz->Check(bob, "alice/app", Action::kPull).code() == Code::kNotFound);
+  }
+  QUAY_REQUIRE_OK(
+      id->SetPermission(AdminActor(), "alice/app", Grantee::User("bob"), RepositoryRole::kRead));
+  for (int i = 0; i < 2; ++i) CHECK(authz->Check(bob, "alice/app", Action::kPull).ok());
+
+  // Another process revokes: seen within the poll interval (100 ms).
+  {
+    auto other = OpenIdentity(options);
+    QUAY_REQUIRE_OK(other->RemovePermission(AdminActor(), "alice/app", Grantee::User("bob")));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  CHECK(authz->Check(bob, "alice/app", Action::kPull).code() == Code::kNotFound);
+
+  // And grants again; also a visibility change (repository_settings).
+  {
+    auto other = OpenIdentity(options);
+    QUAY_REQUIRE_OK(other->SetVisibility(AdminActor(), "alice/app", Visibility::kPublic));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  CHECK(authz->Check(Principal::Anonymous(), "alice/app", Action::kPull).ok());
+  CHECK(authz->Check(bob, "alice/app", Action::kPull).ok());
 }

@@ -56,6 +56,27 @@ TEST_CASE("cli: serve --gc-interval") {
   CHECK_FALSE(Parse({"serve", "--dry-run"}).ok());
 }
 
+TEST_CASE("cli: serve --protection-window and --tag-recovery-window") {
+  auto defaults = Parse({"serve"});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->serve.protection_window == quay::Options{}.gc_protection_window);
+  CHECK(defaults->serve.tag_recovery_window == quay::Options{}.tag_recovery_window);
+  auto c = Parse({"serve", "--protection-window", "0", "--tag-recovery-window=60"});
+  REQUIRE(c.ok());
+  CHECK(c->serve.protection_window == std::chrono::seconds(0));
+  CHECK(c->serve.tag_recovery_window == std::chrono::seconds(60));
+  // The gc command's windows stay untouched by serve's flags, and vice versa.
+  CHECK(c->gc.protection_window == quay::Options{}.gc_protection_window);
+  auto g = Parse({"gc", "--protection-window", "5"});
+  REQUIRE(g.ok());
+  CHECK(g->gc.protection_window == std::chrono::seconds(5));
+  CHECK(g->serve.protection_window == quay::Options{}.gc_protection_window);
+  CHECK_FALSE(Parse({"serve", "--protection-window"}).ok());
+  CHECK_FALSE(Parse({"serve", "--tag-recovery-window", "1h"}).ok());
+  CHECK_FALSE(Parse({"serve", "--tag-recovery-window", "-1"}).ok());
+  CHECK(quayd::Usage().find("--tag-recovery-window") != std::string_view::npos);
+}
+
 TEST_CASE("cli: gc") {
   auto c = Parse({"gc"});
   REQUIRE(c.ok());

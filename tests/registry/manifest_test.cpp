@@ -1,12 +1,17 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "registry_test_support.h"
 
 using namespace quay;
 using quay::testing::DescriptorJson;
 using quay::testing::OpenRegistry;
 using quay::testing::PushBlob;
+using quay::testing::PushImage;
 using quay::testing::PushImageBlobs;
+using quay::testing::TempDir;
 
 namespace {
 constexpr std::string_view kOci = media_type::kOciManifest;
@@ -120,4 +125,37 @@ TEST_CASE("unknown repositories and manifests are told apart") {
   CHECK(r->GetManifest("lib/app", "v2").status().subject() == Subject::kManifest);
   CHECK(r->GetManifest("lib/app", Digest::Of("nope").str()).status().subject() ==
         Subject::kManifest);
+}
+
+// Manifest and blob-link reads are cached (registry/context.h). A change made
+// through this registry is seen at once; one made by another process on the
+// same data directory (here: a second Registry on the same files) within the
+// epoch poll interval.
+TEST_CASE("cached manifest and blob reads follow changes") {
+  TempDir dir;
+  Options options;
+  options.data_dir = dir.path();
+  options.durable = false;
+  auto r = OpenRegistry(options);
+  const Digest v1 = PushImage(*r, "cache/app", "one", "latest");
+  for (int i = 0; i < 2; ++i) REQUIRE(r->GetManifest("cache/app", "latest")->digest == v1);
+
+  // Same process: a moved tag is seen by the very next read.
+  const Digest v2 = PushImage(*r, "cache/app", "two", "latest");
+  CHECK(r->GetManifest("cache/app", "latest")->digest == v2);
+  const Digest layer = PushBlob(*r, "cache/app", "a layer to unlink");
+  for (int i = 0; i < 2; ++i) REQUIRE(r->StatBlob("cache/app", layer).ok());
+  CHECK(r->DeleteBlob("cache/app", layer).ok());
+  CHECK(r->StatBlob("cache/app", layer).status().IsNotFound());
+
+  // Another process moves the tag and deletes the first manifest.
+  REQUIRE(r->GetManifest("cache/app", v1.str()).ok());
+  {
+    auto other = OpenRegistry(options);
+    const Digest v3 = PushImage(*other, "cache/app", "three", "latest");
+    REQUIRE(other->DeleteManifest("cache/app", v1).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(r->GetManifest("cache/app", "latest")->digest == v3);
+  }
+  CHECK(r->GetManifest("cache/app", v1.str()).status().IsNotFound());
 }
