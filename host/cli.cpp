@@ -49,6 +49,8 @@ std::string_view Usage() {
          "  --gc-interval SECONDS  collect garbage in the background every SECONDS\n"
          "                         (default 3600; 0 disables)\n"
          "  --no-pull-audit        do not record pull_repo audit rows\n"
+         "  --protection-window SECONDS, --tag-recovery-window SECONDS\n"
+         "                         the background collections' windows (as for gc)\n"
          "\n"
          "gc options:\n"
          "  --data-dir DIR         registry data folder (default ./quay-data)\n"
@@ -252,14 +254,17 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
         return Misuse("--gc-interval wants a number of seconds (0 disables)");
       }
       sf.gc_interval = std::chrono::seconds(static_cast<int64_t>(*n));
-    } else if (!serve && (name == "--protection-window" || name == "--tag-recovery-window")) {
+    } else if (name == "--protection-window" || name == "--tag-recovery-window") {
       auto v = take_value();
       std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;
       if (!n || *n > kMaxGcIntervalSeconds) {
         return Misuse(fmt::format("{} wants a number of seconds", name));
       }
-      (name == "--protection-window" ? gf.protection_window : gf.tag_recovery_window) =
-          std::chrono::seconds(static_cast<int64_t>(*n));
+      const bool protection = name == "--protection-window";
+      std::chrono::seconds& window =
+          serve ? (protection ? sf.protection_window : sf.tag_recovery_window)
+                : (protection ? gf.protection_window : gf.tag_recovery_window);
+      window = std::chrono::seconds(static_cast<int64_t>(*n));
     } else {
       return Misuse(fmt::format("unknown option '{}' for {}", arg, verb));
     }

@@ -2,6 +2,7 @@
 //   quayd serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--no-fsync]
 //               [--log-level LEVEL] [--log-format text|json] [--threads N]
 //               [--gc-interval SECONDS] [--no-pull-audit]
+//               [--protection-window SECONDS] [--tag-recovery-window SECONDS]
 //   quayd gc [--data-dir DIR] [--dry-run] [--log-level LEVEL] [--log-format F]
 //            [--protection-window SECONDS] [--tag-recovery-window SECONDS]
 //   quayd user add NAME [--email E] | user passwd NAME      (password on stdin)
@@ -41,6 +42,11 @@ struct ServeFlags {
   size_t threads = 256;
   // Period of the background garbage collection; zero disables it.
   std::chrono::seconds gc_interval{3600};
+  // Options::gc_protection_window and tag_recovery_window for the background
+  // collections (bench/run.sh's GC case sets both to 0 so that what it
+  // deleted is garbage at once).
+  std::chrono::seconds protection_window = quay::Options{}.gc_protection_window;
+  std::chrono::seconds tag_recovery_window = quay::Options{}.tag_recovery_window;
   // --config FILE; empty: none.
   std::string config_path;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).

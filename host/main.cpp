@@ -54,6 +54,8 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   options.durable = flags.fsync;
   options.logger = logger;
   options.identity = flags.identity;
+  options.gc_protection_window = flags.protection_window;
+  options.tag_recovery_window = flags.tag_recovery_window;
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
   if (!opened.ok()) {
     logger->Log(quay::LogLevel::kError, "server", "failed to open registry",

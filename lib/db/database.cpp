@@ -7,6 +7,7 @@
 
 #include "db/connection.h"
 #include "db/gc_queries.h"
+#include "db/group_commit.h"
 #include "db/schema.h"
 #include "db/sql_support.h"
 
@@ -97,7 +98,8 @@ std::optional<ManifestRow> ReadManifestRow(Stmt& q) {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(const std::string& path, bool durable) : pool_(path, durable) {}
+  SqliteDatabase(const std::string& path, bool durable)
+      : pool_(path, durable), blob_commits_(pool_) {}
 
   void Init() {
     auto lock = pool_.LockWriter();
@@ -185,8 +187,8 @@ class SqliteDatabase final : public Database {
 
   Status CommitBlob(std::string_view upload_id, std::string_view repository, const Digest& digest,
                     uint64_t size, int64_t now) override {
-    return Write([&](Connection& c) {
-      WriteTransaction tx(c);
+    // Concurrent pushes end here together; they share commits (and fsyncs).
+    return blob_commits_.Run([&](Connection& c) {
       const int64_t repo = EnsureRepository(c, repository, now);
       {
         auto ins =
@@ -213,7 +215,6 @@ class SqliteDatabase final : public Database {
         del->bind(1, Str(upload_id));
         if (del->exec() != 1) return Status::NotFound(Subject::kUpload, "upload session ended");
       }
-      tx.Commit();
       return Status::Ok();
     });
   }
@@ -888,6 +889,7 @@ class SqliteDatabase final : public Database {
   }
 
   ConnectionPool pool_;
+  GroupCommit blob_commits_;
 };
 
 }  // namespace

@@ -6,6 +6,8 @@ namespace quay::registry {
 namespace {
 
 constexpr size_t kRehashBuffer = 1 << 20;
+// Uploads larger than this hash on a second thread (background_digester.h).
+constexpr uint64_t kBackgroundHashFrom = 8u << 20;
 
 // Feeds the first `length` bytes of an upload area to `digester`.
 Status FeedUploadPrefix(BlobStore& store, std::string_view id, uint64_t length,
@@ -59,6 +61,7 @@ BlobUploadImpl::~BlobUploadImpl() {
   // the store truncates the area to that on the next resume. Only a hash that
   // covers exactly the saved bytes may be reused.
   writer_.reset();
+  JoinDigester();
   if (!ended_ && digester_valid_ && offset_ == saved_offset_) {
     ctx_->sessions.Park(id_, saved_offset_, std::move(digester_));
   }
@@ -72,13 +75,27 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
                                                   std::to_string(ctx_->options.max_blob_bytes) +
                                                   " bytes");
   }
+  if (!background_ && offset_ + n > kBackgroundHashFrom) {
+    background_ = std::make_unique<BackgroundDigester>(std::move(digester_));
+  }
+  // Hashing first: in the background it overlaps the write below.
+  if (background_) {
+    background_->Update(data, n);
+  } else {
+    digester_.Update(data, n);
+  }
   if (auto s = writer_->Append(data, n); !s.ok()) {
     digester_valid_ = false;  // the area may hold part of this write
     return s;
   }
-  digester_.Update(data, n);
   offset_ += n;
   return Status::Ok();
+}
+
+void BlobUploadImpl::JoinDigester() {
+  if (!background_) return;
+  digester_ = background_->Take();
+  background_.reset();
 }
 
 Status BlobUploadImpl::Save() {
@@ -90,6 +107,7 @@ Status BlobUploadImpl::Save() {
 }
 
 Result<Digest> BlobUploadImpl::DigestFor(const Digest& expected) {
+  JoinDigester();
   if (expected.algorithm() == digester_.algorithm() && digester_valid_) {
     digester_valid_ = false;  // Finish() spends it
     return digester_.Finish();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "quay/registry.h"
+#include "registry/background_digester.h"
 #include "registry/context.h"
 
 namespace quay::registry {
@@ -27,12 +28,17 @@ class BlobUploadImpl final : public BlobUpload {
 
  private:
   Result<Digest> DigestFor(const Digest& expected);
+  // Brings the hash state back from the background thread, if one runs.
+  void JoinDigester();
 
   Context* ctx_;
   std::string id_;
   std::string repository_;
   std::unique_ptr<UploadWriter> writer_;
   Digester digester_;
+  // Hashes on a second thread once the upload is large (background_digester.h);
+  // while it exists it owns the hash state and digester_ is empty.
+  std::unique_ptr<BackgroundDigester> background_;
   bool digester_valid_ = true;  // false once Finish() ran or a write failed
   uint64_t saved_offset_;
   uint64_t offset_;

@@ -193,3 +193,36 @@ TEST_CASE("concurrent uploads to one registry all land") {
   CHECK(failures.load() == 0);
   CHECK(r->StatBlob("con/current", Digest::Of("blob 7/19")).ok());
 }
+
+// Past 8 MiB an upload hashes on a second thread (background_digester.h);
+// the digest must be the same whatever thread computed which part, across a
+// save, a parked session and a resume.
+TEST_CASE("a large upload hashed in the background commits with its true digest") {
+  auto r = OpenRegistry();
+  std::string blob(20u << 20, '\0');
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const Digest digest = Digest::Of(blob);
+  constexpr size_t kChunk = 1u << 20;
+  constexpr size_t kFirst = 12u << 20;
+  std::string id;
+  {
+    auto up = r->StartUpload("big/app");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    for (size_t pos = 0; pos < kFirst; pos += kChunk) {
+      REQUIRE((*up)->Write(blob.data() + pos, kChunk).ok());
+    }
+    REQUIRE((*up)->Save().ok());
+  }
+  auto up = r->ResumeUpload("big/app", id);
+  REQUIRE(up.ok());
+  for (size_t pos = kFirst; pos < blob.size(); pos += kChunk) {
+    REQUIRE((*up)->Write(blob.data() + pos, kChunk).ok());
+  }
+  CHECK((*up)->Commit(Digest::Of("not these bytes")).status().code() == Code::kDigestMismatch);
+  auto info = (*up)->Commit(digest, blob.size());
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  auto stat = r->StatBlob("big/app", digest);
+  REQUIRE(stat.ok());
+  CHECK(stat->size == blob.size());
+}
