@@ -159,7 +159,9 @@ class BatchingAppender final : public AuditAppender {
         queue_.pop_front();
       }
       lock.unlock();
-      Status s = state_->audit.Append(rows);
+      // Relaxed: rows still queued are lost in a crash anyway; a batch
+      // need not cost the writer an fsync.
+      Status s = state_->audit.Append(rows, db::Connection::Sync::kRelaxed);
       if (!s.ok()) {
         state_->logger->Log(LogLevel::kError, "audit", "failed to write audit batch",
                             {{"rows", std::to_string(rows.size())}, {"error", s.ToString()}});

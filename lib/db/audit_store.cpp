@@ -93,7 +93,7 @@ void InsertAudit(Connection& c, const AuditRow& row) {
   ins->exec();
 }
 
-Status AuditStore::Append(const std::vector<AuditRow>& rows) {
+Status AuditStore::Append(const std::vector<AuditRow>& rows, Connection::Sync sync) {
   if (rows.empty()) return Status::Ok();
   return WriteStatusOn(
       pool_,
@@ -101,7 +101,7 @@ Status AuditStore::Append(const std::vector<AuditRow>& rows) {
         for (const auto& row : rows) InsertAudit(c, row);
         return Status::Ok();
       },
-      CacheEffect::kNone);
+      CacheEffect::kNone, sync);
 }
 
 Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "db/connection.h"
 #include "quay/status.h"
 
 namespace quay::db {
@@ -59,8 +60,13 @@ class AuditStore {
  public:
   explicit AuditStore(ConnectionPool& pool) : pool_(pool) {}
 
-  // One transaction for all rows: all are written or none.
-  Status Append(const std::vector<AuditRow>& rows);
+  // One transaction for all rows: all are written or none. With kRelaxed the
+  // commit is not fsync'd (it survives a crash of the process, and the next
+  // durable commit carries it): for the asynchronous appender, whose queued
+  // rows a crash loses anyway, so that pull audit does not hold the single
+  // writer through an fsync per batch.
+  Status Append(const std::vector<AuditRow>& rows,
+                Connection::Sync sync = Connection::Sync::kDurable);
   // Up to `limit` rows older than `cursor`, newest first.
   Result<std::vector<AuditRow>> Query(const AuditFilter& filter, const AuditCursor& cursor,
                                       size_t limit);

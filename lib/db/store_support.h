@@ -49,11 +49,12 @@ Result<T> WriteOn(ConnectionPool& pool, F&& f, CacheEffect effect = CacheEffect:
 
 // A Result-less flavour for writes that return only a Status.
 template <typename F>
-Status WriteStatusOn(ConnectionPool& pool, F&& f, CacheEffect effect = CacheEffect::kInvalidates) {
+Status WriteStatusOn(ConnectionPool& pool, F&& f, CacheEffect effect = CacheEffect::kInvalidates,
+                     Connection::Sync sync = Connection::Sync::kDurable) {
   try {
     auto lock = pool.LockWriter();
     Connection& c = pool.writer();
-    c.SetSynchronous(Connection::Sync::kDurable);
+    c.SetSynchronous(sync);
     WriteTransaction txn(c);
     Status s = f(c);
     if (s.ok()) {
