@@ -9,7 +9,8 @@
 # between them round by round (reference, quayd, reference, quayd, ...) so that
 # disturbance from other processes hits both alike, and the report keeps each
 # case's best round. The 2 GiB RSS case runs once per server, first, while the
-# servers are fresh.
+# servers are fresh. The GC case (quayd only; docker-registry has offline GC only)
+# runs once at the end, on a quayd of its own (run.sh --gc-quayd).
 # Without a quayd binary ("-" instead of a path), only the reference is measured and
 # the quayd column reads "pending".
 set -euo pipefail
@@ -67,6 +68,11 @@ for ((r = 1; r <= rounds; r++)); do
       --round-offset $((r - 1)) --skip-big --no-table --out "$out" "${extra[@]}"
   fi
 done
+if [[ -n "$q_pid" ]]; then
+  settle
+  "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --name quayd --only-gc \
+    --gc-quayd "$(realpath "$quayd")" --no-table --out "$out" "${extra[@]}"
+fi
 
 echo
 echo "quayd: ${quayd} (QUAYD_ARGS='${QUAYD_ARGS:-}'); docker-registry: $(docker-registry --version 2>/dev/null | awk '{print $3}'); data under ${BENCH_TMP:-${TMPDIR:-/tmp}}"

@@ -117,9 +117,18 @@ start_quayd() {
       "$binary" user add "$QUAY_BENCH_USER" --data-dir "$dir/data" >"$dir/user-add.log" 2>&1 ||
       { cat "$dir/user-add.log" >&2; fail "quayd user add failed"; }
   fi
-  "$binary" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" ${QUAYD_ARGS:-} \
-    >"$dir/server.log" 2>&1 &
+  # shellcheck disable=SC2086
+  launch_quayd "$binary" "$dir" "$port" "$dir/server.log" ${QUAYD_ARGS:-}
+}
+
+# launch_quayd BINARY DIR PORT LOG [SERVE-ARGS...]: starts quayd serve on the data
+# in DIR (users already there), logging to LOG; sets SERVER_PID. Later arguments
+# win over earlier ones.
+launch_quayd() {
+  local binary=$1 dir=$2 port=$3 logfile=$4
+  shift 4
+  "$binary" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" "$@" >"$logfile" 2>&1 &
   SERVER_PID=$!
   wait_for_http "http://127.0.0.1:$port/v2/" "$SERVER_PID" ||
-    { tail -n 50 "$dir/server.log" >&2; fail "quayd did not start"; }
+    { tail -n 50 "$logfile" >&2; fail "quayd did not start"; }
 }

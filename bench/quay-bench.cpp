@@ -42,11 +42,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -527,14 +531,46 @@ std::string json_string(const std::string& json, const std::string& key) {
   return end == std::string::npos ? "" : json.substr(at + 1, end - at - 1);
 }
 
-// Sets g_bearer_token for `repos` (pull and push) if the registry asks for a
-// token; does nothing for a registry that answers /v2/ with 200.
-void authorize(const Target& target, const Args& args, const std::vector<std::string>& repos) {
+// The strings of the array member `key` of a JSON object, e.g. the tags of
+// {"name":"a","tags":["x","y"]}: enough for tag lists and catalogs, whose
+// names never need unescaping. A missing member or null gives none.
+std::vector<std::string> json_string_array(const std::string& json, const std::string& key) {
+  std::vector<std::string> out;
+  const std::string needle = "\"" + key + "\"";
+  auto at = json.find(needle);
+  if (at == std::string::npos) return out;
+  at = json.find_first_not_of(" \t\r\n:", at + needle.size());
+  if (at == std::string::npos || json[at] != '[') return out;
+  const auto end = json.find(']', at);
+  if (end == std::string::npos) return out;
+  for (auto open = json.find('"', at); open < end; open = json.find('"', open)) {
+    const auto close = json.find('"', open + 1);
+    if (close == std::string::npos || close > end) break;
+    out.push_back(json.substr(open + 1, close - open - 1));
+    open = close + 1;
+  }
+  return out;
+}
+
+// Token scopes for pull and push on each of `repos`.
+std::vector<std::string> repository_scopes(const std::vector<std::string>& repos) {
+  std::vector<std::string> scopes;
+  for (const auto& repo : repos) {
+    if (!repo.empty()) scopes.push_back("repository:" + repo + ":pull,push");
+  }
+  return scopes;
+}
+
+// A bearer token for `scopes` (e.g. "repository:bench/app:pull,push",
+// "registry:catalog:*") if the registry asks for one; "" for a registry that
+// answers /v2/ with 200.
+std::string fetch_token(const Target& target, const Args& args,
+                        const std::vector<std::string>& scopes) {
   httplib::Client client(target.host, target.port);
   client.set_url_encode(false);
   auto res = client.Get("/v2/");
   if (!res) throw std::runtime_error("GET /v2/: " + httplib::to_string(res.error()));
-  if (res->status == 200) return;
+  if (res->status == 200) return "";
   const std::string challenge = res->get_header_value("WWW-Authenticate");
   if (res->status != 401 || !challenge.starts_with("Bearer ")) {
     throw std::runtime_error("GET /v2/: HTTP " + std::to_string(res->status) +
@@ -545,8 +581,7 @@ void authorize(const Target& target, const Args& args, const std::vector<std::st
   if (realm.empty()) throw std::runtime_error("Bearer challenge without realm");
 
   std::string path = location_path(realm) + "?service=" + percent_encode(service);
-  for (const auto& repo : repos)
-    path += "&scope=" + percent_encode("repository:" + repo + ":pull,push");
+  for (const auto& scope : scopes) path += "&scope=" + percent_encode(scope);
   const char* env_user = std::getenv("QUAY_BENCH_USER");
   const char* env_password = std::getenv("QUAY_BENCH_PASSWORD");
   const std::string user = args.str("user", env_user ? env_user : "");
@@ -564,9 +599,16 @@ void authorize(const Target& target, const Args& args, const std::vector<std::st
                                               token_res->body.substr(0, 200)
                                         : httplib::to_string(token_res.error())));
   }
-  g_bearer_token = json_string(token_res->body, "token");
-  if (g_bearer_token.empty()) g_bearer_token = json_string(token_res->body, "access_token");
-  if (g_bearer_token.empty()) throw std::runtime_error("token response without a token");
+  std::string token = json_string(token_res->body, "token");
+  if (token.empty()) token = json_string(token_res->body, "access_token");
+  if (token.empty()) throw std::runtime_error("token response without a token");
+  return token;
+}
+
+// Sets g_bearer_token, which every request then carries, for pull and push on
+// `repos`.
+void authorize(const Target& target, const Args& args, const std::vector<std::string>& repos) {
+  g_bearer_token = fetch_token(target, args, repository_scopes(repos));
 }
 
 // Repository named in a /v2/<name>/(manifests|blobs|tags)/... path.
@@ -581,7 +623,9 @@ std::string repo_of_path(const std::string& path) {
 
 class RegistryClient {
  public:
-  explicit RegistryClient(const Target& target) : client_(target.host, target.port) {
+  // `token` is the bearer token the requests carry ("" for none).
+  explicit RegistryClient(const Target& target, const std::string& token = g_bearer_token)
+      : client_(target.host, target.port) {
     client_.set_keep_alive(true);
     client_.set_tcp_nodelay(true);
     client_.set_url_encode(false);
@@ -589,7 +633,7 @@ class RegistryClient {
     // A server may fsync or re-hash a 2 GiB blob before answering the final PUT.
     client_.set_read_timeout(600);
     client_.set_write_timeout(600);
-    if (!g_bearer_token.empty()) client_.set_bearer_token_auth(g_bearer_token);
+    if (!token.empty()) client_.set_bearer_token_auth(token);
   }
 
   // POST /v2/<repo>/blobs/uploads/ -> upload location path.
@@ -648,6 +692,29 @@ class RegistryClient {
     auto res = client_.Put(with_digest(location, digest), httplib::Headers{}, "", 0,
                            "application/octet-stream");
     expect(res, 201, "PUT close chunked upload");
+  }
+
+  // Makes blob `digest` (whose bytes are `data`) present in `repo` from repository
+  // `from` without uploading it where the registry mounts (201); a registry that
+  // answers 202 opened an upload instead, which gets the bytes. True if mounted.
+  bool mount_or_push(const std::string& repo, const std::string& from, const std::string& digest,
+                     const std::string& data) {
+    auto res = client_.Post(
+        "/v2/" + repo + "/blobs/uploads/?mount=" + url_encode_digest(digest) + "&from=" + from,
+        httplib::Headers{}, "", 0, "application/octet-stream");
+    if (res && res->status == 201) return true;
+    expect(res, 202, "POST blob mount");
+    auto put = client_.Put(with_digest(location_of(res), digest), httplib::Headers{}, data.data(),
+                           data.size(), "application/octet-stream");
+    expect(put, 201, "PUT blob (mount refused)");
+    return false;
+  }
+
+  // GET `path`; the response whatever its status (transport errors throw).
+  httplib::Result get(const std::string& path) {
+    auto res = client_.Get(path);
+    if (!res) throw std::runtime_error("GET " + path + ": " + httplib::to_string(res.error()));
+    return res;
   }
 
   void put_manifest(const std::string& repo, const std::string& reference, const std::string& body,
@@ -858,6 +925,125 @@ std::string fmt(double v, int decimals = 1) {
 
 double mb_per_s(std::uint64_t bytes, double secs) {
   return static_cast<double>(bytes) / static_cast<double>(kMiB) / secs;
+}
+
+// ---------------------------------------------------------------------------
+// Small images and many small requests (tag lists, catalogs, manifest PUTs, GC).
+
+constexpr const char* kOciManifestType = "application/vnd.oci.image.manifest.v1+json";
+
+// A small OCI image: a random layer and a config. manifest(id) gives a manifest
+// of both; a non-empty id goes into an annotation, so that manifests differ
+// (distinct digests) while sharing the two blobs.
+struct TinyImage {
+  std::string layer;
+  std::string layer_digest;
+  std::string config;
+  std::string config_digest;
+
+  std::string manifest(const std::string& id = "") const {
+    std::string body =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+        R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+        config_digest + R"(","size":)" + std::to_string(config.size()) +
+        R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+        layer_digest + R"(","size":)" + std::to_string(layer.size()) + "}]";
+    if (!id.empty()) body += R"(,"annotations":{"org.example.quay-bench.id":")" + id + "\"}";
+    return body + "}";
+  }
+};
+
+// 16 random hex digits, so that names and annotations of separate runs differ.
+std::string run_nonce() {
+  std::random_device rd;
+  const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+  return hex(reinterpret_cast<const unsigned char*>(&v), sizeof v);
+}
+
+TinyImage make_tiny_image(std::size_t layer_size) {
+  TinyImage image;
+  Xoshiro256 rng(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32));
+  image.layer.resize(layer_size);
+  for (auto& c : image.layer) c = static_cast<char>(rng.next());
+  image.layer_digest = sha256_of(image.layer);
+  image.config = R"({"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/true"]},)"
+                 R"("rootfs":{"type":"layers","diff_ids":[")" +
+                 image.layer_digest + R"("]}})";
+  image.config_digest = sha256_of(image.config);
+  return image;
+}
+
+void push_tiny_blobs(RegistryClient& client, const std::string& repo, const TinyImage& image) {
+  client.push_blob(repo, reinterpret_cast<const unsigned char*>(image.layer.data()),
+                   image.layer.size(), image.layer_digest);
+  client.push_blob(repo, reinterpret_cast<const unsigned char*>(image.config.data()),
+                   image.config.size(), image.config_digest);
+}
+
+struct WorkResult {
+  std::vector<double> latencies_ms;  // of the operations that succeeded
+  long errors = 0;
+  std::string first_error;
+  double elapsed = 0;
+};
+
+// Calls op(client, worker, index) from `concurrency` threads, each with its own
+// keep-alive client carrying `token`, for indexes 0, 1, ... until `count` have
+// been started (count > 0) or `duration` seconds have passed. An op reports a
+// failure by throwing; after 20 failures everything stops.
+template <class Op>
+WorkResult run_workers(const Target& target, const std::string& token, int concurrency, long count,
+                       double duration, Op&& op) {
+  WorkResult result;
+  std::atomic<long> next_index{0};
+  std::atomic<long> errors{0};
+  std::mutex mu;
+  const auto start = Clock::now();
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+  auto worker = [&](int id) {
+    RegistryClient client(target, token);
+    std::vector<double> mine;
+    for (;;) {
+      if (errors > 20) break;
+      if (duration > 0 && Clock::now() >= deadline) break;
+      const long index = next_index++;
+      if (count > 0 && index >= count) break;
+      const auto t0 = Clock::now();
+      try {
+        op(client, id, index);
+        mine.push_back(seconds_since(t0) * 1000.0);
+      } catch (const std::exception& e) {
+        ++errors;
+        std::lock_guard lock(mu);
+        if (result.first_error.empty()) result.first_error = e.what();
+      }
+    }
+    std::lock_guard lock(mu);
+    result.latencies_ms.insert(result.latencies_ms.end(), mine.begin(), mine.end());
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i) threads.emplace_back(worker, i);
+  for (auto& t : threads) t.join();
+  result.elapsed = seconds_since(start);
+  result.errors = errors;
+  return result;
+}
+
+// After pushing many small things, flush what the server left for writeback
+// (docker-registry does not fsync) and give it a moment, so that the load that
+// follows does not pay for the seeding.
+void settle_after_seeding(bool seeded) {
+  if (!seeded) return;
+  ::sync();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+// `prefix` followed by `i` in at least four digits, so that names sort as numbers.
+std::string numbered(const std::string& prefix, long i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04ld", i);
+  return prefix + buf;
 }
 
 // ---------------------------------------------------------------------------
@@ -1163,10 +1349,10 @@ int cmd_seed(const Args& args) {
   return 0;
 }
 
-// load: closed-loop small-request load (HEAD blob, GET manifest) from non-blocking
-// keep-alive connections driven by epoll. wrk 4.1 cannot time HEAD requests (its
-// parser waits for the Content-Length body), and one epoll thread is cheaper than
-// wrk's two on a machine the server shares.
+// load: closed-loop small-request load (HEAD blob, GET manifest, tag list,
+// catalog) from non-blocking keep-alive connections driven by epoll. wrk 4.1
+// cannot time HEAD requests (its parser waits for the Content-Length body), and
+// one epoll thread is cheaper than wrk's two on a machine the server shares.
 
 struct LoadConnection {
   int fd = -1;
@@ -1178,13 +1364,35 @@ struct LoadConnection {
   long measured = 0;          // responses completed inside the measured window
 };
 
+// One response, when the load keeps them all (gcload classifies them against
+// a time window known only afterwards).
+struct LoadSpan {
+  std::uint32_t start_us = 0;  // request sent, microseconds after LoadPlan::origin
+  std::uint32_t latency_us = 0;
+  std::uint16_t status = 0;
+};
+
 struct LoadThreadResult {
   std::vector<std::uint32_t> latencies_us;
   std::vector<std::uint32_t> per_second;  // completions in each second after warm-up
+  std::vector<LoadSpan> spans;            // every response, with LoadPlan::record_spans
   long non_2xx = 0;
   long errors = 0;
   long connects = 0;
   long starved = 0;  // connections that completed no request in the measured window
+};
+
+struct LoadPlan {
+  sockaddr_in addr{};
+  std::string request;
+  bool head_request = false;
+  int connections = 64;
+  int threads = 1;
+  Clock::time_point origin;        // LoadSpan times are relative to this
+  Clock::time_point measure_from;  // responses before this are warm-up
+  Clock::time_point deadline;      // the load ends here, or when *stop is set
+  const std::atomic<bool>* stop = nullptr;
+  bool record_spans = false;
 };
 
 // Returns the length of one complete response at the front of `in`, 0 if more
@@ -1210,25 +1418,17 @@ std::size_t complete_response(const std::string& in, bool head_request, int& sta
   return body_start;
 }
 
-int cmd_load(const Args& args) {
-  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
-  const std::string method = args.str("method", "GET");
-  const std::string path = args.str("path", "/v2/");
-  const std::string accept = args.str("accept", "");
-  const int connections = static_cast<int>(args.integer("connections", 64));
-  const int threads = static_cast<int>(args.integer("threads", 1));
-  const double duration = args.real("duration", 10);
-  const double warmup = args.real("warmup", 1);
-  const std::string name = args.str("name", "load");
-  const bool head_request = method == "HEAD";
-
+// The request line and headers of a load request, with the current token.
+std::string load_request(const Target& target, const std::string& method, const std::string& path,
+                         const std::string& accept) {
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + target.host + ":" +
                         std::to_string(target.port) + "\r\n";
   if (!accept.empty()) request += "Accept: " + accept + "\r\n";
-  authorize(target, args, {args.str("repo", repo_of_path(path))});
   if (!g_bearer_token.empty()) request += "Authorization: Bearer " + g_bearer_token + "\r\n";
-  request += "\r\n";
+  return request + "\r\n";
+}
 
+sockaddr_in load_address(const Target& target) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(target.port));
@@ -1236,22 +1436,23 @@ int cmd_load(const Args& args) {
                 &addr.sin_addr) != 1) {
     die("load needs a numeric IPv4 host");
   }
+  return addr;
+}
 
-  const double cpu0 = process_cpu_seconds();
-  const auto start = Clock::now();
-  const auto measure_from =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
-  const auto deadline = measure_from + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(duration));
-  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
-  rss.start();
-
-  std::vector<LoadThreadResult> results(static_cast<std::size_t>(threads));
+// Runs the load of `plan` on plan.threads epoll threads; one result per thread.
+std::vector<LoadThreadResult> run_load(const LoadPlan& plan) {
+  const std::size_t seconds =
+      static_cast<std::size_t>(
+          std::chrono::duration<double>(plan.deadline - plan.measure_from).count()) +
+      2;
+  const std::string& request = plan.request;
+  std::vector<LoadThreadResult> results(static_cast<std::size_t>(plan.threads));
   auto run = [&](int thread_index, int count) {
     LoadThreadResult& result = results[static_cast<std::size_t>(thread_index)];
-    result.per_second.assign(static_cast<std::size_t>(duration) + 2, 0);
+    result.per_second.assign(seconds, 0);
     const int ep = epoll_create1(0);
     std::vector<LoadConnection> conns(static_cast<std::size_t>(count));
+    sockaddr_in addr = plan.addr;
 
     auto open_connection = [&](std::size_t i) {
       LoadConnection& c = conns[i];
@@ -1305,11 +1506,15 @@ int cmd_load(const Args& args) {
       }
       watch_out(i, false);
     };
+    auto us_since = [](Clock::time_point from, Clock::time_point to) {
+      return static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+    };
 
     for (std::size_t i = 0; i < conns.size(); ++i) open_connection(i);
     std::vector<epoll_event> events(conns.size() + 1);
     char buf[65536];
-    while (Clock::now() < deadline) {
+    while (Clock::now() < plan.deadline && !(plan.stop && plan.stop->load())) {
       const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
       for (int k = 0; k < n; ++k) {
         const std::size_t i = events[static_cast<std::size_t>(k)].data.u64;
@@ -1342,14 +1547,18 @@ int cmd_load(const Args& args) {
         c.in.append(buf, static_cast<std::size_t>(got));
         int status = 0;
         bool close = false;
-        const std::size_t used = complete_response(c.in, head_request, status, close);
+        const std::size_t used = complete_response(c.in, plan.head_request, status, close);
         if (used == 0) continue;
         const auto now = Clock::now();
-        if (now >= measure_from && now < deadline) {
-          const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.started);
-          result.latencies_us.push_back(static_cast<std::uint32_t>(us.count()));
-          const auto second =
-              static_cast<std::size_t>(std::chrono::duration<double>(now - measure_from).count());
+        if (plan.record_spans) {
+          result.spans.push_back(LoadSpan{us_since(plan.origin, c.started),
+                                          us_since(c.started, now),
+                                          static_cast<std::uint16_t>(status)});
+        }
+        if (now >= plan.measure_from && now < plan.deadline) {
+          result.latencies_us.push_back(us_since(c.started, now));
+          const auto second = static_cast<std::size_t>(
+              std::chrono::duration<double>(now - plan.measure_from).count());
           if (second < result.per_second.size()) ++result.per_second[second];
           if (status < 200 || status > 299) ++result.non_2xx;
           ++c.measured;
@@ -1372,11 +1581,59 @@ int cmd_load(const Args& args) {
   };
 
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    const int count = connections / threads + (t < connections % threads ? 1 : 0);
+  for (int t = 0; t < plan.threads; ++t) {
+    const int count =
+        plan.connections / plan.threads + (t < plan.connections % plan.threads ? 1 : 0);
     pool.emplace_back(run, t, count);
   }
   for (auto& t : pool) t.join();
+  return results;
+}
+
+// What one keep-alive load requests, and the token scopes it needs.
+struct LoadCase {
+  std::string name;
+  std::string method = "GET";
+  std::string path;
+  std::string accept;
+  std::vector<std::string> scopes;
+};
+
+struct LoadOutcome {
+  std::string line;  // the key=value result line, without a newline
+  int status = 0;    // 2 if some responses were not 2xx
+};
+
+// Runs `load_case` with the load options of `args` (--connections, --threads,
+// --duration, --warmup, --pid) and returns its result line.
+LoadOutcome keepalive_load(const Args& args, const LoadCase& load_case) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const int connections = static_cast<int>(args.integer("connections", 64));
+  const int threads = static_cast<int>(args.integer("threads", 1));
+  const double duration = args.real("duration", 10);
+  const double warmup = args.real("warmup", 1);
+  const std::string& name = load_case.name;
+  const std::string& method = load_case.method;
+  const std::string& path = load_case.path;
+
+  g_bearer_token = fetch_token(target, args, load_case.scopes);
+  LoadPlan plan;
+  plan.addr = load_address(target);
+  plan.request = load_request(target, method, path, load_case.accept);
+  plan.head_request = method == "HEAD";
+  plan.connections = connections;
+  plan.threads = threads;
+
+  const double cpu0 = process_cpu_seconds();
+  const auto start = Clock::now();
+  plan.origin = start;
+  plan.measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+  plan.deadline = plan.measure_from + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(duration));
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+  std::vector<LoadThreadResult> results = run_load(plan);
   rss.stop();
 
   std::vector<double> latencies;
@@ -1384,7 +1641,9 @@ int cmd_load(const Args& args) {
   long non_2xx = 0, errors = 0, connects = 0, starved = 0;
   for (auto& r : results) {
     for (auto us : r.latencies_us) latencies.push_back(us / 1000.0);
-    for (std::size_t s = 0; s < r.per_second.size(); ++s) per_second[s] += r.per_second[s];
+    for (std::size_t s = 0; s < r.per_second.size() && s < per_second.size(); ++s) {
+      per_second[s] += r.per_second[s];
+    }
     non_2xx += r.non_2xx;
     errors += r.errors;
     connects += r.connects;
@@ -1408,15 +1667,455 @@ int cmd_load(const Args& args) {
                name.c_str(), method.c_str(), path.c_str(), connections, rps, lat.p50_ms, lat.p99_ms,
                lat.max_ms, worst_second, non_2xx, errors, connects, starved,
                100.0 * client_cpu / wall);
-  std::printf("case=%s rps=%s p50_ms=%s p99_ms=%s max_ms=%s min_1s=%" PRIu64
-              " ok=%zu non_2xx=%ld errors=%ld connects=%ld starved_conns=%ld client_cpu_pct=%s "
-              "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
-              name.c_str(), fmt(rps, 0).c_str(), fmt(lat.p50_ms, 2).c_str(),
-              fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 1).c_str(), worst_second,
-              latencies.size(), non_2xx, errors, connects, starved,
-              fmt(100.0 * client_cpu / wall, 0).c_str(), rss.idle_kib(), rss.peak_kib(),
-              rss.cpu_fields().c_str());
-  return non_2xx > 0 ? 2 : 0;
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "case=%s rps=%s p50_ms=%s p99_ms=%s max_ms=%s min_1s=%" PRIu64
+                " ok=%zu non_2xx=%ld errors=%ld connects=%ld starved_conns=%ld client_cpu_pct=%s "
+                "rss_idle_kib=%ld rss_peak_kib=%ld%s",
+                name.c_str(), fmt(rps, 0).c_str(), fmt(lat.p50_ms, 2).c_str(),
+                fmt(lat.p99_ms, 2).c_str(), fmt(lat.max_ms, 1).c_str(), worst_second,
+                latencies.size(), non_2xx, errors, connects, starved,
+                fmt(100.0 * client_cpu / wall, 0).c_str(), rss.idle_kib(), rss.peak_kib(),
+                rss.cpu_fields().c_str());
+  return LoadOutcome{line, non_2xx > 0 ? 2 : 0};
+}
+
+// The scopes a request to `path` needs: the catalog its own, anything else pull
+// and push on the repository the path names.
+std::vector<std::string> scopes_for_path(const std::string& path, const std::string& repo) {
+  if (path.starts_with("/v2/_catalog")) return {"registry:catalog:*"};
+  return repository_scopes({repo.empty() ? repo_of_path(path) : repo});
+}
+
+int cmd_load(const Args& args) {
+  LoadCase load_case;
+  load_case.name = args.str("name", "load");
+  load_case.method = args.str("method", "GET");
+  load_case.path = args.str("path", "/v2/");
+  load_case.accept = args.str("accept", "");
+  load_case.scopes = args.flag("scope") ? std::vector<std::string>{args.str("scope", "")}
+                                        : scopes_for_path(load_case.path, args.str("repo", ""));
+  const LoadOutcome outcome = keepalive_load(args, load_case);
+  std::printf("%s\n", outcome.line.c_str());
+  return outcome.status;
+}
+
+// tags: GET /v2/<repo>/tags/list (the whole list in one response) under load,
+// on a repository holding --count tags. The tags (t0000, t0001, ...) all name
+// one small manifest; they are pushed only if missing, so later rounds reuse them.
+int cmd_tags(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/tags");
+  const long count = args.integer("count", 2000);
+  const int concurrency = static_cast<int>(args.integer("seed-concurrency", 8));
+  const std::string name = args.str("name", "tags_list");
+  const std::string path = "/v2/" + repo + "/tags/list";
+  authorize(target, args, {repo});
+  RegistryClient client(target);
+
+  auto list = [&] {
+    auto res = client.get(path);
+    if (res->status == 404) return std::vector<std::string>{};  // no repository yet
+    if (res->status != 200) die(path + ": HTTP " + std::to_string(res->status));
+    return json_string_array(res->body, "tags");
+  };
+  std::set<std::string> have;
+  for (auto& tag : list()) have.insert(std::move(tag));
+  std::vector<std::string> missing;
+  for (long i = 0; i < count; ++i) {
+    if (!have.contains(numbered("t", i))) missing.push_back(numbered("t", i));
+  }
+  const auto seed_start = Clock::now();
+  if (!missing.empty()) {
+    const TinyImage image = make_tiny_image(1024);
+    push_tiny_blobs(client, repo, image);
+    const std::string manifest = image.manifest();
+    WorkResult seeded = run_workers(
+        target, g_bearer_token, concurrency, static_cast<long>(missing.size()), 0,
+        [&](RegistryClient& c, int, long i) {
+          c.put_manifest(repo, missing[static_cast<std::size_t>(i)], manifest, kOciManifestType);
+        });
+    if (seeded.errors > 0) die("tagging failed: " + seeded.first_error);
+  }
+  const double seed_s = seconds_since(seed_start);
+  settle_after_seeding(!missing.empty());
+
+  // The list the load will fetch really has every tag, in one response.
+  auto res = client.get(path);
+  if (res->status != 200) die(path + ": HTTP " + std::to_string(res->status));
+  const std::vector<std::string> tags = json_string_array(res->body, "tags");
+  const std::set<std::string> listed(tags.begin(), tags.end());
+  for (long i = 0; i < count; ++i) {
+    if (!listed.contains(numbered("t", i))) {
+      die(path + " lacks tag " + numbered("t", i) + " (" + std::to_string(tags.size()) +
+          " tags in one response; paged?)");
+    }
+  }
+  std::fprintf(stderr, "%s: %s has %zu tags (%zu pushed now in %.1f s); the list is %zu bytes\n",
+               name.c_str(), repo.c_str(), tags.size(), missing.size(), seed_s, res->body.size());
+
+  LoadCase load_case{name, "GET", path, "", repository_scopes({repo})};
+  const LoadOutcome outcome = keepalive_load(args, load_case);
+  std::printf("%s tags=%zu seeded=%zu body_bytes=%zu\n", outcome.line.c_str(), tags.size(),
+              missing.size(), res->body.size());
+  return outcome.status;
+}
+
+// catalog: GET /v2/_catalog?n=--page under load, with --count repositories
+// <prefix>0000, <prefix>0001, ... each holding one small image. Missing ones
+// are pushed: the blobs once, into the first repository, and mounted from
+// there into the others (uploaded where the registry does not mount).
+int cmd_catalog(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string prefix = args.str("prefix", "bench/cat-");
+  const long count = args.integer("count", 500);
+  const long page = args.integer("page", 1000);
+  const int concurrency = static_cast<int>(args.integer("seed-concurrency", 8));
+  const std::string name = args.str("name", "catalog");
+  const std::string path = "/v2/_catalog?n=" + std::to_string(page);
+  // quayd lists what the token's user may see; registry:catalog:* is the scope a
+  // 401 on /v2/_catalog asks for.
+  const std::vector<std::string> catalog_scope{"registry:catalog:*"};
+  const std::string catalog_token = fetch_token(target, args, catalog_scope);
+  RegistryClient lister(target, catalog_token);
+
+  auto list = [&] {
+    auto res = lister.get(path);
+    if (res->status != 200) die(path + ": HTTP " + std::to_string(res->status));
+    return std::make_pair(json_string_array(res->body, "repositories"), res->body.size());
+  };
+  std::set<std::string> have;
+  for (auto& repo : list().first) have.insert(std::move(repo));
+  std::vector<std::string> missing;
+  for (long i = 0; i < count; ++i) {
+    if (!have.contains(numbered(prefix, i))) missing.push_back(numbered(prefix, i));
+  }
+  const auto seed_start = Clock::now();
+  std::atomic<long> mounted{0};
+  if (!missing.empty()) {
+    const std::string source = numbered(prefix, 0);
+    const TinyImage image = make_tiny_image(1024);
+    const std::string manifest = image.manifest();
+    // quayd takes at most 64 scopes per token, and the token request is a GET
+    // whose URL must stay short: one token per batch of repositories.
+    constexpr std::size_t kBatch = 48;
+    for (std::size_t first = 0; first < missing.size(); first += kBatch) {
+      const std::vector<std::string> batch(
+          missing.begin() + static_cast<std::ptrdiff_t>(first),
+          missing.begin() + static_cast<std::ptrdiff_t>(std::min(missing.size(), first + kBatch)));
+      std::vector<std::string> repos{source};
+      repos.insert(repos.end(), batch.begin(), batch.end());
+      const std::string token = fetch_token(target, args, repository_scopes(repos));
+      if (first == 0) {  // the blobs of this run's image, for the mounts to find
+        RegistryClient source_client(target, token);
+        push_tiny_blobs(source_client, source, image);
+      }
+      WorkResult seeded = run_workers(
+          target, token, concurrency, static_cast<long>(batch.size()), 0,
+          [&](RegistryClient& c, int, long i) {
+            const std::string& repo = batch[static_cast<std::size_t>(i)];
+            if (repo != source) {
+              mounted += c.mount_or_push(repo, source, image.layer_digest, image.layer) ? 1 : 0;
+              mounted += c.mount_or_push(repo, source, image.config_digest, image.config) ? 1 : 0;
+            }
+            c.put_manifest(repo, "latest", manifest, kOciManifestType);
+          });
+      if (seeded.errors > 0) die("seeding repositories failed: " + seeded.first_error);
+    }
+  }
+  const double seed_s = seconds_since(seed_start);
+  settle_after_seeding(!missing.empty());
+
+  // One page holds every repository (others may be listed too).
+  const auto [repos, body_bytes] = list();
+  const std::set<std::string> listed(repos.begin(), repos.end());
+  for (long i = 0; i < count; ++i) {
+    if (!listed.contains(numbered(prefix, i))) {
+      die(path + " lacks " + numbered(prefix, i) + " (" + std::to_string(repos.size()) +
+          " names in one response)");
+    }
+  }
+  std::fprintf(stderr,
+               "%s: the catalog lists %zu repositories (%zu pushed now in %.1f s, %ld blobs "
+               "mounted); one page is %zu bytes\n",
+               name.c_str(), repos.size(), missing.size(), seed_s, mounted.load(), body_bytes);
+
+  LoadCase load_case{name, "GET", path, "", catalog_scope};
+  const LoadOutcome outcome = keepalive_load(args, load_case);
+  std::printf("%s repos=%ld listed=%zu seeded=%zu body_bytes=%zu\n", outcome.line.c_str(), count,
+              repos.size(), missing.size(), body_bytes);
+  return outcome.status;
+}
+
+// manifests: N clients PUT distinct small manifests (a unique annotation each)
+// that reference one config and layer pushed beforehand, under unique tags or
+// (--by-digest) by digest only, for --duration seconds or --count manifests.
+int cmd_manifests(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/manifests");
+  authorize(target, args, {repo});
+  const int concurrency = static_cast<int>(args.integer("concurrency", 8));
+  const double duration = args.real("duration", 0);
+  const long count = args.integer("count", duration > 0 ? 0 : 64);
+  const std::string name = args.str("name", "manifest_put");
+  const bool by_digest = args.flag("by-digest");
+
+  const TinyImage image = make_tiny_image(1024);
+  {
+    RegistryClient client(target);
+    push_tiny_blobs(client, repo, image);
+  }
+  const std::string nonce = run_nonce();
+  auto put = [&](RegistryClient& client, int worker, long index) {
+    const std::string id = nonce + "-" + std::to_string(worker) + "-" + std::to_string(index);
+    const std::string body = image.manifest(id);
+    client.put_manifest(repo, by_digest ? sha256_of(body) : "m-" + id, body, kOciManifestType);
+  };
+
+  // Warm-up, as for push: connection set-up and first-touch costs in the server
+  // are not measured.
+  if (!args.flag("no-warmup")) {
+    const int warm = std::min(concurrency, 4);
+    WorkResult w = run_workers(
+        target, g_bearer_token, warm, warm, 0,
+        [&](RegistryClient& c, int worker, long index) { put(c, 1000 + worker, index); });
+    if (w.errors > 0) die("warm-up manifest PUT failed: " + w.first_error);
+  }
+
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+  const double cpu0 = process_cpu_seconds();
+  WorkResult r = run_workers(target, g_bearer_token, concurrency, count, duration, put);
+  const std::string client_cpu = cpu_pct(cpu0, r.elapsed);
+  rss.stop();
+
+  const long ok = static_cast<long>(r.latencies_ms.size());
+  if (!r.first_error.empty()) std::fprintf(stderr, "first error: %s\n", r.first_error.c_str());
+  if (ok == 0) die("no successful manifest PUTs");
+  const LatencyStats lat = latency_stats(r.latencies_ms);
+  const double ops = static_cast<double>(ok) / r.elapsed;
+  std::fprintf(stderr,
+               "%s: %ld manifests %s, %d clients, %.2f s: %.1f ops/s, p50 %.2f ms, p99 %.2f ms, "
+               "errors %ld, client CPU %s%%\n",
+               name.c_str(), ok, by_digest ? "by digest" : "by tag", concurrency, r.elapsed, ops,
+               lat.p50_ms, lat.p99_ms, r.errors, client_cpu.c_str());
+  std::printf(
+      "case=%s ops_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld client_cpu_pct=%s "
+      "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
+      name.c_str(), fmt(ops).c_str(), fmt(lat.p50_ms, 2).c_str(), fmt(lat.p99_ms, 2).c_str(),
+      fmt(lat.max_ms, 2).c_str(), ok, r.errors, client_cpu.c_str(), rss.idle_kib(), rss.peak_kib(),
+      rss.cpu_fields().c_str());
+  return r.errors > 0 ? 2 : 0;
+}
+
+// ---------------------------------------------------------------------------
+// gcload: GET load while the server collects garbage, timed against the
+// collection's own log line.
+
+// Value of `key` in a log line, logfmt (key=value, key="value") or JSON
+// ("key":"value", "key":value); "" if absent.
+std::string log_field(const std::string& line, const std::string& key) {
+  std::size_t at = std::string::npos;
+  if (line.starts_with(key + "=")) {
+    at = key.size() + 1;
+  } else if (auto p = line.find(" " + key + "="); p != std::string::npos) {
+    at = p + key.size() + 2;
+  } else if (auto q = line.find("\"" + key + "\":"); q != std::string::npos) {
+    at = q + key.size() + 3;
+  }
+  if (at == std::string::npos || at >= line.size()) return "";
+  if (line[at] == '"') {
+    const auto end = line.find('"', at + 1);
+    return end == std::string::npos ? "" : line.substr(at + 1, end - at - 1);
+  }
+  return line.substr(at, line.find_first_of(" ,}\r\n", at) - at);
+}
+
+// "2026-11-27T01:02:03.456Z" (quayd's log timestamps) as a system_clock time.
+std::optional<std::chrono::system_clock::time_point> parse_utc(const std::string& text) {
+  std::tm tm{};
+  int millis = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(millis);
+}
+
+// The complete lines appended to a file since the previous call.
+class LogTail {
+ public:
+  explicit LogTail(std::string path) : path_(std::move(path)) {}
+  std::vector<std::string> poll() {
+    std::vector<std::string> lines;
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return lines;
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    offset_ += chunk.size();
+    partial_ += chunk;
+    std::size_t begin = 0;
+    for (auto eol = partial_.find('\n'); eol != std::string::npos;
+         eol = partial_.find('\n', begin)) {
+      lines.push_back(partial_.substr(begin, eol - begin));
+      begin = eol + 1;
+    }
+    partial_.erase(0, begin);
+    return lines;
+  }
+
+ private:
+  std::string path_;
+  std::uint64_t offset_ = 0;
+  std::string partial_;
+};
+
+struct SpanStats {
+  std::vector<double> latencies_ms;
+  long non_2xx = 0;
+  long completed_inside = 0;  // completions inside the window, for a rate
+};
+
+// Keeps a GET load (--connections, default 64) on --path running until the
+// server's log (--log) shows a "collected garbage" line with manifests_deleted
+// >= --min-deleted, then --after seconds more. The collection ran from the
+// line's ts minus its duration_ms to its ts; requests in flight at any time in
+// that window give the latency during GC, those completed between the warm-up
+// and the window the latency before it.
+int cmd_gcload(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string path = args.str("path", "/v2/bench/gc/manifests/live");
+  const std::string log_path = args.str("log", "");
+  const long min_deleted = args.integer("min-deleted", 1);
+  const double timeout = args.real("timeout", 300);
+  const double after = args.real("after", 0.5);
+  const double warmup = args.real("warmup", 1);
+  const std::string name = args.str("name", "gc");
+  if (log_path.empty()) die("gcload needs --log FILE (the server's log)");
+
+  g_bearer_token = fetch_token(target, args, scopes_for_path(path, args.str("repo", "")));
+  std::atomic<bool> stop{false};
+  LoadPlan plan;
+  plan.addr = load_address(target);
+  plan.request = load_request(target, "GET", path, args.str("accept", ""));
+  plan.connections = static_cast<int>(args.integer("connections", 64));
+  plan.threads = static_cast<int>(args.integer("threads", 1));
+  plan.stop = &stop;
+  plan.record_spans = true;
+
+  LogTail tail(log_path);
+  tail.poll();  // only collections that end after the load started count
+  const double cpu0 = process_cpu_seconds();
+  const auto sys0 = std::chrono::system_clock::now();
+  plan.origin = Clock::now();
+  plan.measure_from = plan.origin;
+  plan.deadline = plan.origin + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(timeout));
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+  std::vector<LoadThreadResult> results;
+  std::thread load([&] { results = run_load(plan); });
+
+  std::string gc_line, failure;
+  Clock::time_point seen_at;
+  while (Clock::now() < plan.deadline && gc_line.empty() && failure.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (const std::string& line : tail.poll()) {
+      if (line.find("failed to collect garbage") != std::string::npos) failure = line;
+      if (line.find("collected garbage") == std::string::npos) continue;
+      const long deleted = std::atol(log_field(line, "manifests_deleted").c_str());
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), line.c_str());
+      if (deleted >= min_deleted && gc_line.empty()) {
+        gc_line = line;
+        seen_at = Clock::now();
+      }
+    }
+  }
+  if (!gc_line.empty()) {
+    std::this_thread::sleep_for(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(after)));
+  }
+  stop = true;
+  load.join();
+  rss.stop();
+  const double wall = seconds_since(plan.origin);
+  if (!failure.empty()) die("the collection failed: " + failure);
+  if (gc_line.empty()) {
+    die("no \"collected garbage\" line with manifests_deleted >= " + std::to_string(min_deleted) +
+        " in " + log_path + " within " + fmt(timeout, 0) + " s");
+  }
+
+  // The window on the load's clock. Without a parsable ts, the moment the
+  // line was read stands in for the end (late by up to one poll).
+  const long long gc_ms = std::atoll(log_field(gc_line, "duration_ms").c_str());
+  Clock::time_point gc_end = seen_at;
+  if (auto ts = parse_utc(log_field(gc_line, "ts"))) {
+    gc_end = plan.origin + std::chrono::duration_cast<Clock::duration>(*ts - sys0);
+  }
+  const auto us = [&](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t - plan.origin).count();
+  };
+  const long long end_us = us(gc_end);
+  const long long start_us = end_us - gc_ms * 1000;
+  const long long warm_us = static_cast<long long>(warmup * 1e6);
+
+  SpanStats during, before;
+  long errors = 0, connects = 0;
+  for (const auto& r : results) {
+    errors += r.errors;
+    connects += r.connects;
+    for (const LoadSpan& s : r.spans) {
+      const long long s0 = s.start_us;
+      const long long s1 = s0 + s.latency_us;
+      const bool bad = s.status < 200 || s.status > 299;
+      SpanStats* into = nullptr;
+      if (s0 < end_us && s1 > start_us) {
+        into = &during;
+        if (s1 <= end_us) ++during.completed_inside;
+      } else if (s1 >= warm_us && s1 <= start_us) {
+        into = &before;
+        ++before.completed_inside;
+      }
+      if (into == nullptr) continue;
+      into->latencies_ms.push_back(s.latency_us / 1000.0);
+      if (bad) ++into->non_2xx;
+    }
+  }
+  if (start_us < 0) {
+    std::fprintf(stderr, "%s: warning: the collection began %.2f s before the load\n", name.c_str(),
+                 -start_us / 1e6);
+  }
+  if (during.latencies_ms.empty()) die("no request overlapped the collection");
+  const LatencyStats lat = latency_stats(during.latencies_ms);
+  const LatencyStats base = latency_stats(before.latencies_ms);
+  const double gc_s = std::max(1e-3, static_cast<double>(gc_ms) / 1000.0);
+  const double before_s = static_cast<double>(start_us - warm_us) / 1e6;
+  const double rps_during = static_cast<double>(during.completed_inside) / gc_s;
+  const double rps_before =
+      before_s > 0 ? static_cast<double>(before.completed_inside) / before_s : 0;
+  const std::string client_cpu = cpu_pct(cpu0, wall);
+  std::fprintf(stderr,
+               "%s: collection %lld ms (manifests_deleted=%s); GET during it: %zu requests, "
+               "%.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms; before it: %.0f req/s, p99 "
+               "%.2f ms; non-2xx %ld, socket errors %ld\n",
+               name.c_str(), gc_ms, log_field(gc_line, "manifests_deleted").c_str(),
+               during.latencies_ms.size(), rps_during, lat.p50_ms, lat.p99_ms, lat.max_ms,
+               rps_before, base.p99_ms, during.non_2xx + before.non_2xx, errors);
+  std::printf(
+      "case=%s gc_ms=%lld manifests_deleted=%s tags_expired=%s blobs_deleted=%s "
+      "gc_started_before_load=%d p50_ms=%s p99_ms=%s max_ms=%s ok=%zu rps=%s p99_before_ms=%s "
+      "rps_before=%s non_2xx=%ld errors=%ld connects=%ld client_cpu_pct=%s rss_idle_kib=%ld "
+      "rss_peak_kib=%ld%s\n",
+      name.c_str(), gc_ms, log_field(gc_line, "manifests_deleted").c_str(),
+      log_field(gc_line, "tags_expired").c_str(), log_field(gc_line, "blobs_deleted").c_str(),
+      start_us < 0 ? 1 : 0, fmt(lat.p50_ms, 2).c_str(), fmt(lat.p99_ms, 2).c_str(),
+      fmt(lat.max_ms, 1).c_str(), during.latencies_ms.size(), fmt(rps_during, 0).c_str(),
+      fmt(base.p99_ms, 2).c_str(), fmt(rps_before, 0).c_str(), during.non_2xx + before.non_2xx,
+      errors, connects, client_cpu.c_str(), rss.idle_kib(), rss.peak_kib(),
+      rss.cpu_fields().c_str());
+  return during.non_2xx + before.non_2xx > 0 ? 2 : 0;
 }
 
 std::atomic<bool> g_stop_sampling{false};
@@ -1464,6 +2163,15 @@ void usage() {
       "  big      [--size 2GiB] [--pid PID] [--verify]      stream one blob up and down\n"
       "  load     --method HEAD|GET --path P [--accept A] [--connections 64] [--threads 1]\n"
       "           [--duration 10] [--warmup 1]     keep-alive request load, req/s + latency\n"
+      "  tags     [--repo bench/tags] [--count 2000] + load options\n"
+      "           tag one small manifest --count times (once), then load GET tags/list\n"
+      "  catalog  [--prefix bench/cat-] [--count 500] [--page 1000] + load options\n"
+      "           push --count small repositories (once), then load GET _catalog?n=PAGE\n"
+      "  manifests [--repo bench/manifests] [--concurrency 8] [--duration S | --count N]\n"
+      "           [--by-digest] [--no-warmup]  PUT distinct small manifests (one config+layer)\n"
+      "  gcload   --path P --log SERVER_LOG [--min-deleted N] [--connections 64]\n"
+      "           [--timeout 300] [--after 0.5]  GET load until the log shows a collection\n"
+      "           of >= N manifests; GC duration and GET latency during it\n"
       "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
       "common: --name CASE (result label), --pid PID (sample server RSS during the case),\n"
       "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth\n",
@@ -1487,6 +2195,10 @@ int main(int argc, char** argv) {
     if (command == "big") return cmd_big(args);
     if (command == "rss") return cmd_rss(args);
     if (command == "load") return cmd_load(args);
+    if (command == "tags") return cmd_tags(args);
+    if (command == "catalog") return cmd_catalog(args);
+    if (command == "manifests") return cmd_manifests(args);
+    if (command == "gcload") return cmd_gcload(args);
   } catch (const std::exception& e) {
     die(command + ": " + e.what());
   }

@@ -5,6 +5,7 @@
 #   bench/quayd.sh path/to/quayd [run.sh options, e.g. --rounds 3 --out results.txt]
 #
 # quayd is started as `quayd serve --listen 127.0.0.1:PORT --data-dir DIR $QUAYD_ARGS`.
+# The GC case runs too (run.sh --gc-quayd), on a quayd of its own; --skip-gc skips it.
 # BENCH_TMP chooses where the data goes (default $TMPDIR or /tmp; use a real disk:
 # quayd fsyncs every blob). KEEP_DATA=1 keeps the directory afterwards.
 set -euo pipefail
@@ -22,4 +23,5 @@ cleanup() {
 trap cleanup EXIT
 start_quayd "$binary" "$dir" "$port"
 log "quayd pid $SERVER_PID on 127.0.0.1:$port, data in $dir"
-"$BENCH_DIR/run.sh" --url "http://127.0.0.1:$port" --pid "$SERVER_PID" --name quayd "$@"
+"$BENCH_DIR/run.sh" --url "http://127.0.0.1:$port" --pid "$SERVER_PID" --name quayd \
+  --gc-quayd "$binary" "$@"

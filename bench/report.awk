@@ -8,8 +8,8 @@
 # (second / first) and the libquay targets. With one server it is a plain listing.
 
 function primary(c) {
-  if (c == "manifest_get" || c == "head_blob") return "rps"
-  if (c == "push_1m") return "ops_s"
+  if (c == "manifest_get" || c == "head_blob" || c == "tags_list" || c == "catalog") return "rps"
+  if (c == "push_1m" || c == "manifest_put") return "ops_s"
   if (c == "push_large" || c == "chunked" || c == "pull_large") return "mb_s"
   return ""
 }
@@ -110,6 +110,39 @@ function other_cpu(s,    k, v, worst, any, parts) {
   return any ? sprintf("%.2f", worst) : ""
 }
 
+function thousands(n,    out) {
+  n = sprintf("%d", n); out = ""
+  while (length(n) > 3) { out = "," substr(n, length(n) - 2) out; n = substr(n, 1, length(n) - 3) }
+  return n out
+}
+
+# The GC case runs on quayd only: docker-registry collects garbage offline
+# (`registry garbage-collect` on a stopped or read-only registry).
+function gc_cell(s, what,    ms) {
+  if (!((s, "gc") in best)) {
+    if (s != "docker-registry") return "pending"
+    return what == "duration" ? "n/a (offline only)" : "n/a"
+  }
+  if (field(best[s, "gc"], "failed") == "1") return "FAILED"
+  if (what == "duration") return sprintf("%.2f", get(s, "gc", "gc_ms") / 1000)
+  if (what == "latency") return latency(s, "gc")
+  return sprintf("%.2f; %d / %d", get(s, "gc", "p99_before_ms"), get(s, "gc", "rps_before"), get(s, "gc", "rps"))
+}
+
+# gc_row LABEL UNIT WHAT TARGET-TEXT KEY LIMIT: met when the quayd column's KEY is
+# below LIMIT.
+function gc_row(label, unit, what, ttext, key, limit,    a, b, met, v) {
+  a = gc_cell(server[1], what)
+  if (nservers == 1) { printf "| %s | %s | %s |\n", label, unit, a; return }
+  b = gc_cell(server[2], what)
+  met = ""
+  if (key != "") {
+    v = get(server[2], "gc", key)
+    met = (b == "FAILED") ? "**no**" : (v == "" ? "pending" : (v + 0 < limit ? "yes" : "**no**"))
+  }
+  printf "| %s | %s | %s | %s | | %s | %s |\n", label, unit, a, b, ttext, met
+}
+
 function lrange(s) { return (s in lmin) ? sprintf("%.1f - %.1f", lmin[s], lmax[s]) : "" }
 
 function run_rss(s,    idle, peak) {
@@ -129,7 +162,15 @@ function run_rss(s,    idle, peak) {
     if (field($0, "size_large") != "") { size_large = field($0, "size_large"); size_big = field($0, "size_big"); size_chunked = field($0, "size_chunked") }
     next
   }
-  if (c == "seed") next
+  if (c == "seed" || c == "gc_seed") next
+  if (c == "gc") {
+    # The shortest collection is the least disturbed one.
+    if (!((s, c) in best) || field(best[s, c], "failed") == "1" ||
+        (field($0, "failed") != "1" && field($0, "gc_ms") + 0 < field(best[s, c], "gc_ms") + 0)) {
+      best[s, c] = $0
+    }
+    next
+  }
   if (c == "rss_run") {
     # Several invocations of run.sh per server: keep the lowest idle and highest peak.
     if ((s, c) in best) {
@@ -165,9 +206,24 @@ END {
   row("HEAD blob, 64 conns", "req/s", "head_blob", "rps", "%d", 25)
   info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "head_blob"), latency(server[2], "head_blob"))
   info_row("", "server CPU per request", cpu_per_op(server[1], "head_blob", "rps", 1e6, "us"), cpu_per_op(server[2], "head_blob", "rps", 1e6, "us"))
+  tags = get(server[nservers], "tags_list", "tags"); if (tags == "") tags = get(server[1], "tags_list", "tags")
+  row("tags/list, " thousands(tags == "" ? 2000 : tags) " tags in one response, 64 conns", "req/s", "tags_list", "rps", "%d", 10)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "tags_list"), latency(server[2], "tags_list"))
+  info_row("", "server CPU per request", cpu_per_op(server[1], "tags_list", "rps", 1e6, "us"), cpu_per_op(server[2], "tags_list", "rps", 1e6, "us"))
+  repos = get(server[nservers], "catalog", "repos"); if (repos == "") repos = get(server[1], "catalog", "repos")
+  row("Catalog, " thousands(repos == "" ? 500 : repos) " repositories in one page (n=1000), 64 conns", "req/s", "catalog", "rps", "%d", 50)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "catalog"), latency(server[2], "catalog"))
+  info_row("", "server CPU per request", cpu_per_op(server[1], "catalog", "rps", 1e6, "us"), cpu_per_op(server[2], "catalog", "rps", 1e6, "us"))
   row("Monolithic push 1 MiB, 8 clients", "ops/s", "push_1m", "ops_s", "%.1f", 5)
   info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "push_1m"), latency(server[2], "push_1m"))
   info_row("", "server CPU per push", cpu_per_op(server[1], "push_1m", "ops_s", 1e3, "ms"), cpu_per_op(server[2], "push_1m", "ops_s", 1e3, "ms"))
+  row("Manifest PUT (distinct small manifests), 8 clients", "ops/s", "manifest_put", "ops_s", "%.1f", 4)
+  info_row("", "latency p50 / p99 / max (ms)", latency(server[1], "manifest_put"), latency(server[2], "manifest_put"))
+  info_row("", "server CPU per PUT", cpu_per_op(server[1], "manifest_put", "ops_s", 1e3, "ms"), cpu_per_op(server[2], "manifest_put", "ops_s", 1e3, "ms"))
+  dead = get(server[nservers], "gc", "manifests_deleted")
+  gc_row("GC of " thousands(dead == "" ? 10000 : dead) " dead manifests, GET manifest on 64 conns meanwhile", "GC duration (s)", "duration", "< 10 s", "gc_ms", 10000)
+  gc_row("", "GET p50 / p99 / max during GC (ms)", "latency", "p99 < 50 ms", "p99_ms", 50)
+  gc_row("", "GET p99 before GC (ms); req/s before / during", "before", "", "", 0)
   row("Monolithic push " large, "MiB/s", "push_large", "mb_s", "%.1f", 2)
   row("Chunked push " pretty(size_chunked) " (8 MiB PATCHes)", "MiB/s", "chunked", "mb_s", "%.1f", "")
   row("Pull " large, "MiB/s", "pull_large", "mb_s", "%.1f", 1)

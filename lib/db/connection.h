@@ -93,9 +93,9 @@ class ConnectionPool {
   // after they commit, so a reader always sees its own process's writes.
   // Writes of other processes on the same file (the quayd CLI beside a
   // serving quayd) advance change_epoch through triggers (schema v4); it is
-  // polled at most every kEpochPollInterval, which bounds how long their
+  // polled at most every 10 ms (one tiny query), which bounds how long their
   // effect may be missed.
-  static constexpr int64_t kEpochPollIntervalNanos = 100'000'000;
+  static constexpr int64_t kEpochPollIntervalNanos = 10'000'000;
   uint64_t CacheGeneration();
   void InvalidateCaches() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
