@@ -15,6 +15,8 @@
 #include "auth/access_rules.h"
 #include "auth/password.h"
 #include "auth/secrets.h"
+#include "db/connection.h"
+#include "db/read_cache.h"
 #include "quay/reference.h"
 
 namespace quay::api {
@@ -463,8 +465,31 @@ class IdentityServiceImpl final : public IdentityService {
     return state_->identity.UpdateRepositorySettings(row->id, row->is_public, description, audit);
   }
 
+  // The catalog: cached per principal and page (db/read_cache.h), since
+  // clients and UIs poll it and the visibility query joins every grant.
   Result<AccountPage> ListVisibleRepositories(const Principal& who, size_t limit,
                                               std::string_view after) override {
+    std::string key;
+    key += static_cast<char>(who.kind);
+    key += static_cast<char>(who.scopes.bits() & 0xff);
+    key += who.name;
+    key += '\0';
+    key += std::to_string(limit);
+    key += '\0';
+    key += after;
+    const uint64_t generation = state_->db->connections().CacheGeneration();
+    if (auto hit = visible_pages_.Get(key, generation)) return **hit;
+    auto page = FindVisibleRepositories(who, limit, after);
+    if (!page.ok()) return page;
+    auto shared = std::make_shared<const AccountPage>(std::move(page).value());
+    size_t cost = sizeof(AccountPage);
+    for (const std::string& name : shared->names) cost += sizeof(std::string) + name.size();
+    visible_pages_.Put(key, generation, shared, cost);
+    return *shared;
+  }
+
+  Result<AccountPage> FindVisibleRepositories(const Principal& who, size_t limit,
+                                              std::string_view after) {
     const auto& options = state_->options.identity;
     db::IdentityStore::VisibleFilter filter;
     if (who.kind == Principal::Kind::kAnonymous || who.name.empty()) {
@@ -939,6 +964,7 @@ class IdentityServiceImpl final : public IdentityService {
   std::shared_ptr<DatabaseAuthorizer> authorizer_;
   AuditLogImpl audit_;
   SigningKeyStoreImpl keys_;
+  db::ReadCache<std::shared_ptr<const AccountPage>> visible_pages_{4u << 20};
 };
 
 }  // namespace

@@ -37,6 +37,8 @@ struct Context {
   // server's RSS stays flat.
   db::ReadCache<std::shared_ptr<const ManifestRecord>> manifests{8u << 20};
   db::ReadCache<uint64_t> blob_links{2u << 20};
+  // Tag list pages (clients and scanners poll them).
+  db::ReadCache<std::shared_ptr<const NamePage>> tag_pages{8u << 20};
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

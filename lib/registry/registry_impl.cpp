@@ -255,10 +255,18 @@ Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {
 Result<NamePage> RegistryImpl::ListTags(std::string_view repository, size_t limit,
                                         std::string_view after) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  const uint64_t generation = ctx_->db->connections().CacheGeneration();
+  const std::string key = CacheKey(repository, std::to_string(limit) + '\n' + std::string(after));
+  if (auto hit = ctx_->tag_pages.Get(key, generation)) return **hit;
   auto page = ctx_->db->ListTags(repository, limit, after);
   if (!page.ok()) return page.status();
   if (!*page) return UnknownRepository(repository);
-  return NamePage{std::move((*page)->names), (*page)->more};
+  auto result =
+      std::make_shared<const NamePage>(NamePage{std::move((*page)->names), (*page)->more});
+  size_t cost = sizeof(NamePage);
+  for (const std::string& name : result->names) cost += sizeof(std::string) + name.size();
+  ctx_->tag_pages.Put(key, generation, result, cost);
+  return *result;
 }
 
 Result<NamePage> RegistryImpl::ListRepositories(size_t limit, std::string_view after) {

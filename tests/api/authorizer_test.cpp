@@ -326,9 +326,12 @@ TEST_CASE("authorizer: cached decisions follow permission changes") {
   for (int i = 0; i < 2; ++i) {
     CHECK(authz->Check(bob, "alice/app", Action::kPull).code() == Code::kDenied);
   }
+  const auto visible = [&] { return id->ListVisibleRepositories(bob, 10, "")->names; };
+  for (int i = 0; i < 2; ++i) CHECK(visible().empty());
   QUAY_REQUIRE_OK(
       id->SetPermission(AdminActor(), "alice/app", Grantee::User("bob"), RepositoryRole::kRead));
   for (int i = 0; i < 2; ++i) CHECK(authz->Check(bob, "alice/app", Action::kPull).ok());
+  for (int i = 0; i < 2; ++i) CHECK(visible() == std::vector<std::string>{"alice/app"});
 
   // Another process revokes: seen within the poll interval (10 ms).
   {
@@ -337,6 +340,7 @@ TEST_CASE("authorizer: cached decisions follow permission changes") {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   CHECK(authz->Check(bob, "alice/app", Action::kPull).code() == Code::kDenied);
+  CHECK(visible().empty());
 
   // And grants again; also a visibility change (repository_settings).
   {

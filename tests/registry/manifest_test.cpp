@@ -140,9 +140,15 @@ TEST_CASE("cached manifest and blob reads follow changes") {
   const Digest v1 = PushImage(*r, "cache/app", "one", "latest");
   for (int i = 0; i < 2; ++i) REQUIRE(r->GetManifest("cache/app", "latest")->digest == v1);
 
-  // Same process: a moved tag is seen by the very next read.
+  for (int i = 0; i < 2; ++i) {
+    CHECK(r->ListTags("cache/app", 100, "")->names == std::vector<std::string>{"latest"});
+  }
+
+  // Same process: a moved tag is seen by the very next read, a new one too.
   const Digest v2 = PushImage(*r, "cache/app", "two", "latest");
   CHECK(r->GetManifest("cache/app", "latest")->digest == v2);
+  PushImage(*r, "cache/app", "two", "stable");
+  CHECK(r->ListTags("cache/app", 100, "")->names == std::vector<std::string>{"latest", "stable"});
   const Digest layer = PushBlob(*r, "cache/app", "a layer to unlink");
   for (int i = 0; i < 2; ++i) REQUIRE(r->StatBlob("cache/app", layer).ok());
   CHECK(r->DeleteBlob("cache/app", layer).ok());
@@ -154,8 +160,10 @@ TEST_CASE("cached manifest and blob reads follow changes") {
     auto other = OpenRegistry(options);
     const Digest v3 = PushImage(*other, "cache/app", "three", "latest");
     REQUIRE(other->DeleteManifest("cache/app", v1).ok());
+    REQUIRE(other->DeleteTag("cache/app", "stable").ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     CHECK(r->GetManifest("cache/app", "latest")->digest == v3);
+    CHECK(r->ListTags("cache/app", 100, "")->names == std::vector<std::string>{"latest"});
   }
   CHECK(r->GetManifest("cache/app", v1.str()).status().IsNotFound());
 }
