@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "host/client_address.h"
 #include "host/http_ranges.h"
 
 namespace quayd {
@@ -49,6 +50,8 @@ std::string_view Usage() {
          "  --gc-interval SECONDS  collect garbage in the background every SECONDS\n"
          "                         (default 3600; 0 disables)\n"
          "  --no-pull-audit        do not record pull_repo audit rows\n"
+         "  --trusted-proxy ADDR   believe X-Forwarded-For from this peer address (a\n"
+         "                         reverse proxy); repeatable (default: none)\n"
          "  --protection-window SECONDS, --tag-recovery-window SECONDS\n"
          "                         the background collections' windows (as for gc)\n"
          "\n"
@@ -188,6 +191,7 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
   const bool serve = command.kind == Command::Kind::kServe;
   ServeFlags& sf = command.serve;
   GcFlags& gf = command.gc;
+  bool trusted_proxies_from_flags = false;
 
   for (size_t i = 1; i < args.size(); ++i) {
     std::string_view arg = args[i];
@@ -247,6 +251,13 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
       std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;
       if (!n || *n < 1 || *n > 4096) return Misuse("--threads wants a number from 1 to 4096");
       sf.threads = static_cast<size_t>(*n);
+    } else if (serve && name == "--trusted-proxy") {
+      auto v = take_value();
+      if (!v || !IsIpAddress(*v)) return Misuse("--trusted-proxy wants an IP address");
+      // The flags replace the file's list rather than add to it.
+      if (!trusted_proxies_from_flags) sf.trusted_proxies.clear();
+      trusted_proxies_from_flags = true;
+      sf.trusted_proxies.emplace_back(*v);
     } else if (serve && name == "--gc-interval") {
       auto v = take_value();
       std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;

@@ -47,6 +47,9 @@ struct ServeFlags {
   // deleted is garbage at once).
   std::chrono::seconds protection_window = quay::Options{}.gc_protection_window;
   std::chrono::seconds tag_recovery_window = quay::Options{}.tag_recovery_window;
+  // --trusted-proxy (repeatable), TRUSTED_PROXIES: peers whose
+  // X-Forwarded-For names the client (host/client_address.h).
+  std::vector<std::string> trusted_proxies;
   // --config FILE; empty: none.
   std::string config_path;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).

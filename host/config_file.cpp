@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "host/auth_parsing.h"
+#include "host/client_address.h"
 #include "host/http_ranges.h"
 
 namespace quayd {
@@ -119,6 +120,14 @@ const Key kKeys[] = {
     {"GLOBAL_READONLY_SUPER_USERS",
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadNames(n, f.identity.global_readonly_super_users);
+     }},
+    {"TRUSTED_PROXIES",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (quay::Status s = ReadNames(n, f.trusted_proxies); !s.ok()) return s;
+       for (const std::string& address : f.trusted_proxies) {
+         if (!IsIpAddress(address)) return Bad("expected a list of IP addresses");
+       }
+       return quay::Status::Ok();
      }},
     {"FEATURE_SUPERUSERS_FULL_ACCESS",
      [](const YAML::Node& n, ServeFlags& f) {

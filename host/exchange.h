@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "host/router.h"
 #include "quay/access.h"
@@ -21,7 +23,7 @@ namespace quayd {
 class RequestBody;
 class RegistryAuth;
 
-// Limits the host enforces before handing bytes to the library.
+// Limits and request rules the host applies before calling the library.
 struct HostLimits {
   // Largest manifest body read into memory; larger is 413 before reading.
   // Default: 4 MiB (the library's Options::max_manifest_bytes default).
@@ -30,6 +32,9 @@ struct HostLimits {
   // without ?n=, and the clamp for a larger n (more arrive through the Link
   // header). Default: 10000.
   size_t max_page_names = 10000;
+  // Peers whose X-Forwarded-For is believed (host/client_address.h): the
+  // operator's reverse proxies. Default: none.
+  std::vector<std::string> trusted_proxies;
 };
 
 struct Exchange {
@@ -53,5 +58,8 @@ struct Exchange {
 // Who performs this request, for audit rows: the principal, the client
 // address and the request id.
 quay::Actor ActorOf(const Exchange& ex);
+
+// The client's address (host/client_address.h).
+std::string ClientAddressOf(const Exchange& ex);
 
 }  // namespace quayd

@@ -1,6 +1,7 @@
 #include <httplib.h>
 
 #include "host/access_log.h"
+#include "host/client_address.h"
 #include "host/handlers.h"
 
 namespace quayd {
@@ -8,9 +9,20 @@ namespace quayd {
 quay::Actor ActorOf(const Exchange& ex) {
   quay::Actor actor;
   actor.principal = ex.principal;
-  actor.ip = ex.req.remote_addr;
+  actor.ip = ClientAddressOf(ex);
   actor.request_id = CurrentRequest().id;
   return actor;
+}
+
+std::string ClientAddressOf(const Exchange& ex) {
+  std::vector<std::string> forwarded;
+  if (!ex.limits.trusted_proxies.empty()) {
+    const size_t n = ex.req.get_header_value_count("X-Forwarded-For");
+    for (size_t i = 0; i < n; ++i) {
+      forwarded.push_back(ex.req.get_header_value("X-Forwarded-For", i));
+    }
+  }
+  return ClientAddress(ex.req.remote_addr, forwarded, ex.limits.trusted_proxies);
 }
 
 // The API version check clients send before anything else. 200 means "v2 is

@@ -69,7 +69,7 @@ quay::Status HandleToken(Exchange& ex) {
   if (!credentials.ok()) return BadCredentials();
 
   quay::Actor actor;
-  actor.ip = ex.req.remote_addr;
+  actor.ip = ClientAddressOf(ex);
   actor.request_id = CurrentRequest().id;
 
   if (credentials->kind == Credentials::Kind::kBasic ||

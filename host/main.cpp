@@ -91,6 +91,7 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   config.port = flags.port;
   config.threads = flags.threads;
   config.limits.max_manifest_bytes = options.max_manifest_bytes;
+  config.limits.trusted_proxies = flags.trusted_proxies;
   config.logger = logger;
   config.auth = auth;
   {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "host/auth_parsing.h"
+#include "host/client_address.h"
 #include "host/login_throttle.h"
 #include "quay/clock.h"
 
@@ -183,4 +184,29 @@ TEST_CASE("LoginThrottle: bounded memory; 0 failures disables") {
   LoginThrottle off(options, clock);
   for (int i = 0; i < 10; ++i) off.RecordFailure("x", "y");
   CHECK(off.RetryAfter("x", "y") == seconds(0));
+}
+
+TEST_CASE("client address: X-Forwarded-For only from trusted proxies") {
+  using quayd::ClientAddress;
+  const std::vector<std::string> proxies = {"10.0.0.1", "10.0.0.2"};
+  // Untrusted peer: its header is ignored.
+  CHECK(ClientAddress("192.0.2.9", {"203.0.113.5"}, proxies) == "192.0.2.9");
+  CHECK(ClientAddress("192.0.2.9", {"203.0.113.5"}, {}) == "192.0.2.9");
+  // Trusted peer without a header: the peer.
+  CHECK(ClientAddress("10.0.0.1", {}, proxies) == "10.0.0.1");
+  // One proxy: the entry it appended.
+  CHECK(ClientAddress("10.0.0.1", {"203.0.113.5"}, proxies) == "203.0.113.5");
+  // Entries left of the first untrusted one were written by the client.
+  CHECK(ClientAddress("10.0.0.1", {"198.51.100.7, 203.0.113.5"}, proxies) == "203.0.113.5");
+  // A chain of trusted proxies, also split over several headers.
+  CHECK(ClientAddress("10.0.0.1", {"203.0.113.5, 10.0.0.2"}, proxies) == "203.0.113.5");
+  CHECK(ClientAddress("10.0.0.1", {"203.0.113.5", "10.0.0.2"}, proxies) == "203.0.113.5");
+  CHECK(ClientAddress("10.0.0.1", {"2001:db8::1"}, proxies) == "2001:db8::1");
+  // Garbage ends the walk at the last trusted hop.
+  CHECK(ClientAddress("10.0.0.1", {"not-an-ip"}, proxies) == "10.0.0.1");
+  CHECK(ClientAddress("10.0.0.1", {"203.0.113.5, unknown, 10.0.0.2"}, proxies) == "10.0.0.2");
+  CHECK(ClientAddress("10.0.0.1", {"1.2.3.4:80"}, proxies) == "10.0.0.1");
+  CHECK(quayd::IsIpAddress("::1"));
+  CHECK_FALSE(quayd::IsIpAddress(""));
+  CHECK_FALSE(quayd::IsIpAddress("[::1]"));
 }

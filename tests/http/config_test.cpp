@@ -360,3 +360,22 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
   REQUIRE(permissions->size() == 1);
   CHECK((*permissions)[0].role == quay::RepositoryRole::kWrite);
 }
+
+TEST_CASE("config: TRUSTED_PROXIES and --trusted-proxy (flags replace the file's list)") {
+  ServeFlags f;
+  std::vector<std::string> warnings;
+  REQUIRE(ApplyConfigText("TRUSTED_PROXIES: [10.0.0.1, '::1']\n", f, warnings).ok());
+  CHECK(f.trusted_proxies == std::vector<std::string>{"10.0.0.1", "::1"});
+  ServeFlags bad;
+  quay::Status s = ApplyConfigText("TRUSTED_PROXIES: [proxy.example]\n", bad, warnings);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("TRUSTED_PROXIES") != std::string::npos);
+
+  auto flags =
+      ParseCommandLine({"serve", "--trusted-proxy", "192.0.2.1", "--trusted-proxy=192.0.2.2"}, f);
+  REQUIRE(flags.ok());
+  CHECK(flags->serve.trusted_proxies == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+  CHECK(ParseCommandLine({"serve"}, f)->serve.trusted_proxies.size() == 2);
+  CHECK_FALSE(ParseCommandLine({"serve", "--trusted-proxy", "localhost"}).ok());
+  CHECK_FALSE(ParseCommandLine({"serve", "--trusted-proxy"}).ok());
+}

@@ -684,3 +684,47 @@ TEST_CASE("token auth: no password, token or Authorization header reaches a log 
   // The login failures were logged, without the guesses.
   CHECK_FALSE(s.server.logs().Find({"msg=\"login failed\""}).empty());
 }
+
+// Behind a trusted reverse proxy the audit rows and the login back-off use
+// the client address from X-Forwarded-For; from anyone else the header is
+// ignored (it would let a client pick its own address).
+TEST_CASE("token auth: X-Forwarded-For from a trusted proxy names the client") {
+  for (bool trusted : {true, false}) {
+    CAPTURE(trusted);
+    ServerOptions options;
+    if (trusted) options.limits.trusted_proxies = {"127.0.0.1"};
+    options.auth.login_throttle.max_failures = 2;
+    AuthServer s(options);
+    s.AddUser("alice");
+    auto client = s.server.Client();
+    std::string token =
+        GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+    REQUIRE(PushImage(*client, "alice/app", token) == 201);
+    httplib::Headers headers = Bearer(token);
+    headers.emplace("X-Forwarded-For", "198.51.100.7, 203.0.113.5");
+    auto pull = client->Get("/v2/alice/app/manifests/latest", headers);
+    REQUIRE(pull);
+    REQUIRE(pull->status == 200);
+    REQUIRE(s.server.auth().FlushAudit().ok());
+    quay::AuditQuery query;
+    query.kinds = {"pull_repo"};
+    auto page = s.server.identity().audit().Query(query);
+    REQUIRE(page.ok());
+    REQUIRE(page->events.size() == 1);
+    CHECK(page->events[0].ip == (trusted ? "203.0.113.5" : "127.0.0.1"));
+
+    // Failures from one forwarded address do not block another one, when
+    // the proxy is trusted; untrusted, both are the peer and share a count.
+    auto login = [&](const char* address, const char* password) {
+      httplib::Headers h = BasicAuth("alice", password);
+      h.emplace("X-Forwarded-For", address);
+      auto res = TokenRequest(*client, {"repository:alice/app:pull"}, h);
+      REQUIRE(res);
+      return res->status;
+    };
+    CHECK(login("203.0.113.5", "wrong") == 401);
+    CHECK(login("203.0.113.5", "wrong") == 401);
+    CHECK(login("203.0.113.5", kPassword) == 429);
+    CHECK(login("203.0.113.6", kPassword) == (trusted ? 200 : 429));
+  }
+}
