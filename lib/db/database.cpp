@@ -99,7 +99,7 @@ std::optional<ManifestRow> ReadManifestRow(Stmt& q) {
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(const std::string& path, bool durable)
-      : pool_(path, durable), blob_commits_(pool_) {}
+      : pool_(path, durable), group_commits_(pool_) {}
 
   void Init() {
     auto lock = pool_.LockWriter();
@@ -187,8 +187,9 @@ class SqliteDatabase final : public Database {
 
   Status CommitBlob(std::string_view upload_id, std::string_view repository, const Digest& digest,
                     uint64_t size, int64_t now) override {
-    // Concurrent pushes end here together; they share commits (and fsyncs).
-    return blob_commits_.Run([&](Connection& c) {
+    // Concurrent pushes end here together; they share commits (and fsyncs)
+    // with each other and with manifest pushes (db/group_commit.h).
+    return group_commits_.Run([&](Connection& c) {
       const int64_t repo = EnsureRepository(c, repository, now);
       {
         auto ins =
@@ -235,8 +236,8 @@ class SqliteDatabase final : public Database {
   }
 
   Status PutManifest(std::string_view repository, const NewManifest& m, int64_t now) override {
-    return Write([&](Connection& c) -> Status {
-      WriteTransaction tx(c);
+    // Shares commits with concurrent pushes (db/group_commit.h).
+    return group_commits_.Run([&](Connection& c) -> Status {
       const int64_t repo = EnsureRepository(c, repository, now);
       const std::string blobs = JsonArray(m.blobs);
       const std::string children = JsonArray(m.children);
@@ -363,7 +364,6 @@ class SqliteDatabase final : public Database {
           ins->exec();
         }
       }
-      tx.Commit();
       return Status::Ok();
     });
   }
@@ -889,7 +889,7 @@ class SqliteDatabase final : public Database {
   }
 
   ConnectionPool pool_;
-  GroupCommit blob_commits_;
+  GroupCommit group_commits_;
 };
 
 }  // namespace

@@ -61,3 +61,50 @@ TEST_CASE("concurrent blob commits: each lands or fails alone") {
   REQUIRE(left.ok());
   CHECK(left->empty());
 }
+
+TEST_CASE("concurrent manifest pushes share commits; a bad one fails alone") {
+  TempDir dir;
+  auto opened = db::Database::Open((std::filesystem::path(dir.path()) / "quay.db").string(),
+                                   /*durable=*/true);
+  REQUIRE(opened.ok());
+  db::Database& database = **opened;
+  const Digest layer = Digest::Of("shared layer");
+  REQUIRE(database.InsertUpload("up-layer", "group/app", 1).ok());
+  REQUIRE(database.CommitBlob("up-layer", "group/app", layer, 12, 1).ok());
+
+  constexpr int kPushes = 32;
+  std::vector<std::string> contents(kPushes);
+  std::vector<Status> results(kPushes);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPushes; ++i) {
+    contents[i] = "{\"manifest\":" + std::to_string(i) + "}";
+    threads.emplace_back([&, i] {
+      db::NewManifest m;
+      m.digest = Digest::Of(contents[i]);
+      m.media_type = "application/vnd.oci.image.manifest.v1+json";
+      m.content = contents[i];
+      // Every fourth references a blob the repository does not have.
+      m.blobs = {i % 4 == 0 ? Digest::Of("missing " + std::to_string(i)) : layer};
+      m.tag = "t" + std::to_string(i);
+      results[i] = database.PutManifest("group/app", m, 2);
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  for (int i = 0; i < kPushes; ++i) {
+    CAPTURE(i);
+    auto found = database.FindManifestByTag("group/app", "t" + std::to_string(i));
+    REQUIRE(found.ok());
+    if (i % 4 == 0) {
+      CHECK(results[i].code() == Code::kNotFound);
+      CHECK_FALSE(found->has_value());
+      auto by_digest = database.FindManifestByDigest("group/app", Digest::Of(contents[i]));
+      REQUIRE(by_digest.ok());
+      CHECK_FALSE(by_digest->has_value());
+    } else {
+      CHECK(results[i].ok());
+      REQUIRE(found->has_value());
+      CHECK((*found)->content == contents[i]);
+    }
+  }
+}
