@@ -13,6 +13,10 @@
 # runs once at the end, on a quayd of its own (run.sh --gc-quayd).
 # Without a quayd binary ("-" instead of a path), only the reference is measured and
 # the quayd column reads "pending".
+# Both servers run with their access logs off (docker-registry: log level error,
+# accesslog disabled; quayd: --log-level warn, unless QUAYD_ARGS says otherwise),
+# so that neither pays for a log line per request the other does not write.
+# A last step measures GET manifest on a quayd with --no-pull-audit.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -28,14 +32,15 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 out=${out:-$(mktemp "${TMPDIR:-/tmp}/quay-bench-compare.XXXXXX")}
+export QUAYD_ARGS=${QUAYD_ARGS---log-level warn}
 
 ref_dir=$(bench_tmpdir reference); ref_port=$(free_port)
 start_reference "$ref_dir" "$ref_port"; ref_pid=$SERVER_PID
-q_dir="" q_pid=""
+q_dir="" q_pid="" na_dir=""
 cleanup() {
   stop_server "$ref_pid"
   [[ -n "$q_pid" ]] && stop_server "$q_pid"
-  if [[ "${KEEP_DATA:-0}" != 1 ]]; then rm -rf "$ref_dir" ${q_dir:+"$q_dir"}; fi
+  if [[ "${KEEP_DATA:-0}" != 1 ]]; then rm -rf "$ref_dir" ${q_dir:+"$q_dir"} ${na_dir:+"$na_dir"}; fi
 }
 trap cleanup EXIT
 if [[ "$quayd" != "-" ]]; then
@@ -72,6 +77,24 @@ if [[ -n "$q_pid" ]]; then
   settle
   "$BENCH_DIR/run.sh" --url "http://127.0.0.1:$q_port" --name quayd --only-gc \
     --gc-quayd "$(realpath "$quayd")" --no-table --out "$out" "${extra[@]}"
+fi
+
+# Pull audit off: the same GET manifest load on a second quayd started with
+# --no-pull-audit, to show what recording pull_repo rows costs (issue 4).
+if [[ -n "$q_pid" ]]; then
+  stop_server "$q_pid"; q_pid=""
+  na_dir=$(bench_tmpdir quayd-noaudit); na_port=$(free_port)
+  QUAYD_ARGS="${QUAYD_ARGS:-} --no-pull-audit" start_quayd "$(realpath "$quayd")" "$na_dir" "$na_port"
+  q_pid=$SERVER_PID
+  "$(find_quay_bench)" seed --url "http://127.0.0.1:$na_port" --repo bench/app --tag bench >/dev/null
+  for ((r = 1; r <= rounds; r++)); do
+    settle
+    result=$("$(find_quay_bench)" load --url "http://127.0.0.1:$na_port" --name manifest_get_no_audit \
+      --method GET --path /v2/bench/app/manifests/bench \
+      --accept "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" \
+      --connections "${LOAD_CONNECTIONS:-64}" --duration "${LOAD_SECONDS:-10}" --pid "$q_pid")
+    printf 'server=quayd round=%s %s\n' "$r" "$result" >>"$out"
+  done
 fi
 
 echo

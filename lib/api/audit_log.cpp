@@ -1,8 +1,11 @@
 #include "api/audit_log.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -87,6 +90,9 @@ Result<db::AuditCursor> DecodeCursor(std::string_view text) {
 // whatever accumulated while its previous batch was being written, so under
 // load batches grow (one transaction, one fsync, for many events) and when
 // idle an event is written as soon as it arrives. No timer.
+// How long the writer waits for a batch to fill once it has rows.
+constexpr std::chrono::milliseconds kLinger{20};
+
 class BatchingAppender final : public AuditAppender {
  public:
   BatchingAppender(std::shared_ptr<ServiceState> state, const AuditAppenderOptions& options)
@@ -121,6 +127,9 @@ class BatchingAppender final : public AuditAppender {
       }
       queue_.push_back(std::move(event));
       ++appended_;
+      // The writer sleeps only on an empty queue (or lingers, see Run):
+      // waking it for every event would cost a futex call per pull.
+      if (queue_.size() > 1) return true;
     }
     wake_.notify_one();
     return true;
@@ -129,7 +138,10 @@ class BatchingAppender final : public AuditAppender {
   Status Flush() override {
     std::unique_lock lock(mu_);
     const uint64_t target = appended_;
+    ++flushing_;
+    wake_.notify_one();  // no lingering while someone waits
     done_cv_.wait(lock, [&] { return processed_ >= target; });
+    --flushing_;
     Status s = std::move(first_error_);
     first_error_ = Status::Ok();
     return s;
@@ -150,6 +162,11 @@ class BatchingAppender final : public AuditAppender {
     for (;;) {
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
+      // Under load, linger a moment so that a batch gathers more than a few
+      // rows: each transaction costs about as much as dozens of rows.
+      if (!stopping_ && queue_.size() < batch_size_ / 4) {
+        wake_.wait_for(lock, kLinger, [&] { return stopping_ || flushing_ > 0; });
+      }
       std::vector<db::AuditRow> rows;
       const size_t n = std::min(batch_size_, queue_.size());
       rows.reserve(n);
@@ -184,6 +201,7 @@ class BatchingAppender final : public AuditAppender {
   std::condition_variable done_cv_;
   std::deque<AuditEvent> queue_;
   bool stopping_ = false;
+  int flushing_ = 0;  // Flush() calls waiting
   uint64_t appended_ = 0;
   uint64_t processed_ = 0;
   uint64_t dropped_ = 0;
@@ -246,11 +264,40 @@ db::AuditRow AuditRowFor(const ServiceState& state, const Actor& actor, std::str
   return ToAuditRow(e, state.NowMicros());
 }
 
+namespace {
+
+// Accepts any well-formed JSON, noting whether the top-level value is an
+// object. SAX: validating a pull's metadata must not build (and free) a DOM
+// on the request thread.
+struct TopLevelObject : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TopLevelObject> {
+  int depth = 0;
+  bool object = false;
+  bool StartObject() {
+    if (depth++ == 0) object = true;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+  bool StartArray() {
+    ++depth;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+};
+
+}  // namespace
+
 Status ValidateMetadata(std::string_view metadata) {
   if (metadata.empty()) return Status::Ok();
-  rapidjson::Document doc;
-  doc.Parse(metadata.data(), metadata.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
+  TopLevelObject handler;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(metadata.data(), metadata.size());
+  if (!reader.Parse(stream, handler) || !handler.object) {
     return Status::InvalidArgument(Subject::kNone, "audit metadata must be a JSON object");
   }
   return Status::Ok();

@@ -229,13 +229,19 @@ TEST_CASE("record validates kind and metadata") {
   CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
   e.metadata = "{not json";
   CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  e.metadata = R"({"a":1} {"b":2})";  // two values
+  CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  e.metadata = "\"text\"";
+  CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
+  e.metadata = R"({"a":[1,{"b":null}],"c":{}})";
+  CHECK(id->audit().Record(e).ok());
   e.metadata = AuditMetadata({{"quote\"d", "line\nbreak"}});
   CHECK(id->audit().Record(e).ok());
   e.kind.clear();
   CHECK(id->audit().Record(e).code() == Code::kInvalidArgument);
   auto page = id->audit().Query(All());
   REQUIRE(page.ok());
-  REQUIRE(page->events.size() == 1);
+  REQUIRE(page->events.size() == 2);
   CHECK(page->events[0].metadata == R"({"quote\"d":"line\nbreak"})");
 }
 
