@@ -23,4 +23,9 @@ bool VerifyPassword(std::string_view hash, std::string_view password);
 // a wrong password.
 void VerifyPasswordDecoy(std::string_view password, PasswordHashCost cost);
 
+// Hash computations (HashPassword, VerifyPassword) run at most one per CPU
+// at a time. The most that ever ran at once since the process started, for
+// tests of that bound.
+int PeakConcurrentPasswordHashes();
+
 }  // namespace quay::auth
