@@ -81,37 +81,6 @@ void AppendText(std::string& out, std::string_view value) {
   out += '"';
 }
 
-void AppendJsonString(std::string& out, std::string_view value) {
-  out += '"';
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 }  // namespace
 
 std::optional<quay::LogLevel> ParseLogLevel(std::string_view text) {
@@ -157,9 +126,9 @@ std::string StructuredLogger::Format(quay::LogLevel level, std::string_view comp
   auto field = [&](std::string_view key, std::string_view value) {
     if (format_ == LogFormat::kJson) {
       if (line.size() > 1) line += ',';
-      AppendJsonString(line, key);
+      quay::AppendJsonString(line, key);
       line += ':';
-      AppendJsonString(line, value);
+      quay::AppendJsonString(line, value);
     } else {
       if (!line.empty()) line += ' ';
       line += key;

@@ -30,4 +30,8 @@ class QUAY_EXPORT Logger {
   static std::shared_ptr<Logger> Discard();
 };
 
+// Appends `text` as a JSON string literal (quotes included; quote,
+// backslash and control bytes escaped), for hosts that write JSON log lines.
+QUAY_EXPORT void AppendJsonString(std::string& out, std::string_view text);
+
 }  // namespace quay

@@ -8,13 +8,13 @@
 #include "api/access_facts.h"
 #include "api/audit_log.h"
 #include "api/database_authorizer.h"
-#include "api/json_text.h"
 #include "api/new_identity_service.h"
 #include "api/service_state.h"
 #include "api/signing_key_store.h"
 #include "auth/access_rules.h"
 #include "auth/password.h"
 #include "auth/secrets.h"
+#include "core/json_text.h"
 #include "db/connection.h"
 #include "db/read_cache.h"
 #include "quay/reference.h"
@@ -53,7 +53,7 @@ Status UnknownAccount(std::string_view what, std::string_view name) {
 
 std::string MetadataOf(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::vector<std::pair<std::string_view, std::string_view>> views(fields.begin(), fields.end());
-  return JsonObjectText(views);
+  return core::JsonObjectText(views);
 }
 
 Grantee::Kind GranteeKindOf(db::AccountKind k) {

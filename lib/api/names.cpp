@@ -1,7 +1,7 @@
 // Names, role words and the small audit helpers of the public API.
 #include <cctype>
 
-#include "api/json_text.h"
+#include "core/json_text.h"
 #include "quay/audit.h"
 #include "quay/identity.h"
 
@@ -9,29 +9,6 @@ namespace quay {
 namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : text) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (ch == '\n') {
-      out += "\\n";
-    } else if (ch == '\t') {
-      out += "\\t";
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
 
 }  // namespace
 
@@ -117,7 +94,7 @@ std::string_view NamespaceOf(std::string_view repository) {
 
 std::string AuditMetadata(
     std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  return api::JsonObjectText({fields.begin(), fields.end()});
+  return core::JsonObjectText({fields.begin(), fields.end()});
 }
 
 AuditEvent AuditEvent::By(const Actor& actor, std::string kind, std::string repository,
@@ -137,20 +114,3 @@ AuditEvent AuditEvent::By(const Actor& actor, std::string kind, std::string repo
 }
 
 }  // namespace quay
-
-namespace quay::api {
-
-std::string JsonObjectText(
-    const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
-  std::string out = "{";
-  for (const auto& [key, value] : fields) {
-    if (out.size() > 1) out += ',';
-    AppendJsonString(out, key);
-    out += ':';
-    AppendJsonString(out, value);
-  }
-  out += '}';
-  return out;
-}
-
-}  // namespace quay::api

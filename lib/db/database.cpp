@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "core/json_text.h"
 #include "db/connection.h"
 #include "db/gc_queries.h"
 #include "db/group_commit.h"
@@ -17,50 +18,8 @@ namespace {
 
 // A JSON string literal for arbitrary text (annotation keys and values may
 // hold anything). UTF-8 passes through; only what JSON forbids is escaped.
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : text) {
-    const auto u = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
 std::string JsonObject(const std::map<std::string, std::string>& entries) {
-  std::string out = "{";
-  for (const auto& [key, value] : entries) {
-    if (out.size() > 1) out += ',';
-    AppendJsonString(out, key);
-    out += ':';
-    AppendJsonString(out, value);
-  }
-  out += '}';
-  return out;
+  return core::JsonObjectText({entries.begin(), entries.end()});
 }
 
 // SQLite binds LIMIT as a signed 64-bit value; "one more than asked" (to

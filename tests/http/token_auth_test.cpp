@@ -137,6 +137,15 @@ int PushImage(httplib::Client& client, std::string_view repo, const std::string&
   return res ? res->status : 0;
 }
 
+// User alice with an image pushed to alice/app:latest; her push+pull token.
+std::string AliceWithImage(AuthServer& s, httplib::Client& client) {
+  s.AddUser("alice");
+  std::string token =
+      GetToken(client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
+  REQUIRE(PushImage(client, "alice/app", token) == 201);
+  return token;
+}
+
 }  // namespace
 
 TEST_CASE("token auth: /v2/ challenges anonymous clients and admits any valid token") {
@@ -586,11 +595,8 @@ TEST_CASE("token auth: pulls and pushes are audited with actor, address and requ
     ServerOptions options;
     options.auth.pull_audit = pull_audit;
     AuthServer s(options);
-    s.AddUser("alice");
     auto client = s.server.Client();
-    std::string token =
-        GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
-    REQUIRE(PushImage(*client, "alice/app", token) == 201);
+    const std::string token = AliceWithImage(s, *client);
     httplib::Headers headers = Bearer(token);
     headers.emplace("X-Request-Id", "pull-audit-1");
     auto pull = client->Get("/v2/alice/app/manifests/latest", headers);
@@ -695,11 +701,8 @@ TEST_CASE("token auth: X-Forwarded-For from a trusted proxy names the client") {
     if (trusted) options.limits.trusted_proxies = {"127.0.0.1"};
     options.auth.login_throttle.max_failures = 2;
     AuthServer s(options);
-    s.AddUser("alice");
     auto client = s.server.Client();
-    std::string token =
-        GetToken(*client, {"repository:alice/app:push,pull"}, BasicAuth("alice", kPassword));
-    REQUIRE(PushImage(*client, "alice/app", token) == 201);
+    const std::string token = AliceWithImage(s, *client);
     httplib::Headers headers = Bearer(token);
     headers.emplace("X-Forwarded-For", "198.51.100.7, 203.0.113.5");
     auto pull = client->Get("/v2/alice/app/manifests/latest", headers);
