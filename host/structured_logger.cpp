@@ -51,34 +51,8 @@ void AppendText(std::string& out, std::string_view value) {
     out += value;
     return;
   }
-  out += '"';
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += fmt::format("\\x{:02x}", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  // Quoted values use JSON string escapes, which logfmt readers accept.
+  quay::AppendJsonString(out, value);
 }
 
 }  // namespace
