@@ -28,25 +28,11 @@ std::string Rfc3339(int64_t seconds) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", tm);
 }
 
-std::string_view KindName(Principal::Kind kind) {
-  switch (kind) {
-    case Principal::Kind::kAnonymous:
-      return "anonymous";
-    case Principal::Kind::kUser:
-      return "user";
-    case Principal::Kind::kRobot:
-      return "robot";
-    case Principal::Kind::kToken:
-      return "token";
-  }
-  return "anonymous";
-}
-
 // The principal as the token's `context` claim (Quay puts the entity kind
 // there too). Never a secret: token ids are public ids.
 std::map<std::string, std::string> ContextOf(const Principal& who) {
   std::map<std::string, std::string> context;
-  context["kind"] = std::string(KindName(who.kind));
+  context["kind"] = std::string(quay::ToString(who.kind));
   if (who.kind == Principal::Kind::kToken) {
     context["token_kind"] = who.token_kind == Principal::TokenKind::kOAuth ? "oauth" : "app";
     context["token_id"] = who.token_id;
@@ -381,7 +367,7 @@ void RegistryAuth::RecordLogin(const quay::Actor& actor, bool success, std::stri
   quay::AuditEvent event = quay::AuditEvent::By(
       actor, success ? "login_success" : "login_failure", std::string(),
       success ? quay::AuditMetadata({{"type", "v2auth"},
-                                     {"kind", KindName(actor.principal.kind)},
+                                     {"kind", quay::ToString(actor.principal.kind)},
                                      {"useragent", user_agent}})
               : quay::AuditMetadata(
                     {{"type", "v2auth"}, {"username", username}, {"useragent", user_agent}}));

@@ -129,6 +129,10 @@ struct Principal {
   bool anonymous() const { return kind == Kind::kAnonymous; }
 };
 
+// "anonymous", "user", "robot" or "token": the kind as audit rows and token
+// claims spell it.
+QUAY_EXPORT std::string_view ToString(Principal::Kind kind);
+
 class QUAY_EXPORT Authorizer {
  public:
   virtual ~Authorizer() = default;

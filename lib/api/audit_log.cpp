@@ -14,20 +14,6 @@
 namespace quay::api {
 namespace {
 
-std::string_view PerformerKindText(Principal::Kind k) {
-  switch (k) {
-    case Principal::Kind::kAnonymous:
-      return "anonymous";
-    case Principal::Kind::kUser:
-      return "user";
-    case Principal::Kind::kRobot:
-      return "robot";
-    case Principal::Kind::kToken:
-      return "token";
-  }
-  return "anonymous";
-}
-
 Principal::Kind PerformerKindFrom(const std::string& s) {
   if (s == "user") return Principal::Kind::kUser;
   if (s == "robot") return Principal::Kind::kRobot;
@@ -229,7 +215,7 @@ db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) {
   row.repository = e.repository;
   row.namespace_name =
       e.namespace_name.empty() ? std::string(NamespaceOf(e.repository)) : e.namespace_name;
-  row.performer_kind = std::string(PerformerKindText(e.performer_kind));
+  row.performer_kind = std::string(ToString(e.performer_kind));
   row.performer = e.performer;
   row.token_kind = std::string(TokenKindText(e.token_kind));
   row.token_id = e.token_id;

@@ -12,6 +12,20 @@ bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 
 }  // namespace
 
+std::string_view ToString(Principal::Kind kind) {
+  switch (kind) {
+    case Principal::Kind::kAnonymous:
+      return "anonymous";
+    case Principal::Kind::kUser:
+      return "user";
+    case Principal::Kind::kRobot:
+      return "robot";
+    case Principal::Kind::kToken:
+      return "token";
+  }
+  return "anonymous";
+}
+
 std::string_view ToString(RepositoryRole role) {
   switch (role) {
     case RepositoryRole::kNone:
