@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
 
 namespace quayd {
 namespace {
@@ -13,18 +16,32 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// The 16-byte IPv6 form of an address; IPv4 as IPv4-mapped (::ffff:a.b.c.d),
+// so "10.0.0.1" and "::ffff:10.0.0.1" (a dual-stack socket's peer) compare equal.
+std::optional<std::array<unsigned char, 16>> Parse(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  const std::string s(text);
+  std::array<unsigned char, 16> out{};
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, s.c_str(), v4) == 1) {
+    out[10] = out[11] = 0xff;
+    std::copy(v4, v4 + 4, out.begin() + 12);
+    return out;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), out.data()) == 1) return out;
+  return std::nullopt;
+}
+
 bool Trusted(std::string_view address, const std::vector<std::string>& trusted) {
-  return std::find(trusted.begin(), trusted.end(), address) != trusted.end();
+  const auto parsed = Parse(address);
+  if (!parsed) return false;
+  return std::any_of(trusted.begin(), trusted.end(),
+                     [&](const std::string& t) { return Parse(t) == parsed; });
 }
 
 }  // namespace
 
-bool IsIpAddress(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return false;
-  const std::string s(text);
-  unsigned char buf[sizeof(struct in6_addr)];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
+bool IsIpAddress(std::string_view text) { return Parse(text).has_value(); }
 
 std::string ClientAddress(std::string_view peer, const std::vector<std::string>& forwarded,
                           const std::vector<std::string>& trusted) {

@@ -56,6 +56,15 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   options.identity = flags.identity;
   options.gc_protection_window = flags.protection_window;
   options.tag_recovery_window = flags.tag_recovery_window;
+  // Blobs a client has pushed but not yet referenced from a manifest are
+  // protected only by this window; a short one lets background GC take the
+  // layers of a push in progress (fine for benchmarks, not for a registry).
+  if (flags.gc_interval.count() > 0 && flags.protection_window < std::chrono::minutes(10)) {
+    logger->Log(quay::LogLevel::kWarn, "gc",
+                "the protection window is short: background GC may remove blobs of pushes in "
+                "progress",
+                {{"protection_window_s", std::to_string(flags.protection_window.count())}});
+  }
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
   if (!opened.ok()) {
     logger->Log(quay::LogLevel::kError, "server", "failed to open registry",

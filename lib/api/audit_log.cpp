@@ -4,6 +4,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -113,9 +114,10 @@ class BatchingAppender final : public AuditAppender {
       }
       queue_.push_back(std::move(event));
       ++appended_;
-      // The writer sleeps only on an empty queue (or lingers, see Run):
-      // waking it for every event would cost a futex call per pull.
-      if (queue_.size() > 1) return true;
+      // The writer sleeps on an empty queue or lingers for a fuller batch
+      // (see Run): wake it for the first event and when the batch is full
+      // enough, not for every event (a futex call per pull).
+      if (queue_.size() > 1 && queue_.size() != LingerBelow()) return true;
     }
     wake_.notify_one();
     return true;
@@ -150,8 +152,10 @@ class BatchingAppender final : public AuditAppender {
       if (queue_.empty()) return;  // stopping, and everything is written
       // Under load, linger a moment so that a batch gathers more than a few
       // rows: each transaction costs about as much as dozens of rows.
-      if (!stopping_ && queue_.size() < batch_size_ / 4) {
-        wake_.wait_for(lock, kLinger, [&] { return stopping_ || flushing_ > 0; });
+      if (!stopping_ && queue_.size() < LingerBelow()) {
+        wake_.wait_for(lock, kLinger, [&] {
+          return stopping_ || flushing_ > 0 || queue_.size() >= LingerBelow();
+        });
       }
       std::vector<db::AuditRow> rows;
       const size_t n = std::min(batch_size_, queue_.size());
@@ -178,6 +182,10 @@ class BatchingAppender final : public AuditAppender {
       done_cv_.notify_all();
     }
   }
+
+  // Fewer queued rows than this and the writer lingers; never more than a
+  // quarter of the queue's capacity, so lingering cannot make it overflow.
+  size_t LingerBelow() const { return std::max<size_t>(1, std::min(batch_size_, capacity_) / 4); }
 
   std::shared_ptr<ServiceState> state_;
   const size_t capacity_;

@@ -1,6 +1,7 @@
 #include "db/connection.h"
 
 #include <chrono>
+#include <climits>
 
 namespace quay::db {
 
@@ -65,14 +66,19 @@ ConnectionPool::Lease ConnectionPool::AcquireReader() {
 uint64_t ConnectionPool::CacheGeneration() {
   // An in-memory database has no other process to hear from.
   if (!in_memory_) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-    if (now >= next_poll_nanos_.load(std::memory_order_relaxed)) {
-      std::unique_lock lock(poll_mutex_, std::try_to_lock);
-      if (lock.owns_lock()) {
-        next_poll_nanos_.store(now + kEpochPollIntervalNanos, std::memory_order_relaxed);
+    const auto now = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+    const int64_t start = now();
+    if (start - last_poll_nanos_.load(std::memory_order_acquire) >= kEpochPollIntervalNanos) {
+      std::lock_guard lock(poll_mutex_);
+      // Another caller may have polled while this one waited.
+      if (start - last_poll_nanos_.load(std::memory_order_acquire) >= kEpochPollIntervalNanos) {
+        const int64_t began = now();
         PollEpoch();
+        last_poll_nanos_.store(began, std::memory_order_release);
       }
     }
   }

@@ -112,8 +112,11 @@ class ConnectionPool {
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 
   std::atomic<uint64_t> generation_{1};
-  std::atomic<int64_t> next_poll_nanos_{0};
-  std::mutex poll_mutex_;    // one poller at a time; others use the current generation
+  // Start time of the last completed poll. A caller that finds it older than
+  // the interval waits for a poll: after an idle hour, the first requests must
+  // not be answered from what the cache held an hour ago.
+  std::atomic<int64_t> last_poll_nanos_{INT64_MIN / 2};
+  std::mutex poll_mutex_;    // one poller at a time
   int64_t seen_epoch_ = -1;  // guarded by poll_mutex_
 };
 

@@ -42,6 +42,8 @@ void GroupCommit::Commit(const std::vector<Pending*>& group) {
         p->result = (*p->item)(c);
       } catch (const std::exception& e) {
         p->result = FromException(e);
+      } catch (...) {
+        p->result = Status::Internal("non-standard exception in a grouped write");
       }
       // A failed item leaves nothing behind; the others are unaffected.
       if (!p->result.ok()) c.db().exec("ROLLBACK TO item");
@@ -50,6 +52,9 @@ void GroupCommit::Commit(const std::vector<Pending*>& group) {
     tx.Commit();
   } catch (const std::exception& e) {
     overall = FromException(e);
+  } catch (...) {
+    // Whatever was thrown, the leader must finish: followers wait on it.
+    overall = Status::Internal("group commit failed with a non-standard exception");
   }
   // Readers must not keep serving what the group changed from cache.
   pool_.InvalidateCaches();

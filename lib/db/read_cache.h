@@ -49,8 +49,12 @@ class ReadCache {
     auto it = shard.map.find(key);
     if (it == shard.map.end()) return std::nullopt;
     if (it->second.generation != generation) {
-      shard.cost -= it->second.cost;
-      shard.map.erase(it);
+      // Stale: drop it. Newer (this caller took its generation before a
+      // write that another caller already read past): keep it, just miss.
+      if (it->second.generation < generation) {
+        shard.cost -= it->second.cost;
+        shard.map.erase(it);
+      }
       return std::nullopt;
     }
     return it->second.value;

@@ -268,8 +268,9 @@ CREATE INDEX audit_log_performer ON audit_log(performer, created_at, id);
 // by polling it (ConnectionPool::CacheGeneration); its own writes invalidate
 // its caches directly. Tables whose rows no cache reads (blob, upload,
 // manifest_blob, manifest_child, permission_prototype, signing_key,
-// audit_log) have no trigger, so pull audit and upload bookkeeping never
-// invalidate anything.
+// audit_log, app_token, oauth_token) have no trigger, so pull audit, upload
+// bookkeeping and token logins (which touch last_used_at) never invalidate
+// anything.
 constexpr const char* kV4 = R"sql(
 CREATE TABLE change_epoch (
   id     INTEGER PRIMARY KEY CHECK (id = 1),
@@ -330,18 +331,6 @@ CREATE TRIGGER repository_permission_epoch_i AFTER INSERT ON repository_permissi
 CREATE TRIGGER repository_permission_epoch_u AFTER UPDATE ON repository_permission
   BEGIN UPDATE change_epoch SET value = value + 1; END;
 CREATE TRIGGER repository_permission_epoch_d AFTER DELETE ON repository_permission
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER app_token_epoch_i AFTER INSERT ON app_token
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER app_token_epoch_u AFTER UPDATE ON app_token
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER app_token_epoch_d AFTER DELETE ON app_token
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER oauth_token_epoch_i AFTER INSERT ON oauth_token
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER oauth_token_epoch_u AFTER UPDATE ON oauth_token
-  BEGIN UPDATE change_epoch SET value = value + 1; END;
-CREATE TRIGGER oauth_token_epoch_d AFTER DELETE ON oauth_token
   BEGIN UPDATE change_epoch SET value = value + 1; END;
 )sql";
 

@@ -22,8 +22,10 @@ Result<T> ReadOn(ConnectionPool& pool, F&& f) {
   }
 }
 
-// Whether a write may change what read caches hold (identity rows do; audit
-// rows and signing keys do not, and must not flush the caches at pull rate).
+// Whether a write may change what read caches hold. Identity rows do; audit
+// rows do not, and must not flush the caches at pull rate (the appender
+// passes kNone). Rare writes that change nothing cached (signing keys) keep
+// the default: a spare invalidation costs a few cache misses.
 enum class CacheEffect : unsigned char { kInvalidates, kNone };
 
 // `f` runs on the writer inside a write transaction that commits when `f`

@@ -1,5 +1,6 @@
 #include "registry/blob_upload.h"
 
+#include <exception>
 #include <vector>
 
 namespace quay::registry {
@@ -75,8 +76,14 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
                                                   std::to_string(ctx_->options.max_blob_bytes) +
                                                   " bytes");
   }
-  if (!background_ && offset_ + n > kBackgroundHashFrom) {
-    background_ = std::make_unique<BackgroundDigester>(std::move(digester_));
+  if (!background_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
+    try {
+      background_ = std::make_unique<BackgroundDigester>(std::move(digester_));
+    } catch (const std::exception&) {
+      // No thread to be had (resource limits): the state went with the
+      // failed object, so Commit hashes the upload area once instead.
+      digester_valid_ = false;
+    }
   }
   // Hashing first: in the background it overlaps the write below.
   if (background_) {

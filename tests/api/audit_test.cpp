@@ -297,3 +297,36 @@ TEST_CASE("appender: a full queue drops instead of blocking; failed batches are 
   CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
   CHECK(appender->Flush().ok());
 }
+
+// Distinct events through the appender come back each with its own fields
+// (rows are inserted several per statement).
+TEST_CASE("appender: every queued event is written with its own fields") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  constexpr int kEvents = 53;  // several multi-row groups and a remainder
+  {
+    auto appender = id->audit().NewAppender({});
+    for (int i = 0; i < kEvents; ++i) {
+      const std::string n = std::to_string(i);
+      AuditEvent e = AuditEvent::By(AdminActor(), i % 2 ? "pull_repo" : "push_repo", "ns/r" + n,
+                                    AuditMetadata({{"i", n}}));
+      e.ip = "10.0.0." + n;
+      REQUIRE(appender->Append(std::move(e)));
+    }
+    REQUIRE(appender->Flush().ok());
+  }
+  auto page = id->audit().Query(All(1000));
+  REQUIRE(page.ok());
+  REQUIRE(page->events.size() == static_cast<size_t>(kEvents));
+  std::vector<bool> seen(kEvents, false);
+  for (const AuditEvent& e : page->events) {
+    const int i = std::stoi(e.repository.substr(4));
+    REQUIRE(i >= 0);
+    REQUIRE(i < kEvents);
+    CHECK_FALSE(seen[i]);
+    seen[i] = true;
+    const std::string n = std::to_string(i);
+    CHECK(e.kind == (i % 2 ? "pull_repo" : "push_repo"));
+    CHECK(e.ip == "10.0.0." + n);
+    CHECK(e.metadata == "{\"i\":\"" + n + "\"}");
+  }
+}

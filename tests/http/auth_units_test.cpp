@@ -206,6 +206,10 @@ TEST_CASE("client address: X-Forwarded-For only from trusted proxies") {
   CHECK(ClientAddress("10.0.0.1", {"not-an-ip"}, proxies) == "10.0.0.1");
   CHECK(ClientAddress("10.0.0.1", {"203.0.113.5, unknown, 10.0.0.2"}, proxies) == "10.0.0.2");
   CHECK(ClientAddress("10.0.0.1", {"1.2.3.4:80"}, proxies) == "10.0.0.1");
+  // Addresses compare by value: an IPv4 proxy seen on a dual-stack socket.
+  CHECK(ClientAddress("::ffff:10.0.0.1", {"203.0.113.5"}, proxies) == "203.0.113.5");
+  CHECK(ClientAddress("10.0.0.1", {"203.0.113.5"}, {"::ffff:10.0.0.1"}) == "203.0.113.5");
+  CHECK(ClientAddress("2001:db8::0:1", {"203.0.113.5"}, {"2001:db8::1"}) == "203.0.113.5");
   CHECK(quayd::IsIpAddress("::1"));
   CHECK_FALSE(quayd::IsIpAddress(""));
   CHECK_FALSE(quayd::IsIpAddress("[::1]"));

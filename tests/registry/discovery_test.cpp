@@ -271,9 +271,8 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
     SQLite::Database db((std::filesystem::path(dir.path()) / "quay.db").string(),
                         SQLite::OPEN_READWRITE);
     // Version 4 (change_epoch): its triggers, then its table.
-    for (const char* table :
-         {"repository", "manifest", "tag", "repository_blob", "account", "team", "team_member",
-          "repository_settings", "repository_permission", "app_token", "oauth_token"}) {
+    for (const char* table : {"repository", "manifest", "tag", "repository_blob", "account", "team",
+                              "team_member", "repository_settings", "repository_permission"}) {
       for (const char* op : {"i", "u", "d"}) {
         db.exec(std::string("DROP TRIGGER ") + table + "_epoch_" + op);
       }
