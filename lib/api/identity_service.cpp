@@ -1,7 +1,6 @@
 // IdentityService (quay/identity.h): validation, hashing and policy on top of
 // db::IdentityStore, which does the SQL and writes each mutation's audit row
 // in the mutation's own transaction.
-#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -980,20 +979,10 @@ std::unique_ptr<IdentityService> NewIdentityService(const Options& options,
 namespace quay {
 
 Result<std::unique_ptr<IdentityService>> IdentityService::Open(const Options& options) {
-  // The same derivation as Registry::Open, so both open one file.
-  std::string path = options.database_path;
-  if (!options.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.data_dir, ec);
-    if (ec) {
-      return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
-                                 ec.message());
-    }
-    if (path.empty()) path = (std::filesystem::path(options.data_dir) / "quay.db").string();
-  } else if (path.empty()) {
-    path = ":memory:";
-  }
-  auto db = db::Database::Open(path, options.durable);
+  // The same file as Registry::Open.
+  auto path = db::DatabasePathFor(options);
+  if (!path.ok()) return path.status();
+  auto db = db::Database::Open(*path, options.durable);
   if (!db.ok()) return db.status();
   return api::NewIdentityService(options, std::shared_ptr<db::Database>(std::move(*db)));
 }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <system_error>
 
 #include "core/json_text.h"
 #include "db/connection.h"
@@ -852,6 +854,22 @@ class SqliteDatabase final : public Database {
 };
 
 }  // namespace
+
+Result<std::string> DatabasePathFor(const Options& options) {
+  std::string path = options.database_path;
+  if (!options.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) {
+      return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
+                                 ec.message());
+    }
+    if (path.empty()) path = (std::filesystem::path(options.data_dir) / "quay.db").string();
+  } else if (path.empty()) {
+    path = ":memory:";
+  }
+  return path;
+}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool durable) {
   try {

@@ -19,6 +19,7 @@
 
 #include "quay/digest.h"
 #include "quay/manifest.h"
+#include "quay/options.h"
 #include "quay/status.h"
 
 namespace quay::db {
@@ -107,6 +108,12 @@ struct ManifestSweep {
   uint64_t tags_deleted = 0;  // expired history rows of those manifests
   std::vector<int64_t> kept;  // ids not deleted (live now, or waiting on a parent)
 };
+
+// Where the database of `options` lives, the one derivation Registry::Open
+// and IdentityService::Open share so that both open the same file:
+// Options::database_path if set, else <data_dir>/quay.db (creating data_dir),
+// else ":memory:". Unavailable if data_dir cannot be created.
+Result<std::string> DatabasePathFor(const Options& options);
 
 class Database {
  public:

@@ -395,18 +395,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
   ctx->clock = options.clock ? options.clock : Clock::System();
   ctx->logger = options.logger ? options.logger : Logger::Discard();
 
-  std::string db_path = options.database_path;
-  if (!options.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.data_dir, ec);
-    if (ec) {
-      return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
-                                 ec.message());
-    }
-    if (db_path.empty()) db_path = (std::filesystem::path(options.data_dir) / "quay.db").string();
-  } else if (db_path.empty()) {
-    db_path = ":memory:";
-  }
+  auto db_path = db::DatabasePathFor(options);
+  if (!db_path.ok()) return db_path.status();
 
   if (options.blob_store) {
     ctx->store = options.blob_store;
@@ -418,7 +408,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
     ctx->store = std::move(*store);
   }
 
-  auto db = db::Database::Open(db_path, options.durable);
+  auto db = db::Database::Open(*db_path, options.durable);
   if (!db.ok()) return db.status();
   ctx->db = std::move(*db);
 
