@@ -14,9 +14,10 @@ class QUAY_EXPORT FaultInjectingBlobStore final : public BlobStore {
  public:
   explicit FaultInjectingBlobStore(std::shared_ptr<BlobStore> inner);
 
-  // The n-th (1-based) call from now of Append / Commit fails with
+  // The n-th (1-based) call from now of Append / Sync / Commit fails with
   // Unavailable; 0 disables. Each counter is one-shot.
   void FailNthAppend(int n);
+  void FailNthSync(int n);
   void FailNthCommit(int n);
   int faults_injected() const { return injected_.load(); }
 
@@ -32,11 +33,13 @@ class QUAY_EXPORT FaultInjectingBlobStore final : public BlobStore {
 
   // Used by the writers it hands out.
   bool ShouldFailAppend();
+  bool ShouldFailSync();
   bool ShouldFailCommit();
 
  private:
   std::shared_ptr<BlobStore> inner_;
   std::atomic<int> append_countdown_{0};
+  std::atomic<int> sync_countdown_{0};
   std::atomic<int> commit_countdown_{0};
   std::atomic<int> injected_{0};
 };

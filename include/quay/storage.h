@@ -43,6 +43,10 @@ class QUAY_EXPORT UploadWriter {
   virtual ~UploadWriter() = default;
   virtual uint64_t size() const = 0;  // bytes in the upload area
   virtual Status Append(const char* data, size_t n) = 0;
+  // Makes the bytes appended so far durable (fdatasync for a durable
+  // filesystem store), so that an acknowledged chunk survives a power loss.
+  // Stores without durability need not override it.
+  virtual Status Sync() { return Status::Ok(); }
   // Moves the upload's bytes to the blob `digest` (fsync'd first when the store
   // is durable) and removes the upload. If the blob already exists, the upload
   // is dropped and the existing blob kept. The writer is spent afterwards.

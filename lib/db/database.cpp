@@ -13,6 +13,7 @@
 #include "db/group_commit.h"
 #include "db/schema.h"
 #include "db/sql_support.h"
+#include "db/store_support.h"
 
 namespace quay::db {
 
@@ -117,8 +118,9 @@ class SqliteDatabase final : public Database {
     });
   }
 
+  // Durable: the offset acknowledges a chunk the store has just synced.
   Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now) override {
-    return WriteRelaxed([&](Connection& c) {
+    return WriteUploadDurably([&](Connection& c) {
       auto up = c.Prepare("UPDATE upload SET byte_offset = ?, updated_at = ? WHERE id = ?");
       up->bind(1, static_cast<int64_t>(offset));
       up->bind(2, now);
@@ -802,32 +804,38 @@ class SqliteDatabase final : public Database {
 
   template <typename F>
   Status Write(F&& f) {
-    return WriteWith(Connection::Sync::kDurable, std::forward<F>(f));
+    return WriteWith(Connection::Sync::kDurable, CacheEffect::kInvalidates, std::forward<F>(f));
   }
 
-  // For upload-session bookkeeping only: committed to the WAL without an
-  // fsync, so it survives a process crash but maybe not a power loss - the
-  // same guarantee the session's (unsynced) bytes have. The next durable
-  // commit fsyncs these frames too. Saves an fsync per POST and PATCH.
+  // Upload-session bookkeeping, which no cache reads. A new session (POST) is
+  // committed to the WAL without an fsync: it survives a process crash but
+  // maybe not a power loss, which costs the client nothing it was promised
+  // (no bytes yet). The next durable commit fsyncs these frames too.
   template <typename F>
   Status WriteRelaxed(F&& f) {
-    return WriteWith(Connection::Sync::kRelaxed, std::forward<F>(f));
+    return WriteWith(Connection::Sync::kRelaxed, CacheEffect::kNone, std::forward<F>(f));
+  }
+  // An acknowledged chunk's offset (PATCH): durable, still nothing cached.
+  template <typename F>
+  Status WriteUploadDurably(F&& f) {
+    return WriteWith(Connection::Sync::kDurable, CacheEffect::kNone, std::forward<F>(f));
   }
 
-  // Durable writes may change what read caches hold (tags, manifests, blob
-  // links, repositories); relaxed ones are upload bookkeeping, which no
-  // cache reads. Invalidated even when `f` fails: it may have committed
-  // part of its work before failing, and a spare invalidation is cheap.
+  // Writes that may change what read caches hold (tags, manifests, blob
+  // links, repositories) invalidate them, even when `f` fails: it may have
+  // committed part of its work before failing, and a spare invalidation is
+  // cheap.
   template <typename F>
-  Status WriteWith(Connection::Sync mode, F&& f) {
+  Status WriteWith(Connection::Sync mode, CacheEffect effect, F&& f) {
+    const bool invalidate = effect == CacheEffect::kInvalidates;
     try {
       auto lock = pool_.LockWriter();
       pool_.writer().SetSynchronous(mode);
       Status s = f(pool_.writer());
-      if (mode == Connection::Sync::kDurable) pool_.InvalidateCaches();
+      if (invalidate) pool_.InvalidateCaches();
       return s;
     } catch (const std::exception& e) {
-      if (mode == Connection::Sync::kDurable) pool_.InvalidateCaches();
+      if (invalidate) pool_.InvalidateCaches();
       return FromException(e);
     }
   }

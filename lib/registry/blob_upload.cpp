@@ -108,6 +108,10 @@ void BlobUploadImpl::JoinDigester() {
 Status BlobUploadImpl::Save() {
   if (ended_) return Status::InvalidArgument(Subject::kUpload, "upload already committed");
   if (offset_ == saved_offset_) return Status::Ok();
+  // Bytes first, then the offset that acknowledges them, both durable: an
+  // acknowledged chunk survives a power loss, and a crash between the two
+  // leaves an offset that is behind the bytes, never ahead of them.
+  if (auto s = writer_->Sync(); !s.ok()) return s;
   if (auto s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros()); !s.ok()) return s;
   saved_offset_ = offset_;
   return Status::Ok();

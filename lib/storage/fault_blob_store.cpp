@@ -26,6 +26,11 @@ class FaultInjectingUploadWriter final : public UploadWriter {
     return inner_->Append(data, n);
   }
 
+  Status Sync() override {
+    if (store_->ShouldFailSync()) return InjectedFault();
+    return inner_->Sync();
+  }
+
   Status Commit(const Digest& digest) override {
     if (store_->ShouldFailCommit()) return InjectedFault();
     return inner_->Commit(digest);
@@ -52,10 +57,17 @@ FaultInjectingBlobStore::FaultInjectingBlobStore(std::shared_ptr<BlobStore> inne
     : inner_(std::move(inner)) {}
 
 void FaultInjectingBlobStore::FailNthAppend(int n) { append_countdown_.store(n > 0 ? n : 0); }
+void FaultInjectingBlobStore::FailNthSync(int n) { sync_countdown_.store(n > 0 ? n : 0); }
 void FaultInjectingBlobStore::FailNthCommit(int n) { commit_countdown_.store(n > 0 ? n : 0); }
 
 bool FaultInjectingBlobStore::ShouldFailAppend() {
   if (!CountDown(append_countdown_)) return false;
+  injected_.fetch_add(1);
+  return true;
+}
+
+bool FaultInjectingBlobStore::ShouldFailSync() {
+  if (!CountDown(sync_countdown_)) return false;
   injected_.fetch_add(1);
   return true;
 }

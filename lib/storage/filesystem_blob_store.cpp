@@ -269,8 +269,9 @@ class FileUploadWriter final : public UploadWriter {
 
   uint64_t size() const override { return size_; }
 
-  // No fsync here: an upload's bytes become durable at Commit. A crash loses
-  // at most unacknowledged tails, which OpenUpload's `keep` cuts off.
+  // No fsync here: an upload's bytes become durable at Sync (before a chunk
+  // is acknowledged) or Commit. A crash loses at most unacknowledged tails,
+  // which OpenUpload's `keep` cuts off.
   Status Append(const char* data, size_t n) override {
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
     while (n > 0) {
@@ -283,6 +284,21 @@ class FileUploadWriter final : public UploadWriter {
       data += w;
       n -= static_cast<size_t>(w);
       size_ += static_cast<uint64_t>(w);  // size() reports what really reached the file
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    if (!layout_->durable()) return Status::Ok();
+    if (FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
+    // The area's entry in uploads/ too, once per writer: without it the file
+    // could vanish in a power loss and take the acknowledged bytes with it.
+    // Not at creation: a monolithic push (POST, PUT) never syncs its area and
+    // should not pay for the directory either.
+    if (!entry_synced_) {
+      if (Status s = FsyncDir(layout_->uploads()); !s.ok()) return s;
+      entry_synced_ = true;
     }
     return Status::Ok();
   }
@@ -345,6 +361,7 @@ class FileUploadWriter final : public UploadWriter {
   std::string path_;
   UniqueFd fd_;  // invalid once committed
   uint64_t size_;
+  bool entry_synced_ = false;  // uploads/ fsync'd since this writer opened
 };
 
 class FilesystemBlobStore final : public BlobStore {

@@ -101,3 +101,34 @@ TEST_CASE("reopening removes upload areas a crash left without a session row") {
   REQUIRE(uploads.ok());
   CHECK(uploads->empty());
 }
+
+// A chunk is acknowledged (Save) only after its bytes are synced: a failed
+// sync leaves the session at the previous acknowledged offset, and the upload
+// resumes from there to the right digest.
+TEST_CASE("a failed sync does not acknowledge the chunk") {
+  Faulty f;
+  const std::string first(50'000, 'a'), second(70'000, 'b');
+  std::string id;
+  {
+    auto up = f.registry->StartUpload("fault/sync");
+    REQUIRE(up.ok());
+    id = (*up)->id();
+    REQUIRE((*up)->Write(first.data(), first.size()).ok());
+    REQUIRE((*up)->Save().ok());
+    REQUIRE((*up)->Write(second.data(), second.size()).ok());
+    f.store->FailNthSync(1);
+    CHECK((*up)->Save().code() == Code::kUnavailable);
+  }
+  CHECK(f.store->faults_injected() == 1);
+  auto state = f.registry->GetUpload("fault/sync", id);
+  REQUIRE(state.ok());
+  CHECK(state->offset == first.size());
+  auto up = f.registry->ResumeUpload("fault/sync", id);
+  REQUIRE(up.ok());
+  CHECK((*up)->offset() == first.size());
+  REQUIRE((*up)->Write(second.data(), second.size()).ok());
+  REQUIRE((*up)->Save().ok());
+  auto info = (*up)->Commit(Digest::Of(first + second));
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  CHECK(info->size == first.size() + second.size());
+}

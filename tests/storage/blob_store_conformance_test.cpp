@@ -92,6 +92,26 @@ TEST_CASE("an upload grows by appends and reports its size") {
   });
 }
 
+// Sync (what a PATCH's acknowledgement waits for) keeps the bytes and the
+// writer usable, also across reopening.
+TEST_CASE("syncing an upload keeps its bytes and its writer") {
+  ForEachDriver([](BlobStore& store) {
+    auto writer = store.CreateUpload("s1");
+    REQUIRE(writer.ok());
+    Append(**writer, "first|");
+    REQUIRE((*writer)->Sync().ok());
+    Append(**writer, "second");
+    REQUIRE((*writer)->Sync().ok());
+    CHECK((*writer)->size() == 12);
+    writer->reset();
+    auto again = store.OpenUpload("s1", 12);
+    REQUIRE(again.ok());
+    REQUIRE((*again)->Sync().ok());
+    CHECK(ReadUploadBytes(store, "s1") == "first|second");
+    REQUIRE((*again)->Commit(Digest::Of("first|second")).ok());
+  });
+}
+
 TEST_CASE("an upload reader reads the bytes present when it was opened") {
   ForEachDriver([](BlobStore& store) {
     auto writer = store.CreateUpload("u1");
