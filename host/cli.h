@@ -39,7 +39,7 @@ struct ServeFlags {
   bool fsync = true;
   quay::LogLevel log_level = quay::LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
-  size_t threads = 256;
+  size_t threads = 1024;
   // Period of the background garbage collection; zero disables it.
   std::chrono::seconds gc_interval{3600};
   // Options::gc_protection_window and tag_recovery_window for the background

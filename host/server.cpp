@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "host/access_log.h"
+#include "host/connection_pool.h"
 #include "host/dispatch.h"
 #include "host/errors.h"
 #include "host/registry_auth.h"
@@ -112,7 +113,7 @@ class Server::Impl {
     http_.set_read_timeout(config_.io_timeout.count());
     http_.set_write_timeout(config_.io_timeout.count());
     const size_t threads = config_.threads;
-    http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http_.new_task_queue = [threads] { return new ConnectionPool(threads); };
 
     // Routing without a regex per route: GET/HEAD and every other method
     // without a streamed body are served from the pre-routing hook, before

@@ -32,9 +32,11 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 5000;
 
-  // Connection threads (cpp-httplib is thread-per-connection; keep-alive
-  // clients hold one each). Default: 256.
-  size_t threads = 256;
+  // Most connections served at once (cpp-httplib is thread-per-connection;
+  // a keep-alive client holds its thread). Threads start on demand
+  // (host/connection_pool.h), so a high maximum costs nothing until used.
+  // Default: 1024.
+  size_t threads = 1024;
 
   // Idle keep-alive connections close after this; it also bounds how long
   // shutdown waits for idle clients. Default: 5 s.

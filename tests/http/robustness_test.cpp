@@ -2,7 +2,9 @@
 // truncated bodies, unread bodies on a keep-alive connection, junk requests.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "http_test_support.h"
 
@@ -204,4 +206,29 @@ TEST_CASE("idle keep-alive connections do not starve new clients") {
   auto start = std::chrono::steady_clock::now();
   CHECK(StillServes(server.port()));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+// More keep-alive clients than the old fixed pool had threads (256): each
+// one is served at once while all the others keep their connections open.
+// With a fixed pool the 257th would wait for an idle connection to time out
+// (5 s), far past this client's 2 s read timeout.
+TEST_CASE("300 concurrent keep-alive connections are all served") {
+  ServerOptions options;
+  options.threads = 1024;
+  TestServer server(options);
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int i = 0; i < 300; ++i) {
+    CAPTURE(i);
+    auto client = server.Client();
+    client->set_keep_alive(true);
+    client->set_read_timeout(2, 0);
+    auto res = client->Get("/v2/");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    clients.push_back(std::move(client));
+  }
+  // The first connection is still open and still served.
+  auto again = clients.front()->Get("/v2/");
+  REQUIRE(again);
+  CHECK(again->status == 200);
 }
