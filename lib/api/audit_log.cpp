@@ -147,25 +147,34 @@ class BatchingAppender final : public AuditAppender {
  private:
   void Run() {
     std::unique_lock lock(mu_);
+    bool drained = true;  // the last batch emptied the queue
     for (;;) {
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
       // Under load, linger a moment so that a batch gathers more than a few
-      // rows: each transaction costs about as much as dozens of rows.
-      if (!stopping_ && queue_.size() < LingerBelow()) {
+      // rows: each transaction costs about as much as dozens of rows. Only
+      // after the queue was drained: rows left over from a full batch go
+      // out at once.
+      if (drained && !stopping_ && queue_.size() < LingerBelow()) {
         wake_.wait_for(lock, kLinger, [&] {
           return stopping_ || flushing_ > 0 || queue_.size() >= LingerBelow();
         });
       }
-      std::vector<db::AuditRow> rows;
+      // Only moves under the lock: pulls append to this queue, and must
+      // not wait while a batch is converted into rows.
+      std::vector<AuditEvent> events;
       const size_t n = std::min(batch_size_, queue_.size());
-      rows.reserve(n);
-      const int64_t now = state_->NowMicros();
+      events.reserve(n);
       for (size_t i = 0; i < n; ++i) {
-        rows.push_back(ToAuditRow(queue_.front(), now));
+        events.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      drained = queue_.empty();
       lock.unlock();
+      std::vector<db::AuditRow> rows;
+      rows.reserve(n);
+      const int64_t now = state_->NowMicros();
+      for (const AuditEvent& e : events) rows.push_back(ToAuditRow(e, now));
       // Relaxed: rows still queued are lost in a crash anyway; a batch
       // need not cost the writer an fsync.
       Status s = state_->audit.Append(rows, db::Connection::Sync::kRelaxed);
@@ -173,6 +182,9 @@ class BatchingAppender final : public AuditAppender {
         state_->logger->Log(LogLevel::kError, "audit", "failed to write audit batch",
                             {{"rows", std::to_string(rows.size())}, {"error", s.ToString()}});
       }
+      // A batch is a burst of CPU; on a busy machine the request threads
+      // get the core back between batches instead of after all of them.
+      std::this_thread::yield();
       lock.lock();
       processed_ += rows.size();
       if (!s.ok()) {
@@ -183,9 +195,10 @@ class BatchingAppender final : public AuditAppender {
     }
   }
 
-  // Fewer queued rows than this and the writer lingers; never more than a
-  // quarter of the queue's capacity, so lingering cannot make it overflow.
-  size_t LingerBelow() const { return std::max<size_t>(1, std::min(batch_size_, capacity_) / 4); }
+  // Fewer queued rows than this (a full batch) and the writer lingers; never
+  // more than a quarter of the queue's capacity, so lingering cannot make it
+  // overflow.
+  size_t LingerBelow() const { return std::max<size_t>(1, std::min(batch_size_, capacity_ / 4)); }
 
   std::shared_ptr<ServiceState> state_;
   const size_t capacity_;
