@@ -56,6 +56,21 @@ std::string KindsJson(const std::vector<std::string>& kinds) {
 
 enum class Leading { kRepository, kNamespace, kPerformer, kTime };
 
+// One statement per leading index, indexed by Leading (each a literal: its
+// address keys the statement cache).
+constexpr const char* kQuerySql[] = {
+    QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_PAGE,
+    QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_PAGE,
+    QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_PAGE,
+    QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_PAGE,
+};
+constexpr const char* kAggregateSql[] = {
+    QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_GROUP,
+    QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_GROUP,
+    QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_GROUP,
+    QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_GROUP,
+};
+
 Leading LeadingOf(const AuditFilter& f) {
   if (!f.repository.empty()) return Leading::kRepository;
   if (!f.namespace_name.empty()) return Leading::kNamespace;
@@ -149,22 +164,7 @@ Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,
                                                 const AuditCursor& cursor, size_t limit) {
   const std::string kinds = KindsJson(filter.kinds);
   return ReadOn<std::vector<AuditRow>>(pool_, [&](Connection& c) {
-    const char* sql = nullptr;
-    switch (LeadingOf(filter)) {
-      case Leading::kRepository:
-        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
-        break;
-      case Leading::kNamespace:
-        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
-        break;
-      case Leading::kPerformer:
-        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
-        break;
-      case Leading::kTime:
-        sql = QUAY_AUDIT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_PAGE;
-        break;
-    }
-    auto q = c.Prepare(sql);
+    auto q = c.Prepare(kQuerySql[static_cast<int>(LeadingOf(filter))]);
     BindFilter(q, filter, kinds);
     q->bind(7, static_cast<int64_t>(cursor.at));
     q->bind(8, static_cast<int64_t>(cursor.id));
@@ -193,22 +193,7 @@ Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,
 Result<std::vector<AuditDayCount>> AuditStore::Aggregate(const AuditFilter& filter) {
   const std::string kinds = KindsJson(filter.kinds);
   return ReadOn<std::vector<AuditDayCount>>(pool_, [&](Connection& c) {
-    const char* sql = nullptr;
-    switch (LeadingOf(filter)) {
-      case Leading::kRepository:
-        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_REPOSITORY QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
-        break;
-      case Leading::kNamespace:
-        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_NAMESPACE QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
-        break;
-      case Leading::kPerformer:
-        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_PERFORMER QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
-        break;
-      case Leading::kTime:
-        sql = QUAY_AUDIT_COUNT_COLUMNS QUAY_AUDIT_BY_TIME QUAY_AUDIT_REST QUAY_AUDIT_GROUP;
-        break;
-    }
-    auto q = c.Prepare(sql);
+    auto q = c.Prepare(kAggregateSql[static_cast<int>(LeadingOf(filter))]);
     BindFilter(q, filter, kinds);
     std::vector<AuditDayCount> out;
     while (q->executeStep()) {
