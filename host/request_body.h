@@ -1,11 +1,7 @@
-// A request body as a stream: framing checks, reading in large pieces, and
-// keeping the connection usable for the next request when a handler answers
-// without reading the body.
-//
-// cpp-httplib 0.11.4 hands a HandlerWithContentReader the raw socket reader
-// and does not skip what the handler leaves unread, so unread bytes would be
-// parsed as the next request. Finish() therefore either drains a small unread
-// body or closes the connection after the response (see ForceClose()).
+// A request body as a stream: framing checks and reading in large pieces.
+// Whatever a handler leaves unread, the connection drains (a small body) or
+// closes after the response (HttpConnection); Finish() marks the cases where
+// only closing is safe.
 #pragma once
 
 #include <cstddef>
@@ -25,12 +21,9 @@ namespace quayd {
 
 class RequestBody {
  public:
-  // Pieces handed to a sink are at most this big (blob bytes are coalesced
-  // from cpp-httplib's 4 KiB reads into one Write() per MiB).
+  // Pieces handed to a sink are at most this big (the connection's reads
+  // are coalesced into one Write() per MiB).
   static constexpr size_t kBufferSize = size_t{1} << 20;
-  // An unread body up to this size is read and discarded so the connection
-  // stays open; a bigger one closes the connection instead.
-  static constexpr uint64_t kDrainLimit = uint64_t{8} << 20;
 
   // `reader` is null for requests dispatched without one (GET, HEAD, ...).
   // Validates the framing headers (see framing()).
@@ -60,8 +53,9 @@ class RequestBody {
   Outcome Stream(const std::function<bool(const char* data, size_t size)>& sink);
   uint64_t bytes_read() const { return bytes_read_; }
 
-  // Called once the response is built: drains a small unread body, or marks
-  // the response so the connection closes after it.
+  // Called once the response is built: marks the response so the connection
+  // closes after it when the body's framing is unusable or it was not
+  // allowed (a body on GET).
   void Finish(httplib::Response& res);
 
  private:
@@ -74,10 +68,7 @@ class RequestBody {
   uint64_t bytes_read_ = 0;
 };
 
-// Makes cpp-httplib close the connection after sending `res` (body intact,
-// plus "Connection: close"). 0.11.4 only closes when the request asked for it
-// or a write fails, so the body is moved into a content provider that writes
-// it completely and then reports failure, which ends the keep-alive loop.
+// Makes the connection close after sending `res` ("Connection: close").
 void ForceClose(httplib::Response& res);
 
 }  // namespace quayd

@@ -395,7 +395,7 @@ TEST_CASE("token auth: bad credentials and bad input answer 400/401, never 500")
   for (const std::string& header :
        {std::string("Bearer"), std::string("Bearer not-a-jwt"), std::string("Bearer a.b.c"),
         std::string("Bearer ") + tampered, std::string("Bearer ") + good + "x",
-        std::string("Bearer \x01\x02"), std::string("Basic ") + Base64("alice:") + "x"}) {
+        std::string("Basic ") + Base64("alice:") + "x"}) {
     CAPTURE(header);
     auto res = client->Get("/v2/alice/app/manifests/latest", {{"Authorization", header}});
     REQUIRE(res);
@@ -403,6 +403,12 @@ TEST_CASE("token auth: bad credentials and bad input answer 400/401, never 500")
     CHECK(ErrorCode(res->body) == "UNAUTHORIZED");
     CHECK(res->get_header_value("WWW-Authenticate").rfind("Bearer realm=", 0) == 0);
   }
+  // Control characters make the header field itself malformed: the HTTP
+  // layer refuses the request before authentication looks at it.
+  auto control =
+      client->Get("/v2/alice/app/manifests/latest", {{"Authorization", "Bearer \x01\x02"}});
+  REQUIRE(control);
+  CHECK(control->status == 400);
   // Basic credentials are not accepted on /v2 routes (Quay): challenged.
   auto basic = client->Get("/v2/alice/app/manifests/latest", BasicAuth("alice", kPassword));
   REQUIRE(basic);

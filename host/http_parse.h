@@ -1,0 +1,67 @@
+// HTTP/1.1 message syntax for quayd's own connection loop (http_server.h):
+// the request head, the body framing headers and chunked-coding size lines.
+//
+// Pure functions over bytes already received, so every rule is unit-tested
+// without a socket. The parsed request is a cpp-httplib Request because the
+// handlers are written against it; only the parsing is ours (cpp-httplib
+// 0.11 reads a head one byte per virtual call and compares header names with
+// tolower() per character, a third of the CPU of a manifest GET).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "quay/status.h"
+
+namespace httplib {
+struct Request;
+}
+
+namespace quayd {
+
+// The largest request head (request line and headers) read; more is 431.
+inline constexpr size_t kMaxRequestHead = size_t{64} << 10;
+// The longest request target; more is 414.
+inline constexpr size_t kMaxRequestTarget = 8192;
+
+// Fills method, target, version, path (percent-decoded), params and headers
+// of `req` from `head`: the request line and header lines, each ending in
+// CRLF, without the blank line. Returns 0, or the HTTP status that answers a
+// malformed head: 400 (syntax, or not HTTP/1.x), 414 (target too long).
+// Strict where leniency lets two parsers disagree (whitespace before a
+// header's colon, obsolete line folding, bare CR, control characters).
+int ParseRequestHead(std::string_view head, httplib::Request& req);
+
+// Whether `received`, the start of a head without its blank line yet, can
+// still become a request line: printable ASCII up to the first CRLF (a CR
+// may end it, waiting for its LF).
+bool PlausibleRequestLine(std::string_view received);
+
+// %XX-decoding; invalid escapes stay as they are. `plus_is_space` for query
+// components (application/x-www-form-urlencoded), not for paths.
+std::string PercentDecode(std::string_view text, bool plus_is_space);
+
+// How the request body is delimited.
+struct BodyFraming {
+  quay::Status status;  // InvalidArgument(kSize / kNone) for unusable framing
+  bool chunked = false;
+  uint64_t content_length = 0;  // when !chunked; 0 without the header
+};
+
+// Content-Length must be one decimal value below 2^63 (identical duplicates
+// allowed; differing ones are a request-smuggling vector), Transfer-Encoding
+// only "chunked", Content-Encoding absent or "identity" (a compressed blob
+// would otherwise be hashed compressed).
+BodyFraming ParseBodyFraming(const httplib::Request& req);
+
+// The size of a chunk from its size line ("1a2f", "1a2f;name=value"),
+// without the CRLF; nullopt for anything else or a size of 2^63 or more.
+std::optional<uint64_t> ParseChunkSize(std::string_view line);
+
+// The reason phrase of a status code ("Not Found"), "" for unknown ones.
+std::string_view ReasonPhrase(int status);
+
+}  // namespace quayd
