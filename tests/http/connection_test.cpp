@@ -1,0 +1,170 @@
+// quayd's own HTTP/1.1 connection loop (host/http_connection.h) on a real
+// socket: pipelining, chunked request bodies, Expect: 100-continue, HEAD
+// framing, HTTP/1.0, and refusing what is not HTTP quickly.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "http_test_support.h"
+
+using namespace quayd::testing;
+
+namespace {
+
+std::string StartUpload(TestServer& server, const std::string& repo) {
+  auto client = server.Client();
+  auto res = client->Post("/v2/" + repo + "/blobs/uploads/", "", "application/octet-stream");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  return res->get_header_value("Location");
+}
+
+std::string UploadRange(TestServer& server, const std::string& location) {
+  auto client = server.Client();
+  auto res = client->Get(location);
+  REQUIRE(res);
+  REQUIRE(res->status == 204);
+  return res->get_header_value("Range");
+}
+
+}  // namespace
+
+TEST_CASE("pipelined requests are answered in order on one connection") {
+  TestServer server;
+  RawConnection conn(server.port());
+  REQUIRE(
+      conn.Send("GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+                "GET /v2/nope/manifests/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n"
+                "GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Request-Id: third\r\n\r\n"));
+  RawResponse first = conn.Read();
+  RawResponse second = conn.Read();
+  RawResponse third = conn.Read();
+  CHECK(first.status == 200);
+  CHECK(first.Header("X-Request-Id") == "first");
+  CHECK(second.status == 404);
+  CHECK(second.Header("X-Request-Id") == "second");
+  CHECK(third.status == 200);
+  CHECK(third.Header("X-Request-Id") == "third");
+}
+
+TEST_CASE("a chunked PATCH with extensions and trailers streams into the upload") {
+  TestServer server;
+  const std::string location = StartUpload(server, "chunked/body");
+  RawConnection conn(server.port());
+  REQUIRE(conn.Send("PATCH " + location +
+                    " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5;note=first\r\nhello\r\n"
+                    "6\r\n world\r\n"
+                    "0\r\nX-Trailer: ignored\r\n\r\n"));
+  RawResponse patched = conn.Read();
+  CHECK(patched.status == 202);
+  CHECK(patched.Header("Range") == "0-10");
+  // The connection is still in sync for the next request.
+  REQUIRE(conn.Send("PUT " + location + "?digest=" + DigestOf("hello world") +
+                    " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  RawResponse put = conn.Read();
+  CHECK(put.status == 201);
+  auto client = server.Client();
+  auto blob = client->Get("/v2/chunked/body/blobs/" + DigestOf("hello world"));
+  REQUIRE(blob);
+  CHECK(blob->body == "hello world");
+}
+
+TEST_CASE("a malformed chunked body fails the PATCH and stores nothing") {
+  TestServer server;
+  const std::string location = StartUpload(server, "chunked/bad");
+  for (const char* body : {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "5\r\nhel"}) {
+    CAPTURE(body);
+    RawConnection conn(server.port());
+    REQUIRE(conn.Send("PATCH " + location +
+                      " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body));
+    if (std::string(body) == "5\r\nhel") conn.ShutdownWrite();  // truncated: client gives up
+    RawResponse res = conn.Read();
+    CHECK(res.status >= 400);
+    CHECK(res.status < 500);
+    CHECK(conn.ClosedByPeer());
+    CHECK(UploadRange(server, location) == "0-0");
+  }
+  CHECK(StillServes(server.port()));
+}
+
+TEST_CASE("Expect: 100-continue invites the body only when the handler reads it") {
+  TestServer server;
+  const std::string location = StartUpload(server, "expect/continue");
+  {
+    RawConnection conn(server.port());
+    REQUIRE(conn.Send("PATCH " + location +
+                      " HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+    RawResponse interim = conn.Read();
+    CHECK(interim.status == 100);
+    REQUIRE(conn.Send("hello"));
+    RawResponse done = conn.Read();
+    CHECK(done.status == 202);
+    CHECK(done.Header("Range") == "0-4");
+  }
+  {
+    // Out of order: refused before the body is wanted, so no 100 goes out
+    // and the connection closes (the client may or may not send the body).
+    RawConnection conn(server.port());
+    REQUIRE(conn.Send("PATCH " + location +
+                      " HTTP/1.1\r\nHost: x\r\nContent-Range: 50-54\r\nContent-Length: 5\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
+    RawResponse res = conn.Read();
+    CHECK(res.status == 416);
+    CHECK(res.Header("Connection") == "close");
+    CHECK(conn.ClosedByPeer());
+  }
+  CHECK(UploadRange(server, location) == "0-4");
+}
+
+TEST_CASE("HEAD carries the GET's length and no body") {
+  TestServer server;
+  auto client = server.Client();
+  const std::string data(1000, 'h');
+  REQUIRE(PushBlob(*client, "head/framing", data) == 201);
+  RawConnection conn(server.port());
+  REQUIRE(conn.Send("HEAD /v2/head/framing/blobs/" + DigestOf(data) +
+                    " HTTP/1.1\r\nHost: x\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // Read the HEAD answer's head only (a body would desynchronize the next).
+  RawResponse head = conn.Read(2000);
+  CHECK(head.status == 200);
+  CHECK(head.Header("Content-Length") == "1000");
+  // RawConnection::Read took Content-Length bytes as the body: they must be
+  // the next response, not blob bytes.
+  CHECK(head.body.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(head.body.find('h' + std::string(20, 'h')) == std::string::npos);
+}
+
+TEST_CASE("HTTP/1.0 without keep-alive closes after the response") {
+  TestServer server;
+  RawConnection conn(server.port());
+  REQUIRE(conn.Send("GET /v2/ HTTP/1.0\r\n\r\n"));
+  RawResponse res = conn.Read();
+  CHECK(res.status == 200);
+  CHECK(res.Header("Connection") == "close");
+  CHECK(conn.ClosedByPeer());
+}
+
+TEST_CASE("what is not HTTP is refused at once, not at a timeout") {
+  TestServer server;
+  SUBCASE("a TLS ClientHello (clients that try HTTPS first)") {
+    RawConnection conn(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(conn.Send(std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11)));
+    RawResponse res = conn.Read(3000);
+    CHECK(res.status == 400);
+    CHECK(conn.ClosedByPeer());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+  SUBCASE("a head over 64 KiB") {
+    RawConnection conn(server.port());
+    std::string head = "GET /v2/ HTTP/1.1\r\nHost: x\r\n";
+    while (head.size() < (70u << 10)) head += "X-Filler: " + std::string(1000, 'f') + "\r\n";
+    conn.Send(head);  // the server may close before taking all of it
+    RawResponse res = conn.Read(3000);
+    CHECK(res.status == 431);
+    CHECK(conn.ClosedByPeer());
+  }
+  CHECK(StillServes(server.port()));
+}
