@@ -99,8 +99,8 @@ class BatchingAppender final : public AuditAppender {
 
   bool Append(AuditEvent event) override {
     if (event.time == Clock::TimePoint{}) event.time = state_->clock->Now();
-    // A bad event would fail the whole batch it lands in (the table's CHECK):
-    // refuse it here instead, and count it as failed.
+    // Metadata must be a JSON object (queries parse it back; the table does
+    // not check since schema v5): refuse a bad event here, counted as failed.
     const bool valid = !event.kind.empty() && ValidateMetadata(event.metadata).ok();
     {
       std::lock_guard lock(mu_);
@@ -174,7 +174,7 @@ class BatchingAppender final : public AuditAppender {
       std::vector<db::AuditRow> rows;
       rows.reserve(n);
       const int64_t now = state_->NowMicros();
-      for (const AuditEvent& e : events) rows.push_back(ToAuditRow(e, now));
+      for (AuditEvent& e : events) rows.push_back(ToAuditRow(std::move(e), now));
       // Relaxed: rows still queued are lost in a crash anyway; a batch
       // need not cost the writer an fsync.
       Status s = state_->audit.Append(rows, db::Connection::Sync::kRelaxed);
@@ -230,22 +230,24 @@ Clock::TimePoint FromMicros(int64_t micros) {
       std::chrono::duration_cast<Clock::TimePoint::duration>(std::chrono::microseconds(micros)));
 }
 
-db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) {
+db::AuditRow ToAuditRow(AuditEvent&& e, int64_t now) {
   db::AuditRow row;
-  row.kind = e.kind;
-  row.repository = e.repository;
-  row.namespace_name =
-      e.namespace_name.empty() ? std::string(NamespaceOf(e.repository)) : e.namespace_name;
+  row.namespace_name = e.namespace_name.empty() ? std::string(NamespaceOf(e.repository))
+                                                : std::move(e.namespace_name);
+  row.kind = std::move(e.kind);
+  row.repository = std::move(e.repository);
   row.performer_kind = std::string(ToString(e.performer_kind));
-  row.performer = e.performer;
+  row.performer = std::move(e.performer);
   row.token_kind = std::string(TokenKindText(e.token_kind));
-  row.token_id = e.token_id;
-  row.ip = e.ip;
-  row.request_id = e.request_id;
-  row.metadata = e.metadata.empty() ? "{}" : e.metadata;
+  row.token_id = std::move(e.token_id);
+  row.ip = std::move(e.ip);
+  row.request_id = std::move(e.request_id);
+  row.metadata = e.metadata.empty() ? std::string("{}") : std::move(e.metadata);
   row.at = e.time == Clock::TimePoint{} ? now : ToMicros(e.time);
   return row;
 }
+
+db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) { return ToAuditRow(AuditEvent(e), now); }
 
 AuditEvent FromAuditRow(const db::AuditRow& row) {
   AuditEvent e;
@@ -268,7 +270,7 @@ db::AuditRow AuditRowFor(const ServiceState& state, const Actor& actor, std::str
                          std::string namespace_name, std::string repository, std::string metadata) {
   AuditEvent e = AuditEvent::By(actor, std::move(kind), std::move(repository), std::move(metadata));
   if (!namespace_name.empty()) e.namespace_name = std::move(namespace_name);
-  return ToAuditRow(e, state.NowMicros());
+  return ToAuditRow(std::move(e), state.NowMicros());
 }
 
 namespace {

@@ -46,6 +46,8 @@ Clock::TimePoint FromMicros(int64_t micros);
 
 // Audit rows from public events and back. `now` fills an unset time.
 db::AuditRow ToAuditRow(const AuditEvent& event, int64_t now);
+// The same, taking the event's strings instead of copying them.
+db::AuditRow ToAuditRow(AuditEvent&& event, int64_t now);
 AuditEvent FromAuditRow(const db::AuditRow& row);
 
 // The audit row of a mutation by `actor`: namespace given explicitly (the

@@ -330,3 +330,68 @@ TEST_CASE("appender: every queued event is written with its own fields") {
     CHECK(e.metadata == "{\"i\":\"" + n + "\"}");
   }
 }
+
+// Schema 5 rebuilt audit_log without the metadata CHECK (the appender
+// validates) and with slimmer indexes. A version-4 log must come through with
+// every row, and queries must still use the indexes.
+TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK") {
+  TempDir dir;
+  Options options = FastIdentityOptions(dir.path());
+  {
+    auto id = OpenIdentity(options);
+    for (int i = 0; i < 40; ++i) {
+      AuditEvent e = AuditEvent::By(AdminActor(), i % 2 ? "pull_repo" : "push_repo",
+                                    i % 4 < 2 ? "acme/app" : "acme/tool",
+                                    AuditMetadata({{"n", std::to_string(i)}}));
+      REQUIRE(id->audit().Record(e).ok());
+    }
+  }
+  const std::string path = (std::filesystem::path(dir.path()) / "quay.db").string();
+  {
+    // Back to version 4's table: the CHECK and the indexes ending in id.
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(R"sql(
+      CREATE TABLE audit_v4 (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+        namespace_name TEXT NOT NULL DEFAULT '', repository TEXT NOT NULL DEFAULT '',
+        performer_kind TEXT NOT NULL, performer TEXT NOT NULL DEFAULT '',
+        token_kind TEXT NOT NULL DEFAULT '', token_id TEXT NOT NULL DEFAULT '',
+        ip TEXT NOT NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '',
+        metadata TEXT NOT NULL DEFAULT '{}'
+          CHECK (json_valid(metadata) AND json_type(metadata) = 'object'),
+        created_at INTEGER NOT NULL);
+      INSERT INTO audit_v4 SELECT * FROM audit_log;
+      DROP TABLE audit_log;
+      ALTER TABLE audit_v4 RENAME TO audit_log;
+      CREATE INDEX audit_log_time ON audit_log(created_at, id);
+      CREATE INDEX audit_log_repository ON audit_log(repository, created_at, id);
+      CREATE INDEX audit_log_namespace ON audit_log(namespace_name, created_at, id);
+      CREATE INDEX audit_log_performer ON audit_log(performer, created_at, id);
+      DELETE FROM schema_migrations WHERE version >= 5;
+    )sql");
+  }
+  {
+    auto id = OpenIdentity(options);
+    auto all = id->audit().Query(All());
+    REQUIRE(all.ok());
+    CHECK(all->events.size() == 40);
+    AuditQuery by_repo = All();
+    by_repo.repository = "acme/tool";
+    auto tool = id->audit().Query(by_repo);
+    REQUIRE(tool.ok());
+    REQUIRE(tool->events.size() == 20);
+    CHECK(tool->events[0].metadata == R"({"n":"39"})");  // newest first, metadata intact
+  }
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  const std::string table_sql =
+      db.execAndGet("SELECT sql FROM sqlite_schema WHERE name = 'audit_log'").getString();
+  CHECK(table_sql.find("json_valid") == std::string::npos);
+  CHECK(db.execAndGet("SELECT MAX(version) FROM schema_migrations").getInt() >= 5);
+  SQLite::Statement plan(db,
+                         "EXPLAIN QUERY PLAN SELECT id FROM audit_log WHERE repository = 'x'"
+                         " ORDER BY created_at DESC, id DESC LIMIT 5");
+  std::string details;
+  while (plan.executeStep()) details += plan.getColumn(3).getString() + ";";
+  CHECK(details.find("audit_log_repository") != std::string::npos);
+  CHECK(details.find("TEMP B-TREE") == std::string::npos);  // the index orders it
+}
