@@ -30,7 +30,7 @@ class Server::Impl {
                                          : quay::Authorizer::AllowAll()),
         logger_(config_.logger ? config_.logger : quay::Logger::Discard()),
         dispatcher_(registry, config_.limits, *authorizer_, *logger_, config_.auth.get()),
-        http_(HttpOptions(config_), Handlers()) {}
+        http_(config_, Handlers()) {}
 
   quay::Status Bind(int& port) {
     IgnoreSigpipe();
@@ -59,17 +59,6 @@ class Server::Impl {
   }
 
  private:
-  static HttpServerOptions HttpOptions(const ServerConfig& config) {
-    HttpServerOptions options;
-    options.host = config.host;
-    options.port = config.port;
-    options.threads = config.threads;
-    options.keep_alive_timeout = config.keep_alive_timeout;
-    options.keep_alive_max_requests = config.keep_alive_max_requests;
-    options.io_timeout = config.io_timeout;
-    return options;
-  }
-
   HttpHandlers Handlers() {
     HttpHandlers handlers;
     handlers.serve = [this](const httplib::Request& req, httplib::Response& res,

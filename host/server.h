@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "host/exchange.h"
+#include "host/http_server.h"
 #include "quay/access.h"
 #include "quay/logger.h"
 #include "quay/registry.h"
@@ -26,26 +27,9 @@ namespace quayd {
 
 class RegistryAuth;
 
-struct ServerConfig {
-  // Listen address. Port 0 binds an ephemeral port (see Server::port()).
-  // Default: 127.0.0.1:5000.
-  std::string host = "127.0.0.1";
-  int port = 5000;
-
-  // Most connections served at once (cpp-httplib is thread-per-connection;
-  // a keep-alive client holds its thread). Threads start on demand
-  // (host/connection_pool.h), so a high maximum costs nothing until used.
-  // Default: 1024.
-  size_t threads = 1024;
-
-  // Idle keep-alive connections close after this; it also bounds how long
-  // shutdown waits for idle clients. Default: 5 s.
-  std::chrono::seconds keep_alive_timeout{5};
-  // Requests per connection before the server closes it. Default: 10000.
-  size_t keep_alive_max_requests = 10000;
-  // Socket read/write stall limit inside a request (slow uploaders/readers).
-  // Default: 60 s.
-  std::chrono::seconds io_timeout{60};
+// The listener and connection settings (address, threads, keep-alive and
+// I/O timeouts: host/http_server.h) plus what the registry host adds.
+struct ServerConfig : HttpServerOptions {
   // How long Stop() lets in-flight requests finish. Default: 20 s.
   std::chrono::seconds drain_timeout{20};
 

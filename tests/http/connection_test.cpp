@@ -10,26 +10,6 @@
 
 using namespace quayd::testing;
 
-namespace {
-
-std::string StartUpload(TestServer& server, const std::string& repo) {
-  auto client = server.Client();
-  auto res = client->Post("/v2/" + repo + "/blobs/uploads/", "", "application/octet-stream");
-  REQUIRE(res);
-  REQUIRE(res->status == 202);
-  return res->get_header_value("Location");
-}
-
-std::string UploadRange(TestServer& server, const std::string& location) {
-  auto client = server.Client();
-  auto res = client->Get(location);
-  REQUIRE(res);
-  REQUIRE(res->status == 204);
-  return res->get_header_value("Range");
-}
-
-}  // namespace
-
 TEST_CASE("pipelined requests are answered in order on one connection") {
   TestServer server;
   RawConnection conn(server.port());

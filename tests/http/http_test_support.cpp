@@ -1,6 +1,7 @@
 #include "http_test_support.h"
 
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <rapidjson/document.h>
@@ -143,6 +144,22 @@ std::unique_ptr<httplib::Client> TestServer::Client() const {
   client->set_read_timeout(15);
   client->set_write_timeout(15);
   return client;
+}
+
+std::string StartUpload(TestServer& server, const std::string& repo) {
+  auto client = server.Client();
+  auto res = client->Post("/v2/" + repo + "/blobs/uploads/", "", "application/octet-stream");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  return res->get_header_value("Location");
+}
+
+std::string UploadRange(TestServer& server, const std::string& location) {
+  auto client = server.Client();
+  auto res = client->Get(location);
+  REQUIRE(res);
+  REQUIRE(res->status == 204);
+  return res->get_header_value("Range");
 }
 
 bool StillServes(int port) {

@@ -109,6 +109,11 @@ class TestServer {
 // the test just sent).
 bool StillServes(int port);
 
+// POST /v2/<repo>/blobs/uploads/ (asserted 202): the session's Location.
+std::string StartUpload(TestServer& server, const std::string& repo);
+// GET on an upload's Location (asserted 204): its Range header.
+std::string UploadRange(TestServer& server, const std::string& location);
+
 // ---- OCI helpers ----
 
 std::string DigestOf(std::string_view data);  // "sha256:..."

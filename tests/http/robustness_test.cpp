@@ -10,26 +10,6 @@
 
 using namespace quayd::testing;
 
-namespace {
-
-std::string StartUpload(TestServer& server, const std::string& repo) {
-  auto client = server.Client();
-  auto res = client->Post("/v2/" + repo + "/blobs/uploads/", "", "application/octet-stream");
-  REQUIRE(res);
-  REQUIRE(res->status == 202);
-  return res->get_header_value("Location");
-}
-
-std::string UploadRange(TestServer& server, const std::string& location) {
-  auto client = server.Client();
-  auto res = client->Get(location);
-  REQUIRE(res);
-  REQUIRE(res->status == 204);
-  return res->get_header_value("Range");
-}
-
-}  // namespace
-
 TEST_CASE("bad Content-Length values: 400 and the connection closes") {
   TestServer server;
   std::string location = StartUpload(server, "framing");
