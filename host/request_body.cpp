@@ -29,15 +29,25 @@ RequestBody::Outcome RequestBody::Stream(
   }
   if (reader_ == nullptr || !framing_.ok()) return Outcome::kBroken;
 
+  // Large pieces (the connection reads up to 256 KiB at a time) go to the
+  // sink as they are; small ones (a trickling client, small chunks) are
+  // gathered first so the sink is not called per few bytes. The buffer is
+  // only allocated when something needs gathering.
   const size_t capacity =
       content_length_ ? static_cast<size_t>(std::min<uint64_t>(*content_length_, kBufferSize))
                       : kBufferSize;
-  std::unique_ptr<char[]> buffer(new char[capacity]);
+  std::unique_ptr<char[]> buffer;
   size_t used = 0;
   bool stopped = false;
 
   bool read_ok = (*reader_)([&](const char* data, size_t n) {
     bytes_read_ += n;
+    if (used == 0 && n >= kDirectPiece) {
+      if (sink(data, n)) return true;
+      stopped = true;
+      return false;
+    }
+    if (!buffer) buffer.reset(new char[capacity]);
     while (n > 0) {
       size_t take = std::min(n, capacity - used);
       std::copy_n(data, take, buffer.get() + used);

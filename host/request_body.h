@@ -21,9 +21,11 @@ namespace quayd {
 
 class RequestBody {
  public:
-  // Pieces handed to a sink are at most this big (the connection's reads
-  // are coalesced into one Write() per MiB).
+  // Pieces handed to a sink are at most this big.
   static constexpr size_t kBufferSize = size_t{1} << 20;
+  // A piece the connection read at least this big is handed on without
+  // copying; smaller ones are gathered up to kBufferSize first.
+  static constexpr size_t kDirectPiece = size_t{64} << 10;
 
   // `reader` is null for requests dispatched without one (GET, HEAD, ...).
   // Validates the framing headers (see framing()).
