@@ -103,9 +103,10 @@ struct AuditAppenderOptions {
   // Events queued and not yet written; Append() drops (and counts) beyond
   // it rather than block a pull. Default: 10000.
   size_t capacity = 10000;
-  // Rows written per transaction at most. Default: 64: enough to amortize a
-  // commit, short enough (~0.6 ms of CPU) that pulls competing for the same
-  // cores do not queue behind a long burst.
+  // Rows written per transaction at most while the writer keeps up. Default:
+  // 64: enough to amortize a commit, short enough (~0.6 ms of CPU) that pulls
+  // competing for the same cores do not queue behind a long burst. With a
+  // backlog of more than 4 batches, transactions take up to 8 batches.
   size_t batch_size = 64;
 };
 

@@ -163,7 +163,11 @@ class BatchingAppender final : public AuditAppender {
       // Only moves under the lock: pulls append to this queue, and must
       // not wait while a batch is converted into rows.
       std::vector<AuditEvent> events;
-      const size_t n = std::min(batch_size_, queue_.size());
+      // Behind (a backlog of several batches): bigger transactions, which
+      // rewrite each index's last page once per many rows instead of once
+      // per batch. Keeping up, short ones keep the bursts short.
+      const size_t limit = queue_.size() > 4 * batch_size_ ? 8 * batch_size_ : batch_size_;
+      const size_t n = std::min(limit, queue_.size());
       events.reserve(n);
       for (size_t i = 0; i < n; ++i) {
         events.push_back(std::move(queue_.front()));

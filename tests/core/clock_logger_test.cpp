@@ -57,3 +57,23 @@ TEST_CASE("the discard logger accepts records and is shared") {
 
 }  // namespace
 }  // namespace quay
+
+TEST_CASE("AppendJsonString escapes what JSON and log lines need, keeps the rest") {
+  auto quoted = [](std::string_view text) {
+    std::string out = "x=";
+    quay::AppendJsonString(out, text);
+    return out;
+  };
+  CHECK(quoted("") == "x=\"\"");
+  CHECK(quoted("plain text/with:colons") == "x=\"plain text/with:colons\"");
+  CHECK(quoted("a\"b\\c") == "x=\"a\\\"b\\\\c\"");
+  CHECK(quoted("line\nbreak\r\ttab") == "x=\"line\\nbreak\\r\\ttab\"");
+  CHECK(quoted(std::string("nul\0bel\x07"
+                           "del\x7f",
+                           12)) == "x=\"nul\\u0000bel\\u0007del\\u007f\"");
+  CHECK(quoted("\"") == "x=\"\\\"\"");         // an escape alone
+  CHECK(quoted("tail\n") == "x=\"tail\\n\"");  // an escape last
+  CHECK(quoted("caf\xc3\xa9") ==
+        "x=\"caf\xc3\xa9"
+        "\"");  // UTF-8 as it is
+}
