@@ -15,24 +15,6 @@
 namespace quayd {
 namespace {
 
-std::string_view VerbName(AdminFlags::Verb verb) {
-  switch (verb) {
-    case AdminFlags::Verb::kUserAdd:
-      return "user add";
-    case AdminFlags::Verb::kUserPasswd:
-      return "user passwd";
-    case AdminFlags::Verb::kRobotAdd:
-      return "robot add";
-    case AdminFlags::Verb::kTokenAdd:
-      return "token add";
-    case AdminFlags::Verb::kRepoVisibility:
-      return "repo visibility";
-    case AdminFlags::Verb::kRepoGrant:
-      return "repo grant";
-  }
-  return "admin";
-}
-
 // One line from `in` without its line ending; echo off on a terminal.
 bool ReadSecretLine(std::FILE* in, std::FILE* err, const char* prompt, std::string& out) {
   const int fd = fileno(in);
@@ -155,6 +137,40 @@ quay::Status Run(const AdminFlags& flags, quay::IdentityService& identity, std::
       std::fprintf(err, "granted %s on %s to %s\n", a[2].c_str(), a[0].c_str(), a[1].c_str());
       return quay::Status::Ok();
     }
+    case AdminFlags::Verb::kOrgAdd: {
+      quay::Result<quay::Organization> org =
+          identity.CreateOrganization(actor, a[0], flags.email, flags.owner);
+      if (!org.ok()) return org.status();
+      std::fprintf(err, "created organization %s; %s is in its owners team (admin)\n",
+                   org->name.c_str(), flags.owner.c_str());
+      return quay::Status::Ok();
+    }
+    case AdminFlags::Verb::kTeamAdd: {
+      // Quay's default for a new team.
+      quay::Result<quay::TeamRole> role =
+          quay::ParseTeamRole(flags.role.empty() ? std::string_view("member") : flags.role);
+      if (!role.ok()) return role.status();
+      quay::Result<quay::Team> team = identity.CreateTeam(actor, a[0], a[1], *role, flags.text);
+      if (!team.ok()) return team.status();
+      std::fprintf(err, "created team %s in %s (role %.*s)\n", team->name.c_str(),
+                   team->organization.c_str(), static_cast<int>(quay::ToString(team->role).size()),
+                   quay::ToString(team->role).data());
+      return quay::Status::Ok();
+    }
+    case AdminFlags::Verb::kTeamRole: {
+      quay::Result<quay::TeamRole> role = quay::ParseTeamRole(a[2]);
+      if (!role.ok()) return role.status();
+      if (quay::Status s = identity.SetTeamRole(actor, a[0], a[1], *role); !s.ok()) return s;
+      std::fprintf(err, "team %s in %s now has role %s\n", a[1].c_str(), a[0].c_str(),
+                   a[2].c_str());
+      return quay::Status::Ok();
+    }
+    case AdminFlags::Verb::kTeamMember: {
+      if (quay::Status s = identity.AddTeamMember(actor, a[0], a[1], a[2]); !s.ok()) return s;
+      std::fprintf(err, "%s is a member of team %s in %s\n", a[2].c_str(), a[1].c_str(),
+                   a[0].c_str());
+      return quay::Status::Ok();
+    }
   }
   return quay::Status::Internal("unknown admin command");
 }
@@ -162,7 +178,7 @@ quay::Status Run(const AdminFlags& flags, quay::IdentityService& identity, std::
 }  // namespace
 
 int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* err) {
-  const std::string_view verb = VerbName(flags.verb);
+  const std::string_view verb = AdminCommandName(flags.verb);
   ServeFlags settings;
   if (!flags.config_path.empty()) {
     std::vector<std::string> warnings;  // serve reports them; not our business

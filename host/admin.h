@@ -1,5 +1,6 @@
 // quayd's account and repository administration commands (user add/passwd,
-// robot add, token add, repo visibility/grant): each opens the
+// robot add, token add, repo visibility/grant, org add, org team
+// add/role/member): each opens the
 // IdentityService on the data folder, makes one change (audited like any
 // other) and exits. They may run while `quayd serve` uses the same folder
 // (SQLite WAL with a busy timeout serialises the writers).

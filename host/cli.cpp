@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "host/client_address.h"
@@ -33,6 +34,12 @@ std::string_view Usage() {
          "  token      add USER [--title T]: create an app-specific token; prints it\n"
          "  repo       visibility NS/NAME public|private\n"
          "             grant NS/NAME user:NAME|robot:NS+NAME|team:NAME read|write|admin\n"
+         "  org        add NAME --owner USER [--email E]: create an organization; USER\n"
+         "             joins its owners team (admin)\n"
+         "             team add ORG TEAM [--role member|creator|admin] [--description D]\n"
+         "             (default role member)\n"
+         "             team role ORG TEAM member|creator|admin\n"
+         "             team member ORG TEAM USER|ORG+ROBOT: add a member to a team\n"
          "  version    print the version\n"
          "\n"
          "serve options:\n"
@@ -68,7 +75,7 @@ std::string_view Usage() {
          "                         keep what a tag pointed at this recently, so it can\n"
          "                         be restored (default 1209600, 14 days)\n"
          "\n"
-         "user/robot/token/repo options:\n"
+         "user/robot/token/repo/org options:\n"
          "  --data-dir DIR         registry data folder (default ./quay-data, or the\n"
          "                         config file's data_dir)\n"
          "  --config FILE          read data_dir and identity settings from FILE\n"
@@ -76,7 +83,8 @@ std::string_view Usage() {
          "On start quayd serve prints 'listening on HOST:PORT' to stdout. SIGINT/SIGTERM\n"
          "stop it gracefully. quayd gc may run while quayd serve uses the same folder;\n"
          "it prints one line of counts and exits 0, or prints the error and exits 1.\n"
-         "The user/robot/token/repo commands may run while quayd serve uses the folder.\n";
+         "The user/robot/token/repo/org commands may run while quayd serve uses the\n"
+         "folder.\n";
 }
 
 quay::Status ParseListen(std::string_view text, std::string& host, int& port) {
@@ -93,41 +101,111 @@ quay::Status ParseListen(std::string_view text, std::string& host, int& port) {
 
 namespace {
 
-// user|robot|token|repo <verb> <positional...> [--data-dir D] [--config F]
-// [--email E] [--description D] [--title T].
+// The options admin commands take, and where their values go.
+enum AdminOption : unsigned {
+  kOptEmail = 1u << 0,
+  kOptDescription = 1u << 1,
+  kOptTitle = 1u << 2,
+  kOptOwner = 1u << 3,
+  kOptRole = 1u << 4,
+};
+
+struct AdminOptionSpec {
+  std::string_view name;
+  AdminOption option;
+  std::string AdminFlags::*field;
+};
+
+constexpr AdminOptionSpec kAdminOptions[] = {
+    {"--email", kOptEmail, &AdminFlags::email},
+    {"--description", kOptDescription, &AdminFlags::text},
+    {"--title", kOptTitle, &AdminFlags::text},
+    {"--owner", kOptOwner, &AdminFlags::owner},
+    {"--role", kOptRole, &AdminFlags::role},
+};
+
+// One admin command: the words naming it, its positional arguments, the
+// options it accepts and those it cannot do without. --data-dir and
+// --config go with every one.
+struct AdminCommandSpec {
+  std::string_view words;
+  AdminFlags::Verb verb;
+  size_t positional;
+  unsigned options;
+  unsigned required;
+};
+
+constexpr AdminCommandSpec kAdminCommands[] = {
+    {"user add", AdminFlags::Verb::kUserAdd, 1, kOptEmail, 0},
+    {"user passwd", AdminFlags::Verb::kUserPasswd, 1, 0, 0},
+    {"robot add", AdminFlags::Verb::kRobotAdd, 1, kOptDescription, 0},
+    {"token add", AdminFlags::Verb::kTokenAdd, 1, kOptTitle, 0},
+    {"repo visibility", AdminFlags::Verb::kRepoVisibility, 2, 0, 0},
+    {"repo grant", AdminFlags::Verb::kRepoGrant, 3, 0, 0},
+    {"org add", AdminFlags::Verb::kOrgAdd, 1, kOptOwner | kOptEmail, kOptOwner},
+    {"org team add", AdminFlags::Verb::kTeamAdd, 2, kOptRole | kOptDescription, 0},
+    {"org team role", AdminFlags::Verb::kTeamRole, 3, 0, 0},
+    {"org team member", AdminFlags::Verb::kTeamMember, 3, 0, 0},
+};
+
+std::vector<std::string_view> Words(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t space = text.find(' ');
+    out.push_back(text.substr(0, space));
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+  }
+  return out;
+}
+
+// How many leading `args` are the first words of `words` (all of them when
+// the command is named in full).
+size_t MatchingWords(const std::vector<std::string_view>& args, std::string_view words) {
+  const std::vector<std::string_view> w = Words(words);
+  size_t n = 0;
+  while (n < w.size() && n < args.size() && args[n] == w[n]) ++n;
+  return n;
+}
+
+std::string Joined(const std::vector<std::string_view>& args, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count && i < args.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += args[i];
+  }
+  return out;
+}
+
+bool IsAdminNoun(std::string_view word) {
+  for (const AdminCommandSpec& spec : kAdminCommands) {
+    if (Words(spec.words).front() == word) return true;
+  }
+  return false;
+}
+
+// <words of a command> <positional...> [--data-dir D] [--config F] [options].
 quay::Result<Command> ParseAdmin(const std::vector<std::string_view>& args) {
   Command command;
   command.kind = Command::Kind::kAdmin;
   AdminFlags& af = command.admin;
-  const std::string_view noun = args[0];
-  if (args.size() < 2) return Misuse(fmt::format("'{}' needs a subcommand", noun));
-  const std::string_view verb = args[1];
-  size_t positional = 0;
-  std::string_view text_flag;
-  if (noun == "user" && verb == "add") {
-    af.verb = AdminFlags::Verb::kUserAdd;
-    positional = 1;
-  } else if (noun == "user" && verb == "passwd") {
-    af.verb = AdminFlags::Verb::kUserPasswd;
-    positional = 1;
-  } else if (noun == "robot" && verb == "add") {
-    af.verb = AdminFlags::Verb::kRobotAdd;
-    positional = 1;
-    text_flag = "--description";
-  } else if (noun == "token" && verb == "add") {
-    af.verb = AdminFlags::Verb::kTokenAdd;
-    positional = 1;
-    text_flag = "--title";
-  } else if (noun == "repo" && verb == "visibility") {
-    af.verb = AdminFlags::Verb::kRepoVisibility;
-    positional = 2;
-  } else if (noun == "repo" && verb == "grant") {
-    af.verb = AdminFlags::Verb::kRepoGrant;
-    positional = 3;
-  } else {
-    return Misuse(fmt::format("unknown command '{} {}'", noun, verb));
+  const AdminCommandSpec* spec = nullptr;
+  size_t known = 0;  // most leading words any command shares with args
+  for (const AdminCommandSpec& candidate : kAdminCommands) {
+    const size_t n = MatchingWords(args, candidate.words);
+    if (n == Words(candidate.words).size()) {
+      spec = &candidate;
+      break;
+    }
+    known = std::max(known, n);
   }
-  for (size_t i = 2; i < args.size(); ++i) {
+  if (spec == nullptr) {
+    if (known >= args.size()) {
+      return Misuse(fmt::format("'{}' needs a subcommand", Joined(args, known)));
+    }
+    return Misuse(fmt::format("unknown command '{}'", Joined(args, known + 1)));
+  }
+  af.verb = spec->verb;
+  for (size_t i = Words(spec->words).size(); i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {
       command.kind = Command::Kind::kHelp;
@@ -149,24 +227,41 @@ quay::Result<Command> ParseAdmin(const std::vector<std::string_view>& args) {
     if (name == "--data-dir" && !value->empty()) {
       af.data_dir = std::string(*value);
       af.data_dir_given = true;
-    } else if (name == "--config" && !value->empty()) {
-      af.config_path = std::string(*value);
-    } else if (name == "--email" && af.verb == AdminFlags::Verb::kUserAdd) {
-      af.email = std::string(*value);
-    } else if (!text_flag.empty() && name == text_flag) {
-      af.text = std::string(*value);
-    } else {
-      return Misuse(fmt::format("unknown option '{}' for {} {}", name, noun, verb));
+      continue;
     }
+    if (name == "--config" && !value->empty()) {
+      af.config_path = std::string(*value);
+      continue;
+    }
+    const AdminOptionSpec* option = nullptr;
+    for (const AdminOptionSpec& o : kAdminOptions) {
+      if (o.name == name && (spec->options & o.option) != 0) option = &o;
+    }
+    if (option == nullptr) {
+      return Misuse(fmt::format("unknown option '{}' for {}", name, spec->words));
+    }
+    af.*(option->field) = std::string(*value);
   }
-  if (af.args.size() != positional) {
-    return Misuse(fmt::format("'{} {}' takes {} argument(s), got {}", noun, verb, positional,
+  if (af.args.size() != spec->positional) {
+    return Misuse(fmt::format("'{}' takes {} argument(s), got {}", spec->words, spec->positional,
                               af.args.size()));
+  }
+  for (const AdminOptionSpec& o : kAdminOptions) {
+    if ((spec->required & o.option) != 0 && (af.*(o.field)).empty()) {
+      return Misuse(fmt::format("'{}' needs {}", spec->words, o.name));
+    }
   }
   return command;
 }
 
 }  // namespace
+
+std::string_view AdminCommandName(AdminFlags::Verb verb) {
+  for (const AdminCommandSpec& spec : kAdminCommands) {
+    if (spec.verb == verb) return spec.words;
+  }
+  return "admin";
+}
 
 quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args,
                                        const ServeFlags& serve_base) {
@@ -179,9 +274,7 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
     command.kind = Command::Kind::kVersion;
     return command;
   }
-  if (verb == "user" || verb == "robot" || verb == "token" || verb == "repo") {
-    return ParseAdmin(args);
-  }
+  if (IsAdminNoun(verb)) return ParseAdmin(args);
   if (verb == "serve") {
     command.kind = Command::Kind::kServe;
   } else if (verb == "gc") {

@@ -10,6 +10,10 @@
 //   quayd token add USER [--title T]                        (prints the token)
 //   quayd repo visibility NS/NAME public|private
 //   quayd repo grant NS/NAME user:NAME|robot:NS+NAME|team:NAME read|write|admin
+//   quayd org add NAME --owner USER [--email E]
+//   quayd org team add ORG TEAM [--role member|creator|admin] [--description D]
+//   quayd org team role ORG TEAM member|creator|admin
+//   quayd org team member ORG TEAM USER|ORG+ROBOT
 //         (the admin commands take --data-dir DIR and/or --config FILE)
 //   quayd version
 //   quayd --help
@@ -80,11 +84,17 @@ struct AdminFlags {
     kTokenAdd,        // token add USER [--title T]
     kRepoVisibility,  // repo visibility NS/NAME public|private
     kRepoGrant,       // repo grant NS/NAME KIND:NAME ROLE
+    kOrgAdd,          // org add NAME --owner USER [--email E]
+    kTeamAdd,         // org team add ORG TEAM [--role R] [--description D]
+    kTeamRole,        // org team role ORG TEAM ROLE
+    kTeamMember,      // org team member ORG TEAM MEMBER
   };
   Verb verb = Verb::kUserAdd;
   std::vector<std::string> args;  // the positional arguments after the verb
   std::string email;
-  std::string text;  // --description / --title
+  std::string text;   // --description / --title
+  std::string owner;  // --owner
+  std::string role;   // --role (empty: the command's default)
   std::string data_dir = "./quay-data";
   std::string config_path;
   bool data_dir_given = false;  // --data-dir wins over the config file's
@@ -108,5 +118,8 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
 quay::Status ParseListen(std::string_view text, std::string& host, int& port);
 
 std::string_view Usage();
+
+// "user add", "org team member", ...: how the command line spells `verb`.
+std::string_view AdminCommandName(AdminFlags::Verb verb);
 
 }  // namespace quayd

@@ -145,6 +145,20 @@ const Key kKeys[] = {
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadBool(n, f.identity.create_private_repo_on_push);
      }},
+    {"CREATE_NAMESPACE_ON_PUSH",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.identity.create_namespace_on_push);
+     }},
+    {"DATABASE_SECRET_KEY",
+     [](const YAML::Node& n, ServeFlags& f) {
+       // Quay configs often hold a UUID; YAML may read digits as a number,
+       // which is still a scalar: its text is the secret.
+       if (!ReadString(n, f.identity.database_secret_key).ok() ||
+           f.identity.database_secret_key.empty()) {
+         return Bad("expected a non-empty string");
+       }
+       return quay::Status::Ok();
+     }},
     {"APP_SPECIFIC_TOKEN_EXPIRATION",
      [](const YAML::Node& n, ServeFlags& f) {
        if (n.IsNull()) {

@@ -11,6 +11,11 @@
 //   FEATURE_ANONYMOUS_ACCESS          anonymous pull of public repos (true)
 //   FEATURE_PUBLIC_CATALOG            anonymous catalog of public repos (false)
 //   CREATE_PRIVATE_REPO_ON_PUSH       push-created repos are private (true)
+//   CREATE_NAMESPACE_ON_PUSH          a push to a missing namespace creates
+//                                     it as an org owned by the pusher (false)
+//   DATABASE_SECRET_KEY               secret that stored private signing keys
+//                                     are encrypted under (a random one in
+//                                     <data_dir>/database_secret_key)
 //   APP_SPECIFIC_TOKEN_EXPIRATION     app token lifetime, null = never (null)
 //   ACTION_LOG_AUDIT_LOGINS           audit login_success on /v2/auth (true)
 //   ACTION_LOG_AUDIT_LOGIN_FAILURES   audit login_failure (false)

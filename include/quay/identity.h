@@ -292,7 +292,14 @@ class QUAY_EXPORT IdentityService {
   // Push-to-create: CreateRepository with CREATE_PRIVATE_REPO_ON_PUSH's
   // visibility unless the repository exists (also when the Registry created
   // its row on an earlier push: it is adopted, and prototypes applied).
-  // True if this call created (or adopted) it.
+  // True if this call created (or adopted) it. With CREATE_NAMESPACE_ON_PUSH
+  // and a namespace that does not exist, first creates it as an organization
+  // owned by the actor's user (org_create, as CreateOrganization). With that
+  // option on and a user (or a user's token) as the actor, the push is
+  // authorized again here, from the database, before anything is created:
+  // Denied/Unauthenticated if not allowed now (e.g. another account took the
+  // namespace after the caller's Check). Robots and anonymous actors never
+  // create namespaces (NotFound, as without the option).
   virtual Result<bool> EnsureRepository(const Actor& actor, std::string_view name) = 0;
   // NotFound(kRepository). Repositories created by a Registry push without
   // an IdentityService are private with an empty description.

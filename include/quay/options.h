@@ -41,6 +41,12 @@ struct IdentityOptions {
   // CREATE_PRIVATE_REPO_ON_PUSH: repositories created by a push are private.
   // Default: true.
   bool create_private_repo_on_push = true;
+  // CREATE_NAMESPACE_ON_PUSH: a push into a namespace that does not exist
+  // creates an organization of that name owned by the pusher (its "owners"
+  // team), then the repository. Only users and their tokens (OAuth tokens
+  // with repo:create) may; robots and anonymous principals never. Default:
+  // false (such a push is refused).
+  bool create_namespace_on_push = false;
   // APP_SPECIFIC_TOKEN_EXPIRATION; zero means app-specific tokens never
   // expire. Default: 0.
   std::chrono::seconds app_token_lifetime{0};
@@ -48,6 +54,14 @@ struct IdentityOptions {
   std::chrono::seconds oauth_token_lifetime = std::chrono::hours(24 * 3650);
   // Default: kInteractive.
   PasswordHashCost password_hash_cost = PasswordHashCost::kInteractive;
+  // DATABASE_SECRET_KEY: the secret that private signing keys are encrypted
+  // under in the database (AES-256-GCM, key derived with HKDF-SHA256). Every
+  // process on one database must use the same secret; a wrong one makes the
+  // signing-key calls fail with an error naming DATABASE_SECRET_KEY. Empty:
+  // the text of "<data_dir>/database_secret_key" (or beside the database
+  // file), a random secret created on first use; for an in-memory database,
+  // a random secret of the process. Never logged. Default: "".
+  std::string database_secret_key;
 };
 
 struct Options {

@@ -8,7 +8,15 @@
 // signing while it keeps verifying until its expiry; DeleteExpired() removes
 // keys past their expiry. Verifiers look keys up by kid with Find() or List().
 //
-// Private keys are stored as given (PEM); protect the database accordingly.
+// Private keys are stored encrypted (AES-256-GCM, bound to their kid) under
+// IdentityOptions::database_secret_key (Quay's DATABASE_SECRET_KEY; by default
+// a random secret kept in "<data_dir>/database_secret_key"); callers always
+// see PEM. Rows an older version stored in plain text stay readable and are
+// encrypted by the first call in a process that needs the secret. Every
+// process on one database must use the same secret: a private key sealed
+// under another one (or altered in the database) makes Find, List and Current
+// fail with Internal naming DATABASE_SECRET_KEY, never return a wrong key.
+// Unavailable if the secret file cannot be read or created.
 //
 // Thread safety: safe to use from many threads and processes.
 #pragma once

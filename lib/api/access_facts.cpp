@@ -25,7 +25,7 @@ SuperuserKind ConfiguredSuperuser(const IdentityOptions& options, std::string_vi
 }
 
 auth::AccessPolicy PolicyOf(const IdentityOptions& options) {
-  return {options.anonymous_access, options.public_catalog};
+  return {options.anonymous_access, options.public_catalog, options.create_namespace_on_push};
 }
 
 Result<auth::AccessFacts> GatherFacts(ServiceState& state, const Principal& who,
@@ -58,6 +58,8 @@ Result<auth::AccessFacts> GatherFacts(ServiceState& state, const Principal& who,
   f.own_namespace = f.account_valid && ActsAsUser(who) &&
                     row->namespace_kind == db::AccountKind::kUser && namespace_name == who.name;
   f.org_team_role = row->org_team_role;
+  f.acts_as_user = f.account_valid && ActsAsUser(who);
+  f.namespace_name_valid = !namespace_name.empty() && ValidateAccountName(namespace_name).ok();
   return f;
 }
 

@@ -429,6 +429,7 @@ class IdentityServiceImpl final : public IdentityService {
     auto existing = state_->identity.FindRepository(name);
     if (!existing.ok()) return existing.status();
     if (*existing && (*existing)->has_settings) return false;
+    if (auto s = CreateNamespaceOnPush(actor, name); !s.ok()) return s;
     const auto visibility = state_->options.identity.create_private_repo_on_push
                                 ? Visibility::kPrivate
                                 : Visibility::kPublic;
@@ -527,7 +528,9 @@ class IdentityServiceImpl final : public IdentityService {
     out.exists = facts->repository_exists;
     out.visibility = facts->repository_public ? Visibility::kPublic : Visibility::kPrivate;
     out.role = auth::EffectiveRole(*facts, PolicyOf(state_->options.identity));
-    out.may_create = !facts->repository_exists && auth::MayCreateRepository(*facts);
+    out.may_create = !facts->repository_exists &&
+                     (auth::MayCreateRepository(*facts) ||
+                      auth::MayCreateNamespaceOnPush(*facts, PolicyOf(state_->options.identity)));
     return out;
   }
 
@@ -860,6 +863,43 @@ class IdentityServiceImpl final : public IdentityService {
           row.created_at + std::chrono::duration_cast<std::chrono::microseconds>(lifetime).count();
     }
     return {std::move(row), std::move(text)};
+  }
+
+  // CREATE_NAMESPACE_ON_PUSH: the organization a push into a missing
+  // namespace needs, owned by the pushing user (Quay's v2auth). Does nothing
+  // when the option is off or the actor is not a user (or a user's token):
+  // CreateRepositoryRow then refuses a missing namespace as usual.
+  //
+  // With the option on, a caller's Check(kPush) may have been answered
+  // while the namespace was missing, and someone else may have created it
+  // since: so the decision is taken again here, uncached, before anything is
+  // created, and once more if the org insert conflicts (the same race, later).
+  // The pusher then continues only with a role in that namespace like anyone.
+  Status CreateNamespaceOnPush(const Actor& actor, std::string_view name) {
+    if (!state_->options.identity.create_namespace_on_push) return Status::Ok();
+    const Principal& who = actor.principal;
+    if (!ActsAsUser(who) || who.name.empty()) return Status::Ok();
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    const std::string_view ns = NamespaceOf(name);
+    if (ns.empty()) return Status::Ok();
+    if (auto s = DecidePushNow(who, name); !s.ok()) return s;
+    auto found = state_->identity.FindAccount(ns);
+    if (!found.ok()) return found.status();
+    if (*found) return Status::Ok();
+    auto org = CreateOrganization(actor, ns, "", who.name);
+    if (org.ok()) {
+      state_->logger->Log(LogLevel::kInfo, "identity", "created organization on push",
+                          {{"organization", std::string(ns)}, {"owner", who.name}});
+      return Status::Ok();
+    }
+    if (org.status().code() != Code::kConflict) return org.status();
+    return DecidePushNow(who, name);
+  }
+
+  Status DecidePushNow(const Principal& who, std::string_view repository) {
+    auto facts = GatherFacts(*state_, who, repository, NamespaceOf(repository));
+    if (!facts.ok()) return facts.status();
+    return auth::Decide(*facts, PolicyOf(state_->options.identity), Action::kPush);
   }
 
   Result<bool> CreateRepositoryRow(const Actor& actor, std::string_view name, Visibility visibility,

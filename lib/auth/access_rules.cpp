@@ -46,6 +46,11 @@ bool MayCreateRepository(const AccessFacts& f) {
   return namespace_allows && f.scopes.Has(Scope::kRepoCreate);
 }
 
+bool MayCreateNamespaceOnPush(const AccessFacts& f, const AccessPolicy& policy) {
+  return policy.create_namespace_on_push && !f.anonymous && f.account_valid && f.acts_as_user &&
+         !f.namespace_exists && f.namespace_name_valid && f.scopes.Has(Scope::kRepoCreate);
+}
+
 bool IsNamespaceAdmin(const AccessFacts& f) {
   if (f.anonymous || !f.account_valid || !f.namespace_exists) return false;
   if (f.superuser == SuperuserKind::kFullAccess) return true;
@@ -67,7 +72,9 @@ Status Decide(const AccessFacts& f, const AccessPolicy& policy, Action action) {
       return role >= RepositoryRole::kRead ? Status::Ok() : Refuse(f, "pull");
     case Action::kPush:
       if (!f.repository_exists) {
-        return MayCreateRepository(f) ? Status::Ok() : Refuse(f, "create the repository");
+        return MayCreateRepository(f) || MayCreateNamespaceOnPush(f, policy)
+                   ? Status::Ok()
+                   : Refuse(f, "create the repository");
       }
       return role >= RepositoryRole::kWrite ? Status::Ok() : Refuse(f, "push");
     case Action::kDelete:

@@ -16,6 +16,11 @@
 // - Creating a repository needs an existing namespace and: the own user
 //   namespace, or an org team role of creator or admin, with the repo:create
 //   scope; or full-access superuser.
+// - With CREATE_NAMESPACE_ON_PUSH, a push may also create a repository in a
+//   namespace that does not exist yet (its organization is created for the
+//   pusher): users and their tokens with repo:create only, and only when the
+//   name is a valid account name. Namespace actions (DecideNamespace) still
+//   need an existing namespace: only a push creates one.
 #pragma once
 
 #include "quay/access.h"
@@ -35,16 +40,23 @@ struct AccessFacts {
   bool namespace_exists = false;
   bool own_namespace = false;  // a user (or its token) in its own namespace
   int org_team_role = -1;      // strongest team role in the namespace org; -1 none
+  // A valid user, or a token of one (not a robot).
+  bool acts_as_user = false;
+  // The namespace's name could be an account (organization) name.
+  bool namespace_name_valid = false;
 };
 
 struct AccessPolicy {
   bool anonymous_access = true;
   bool public_catalog = false;
+  bool create_namespace_on_push = false;
 };
 
 // The role after every rule above (kNone for an invalid account).
 RepositoryRole EffectiveRole(const AccessFacts& facts, const AccessPolicy& policy);
 bool MayCreateRepository(const AccessFacts& facts);
+// A push may create the namespace (an organization) and then the repository.
+bool MayCreateNamespaceOnPush(const AccessFacts& facts, const AccessPolicy& policy);
 bool IsNamespaceAdmin(const AccessFacts& facts);
 
 // OK, Unauthenticated (anonymous, or an account that no longer exists or is

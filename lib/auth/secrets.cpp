@@ -18,6 +18,18 @@ std::string RandomToken(size_t length) {
   return out;
 }
 
+std::string RandomHex(size_t count) {
+  EnsureSodium();
+  std::string bytes(count, '\0');
+  randombytes_buf(bytes.data(), bytes.size());
+  std::string out(2 * count + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                 bytes.size());
+  sodium_memzero(bytes.data(), bytes.size());
+  out.pop_back();  // the terminating NUL
+  return out;
+}
+
 std::string NewUuid() {
   EnsureSodium();
   unsigned char b[16];

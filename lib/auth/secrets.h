@@ -15,6 +15,8 @@ namespace quay::auth {
 
 // `length` characters of [A-Za-z0-9], uniformly distributed (~5.95 bits each).
 std::string RandomToken(size_t length);
+// `count` random bytes as 2 * count lowercase hex characters.
+std::string RandomHex(size_t count);
 // A random (version 4) UUID in its 36-character text form.
 std::string NewUuid();
 // The raw 32-byte SHA-256 of `data`.

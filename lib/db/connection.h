@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -85,6 +86,15 @@ class ConnectionPool {
   // cannot be shared between connections cheaply).
   Lease AcquireReader();
   bool in_memory() const { return in_memory_; }
+  // The database file (":memory:" when in_memory()).
+  const std::string& path() const { return path_; }
+  // The secret of an in-memory database, made by `make` on the first call
+  // and the same for every service sharing this pool afterwards (it has no
+  // folder to keep a secret file in, and lives no longer than the pool).
+  const std::string& MemorySecret(const std::function<std::string()>& make) {
+    std::call_once(memory_secret_once_, [&] { memory_secret_ = make(); });
+    return memory_secret_;
+  }
 
   // ---- validity of read caches (db/read_cache.h) ----
   // A cache entry remembers the generation that was current before its rows
@@ -118,6 +128,8 @@ class ConnectionPool {
   std::atomic<int64_t> last_poll_nanos_{INT64_MIN / 2};
   std::mutex poll_mutex_;    // one poller at a time
   int64_t seen_epoch_ = -1;  // guarded by poll_mutex_
+  std::once_flag memory_secret_once_;
+  std::string memory_secret_;
 };
 
 }  // namespace quay::db

@@ -147,4 +147,31 @@ Result<uint64_t> SigningKeyRows::DeleteExpired(int64_t now, const AuditRow& audi
   });
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> SigningKeyRows::ListPrivateKeys() {
+  using Out = std::vector<std::pair<std::string, std::string>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare("SELECT kid, private_key_pem FROM signing_key WHERE private_key_pem <> ''");
+    Out out;
+    while (q->executeStep()) {
+      out.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getString());
+    }
+    return out;
+  });
+}
+
+Result<bool> SigningKeyRows::ReplacePrivateKey(std::string_view kid, std::string_view expected,
+                                               std::string_view replacement) {
+  return WriteOn<bool>(
+      pool_,
+      [&](Connection& c) -> Result<bool> {
+        auto up = c.Prepare(
+            "UPDATE signing_key SET private_key_pem = ? WHERE kid = ? AND private_key_pem = ?");
+        up->bind(1, Str(replacement));
+        up->bind(2, Str(kid));
+        up->bind(3, Str(expected));
+        return up->exec() == 1;
+      },
+      CacheEffect::kNone);
+}
+
 }  // namespace quay::db

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "db/audit_store.h"
@@ -20,6 +21,9 @@ struct SigningKeyRow {
   std::string kid;
   std::string service;
   std::string algorithm;
+  // As stored: sealed by lib/api (auth/field_cipher.h), plain PEM in rows an
+  // older version wrote, or empty for a verify-only key. The column keeps its
+  // old name (private_key_pem); only lib/api reads its content.
   std::string private_key_pem;
   std::string public_key_pem;
   int64_t created_at = 0;
@@ -46,6 +50,14 @@ class SigningKeyRows {
   // Deletes keys that expired before `now`, writing one audit row per key:
   // `audit_template` with metadata {"kid": ..., "service": ...}.
   Result<uint64_t> DeleteExpired(int64_t now, const AuditRow& audit_template);
+
+  // (kid, stored private key) of every key that has a private key.
+  Result<std::vector<std::pair<std::string, std::string>>> ListPrivateKeys();
+  // Replaces the stored private key of `kid` if it is still `expected`;
+  // false if it is not (changed or deleted meanwhile). A change of storage
+  // form, not of the key: no audit row.
+  Result<bool> ReplacePrivateKey(std::string_view kid, std::string_view expected,
+                                 std::string_view replacement);
 
  private:
   ConnectionPool& pool_;

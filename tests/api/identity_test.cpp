@@ -411,3 +411,119 @@ TEST_CASE("deleting a user removes its tokens, grants and memberships") {
   REQUIRE(id->DeleteOrganization(a, "acme").ok());
   CHECK(id->GetOrganization("acme").status().code() == Code::kNotFound);
 }
+
+namespace {
+
+Actor As(Principal who) {
+  Actor actor = AdminActor();
+  actor.principal = std::move(who);
+  return actor;
+}
+
+Principal OAuthPrincipal(std::string user, ScopeSet scopes) {
+  Principal p;
+  p.kind = Principal::Kind::kToken;
+  p.name = std::move(user);
+  p.token_kind = Principal::TokenKind::kOAuth;
+  p.token_id = "tok";
+  p.scopes = scopes;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("CREATE_NAMESPACE_ON_PUSH off: a push into a missing namespace is refused") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  REQUIRE(id->CreateUser(AdminActor(), "alice", "", "pw").ok());
+  const Principal alice = Principal::User("alice");
+  CHECK(id->authorizer()->Check(alice, "neworg/app", Action::kPush).code() == Code::kDenied);
+  CHECK_FALSE(id->Access(alice, "neworg/app")->may_create);
+  CHECK(id->EnsureRepository(As(alice), "neworg/app").status().code() == Code::kNotFound);
+  CHECK(id->GetOrganization("neworg").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("CREATE_NAMESPACE_ON_PUSH: the pusher's organization, then the repository") {
+  Options options = FastIdentityOptions();
+  options.identity.create_namespace_on_push = true;
+  auto id = OpenIdentity(options);
+  const Actor admin = AdminActor();
+  REQUIRE(id->CreateUser(admin, "alice", "", "pw").ok());
+  REQUIRE(id->CreateUser(admin, "bob", "", "pw").ok());
+  REQUIRE(id->CreateRobot(admin, "alice", "ci", "").ok());
+  auto authz = id->authorizer();
+  const Principal alice = Principal::User("alice");
+
+  // Robots and anonymous principals never create namespaces.
+  const Principal robot = Principal::Robot("alice+ci");
+  CHECK(authz->Check(robot, "robotns/app", Action::kPush).code() == Code::kDenied);
+  CHECK(id->EnsureRepository(As(robot), "robotns/app").status().code() == Code::kNotFound);
+  CHECK(authz->Check(Principal::Anonymous(), "anonns/app", Action::kPush).code() ==
+        Code::kUnauthenticated);
+  CHECK(id->EnsureRepository(As(Principal::Anonymous()), "anonns/app").status().code() ==
+        Code::kNotFound);
+  CHECK(id->GetOrganization("robotns").status().code() == Code::kNotFound);
+  CHECK(id->GetOrganization("anonns").status().code() == Code::kNotFound);
+  // Nor does an OAuth token without repo:create, nor a name no account may have.
+  const Principal read_write = OAuthPrincipal("alice", {Scope::kRepoRead, Scope::kRepoWrite});
+  CHECK(authz->Check(read_write, "tokenns/app", Action::kPush).code() == Code::kDenied);
+  CHECK(authz->Check(alice, "x/app", Action::kPush).code() == Code::kDenied);  // too short
+
+  // A user may: the org is created owned by the pusher, then the repository.
+  CHECK(authz->Check(alice, "neworg/app", Action::kPush).ok());
+  CHECK(id->Access(alice, "neworg/app")->may_create);
+  auto created = id->EnsureRepository(As(alice), "neworg/app");
+  REQUIRE_MESSAGE(created.ok(), created.status().ToString());
+  CHECK(*created);
+  REQUIRE(id->GetOrganization("neworg").ok());
+  CHECK(*id->ListTeamMembers("neworg", "owners") == std::vector<std::string>{"alice"});
+  auto teams = id->ListTeams("neworg");
+  REQUIRE(teams.ok());
+  REQUIRE(teams->size() == 1);
+  CHECK((*teams)[0].role == TeamRole::kAdmin);
+  auto repo = id->GetRepository("neworg/app");
+  REQUIRE(repo.ok());
+  CHECK(repo->visibility == Visibility::kPrivate);
+  // Alice administers the org: pushes and creates more repositories there.
+  CHECK(authz->Check(alice, "neworg/app", Action::kAdmin).ok());
+  CHECK(authz->CheckNamespace(alice, "neworg", NamespaceAction::kAdmin).ok());
+  CHECK(authz->Check(alice, "neworg/second", Action::kPush).ok());
+  // Bob has no role in alice's new org: no push, no repository of his.
+  CHECK(authz->Check(Principal::User("bob"), "neworg/app", Action::kPush).code() == Code::kDenied);
+  CHECK(authz->Check(Principal::User("bob"), "neworg/bobs", Action::kPush).code() == Code::kDenied);
+
+  // Audit: org_create then create_repo, both by alice.
+  AuditQuery q;
+  q.performer = "alice";
+  auto page = id->audit().Query(q);
+  REQUIRE(page.ok());
+  REQUIRE(page->events.size() == 2);
+  CHECK(page->events[1].kind == "org_create");
+  CHECK(page->events[1].namespace_name == "neworg");
+  CHECK(page->events[1].metadata.find("\"namespace\":\"neworg\"") != std::string::npos);
+  CHECK(page->events[0].kind == "create_repo");
+  CHECK(page->events[0].repository == "neworg/app");
+
+  // An OAuth token with repo:create acts for its user.
+  const Principal creator = OAuthPrincipal("bob", {Scope::kRepoRead, Scope::kRepoCreate});
+  CHECK(authz->Check(creator, "bobsorg/app", Action::kPush).ok());
+  REQUIRE(id->EnsureRepository(As(creator), "bobsorg/app").ok());
+  CHECK(*id->ListTeamMembers("bobsorg", "owners") == std::vector<std::string>{"bob"});
+}
+
+TEST_CASE("CREATE_NAMESPACE_ON_PUSH: a namespace taken between check and create is not joined") {
+  Options options = FastIdentityOptions();
+  options.identity.create_namespace_on_push = true;
+  auto id = OpenIdentity(options);
+  const Actor admin = AdminActor();
+  REQUIRE(id->CreateUser(admin, "alice", "", "pw").ok());
+  REQUIRE(id->CreateUser(admin, "bob", "", "pw").ok());
+  const Principal alice = Principal::User("alice");
+  // The host asked while the namespace was missing...
+  REQUIRE(id->authorizer()->Check(alice, "racy/app", Action::kPush).ok());
+  // ...then bob's push created it first.
+  REQUIRE(id->EnsureRepository(As(Principal::User("bob")), "racy/bobs").ok());
+  // Alice gets no repository in bob's org, and no membership in it.
+  CHECK(id->EnsureRepository(As(alice), "racy/app").status().code() == Code::kDenied);
+  CHECK(id->GetRepository("racy/app").status().code() == Code::kNotFound);
+  CHECK(*id->ListTeamMembers("racy", "owners") == std::vector<std::string>{"bob"});
+}

@@ -2,6 +2,7 @@
 // command line: defaults < file < flags. Also the admin subcommands' parsing.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -39,6 +40,8 @@ FEATURE_SUPERUSERS_FULL_ACCESS: true
 FEATURE_ANONYMOUS_ACCESS: "false"
 FEATURE_PUBLIC_CATALOG: yes
 CREATE_PRIVATE_REPO_ON_PUSH: false
+CREATE_NAMESPACE_ON_PUSH: true
+DATABASE_SECRET_KEY: a8c2744b-7004-4af2-bcee-e417e7bdd235
 APP_SPECIFIC_TOKEN_EXPIRATION: 30d
 REGISTRY_JWT_TOKEN_LIFETIME: 15m
 ACTION_LOG_AUDIT_LOGINS: false
@@ -71,6 +74,8 @@ FEATURE_BUILD_SUPPORT: false
   CHECK_FALSE(f.auth.anonymous_access);
   CHECK(f.identity.public_catalog);
   CHECK_FALSE(f.identity.create_private_repo_on_push);
+  CHECK(f.identity.create_namespace_on_push);
+  CHECK(f.identity.database_secret_key == "a8c2744b-7004-4af2-bcee-e417e7bdd235");
   CHECK(f.identity.app_token_lifetime == seconds(30 * 86400));
   CHECK(f.auth.keys.token_lifetime == seconds(900));
   CHECK_FALSE(f.auth.login_audit);
@@ -103,6 +108,8 @@ TEST_CASE("config: defaults stay when the file is empty; SUPERUSERS alias") {
   CHECK(Apply("# nothing\n", f).ok());
   CHECK(f.identity.anonymous_access);
   CHECK(f.identity.create_private_repo_on_push);
+  CHECK_FALSE(f.identity.create_namespace_on_push);
+  CHECK(f.identity.database_secret_key.empty());
   CHECK(f.auth.pull_audit);
   CHECK(f.auth.keys.token_lifetime == seconds(3600));
   CHECK(Apply("SUPERUSERS: [ops]\n", f).ok());
@@ -136,6 +143,9 @@ TEST_CASE("config: an invalid value names its key and changes nothing") {
            Case{"log_level: loud\n", "log_level"},
            Case{"password_hash_cost: none\n", "password_hash_cost"},
            Case{"data_dir: ''\n", "data_dir"},
+           Case{"CREATE_NAMESPACE_ON_PUSH: sometimes\n", "CREATE_NAMESPACE_ON_PUSH"},
+           Case{"DATABASE_SECRET_KEY: ''\n", "DATABASE_SECRET_KEY"},
+           Case{"DATABASE_SECRET_KEY: [s3cr3t-in-a-list]\n", "DATABASE_SECRET_KEY"},
        }) {
     CAPTURE(c.yaml);
     ServeFlags f;
@@ -144,7 +154,8 @@ TEST_CASE("config: an invalid value names its key and changes nothing") {
     REQUIRE_FALSE(s.ok());
     CHECK(s.code() == quay::Code::kInvalidArgument);
     CHECK(s.message().rfind(std::string(c.key) + ":", 0) == 0);
-    CHECK(f.threads == ServeFlags{}.threads);  // nothing applied
+    CHECK(s.message().find("s3cr3t") == std::string::npos);  // never a value
+    CHECK(f.threads == ServeFlags{}.threads);                // nothing applied
     CHECK(f.data_dir == "/unchanged");
   }
   ServeFlags f;
@@ -247,6 +258,75 @@ TEST_CASE("cli: admin subcommands") {
     CAPTURE(bad.size());
     CHECK_FALSE(ParseCommandLine(bad).ok());
   }
+}
+
+TEST_CASE("cli: org and team subcommands") {
+  auto org = ParseCommandLine({"org", "add", "acme", "--owner", "alice", "--email=o@x"});
+  REQUIRE(org.ok());
+  CHECK(org->kind == Command::Kind::kAdmin);
+  CHECK(org->admin.verb == AdminFlags::Verb::kOrgAdd);
+  CHECK(org->admin.args == std::vector<std::string>{"acme"});
+  CHECK(org->admin.owner == "alice");
+  CHECK(org->admin.email == "o@x");
+  CHECK(AdminCommandName(org->admin.verb) == "org add");
+
+  auto team = ParseCommandLine(
+      {"org", "team", "add", "acme", "devs", "--role=creator", "--description", "Developers"});
+  REQUIRE(team.ok());
+  CHECK(team->admin.verb == AdminFlags::Verb::kTeamAdd);
+  CHECK(team->admin.args == std::vector<std::string>{"acme", "devs"});
+  CHECK(team->admin.role == "creator");
+  CHECK(team->admin.text == "Developers");
+  auto plain_team = ParseCommandLine({"org", "team", "add", "acme", "devs", "--data-dir", "/d"});
+  REQUIRE(plain_team.ok());
+  CHECK(plain_team->admin.role.empty());  // the command's default (member)
+  CHECK(plain_team->admin.data_dir == "/d");
+
+  auto role = ParseCommandLine({"org", "team", "role", "acme", "devs", "admin"});
+  REQUIRE(role.ok());
+  CHECK(role->admin.verb == AdminFlags::Verb::kTeamRole);
+  CHECK(role->admin.args == std::vector<std::string>{"acme", "devs", "admin"});
+
+  auto member = ParseCommandLine({"org", "team", "member", "acme", "devs", "bob", "--config", "c"});
+  REQUIRE(member.ok());
+  CHECK(member->admin.verb == AdminFlags::Verb::kTeamMember);
+  CHECK(member->admin.args == std::vector<std::string>{"acme", "devs", "bob"});
+  CHECK(member->admin.config_path == "c");
+  CHECK(AdminCommandName(member->admin.verb) == "org team member");
+
+  auto help = ParseCommandLine({"org", "team", "add", "--help"});
+  REQUIRE(help.ok());
+  CHECK(help->kind == Command::Kind::kHelp);
+
+  struct Bad {
+    std::vector<std::string_view> args;
+    std::string_view message;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {{"org"}, "'org' needs a subcommand"},
+           {{"org", "team"}, "'org team' needs a subcommand"},
+           {{"org", "remove", "acme"}, "unknown command 'org remove'"},
+           {{"org", "team", "frob", "acme"}, "unknown command 'org team frob'"},
+           {{"org", "add", "acme"}, "'org add' needs --owner"},
+           {{"org", "add", "acme", "--owner="}, "'org add' needs --owner"},
+           {{"org", "add", "acme", "extra", "--owner", "alice"}, "takes 1 argument(s), got 2"},
+           {{"org", "add", "acme", "--owner", "alice", "--role", "admin"},
+            "unknown option '--role'"},
+           {{"org", "team", "add", "acme"}, "'org team add' takes 2 argument(s), got 1"},
+           {{"org", "team", "add", "acme", "devs", "--owner", "x"}, "unknown option '--owner'"},
+           {{"org", "team", "member", "acme", "devs"}, "takes 3 argument(s)"},
+           {{"org", "team", "role", "acme", "devs", "admin", "--role", "x"}, "unknown option"},
+           {{"team", "add", "acme", "devs"}, "unknown command 'team'"},
+       }) {
+    CAPTURE(bad.message);
+    auto parsed = ParseCommandLine(bad.args);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK_MESSAGE(parsed.status().message().find(bad.message) != std::string::npos,
+                  parsed.status().message());
+  }
+  // The usage text names the new commands.
+  CHECK(Usage().find("team member ORG TEAM") != std::string_view::npos);
+  CHECK(Usage().find("add NAME --owner USER") != std::string_view::npos);
 }
 
 namespace {
@@ -359,6 +439,83 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
   REQUIRE(permissions.ok());
   REQUIRE(permissions->size() == 1);
   CHECK((*permissions)[0].role == quay::RepositoryRole::kWrite);
+}
+
+TEST_CASE("admin: org and team commands on a data folder, audited") {
+  quayd::testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string config = dir.path() + "/quay.yaml";
+  {
+    std::ofstream out(config);
+    out << "data_dir: " << data << "\npassword_hash_cost: minimum\n";
+  }
+  REQUIRE(RunWith({"user", "add", "alice", "--config", config}, "Passw0rd-a\n").status == 0);
+  REQUIRE(RunWith({"user", "add", "bob", "--config", config}, "Passw0rd-b\n").status == 0);
+
+  AdminRun org = RunWith({"org", "add", "acme", "--owner", "alice", "--config", config}, "");
+  CHECK_MESSAGE(org.status == 0, org.err);
+  CHECK(org.out.empty());
+  CHECK(org.err.find("created organization acme") != std::string::npos);
+  CHECK(RunWith({"org", "add", "acme", "--owner", "alice", "--config", config}, "").status == 1);
+  AdminRun no_owner = RunWith({"org", "add", "other", "--owner", "nobody", "--config", config}, "");
+  CHECK(no_owner.status == 1);
+  CHECK(no_owner.err.find("nobody") != std::string::npos);
+
+  AdminRun team = RunWith({"org", "team", "add", "acme", "devs", "--config", config}, "");
+  CHECK_MESSAGE(team.status == 0, team.err);
+  CHECK(team.err.find("role member") != std::string::npos);
+  AdminRun builders = RunWith(
+      {"org", "team", "add", "acme", "builders", "--role", "creator", "--data-dir", data}, "");
+  CHECK_MESSAGE(builders.status == 0, builders.err);
+  AdminRun bad_role =
+      RunWith({"org", "team", "add", "acme", "ops", "--role", "owner", "--data-dir", data}, "");
+  CHECK(bad_role.status == 1);
+  CHECK(RunWith({"org", "team", "add", "nope", "devs", "--data-dir", data}, "").status == 1);
+
+  AdminRun member =
+      RunWith({"org", "team", "member", "acme", "devs", "bob", "--data-dir", data}, "");
+  CHECK_MESSAGE(member.status == 0, member.err);
+  CHECK(
+      RunWith({"org", "team", "member", "acme", "devs", "ghost", "--data-dir", data}, "").status ==
+      1);
+  AdminRun promoted =
+      RunWith({"org", "team", "role", "acme", "devs", "admin", "--data-dir", data}, "");
+  CHECK_MESSAGE(promoted.status == 0, promoted.err);
+  CHECK(RunWith({"org", "team", "role", "acme", "devs", "boss", "--data-dir", data}, "").status ==
+        1);
+
+  quay::Options options;
+  options.data_dir = data;
+  auto identity = quay::IdentityService::Open(options);
+  REQUIRE(identity.ok());
+  auto& id = **identity;
+  REQUIRE(id.GetOrganization("acme").ok());
+  CHECK(*id.ListTeamMembers("acme", "owners") == std::vector<std::string>{"alice"});
+  CHECK(*id.ListTeamMembers("acme", "devs") == std::vector<std::string>{"bob"});
+  auto teams = id.ListTeams("acme");
+  REQUIRE(teams.ok());
+  std::vector<std::string> roles;
+  for (const quay::Team& t : *teams) {
+    roles.push_back(t.name + "=" + std::string(quay::ToString(t.role)));
+  }
+  std::sort(roles.begin(), roles.end());
+  CHECK(roles == std::vector<std::string>{"builders=creator", "devs=admin", "owners=admin"});
+  // devs is an admin team now: bob administers acme's repositories.
+  CHECK(id.authorizer()->Check(quay::Principal::User("bob"), "acme/app", quay::Action::kPush).ok());
+
+  quay::AuditQuery q;
+  q.namespace_name = "acme";
+  q.limit = 50;
+  auto page = id.audit().Query(q);
+  REQUIRE(page.ok());
+  std::vector<std::string> kinds;
+  for (const quay::AuditEvent& e : page->events) {
+    kinds.push_back(e.kind);
+    CHECK(e.request_id == "quayd-cli");
+  }
+  std::reverse(kinds.begin(), kinds.end());
+  CHECK(kinds == std::vector<std::string>{"org_create", "org_create_team", "org_create_team",
+                                          "org_add_team_member", "org_set_team_role"});
 }
 
 TEST_CASE("config: TRUSTED_PROXIES and --trusted-proxy (flags replace the file's list)") {

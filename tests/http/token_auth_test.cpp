@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,17 @@ rapidjson::Document ClaimsOf(const std::string& token) {
   doc.Parse(json->c_str());
   REQUIRE(doc.IsObject());
   return doc;
+}
+
+// The "kid" of a token's header.
+std::string KidOf(const std::string& token) {
+  auto json = quay::auth::Base64UrlDecode(token.substr(0, token.find('.')));
+  REQUIRE(json.ok());
+  rapidjson::Document doc;
+  doc.Parse(json->c_str());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc.HasMember("kid"));
+  return doc["kid"].GetString();
 }
 
 // The actions the token grants on `name` ("pull,push"), "-" when absent.
@@ -245,6 +257,56 @@ TEST_CASE("token auth: push creates a private repository; its owner pulls; other
   bob = GetToken(*client, {"repository:alice/app:pull,push"}, BasicAuth("bob", kPassword));
   CHECK(ActionsIn(bob, "alice/app") == "pull");
   CHECK(PushImage(*client, "alice/app", bob) == 401);
+}
+
+TEST_CASE("token auth: CREATE_NAMESPACE_ON_PUSH creates the pusher's organization") {
+  for (bool enabled : {false, true}) {
+    CAPTURE(enabled);
+    ServerOptions options;
+    options.identity.create_namespace_on_push = enabled;
+    AuthServer s(options);
+    s.AddUser("alice");
+    auto& identity = s.server.identity();
+    auto robot = identity.CreateRobot(TestActor(), "alice", "ci", "");
+    REQUIRE(robot.ok());
+    auto client = s.server.Client();
+
+    // A robot never creates a namespace: its push is dropped either way.
+    std::string robot_token = GetToken(*client, {"repository:robotorg/app:pull,push"},
+                                       BasicAuth("alice+ci", robot->token));
+    CHECK(ActionsIn(robot_token, "robotorg/app").empty());
+    CHECK_FALSE(identity.GetOrganization("robotorg").ok());
+    // Nor does an anonymous client.
+    CHECK(
+        ActionsIn(GetToken(*client, {"repository:anonorg/app:pull,push"}), "anonorg/app").empty());
+    CHECK_FALSE(identity.GetOrganization("anonorg").ok());
+
+    std::string token =
+        GetToken(*client, {"repository:neworg/app:pull,push"}, BasicAuth("alice", kPassword));
+    if (!enabled) {
+      CHECK(ActionsIn(token, "neworg/app").empty());
+      CHECK(PushImage(*client, "neworg/app", token) == 401);
+      CHECK_FALSE(identity.GetOrganization("neworg").ok());
+      continue;
+    }
+    CHECK(ActionsIn(token, "neworg/app") == "pull,push");
+    CHECK(PushImage(*client, "neworg/app", token) == 201);
+    REQUIRE(identity.GetOrganization("neworg").ok());
+    CHECK(*identity.ListTeamMembers("neworg", "owners") == std::vector<std::string>{"alice"});
+    auto repo = identity.GetRepository("neworg/app");
+    REQUIRE(repo.ok());
+    CHECK(repo->visibility == quay::Visibility::kPrivate);
+    auto pulled = client->Get("/v2/neworg/app/manifests/latest", Bearer(token));
+    REQUIRE(pulled);
+    CHECK(pulled->status == 200);
+    quay::AuditQuery q;
+    q.namespace_name = "neworg";
+    q.kinds = {"org_create"};
+    auto rows = identity.audit().Query(q);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->events.size() == 1);
+    CHECK(rows->events[0].performer == "alice");
+  }
 }
 
 TEST_CASE("token auth: a token covers only its own scopes") {
@@ -545,6 +607,14 @@ TEST_CASE("token auth: two instances on one database verify each other's tokens"
       GetToken(*ca, {"repository:alice/app:pull,push"}, BasicAuth("alice", kPassword));
   CHECK(std::string(ClaimsOf(token)["aud"].GetString()) == "registry.example");
   CHECK(PushImage(*cb, "alice/app", token) == 201);
+  // B signs with the key A stored (its private half decrypted with the
+  // folder's database secret), and A verifies what B issued.
+  std::string from_b = GetToken(*cb, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  CHECK(KidOf(from_b) == KidOf(token));
+  auto pulled = ca->Get("/v2/alice/app/manifests/latest", Bearer(from_b));
+  REQUIRE(pulled);
+  CHECK(pulled->status == 200);
+  CHECK(std::filesystem::exists(dir.path() + "/database_secret_key"));
   auto challenge = cb->Get("/v2/");
   REQUIRE(challenge);
   CHECK(challenge->get_header_value("WWW-Authenticate") ==
