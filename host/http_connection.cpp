@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -48,48 +49,63 @@ HttpConnection::HttpConnection(int fd, std::string remote_addr, int remote_port,
       stopping_(stopping),
       // Not value-initialized: untouched pages of an idle connection's buffer
       // cost no memory.
-      buffer_(new char[kBufferSize]) {}
+      buffer_(new char[kBufferSize]),
+      reader_([this](httplib::ContentReceiver receiver) { return ReadBody(receiver); },
+              [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; }) {}
 
 void HttpConnection::Serve() {
-  const httplib::ContentReader reader(
-      [this](httplib::ContentReceiver receiver) { return ReadBody(receiver); },
-      [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; });
-  size_t served = 0;
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    httplib::Request req;
-    httplib::Response res;
-    req.remote_addr = remote_addr_;
-    req.remote_port = remote_port_;
-    const int head_error = ReadHead(req);
-    if (head_error < 0) return;
-    bool close = false;
-    if (head_error > 0) {
-      handlers_.reject(res, head_error, "malformed request head");
-      close = true;
-    } else {
-      BeginBody(req);
-      try {
-        handlers_.serve(req, res, MayCarryBody(req.method) ? &reader : nullptr);
-      } catch (const std::exception& e) {
-        res = httplib::Response();
-        handlers_.reject(res, 500, e.what());
-        close = true;
-      } catch (...) {
-        res = httplib::Response();
-        handlers_.reject(res, 500, "unknown exception");
-        close = true;
-      }
-      close = close || !framing_.status.ok() || ClientWantsClose(req) ||
-              ++served >= options_.keep_alive_max_requests ||
-              stopping_.load(std::memory_order_relaxed);
-      if (!close && !BodyComplete()) close = !DrainBody();
+  // Nothing may escape a connection thread (std::terminate would take the
+  // server down): a throw outside the handler (a response body provider, a
+  // log call, an allocation) ends this connection only.
+  try {
+    while (!stopping_.load(std::memory_order_relaxed) && ServeOne()) {
     }
-    close = close || HeaderIs(res.headers, "Connection", "close");
-    handlers_.decorate(req, res);
-    const bool written = WriteResponse(req, res, close);
-    handlers_.log(req, res);
-    if (!written || close) return;
+  } catch (...) {
   }
+}
+
+bool HttpConnection::ServeOne() {
+  httplib::Request req;
+  httplib::Response res;
+  req.remote_addr = remote_addr_;
+  req.remote_port = remote_port_;
+  const int head_error = ReadHead(req);
+  if (head_error < 0) return false;
+  bool close = false;
+  if (head_error > 0) {
+    handlers_.reject(
+        res, head_error,
+        head_error == 408 ? "the request head arrived too slowly" : "malformed request head");
+    close = true;
+  } else {
+    BeginBody(req);
+    try {
+      handlers_.serve(req, res, MayCarryBody(req.method) ? &reader_ : nullptr);
+    } catch (const std::exception& e) {
+      res = httplib::Response();
+      handlers_.reject(res, 500, e.what());
+      close = true;
+    } catch (...) {
+      res = httplib::Response();
+      handlers_.reject(res, 500, "unknown exception");
+      close = true;
+    }
+    close = close || !framing_.status.ok() || framing_.close_after || ClientWantsClose(req) ||
+            HeaderIs(res.headers, "Connection", "close") ||
+            ++served_ >= options_.keep_alive_max_requests ||
+            stopping_.load(std::memory_order_relaxed);
+    if (!close && !BodyComplete()) close = !DrainBody();
+  }
+  close = close || HeaderIs(res.headers, "Connection", "close");
+  handlers_.decorate(req, res);
+  bool written = false;
+  try {
+    written = WriteResponse(req, res, close);
+  } catch (...) {
+    written = false;  // the head may be out: only closing is safe
+  }
+  handlers_.log(req, res);
+  return written && !close;
 }
 
 ssize_t HttpConnection::Receive(char* dst, size_t n, Wait wait) {
@@ -125,6 +141,11 @@ bool HttpConnection::Fill(Wait wait) {
 
 int HttpConnection::ReadHead(httplib::Request& req) {
   size_t scanned = 0;  // bytes already searched for the blank line
+  // Once a head has begun, all of it must arrive within the I/O timeout: a
+  // client trickling a byte now and then would otherwise hold its thread
+  // for as long as it likes.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool line_seen = false;  // the request line is complete (and was checked)
   for (;;) {
     // RFC 9112 2.2: empty lines before a request line are ignored.
     while (scanned == 0 && buffered() >= 2 && buffer_[begin_] == '\r' &&
@@ -143,9 +164,19 @@ int HttpConnection::ReadHead(httplib::Request& req) {
     // Refuse a head that cannot become a request line now, not at the
     // timeout: a TLS ClientHello (clients try HTTPS first and fall back to
     // plain HTTP on a quick error) or binary noise.
-    if (!PlausibleRequestLine(data)) return 400;
+    if (!line_seen) {
+      if (!PlausibleRequestLine(data, scanned)) return 400;
+      line_seen = data.find("\r\n", scanned >= 1 ? scanned - 1 : 0) != std::string_view::npos;
+      // A request line longer than any target we accept.
+      if (!line_seen && data.size() > kMaxRequestTarget + 64) return 414;
+    }
     scanned = data.size();
     const bool idle = data.empty();
+    if (!idle) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!deadline) deadline = now + options_.io_timeout;
+      if (now > *deadline) return 408;
+    }
     if (!Fill(idle ? Wait::kIdle : Wait::kBusy)) {
       // A clean end between requests, or a torn head nobody waits for.
       return -1;
@@ -256,7 +287,7 @@ bool HttpConnection::ReadChunked(const std::function<bool(const char*, size_t)>&
         break;
       case ChunkState::kTrailers:
         // Trailer fields are read and ignored (nothing here relies on them).
-        if (!ReadLine(line, 8192)) return broken();
+        if (!ReadLine(line, 8192) || !IsFieldText(line)) return broken();
         trailer_bytes_ += line.size() + 2;
         if (trailer_bytes_ > kMaxRequestHead) return broken();
         if (line.empty()) chunk_state_ = ChunkState::kDone;
@@ -319,7 +350,7 @@ bool HttpConnection::WriteResponse(const httplib::Request& req, httplib::Respons
   // The body's length: what is provided or held, else a Content-Length the
   // handler set itself (HEAD answers carry the GET's length and no body).
   uint64_t length = provided ? res.content_length_ : res.body.size();
-  if (!provided && res.body.empty()) {
+  if (!provided && res.body.empty() && req.method == "HEAD") {
     auto it = res.headers.find("Content-Length");
     if (it != res.headers.end()) length = ParseDecimal(it->second).value_or(0);
   }
@@ -364,12 +395,16 @@ bool HttpConnection::WriteProvided(httplib::Response& res, std::string head, uin
   sink.is_writable = [] { return true; };
   sink.done = [] {};
   sink.write = [&](const char* data, size_t n) {
+    // More than announced would be read as the next response.
+    if (n > length - offset) return false;
     const bool ok = head.empty() ? SendAll({data, n}) : SendTwo(head, {data, n});
     head.clear();
     if (ok) offset += n;
     return ok;
   };
   while (offset < length) {
+    // Stopping: Server::Stop already waited for in-flight requests.
+    if (stopping_.load(std::memory_order_relaxed)) return false;
     const uint64_t before = offset;
     if (!res.content_provider_(static_cast<size_t>(offset), static_cast<size_t>(length - offset),
                                sink) ||
@@ -399,7 +434,12 @@ bool HttpConnection::WriteChunked(httplib::Response& res, std::string head) {
     return true;
   };
   while (!done) {
-    if (!res.content_provider_(static_cast<size_t>(offset), 0, sink)) return false;
+    const uint64_t before = offset;
+    if (stopping_.load(std::memory_order_relaxed) ||
+        !res.content_provider_(static_cast<size_t>(offset), 0, sink) ||
+        (!done && offset == before)) {
+      return false;  // failed, stopping, or no progress
+    }
   }
   res.content_provider_success_ = true;
   return SendAll("0\r\n\r\n");

@@ -7,6 +7,8 @@
 // without another copy. A response head and a small body leave in one send.
 #pragma once
 
+#include <httplib.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +29,7 @@ class HttpConnection {
   HttpConnection(int fd, std::string remote_addr, int remote_port, const HttpServerOptions& options,
                  const HttpHandlers& handlers, const std::atomic<bool>& stopping);
 
-  // Serves requests until the connection should close.
+  // Serves requests until the connection should close. Never throws.
   void Serve();
 
   static constexpr size_t kBufferSize = size_t{256} << 10;
@@ -37,6 +39,9 @@ class HttpConnection {
 
  private:
   enum class Wait : unsigned char { kIdle, kBusy };
+
+  // One exchange; false when the connection should close.
+  bool ServeOne();
   enum class ChunkState : unsigned char { kSize, kData, kDataEnd, kTrailers, kDone };
 
   // recv() with the idle timeout between requests and the I/O timeout
@@ -73,7 +78,9 @@ class HttpConnection {
   const std::atomic<bool>& stopping_;
 
   std::unique_ptr<char[]> buffer_;
-  size_t begin_ = 0;  // unread bytes are [begin_, end_)
+  const httplib::ContentReader reader_;  // the handlers' view of ReadBody()
+  size_t served_ = 0;                    // requests answered
+  size_t begin_ = 0;                     // unread bytes are [begin_, end_)
   size_t end_ = 0;
 
   // The current request's body.

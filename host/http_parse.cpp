@@ -41,16 +41,6 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-// Visible characters plus SP and HTAB (and obs-text): what a field value and
-// a request target may hold.
-bool IsFieldText(std::string_view s) {
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
 std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -80,16 +70,28 @@ void ParseQuery(std::string_view query, httplib::Params& params) {
 
 }  // namespace
 
-bool PlausibleRequestLine(std::string_view received) {
-  const size_t eol = received.find("\r\n");
+bool IsFieldText(std::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool PlausibleRequestLine(std::string_view received, size_t from) {
+  // The line ends at the first CRLF; none lies before `from` - 1 (the
+  // caller stops asking once the line is complete).
+  const size_t eol = received.find("\r\n", from >= 1 ? from - 1 : 0);
   std::string_view line = received.substr(0, eol);
   // A CR at the very end may be the first half of the CRLF.
   if (eol == std::string_view::npos && !line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   }
-  for (char ch : line) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c >= 0x7f) return false;
+  // Control characters only: the rule IsFieldText applies to the target
+  // once the line is complete.
+  for (size_t i = std::min(from, line.size()); i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x20 || c == 0x7f) return false;
   }
   return true;
 }
@@ -204,15 +206,20 @@ BodyFraming ParseBodyFraming(const httplib::Request& req) {
   if (has_encoding) {
     framing.chunked = true;
     framing.content_length = 0;
+    framing.close_after = has_length;
   }
   return framing;
 }
 
 std::optional<uint64_t> ParseChunkSize(std::string_view line) {
+  // No control characters anywhere (a bare LF or CR would let a front end
+  // that ends lines differently frame the body another way).
+  if (!IsFieldText(line) || line.find('\t') != std::string_view::npos) return std::nullopt;
   if (size_t semicolon = line.find(';'); semicolon != std::string_view::npos) {
     line = line.substr(0, semicolon);
   }
-  line = TrimSpace(line);
+  // Whitespace only between the size and its extensions (BWS), never before.
+  while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
   if (line.empty() || line.size() > 15) return std::nullopt;  // 16^15 = 2^60
   uint64_t size = 0;
   for (char c : line) {

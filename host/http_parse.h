@@ -35,10 +35,15 @@ inline constexpr size_t kMaxRequestTarget = 8192;
 // header's colon, obsolete line folding, bare CR, control characters).
 int ParseRequestHead(std::string_view head, httplib::Request& req);
 
+// Visible characters, SP, HTAB and obs-text (no other control characters):
+// what a field value, a trailer line and a request target may hold.
+bool IsFieldText(std::string_view text);
+
 // Whether `received`, the start of a head without its blank line yet, can
-// still become a request line: printable ASCII up to the first CRLF (a CR
-// may end it, waiting for its LF).
-bool PlausibleRequestLine(std::string_view received);
+// still become a request line: no control characters up to the first CRLF
+// (a CR may end it, waiting for its LF). Bytes before `from` were checked by
+// an earlier call (the head grows as it arrives; each byte is looked at once).
+bool PlausibleRequestLine(std::string_view received, size_t from = 0);
 
 // %XX-decoding; invalid escapes stay as they are. `plus_is_space` for query
 // components (application/x-www-form-urlencoded), not for paths.
@@ -49,6 +54,10 @@ struct BodyFraming {
   quay::Status status;  // InvalidArgument(kSize / kNone) for unusable framing
   bool chunked = false;
   uint64_t content_length = 0;  // when !chunked; 0 without the header
+  // Both Transfer-Encoding and Content-Length: the body is read as chunked
+  // and the connection closes after the response (RFC 9112 6.1), since an
+  // intermediary may have framed it the other way (request smuggling).
+  bool close_after = false;
 };
 
 // Content-Length must be one decimal value below 2^63 (identical duplicates

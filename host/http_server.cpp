@@ -155,10 +155,11 @@ void HttpServer::Accept() {
 }
 
 void HttpServer::EndIdleConnections() {
-  // A connection waiting for its next request sees end-of-stream and ends;
-  // one in the middle of a response finishes writing it first.
+  // Server::Stop has let requests in flight finish (up to its drain
+  // timeout): whatever is still open is idle or past that, so both
+  // directions end now and a stalled reader cannot hold Run() up.
   std::lock_guard<std::mutex> lock(mu_);
-  for (int fd : connections_) ::shutdown(fd, SHUT_RD);
+  for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace quayd

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "http_test_support.h"
 
@@ -147,4 +148,38 @@ TEST_CASE("what is not HTTP is refused at once, not at a timeout") {
     CHECK(conn.ClosedByPeer());
   }
   CHECK(StillServes(server.port()));
+}
+
+TEST_CASE("a head trickled in slower than the I/O timeout is cut off with 408") {
+  ServerOptions options;
+  options.io_timeout = std::chrono::seconds(1);
+  TestServer server(options);
+  RawConnection conn(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(conn.Send("GET /v2/ HTTP/1.1\r\n"));
+  // A header line every 300 ms: every read makes progress, the head never ends.
+  bool refused = false;
+  for (int i = 0; i < 20 && !refused; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    refused = conn.Readable(0) || !conn.Send("X-Slow: " + std::to_string(i) + "\r\n");
+  }
+  RawResponse res = conn.Read(3000);
+  CHECK(res.status == 408);
+  CHECK(conn.ClosedByPeer());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(StillServes(server.port()));
+}
+
+TEST_CASE("Content-Length beside chunked: read as chunked, then the connection closes") {
+  TestServer server;
+  const std::string location = StartUpload(server, "smuggle/both");
+  RawConnection conn(server.port());
+  REQUIRE(conn.Send("PATCH " + location +
+                    " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+  RawResponse res = conn.Read();
+  CHECK(res.status == 202);
+  CHECK(res.Header("Range") == "0-4");
+  CHECK(res.Header("Connection") == "close");
+  CHECK(conn.ClosedByPeer());
 }

@@ -103,6 +103,8 @@ TEST_CASE("body framing: Content-Length, chunked, encodings") {
   CHECK(chunked.status.ok());
   CHECK(chunked.chunked);
   CHECK(chunked.content_length == 0);
+  CHECK(chunked.close_after);  // both framings: close after the response
+  CHECK_FALSE(framing_of("Transfer-Encoding: chunked\r\n").close_after);
 }
 
 TEST_CASE("chunk size lines") {
@@ -114,6 +116,10 @@ TEST_CASE("chunk size lines") {
   CHECK_FALSE(ParseChunkSize("g"));
   CHECK_FALSE(ParseChunkSize("-1"));
   CHECK_FALSE(ParseChunkSize("1000000000000000"));  // 16 hex digits: too big
+  CHECK_FALSE(ParseChunkSize(" 10"));               // whitespace before the size
+  CHECK_FALSE(ParseChunkSize("10\t"));
+  CHECK_FALSE(ParseChunkSize("5;ext=a\nb"));  // a bare LF in an extension
+  CHECK_FALSE(ParseChunkSize("5\r"));
 }
 
 TEST_CASE("a head that cannot become a request line is refused early") {
@@ -125,5 +131,8 @@ TEST_CASE("a head that cannot become a request line is refused early") {
   // A TLS ClientHello: record type 0x16, version 0x0301.
   CHECK_FALSE(PlausibleRequestLine(std::string("\x16\x03\x01\x02\x00\x01", 6)));
   CHECK_FALSE(PlausibleRequestLine("GET /v2/\n"));
-  CHECK_FALSE(PlausibleRequestLine("GET /\xff"));
+  CHECK(PlausibleRequestLine("GET /caf\xc3\xa9"));  // obs-text: IsFieldText's rule too
+  // Only bytes from `from` on are looked at again.
+  CHECK(PlausibleRequestLine(std::string("\x01GET /v2/", 9), 1));
+  CHECK_FALSE(PlausibleRequestLine(std::string("GET /v2/\x01", 9), 8));
 }

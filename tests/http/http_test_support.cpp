@@ -113,6 +113,7 @@ TestServer::TestServer(ServerOptions options) {
   config.host = "127.0.0.1";
   config.port = 0;
   config.threads = options.threads;
+  config.io_timeout = options.io_timeout;
   config.logger = logs_.logger();
   config.authorizer = options.authorizer;
   config.auth = auth_;
@@ -325,6 +326,12 @@ RawResponse RawConnection::Read(int timeout_ms) {
   out.body = buffer_.substr(0, std::min(length, buffer_.size()));
   buffer_.erase(0, out.body.size());
   return out;
+}
+
+bool RawConnection::Readable(int timeout_ms) {
+  if (!buffer_.empty()) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) > 0;
 }
 
 bool RawConnection::ClosedByPeer(int timeout_ms) {

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,7 @@ struct ServerOptions {
   bool on_disk = false;  // temp data dir instead of memory
   std::string data_dir;  // reuse this dir (restart tests); implies on_disk
   size_t threads = 64;
+  std::chrono::seconds io_timeout{60};           // ServerConfig::io_timeout
   std::shared_ptr<quay::Authorizer> authorizer;  // default AllowAll
   quayd::HostLimits limits;
 
@@ -169,6 +171,8 @@ class RawConnection {
   RawResponse Read(int timeout_ms = 5000);
   // True when the server has closed the connection (EOF within timeout).
   bool ClosedByPeer(int timeout_ms = 2000);
+  // True when the server has sent something (or closed) within the timeout.
+  bool Readable(int timeout_ms);
 
  private:
   int fd_ = -1;
