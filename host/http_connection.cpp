@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -60,7 +61,29 @@ void HttpConnection::Serve() {
   try {
     while (!stopping_.load(std::memory_order_relaxed) && ServeOne()) {
     }
+    if (unread_body_) LingeringClose();
   } catch (...) {
+  }
+}
+
+void HttpConnection::LingeringClose() {
+  // Closing a socket with unread input makes the kernel send a reset, which
+  // can destroy the response before the client has read it: a client still
+  // sending a large layer would see "connection reset" instead of the 401
+  // or 416 that explains why. So: end our side, then read and drop what the
+  // client still sends, for a bounded time and amount, before the close.
+  if (::shutdown(fd_, SHUT_WR) != 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
+  uint64_t dropped = 0;
+  while (dropped < kLingerBytes) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
+    const ssize_t got = ::recv(fd_, buffer_.get(), kBufferSize, MSG_DONTWAIT);
+    if (got <= 0) return;  // the client closed too (or an error): done
+    dropped += static_cast<uint64_t>(got);
   }
 }
 
@@ -105,6 +128,8 @@ bool HttpConnection::ServeOne() {
     written = false;  // the head may be out: only closing is safe
   }
   handlers_.log(req, res);
+  // Closing while the client may still be sending this request's body.
+  unread_body_ = close && head_error == 0 && !BodyComplete() && !body_broken_;
   return written && !close;
 }
 

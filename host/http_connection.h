@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -36,12 +37,18 @@ class HttpConnection {
   // An unread body up to this size is read and discarded after the handler
   // so the connection stays open; a bigger one closes the connection.
   static constexpr uint64_t kDrainLimit = uint64_t{8} << 20;
+  // Closing with a body unread: how long and how much is read and dropped
+  // after the response so the client sees the response, not a reset.
+  static constexpr std::chrono::seconds kLingerTime{2};
+  static constexpr uint64_t kLingerBytes = uint64_t{64} << 20;
 
  private:
   enum class Wait : unsigned char { kIdle, kBusy };
 
   // One exchange; false when the connection should close.
   bool ServeOne();
+  // Ends the connection after a response that left the request body unread.
+  void LingeringClose();
   enum class ChunkState : unsigned char { kSize, kData, kDataEnd, kTrailers, kDone };
 
   // recv() with the idle timeout between requests and the I/O timeout
@@ -80,6 +87,7 @@ class HttpConnection {
   std::unique_ptr<char[]> buffer_;
   const httplib::ContentReader reader_;  // the handlers' view of ReadBody()
   size_t served_ = 0;                    // requests answered
+  bool unread_body_ = false;             // the last request's body was not all read
   size_t begin_ = 0;                     // unread bytes are [begin_, end_)
   size_t end_ = 0;
 
