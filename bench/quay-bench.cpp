@@ -1362,6 +1362,8 @@ struct LoadConnection {
   bool connecting = false;
   bool watching_out = false;  // EPOLLOUT registered (connect or a blocked send)
   long measured = 0;          // responses completed inside the measured window
+  bool paced = false;         // with LoadPlan::rate: waiting until `due` to send
+  Clock::time_point due;
 };
 
 // One response, when the load keeps them all (gcload classifies them against
@@ -1393,6 +1395,11 @@ struct LoadPlan {
   Clock::time_point deadline;      // the load ends here, or when *stop is set
   const std::atomic<bool>* stop = nullptr;
   bool record_spans = false;
+  // Requests per second over all connections; 0 sends the next request as
+  // soon as a response is complete (closed loop, the saturating default).
+  // Paced, each connection sends every connections/rate seconds, so latency
+  // is measured at a load the server can carry.
+  double rate = 0;
 };
 
 // Returns the length of one complete response at the front of `in`, 0 if more
@@ -1511,11 +1518,32 @@ std::vector<LoadThreadResult> run_load(const LoadPlan& plan) {
           std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
     };
 
+    const auto interval =
+        plan.rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                            static_cast<double>(plan.connections) / plan.rate))
+                      : Clock::duration::zero();
     for (std::size_t i = 0; i < conns.size(); ++i) open_connection(i);
     std::vector<epoll_event> events(conns.size() + 1);
     char buf[65536];
     while (Clock::now() < plan.deadline && !(plan.stop && plan.stop->load())) {
-      const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
+      int wait_ms = 50;
+      if (plan.rate > 0) {
+        const auto now = Clock::now();
+        for (std::size_t i = 0; i < conns.size(); ++i) {
+          LoadConnection& c = conns[i];
+          if (!c.paced) continue;
+          if (c.due <= now) {
+            c.paced = false;
+            c.sent = 0;
+            c.started = now;
+            send_request(i);
+          } else {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.due - now);
+            wait_ms = std::min<int>(wait_ms, static_cast<int>(ms.count()));
+          }
+        }
+      }
+      const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), wait_ms);
       for (int k = 0; k < n; ++k) {
         const std::size_t i = events[static_cast<std::size_t>(k)].data.u64;
         LoadConnection& c = conns[i];
@@ -1530,9 +1558,17 @@ std::vector<LoadThreadResult> run_load(const LoadPlan& plan) {
           }
           c.connecting = false;
           c.started = Clock::now();
+          if (plan.rate > 0) {
+            // Spread the connections' first requests over one interval.
+            c.paced = true;
+            c.due = c.started + interval * static_cast<long>(i) / static_cast<long>(conns.size());
+            watch_out(i, false);
+            continue;
+          }
           send_request(i);
           continue;
         }
+        if (c.paced) continue;  // nothing is expected before its next request
         if (c.sent < request.size()) {
           send_request(i);
           continue;
@@ -1566,6 +1602,11 @@ std::vector<LoadThreadResult> run_load(const LoadPlan& plan) {
         c.in.erase(0, used);
         if (close) {
           reset_connection(i);
+          continue;
+        }
+        if (plan.rate > 0) {
+          c.paced = true;
+          c.due = std::max(c.due + interval, now - interval);  // no burst to catch up
           continue;
         }
         c.sent = 0;
@@ -1623,6 +1664,7 @@ LoadOutcome keepalive_load(const Args& args, const LoadCase& load_case) {
   plan.head_request = method == "HEAD";
   plan.connections = connections;
   plan.threads = threads;
+  plan.rate = args.real("rate", 0);
 
   const double cpu0 = process_cpu_seconds();
   const auto start = Clock::now();
@@ -2162,7 +2204,8 @@ void usage() {
       "  pull     [--size 256MiB] [--count 4]               GET one blob repeatedly\n"
       "  big      [--size 2GiB] [--pid PID] [--verify]      stream one blob up and down\n"
       "  load     --method HEAD|GET --path P [--accept A] [--connections 64] [--threads 1]\n"
-      "           [--duration 10] [--warmup 1]     keep-alive request load, req/s + latency\n"
+      "           [--duration 10] [--warmup 1] [--rate R]   keep-alive request load, req/s +\n"
+      "           latency; --rate paces all connections to R req/s (default: closed loop)\n"
       "  tags     [--repo bench/tags] [--count 2000] + load options\n"
       "           tag one small manifest --count times (once), then load GET tags/list\n"
       "  catalog  [--prefix bench/cat-] [--count 500] [--page 1000] + load options\n"
