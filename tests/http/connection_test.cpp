@@ -2,11 +2,14 @@
 // socket: pipelining, chunked request bodies, Expect: 100-continue, HEAD
 // framing, HTTP/1.0, and refusing what is not HTTP quickly.
 #include <doctest/doctest.h>
+#include <httplib.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "host/http_server.h"
 #include "http_test_support.h"
 
 using namespace quayd::testing;
@@ -213,4 +216,49 @@ TEST_CASE("a refused upload's response survives the client still sending its bod
   }
   CHECK(sends_ok);
   CHECK(UploadRange(server, location) == "0-0");
+}
+
+// HttpServer on its own, with handlers that misbehave where the dispatcher
+// cannot catch it: a response body provider that throws runs after the
+// handler returned. The connection ends; the process and the server go on.
+TEST_CASE("a throwing body provider ends its connection, not the server") {
+  quayd::HttpServerOptions options;
+  options.port = 0;
+  options.threads = 4;
+  quayd::HttpHandlers handlers;
+  handlers.serve = [](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader*) {
+    if (req.path == "/boom") {
+      res.set_content_provider(10, "text/plain", [](size_t, size_t, httplib::DataSink&) -> bool {
+        throw std::runtime_error("provider failed");
+      });
+      return;
+    }
+    res.set_content("fine", "text/plain");
+  };
+  handlers.reject = [](httplib::Response& res, int status, std::string_view) {
+    res.status = status;
+  };
+  handlers.decorate = [](const httplib::Request&, httplib::Response&) {};
+  handlers.log = [](const httplib::Request&, const httplib::Response&) {};
+  quayd::HttpServer server(options, handlers);
+  int port = 0;
+  REQUIRE(server.Bind(port).ok());
+  std::thread runner([&] { server.Run(); });
+
+  {
+    RawConnection conn(port);
+    REQUIRE(conn.Send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"));
+    RawResponse res = conn.Read(3000);
+    CHECK(res.status == 0);  // nothing was sent before the provider threw
+    CHECK(conn.ClosedByPeer());
+  }
+  RawConnection conn(port);
+  REQUIRE(conn.Send("GET /fine HTTP/1.1\r\nHost: x\r\n\r\n"));
+  RawResponse res = conn.Read(3000);
+  CHECK(res.status == 200);
+  CHECK(res.body == "fine");
+
+  server.Stop();
+  runner.join();
 }
