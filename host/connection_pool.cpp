@@ -43,6 +43,11 @@ size_t ConnectionPool::threads() const {
   return threads_.size();
 }
 
+bool ConnectionPool::Full(size_t max_waiting) const {
+  std::lock_guard lock(mu_);
+  return threads_.size() >= max_threads_ && jobs_.size() >= idle_ + max_waiting;
+}
+
 void ConnectionPool::Work() {
   std::unique_lock lock(mu_);
   for (;;) {

@@ -43,6 +43,11 @@ class ConnectionPool final : public httplib::TaskQueue {
   // Threads started so far (they are kept), for tests and logs.
   size_t threads() const;
 
+  // Every thread is started and busy, and at least `max_waiting` jobs wait
+  // for one: the server refuses new connections instead of queueing them
+  // without bound (each holds a descriptor until it is served).
+  bool Full(size_t max_waiting) const;
+
  private:
   void Work();
 

@@ -66,6 +66,22 @@ void HttpConnection::Serve() {
   }
 }
 
+void HttpConnection::RefuseBusy() {
+  try {
+    httplib::Request req;
+    httplib::Response res;
+    req.remote_addr = remote_addr_;
+    req.remote_port = remote_port_;
+    handlers_.reject(res, 503, "too many connections; retry later");
+    res.set_header("Retry-After", "1");
+    handlers_.decorate(req, res);
+    WriteResponse(req, res, /*close=*/true);
+    handlers_.log(req, res);
+    ::shutdown(fd_, SHUT_WR);
+  } catch (...) {
+  }
+}
+
 void HttpConnection::LingeringClose() {
   // Closing a socket with unread input makes the kernel send a reset, which
   // can destroy the response before the client has read it: a client still

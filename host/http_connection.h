@@ -32,6 +32,9 @@ class HttpConnection {
 
   // Serves requests until the connection should close. Never throws.
   void Serve();
+  // Answers 503 (Retry-After: 1) without reading a request and ends the
+  // connection: the server has no thread for it. Never throws.
+  void RefuseBusy();
 
   static constexpr size_t kBufferSize = size_t{256} << 10;
   // An unread body up to this size is read and discarded after the handler

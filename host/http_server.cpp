@@ -139,6 +139,13 @@ void HttpServer::Accept() {
     std::string host;
     int port = -1;
     PeerOf(peer, host, port);
+    if (pool_->Full(options_.threads)) {
+      // As many connections wait as are served: answer 503 at once rather
+      // than hold this one's descriptor for an unknown time.
+      HttpConnection(fd, host, port, options_, handlers_, stopping_).RefuseBusy();
+      ::close(fd);
+      continue;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       connections_.insert(fd);

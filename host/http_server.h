@@ -39,7 +39,9 @@ struct HttpServerOptions {
   // Default: 127.0.0.1:5000. Port 0 binds an ephemeral port.
   std::string host = "127.0.0.1";
   int port = 5000;
-  // Most connections served at once (thread per connection, on demand).
+  // Most connections served at once (thread per connection, on demand); as
+  // many more may wait for a thread, and beyond that a connection is
+  // answered 503 and closed.
   size_t threads = 1024;
   // An idle keep-alive connection closes after this (at least 1 s).
   std::chrono::seconds keep_alive_timeout{5};

@@ -76,7 +76,9 @@ class Server::Impl {
     // The dispatcher catches handler exceptions; this covers a malformed head
     // and anything thrown around it, so no exception text reaches a client.
     handlers.reject = [this](httplib::Response& res, int status, std::string_view message) {
-      if (status >= 500) {
+      if (status == 503) {
+        WriteError(res, quay::Status::Unavailable(std::string(message)));
+      } else if (status >= 500) {
         logger_->Log(quay::LogLevel::kError, "http", "failed to handle request",
                      {{"error", std::string(message)}});
         WriteError(res, quay::Status::Internal(std::string(message)));

@@ -262,3 +262,34 @@ TEST_CASE("a throwing body provider ends its connection, not the server") {
   server.Stop();
   runner.join();
 }
+
+TEST_CASE("past --threads busy connections and as many waiting, new ones get 503 at once") {
+  ServerOptions options;
+  options.threads = 2;
+  TestServer server(options);
+  // Two keep-alive connections hold both threads.
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<RawConnection>(server.port()));
+    REQUIRE(held.back()->Send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(held.back()->Read().status == 200);
+  }
+  // Two more wait for a thread.
+  std::vector<std::unique_ptr<RawConnection>> waiting;
+  for (int i = 0; i < 2; ++i) {
+    waiting.push_back(std::make_unique<RawConnection>(server.port()));
+    REQUIRE(waiting.back()->Send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(waiting[0]->Readable(0));
+  // The next is refused, quickly and in the registry's error format.
+  RawConnection refused(server.port());
+  RawResponse busy = refused.Read(2000);
+  CHECK(busy.status == 503);
+  CHECK(busy.Header("Retry-After") == "1");
+  CHECK(ErrorCode(busy.body) == "UNAVAILABLE");
+  CHECK(refused.ClosedByPeer());
+  // Once the holders leave, the waiting connections are served.
+  held.clear();
+  for (auto& conn : waiting) CHECK(conn->Read(3000).status == 200);
+}
