@@ -293,3 +293,40 @@ TEST_CASE("past --threads busy connections and as many waiting, new ones get 503
   held.clear();
   for (auto& conn : waiting) CHECK(conn->Read(3000).status == 200);
 }
+
+TEST_CASE("a body provider without a length is sent chunked") {
+  quayd::HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  quayd::HttpHandlers handlers;
+  handlers.serve = [](const httplib::Request&, httplib::Response& res,
+                      const httplib::ContentReader*) {
+    res.set_chunked_content_provider("text/plain", [](size_t offset, httplib::DataSink& sink) {
+      if (offset == 0) return sink.write("hello ", 6);
+      if (offset == 6) return sink.write("world", 5);
+      sink.done();
+      return true;
+    });
+  };
+  handlers.reject = [](httplib::Response& res, int status, std::string_view) {
+    res.status = status;
+  };
+  handlers.decorate = [](const httplib::Request&, httplib::Response&) {};
+  handlers.log = [](const httplib::Request&, const httplib::Response&) {};
+  quayd::HttpServer server(options, handlers);
+  int port = 0;
+  REQUIRE(server.Bind(port).ok());
+  std::thread runner([&] { server.Run(); });
+  {
+    httplib::Client client("127.0.0.1", port);
+    for (int i = 0; i < 2; ++i) {  // twice on one connection: the framing ends cleanly
+      auto res = client.Get("/stream");
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(res->get_header_value("Transfer-Encoding") == "chunked");
+      CHECK(res->body == "hello world");
+    }
+  }
+  server.Stop();
+  runner.join();
+}
