@@ -5,8 +5,11 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <array>
+#include <span>
 #include <string>
 
+#include "host/access_log.h"
 #include "host/handlers.h"
 #include "host/registry_auth.h"
 #include "host/request_body.h"
@@ -52,6 +55,38 @@ std::string RegistryEventMetadata(const Exchange& ex, const quay::Digest& digest
                               {"user-agent", user_agent}});
 }
 
+// pull_repo, by reference (AuditEventView): every field points into the
+// request, and the metadata becomes JSON on the appender's idle thread. The
+// same fields as RegistryEventMetadata.
+void RecordPull(const Exchange& ex, const quay::ManifestRecord& record) {
+  const std::string_view name = ex.match.name;
+  const std::string_view ns = quay::NamespaceOf(name);
+  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
+  const std::string digest_text = record.digest.str();
+  std::string_view user_agent;
+  if (auto it = ex.req.headers.find("User-Agent"); it != ex.req.headers.end()) {
+    user_agent = std::string_view(it->second).substr(0, 256);
+  }
+  const std::string_view reference = ex.match.argument;
+  std::array<std::pair<std::string_view, std::string_view>, 6> fields;
+  size_t n = 0;
+  fields[n++] = {"repo", repo};
+  fields[n++] = {"namespace", ns};
+  if (reference.find(':') == std::string_view::npos) fields[n++] = {"tag", reference};
+  fields[n++] = {"manifest_digest", digest_text};
+  fields[n++] = {"mediaType", record.media_type};
+  fields[n++] = {"user-agent", user_agent};
+  const std::string ip = ClientAddressOf(ex);
+  quay::AuditEventView event;
+  event.kind = "pull_repo";
+  event.repository = name;
+  event.performer = &ex.principal;
+  event.ip = ip;
+  event.request_id = CurrentRequest().id;
+  event.metadata = std::span(fields.data(), n);
+  ex.auth->RecordPull(event);
+}
+
 quay::Status TooLarge(uint64_t limit) {
   return quay::Status::TooLarge(quay::Subject::kManifest,
                                 fmt::format("manifests are limited to {} bytes", limit));
@@ -70,10 +105,8 @@ quay::Status HandleManifestGet(Exchange& ex) {
   // included) and skips the body.
   ex.res.set_content(record->bytes, record->media_type);
   // A pull is a GET: HEAD only asks whether the manifest is there.
-  if (ex.auth != nullptr && ex.req.method == "GET") {
-    ex.auth->RecordPull(ActorOf(ex), ex.match.name,
-                        RegistryEventMetadata(ex, record->digest, record->media_type));
-  }
+  if (ex.auth != nullptr && ex.auth->pull_audit() && ex.req.method == "GET")
+    RecordPull(ex, *record);
   return quay::Status::Ok();
 }
 

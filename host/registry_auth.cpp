@@ -345,11 +345,9 @@ quay::Result<IssuedToken> RegistryAuth::Issue(const quay::Actor& actor,
   return out;
 }
 
-void RegistryAuth::RecordPull(const quay::Actor& actor, std::string_view repository,
-                              std::string metadata) {
+void RegistryAuth::RecordPull(const quay::AuditEventView& event) {
   if (!options_.pull_audit || !appender_) return;
-  appender_->Append(
-      quay::AuditEvent::By(actor, "pull_repo", std::string(repository), std::move(metadata)));
+  appender_->AppendView(event);
 }
 
 void RegistryAuth::RecordPush(const quay::Actor& actor, std::string_view repository,

@@ -152,7 +152,9 @@ class RegistryAuth {
                                   std::string_view service);
 
   // Queues an audit row (pull_repo only when pull audit is on). Never blocks.
-  void RecordPull(const quay::Actor& actor, std::string_view repository, std::string metadata);
+  // Whether pulls are recorded (--no-pull-audit turns them off).
+  bool pull_audit() const { return options_.pull_audit && appender_ != nullptr; }
+  void RecordPull(const quay::AuditEventView& event);
   void RecordPush(const quay::Actor& actor, std::string_view repository, std::string metadata);
   // login_success (actor = who logged in) or login_failure (actor anonymous;
   // `username` is what was tried), metadata {"type":"v2auth","useragent",...}.

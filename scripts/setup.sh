@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ meson ninja-build pkg-config libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
-            rapidjson-dev libssl-dev libfmt-dev doctest-dev libsodium-dev libyaml-cpp-dev)
+            rapidjson-dev libssl-dev libfmt-dev doctest-dev libsodium-dev libyaml-cpp-dev libxxhash-dev)
 test_pkgs=(skopeo podman curl python3 jq sqlite3 openssl)
 
 pkgs=("${build_pkgs[@]}")

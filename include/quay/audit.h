@@ -21,6 +21,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,6 +70,21 @@ struct AuditEvent {
                        std::string metadata = "{}");
 };
 
+// An event by reference, for the hot path (a pull): AuditAppender::AppendView
+// copies the fields once, into its journal buffer, and the metadata fields
+// become a JSON object of string values only when the event is indexed, on
+// the appender's idle-priority thread. Everything must outlive the call only.
+struct AuditEventView {
+  std::string_view kind;
+  std::string_view repository;           // full name "ns/repo"; may be empty
+  std::string_view namespace_name;       // empty: the repository's namespace
+  const Principal* performer = nullptr;  // null: anonymous
+  std::string_view ip;
+  std::string_view request_id;
+  Clock::TimePoint time{};  // the epoch: now
+  std::span<const std::pair<std::string_view, std::string_view>> metadata;
+};
+
 // A JSON object of string values, escaped: AuditMetadata({{"tag", "v1"}}).
 QUAY_EXPORT std::string AuditMetadata(
     std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
@@ -100,32 +116,49 @@ struct AuditCount {
 };
 
 struct AuditAppenderOptions {
-  // Events queued and not yet written; Append() drops (and counts) beyond
-  // it rather than block a pull. Default: 10000.
+  // Events not yet in the journal; Append() drops (and counts) beyond it
+  // rather than block a pull. Default: 10000 (the journal is written every
+  // few milliseconds).
   size_t capacity = 10000;
-  // Rows written per transaction at most while the writer keeps up. Default:
-  // 64: enough to amortize a commit, short enough (~0.6 ms of CPU) that pulls
-  // competing for the same cores do not queue behind a long burst. With a
-  // backlog of more than 4 batches, transactions take up to 8 batches.
+  // Rows indexed per transaction at most while the indexer keeps up (up to 8
+  // batches when it is behind). Default: 64.
   size_t batch_size = 64;
+  // Journal bytes not yet indexed beyond which indexing stops waiting for
+  // idle CPU: the writer thread indexes too, at normal priority, and pulls
+  // share the cost again. Default: 64 MiB (about 250,000 pulls).
+  uint64_t backlog_bytes = uint64_t{1} << 30;
 };
 
-// Asynchronous, batched writer for high-volume events (pull_repo, push_repo).
-// A background thread writes whatever has queued while the previous batch
-// was being written, so batches grow with load and no timer is involved.
-// Destruction flushes everything queued, then stops the thread.
+// Asynchronous writer for high-volume events (pull_repo, push_repo, logins).
+// Append() copies the event into a buffer; a background thread appends the
+// buffer to a journal file next to the database every few milliseconds, and
+// a thread of idle priority (SCHED_IDLE) moves journaled events into the
+// audit log's database, using CPU time requests leave unused. Queries see an
+// event once it is indexed; Flush() indexes everything at once. A crash
+// loses at most the last few milliseconds not yet in the journal; a journal
+// left behind is indexed by the next appender opened on the same database.
+// Destruction indexes everything appended, then stops the threads.
 class QUAY_EXPORT AuditAppender {
  public:
   virtual ~AuditAppender() = default;
   // Queues the event (its time is taken now if unset). Never blocks on the
-  // database; false when the queue is full and the event was dropped.
+  // database or the disk; false when the buffer is full and the event was
+  // dropped (counted in dropped()), or its kind is empty, or the journal
+  // could not be opened (counted in failed()). Metadata that is not a JSON
+  // object is found when the event is indexed: the event is dropped then,
+  // logged and counted in failed().
   virtual bool Append(AuditEvent event) = 0;
-  // Blocks until every event appended before the call has been written or
-  // failed. The error of the first failed batch since the last Flush (rows of
-  // a failed batch are lost and counted in failed()).
+  // The same for an event by reference (see AuditEventView): no AuditEvent,
+  // metadata text or validation on the caller's thread.
+  virtual bool AppendView(const AuditEventView& event) = 0;
+  // Blocks until every event appended before the call is in the journal and
+  // every journaled event is indexed. The first error since the last Flush:
+  // a failed journal write (those events are lost and counted in failed()),
+  // or a failed index transaction (those events stay in the journal and are
+  // indexed again later).
   virtual Status Flush() = 0;
-  virtual uint64_t dropped() const = 0;  // rejected by a full queue
-  virtual uint64_t failed() const = 0;   // lost in a failed batch write
+  virtual uint64_t dropped() const = 0;  // rejected by a full buffer
+  virtual uint64_t failed() const = 0;   // invalid, or lost in a failed journal write
 };
 
 class QUAY_EXPORT AuditLog {
@@ -141,7 +174,9 @@ class QUAY_EXPORT AuditLog {
   // ignored), ordered by day then kind.
   virtual Result<std::vector<AuditCount>> Aggregate(const AuditQuery& query) = 0;
   // A new asynchronous appender writing to this log's database (which it
-  // keeps open; it may outlive the log object).
+  // keeps open; it may outlive the log object). Its events go to a second
+  // database beside the main one (<stem>-audit.db; queries read both), so
+  // that indexing them never holds a lock a mutation waits for.
   virtual std::unique_ptr<AuditAppender> NewAppender(const AuditAppenderOptions& options) = 0;
 };
 

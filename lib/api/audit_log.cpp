@@ -9,8 +9,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace quay::api {
 namespace {
@@ -73,157 +75,42 @@ Result<db::AuditCursor> DecodeCursor(std::string_view text) {
   return c;
 }
 
-// The appender: a bounded queue drained by one thread. The thread writes
-// whatever accumulated while its previous batch was being written, so under
-// load batches grow (one transaction, one fsync, for many events) and when
-// idle an event is written as soon as it arrives. No timer.
-// How long the writer waits for a batch to fill once it has rows.
-constexpr std::chrono::milliseconds kLinger{20};
-
-class BatchingAppender final : public AuditAppender {
- public:
-  BatchingAppender(std::shared_ptr<ServiceState> state, const AuditAppenderOptions& options)
-      : state_(std::move(state)),
-        capacity_(options.capacity == 0 ? 1 : options.capacity),
-        batch_size_(options.batch_size == 0 ? 1 : options.batch_size),
-        thread_([this] { Run(); }) {}
-
-  ~BatchingAppender() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();  // Run() drains the queue before it returns
-  }
-
-  bool Append(AuditEvent event) override {
-    if (event.time == Clock::TimePoint{}) event.time = state_->clock->Now();
-    // Metadata must be a JSON object (queries parse it back; the table does
-    // not check since schema v5): refuse a bad event here, counted as failed.
-    const bool valid = !event.kind.empty() && ValidateMetadata(event.metadata).ok();
-    {
-      std::lock_guard lock(mu_);
-      if (!valid) {
-        ++failed_;
-        return false;
-      }
-      if (queue_.size() >= capacity_) {
-        ++dropped_;
-        return false;
-      }
-      queue_.push_back(std::move(event));
-      ++appended_;
-      // The writer sleeps on an empty queue or lingers for a fuller batch
-      // (see Run): wake it for the first event and when the batch is full
-      // enough, not for every event (a futex call per pull).
-      if (queue_.size() > 1 && queue_.size() != LingerBelow()) return true;
-    }
-    wake_.notify_one();
-    return true;
-  }
-
-  Status Flush() override {
-    std::unique_lock lock(mu_);
-    const uint64_t target = appended_;
-    ++flushing_;
-    wake_.notify_one();  // no lingering while someone waits
-    done_cv_.wait(lock, [&] { return processed_ >= target; });
-    --flushing_;
-    Status s = std::move(first_error_);
-    first_error_ = Status::Ok();
-    return s;
-  }
-
-  uint64_t dropped() const override {
-    std::lock_guard lock(mu_);
-    return dropped_;
-  }
-  uint64_t failed() const override {
-    std::lock_guard lock(mu_);
-    return failed_;
-  }
-
- private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    bool drained = true;  // the last batch emptied the queue
-    for (;;) {
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
-      // Under load, linger a moment so that a batch gathers more than a few
-      // rows: each transaction costs about as much as dozens of rows. Only
-      // after the queue was drained: rows left over from a full batch go
-      // out at once.
-      if (drained && !stopping_ && queue_.size() < LingerBelow()) {
-        wake_.wait_for(lock, kLinger, [&] {
-          return stopping_ || flushing_ > 0 || queue_.size() >= LingerBelow();
-        });
-      }
-      // Only moves under the lock: pulls append to this queue, and must
-      // not wait while a batch is converted into rows.
-      std::vector<AuditEvent> events;
-      // Behind (a backlog of several batches): bigger transactions, which
-      // rewrite each index's last page once per many rows instead of once
-      // per batch. Keeping up, short ones keep the bursts short.
-      const size_t limit = queue_.size() > 4 * batch_size_ ? 8 * batch_size_ : batch_size_;
-      const size_t n = std::min(limit, queue_.size());
-      events.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        events.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      drained = queue_.empty();
-      lock.unlock();
-      std::vector<db::AuditRow> rows;
-      rows.reserve(n);
-      const int64_t now = state_->NowMicros();
-      for (AuditEvent& e : events) rows.push_back(ToAuditRow(std::move(e), now));
-      // Relaxed: rows still queued are lost in a crash anyway; a batch
-      // need not cost the writer an fsync.
-      Status s = state_->audit.Append(rows, db::Connection::Sync::kRelaxed);
-      if (!s.ok()) {
-        state_->logger->Log(LogLevel::kError, "audit", "failed to write audit batch",
-                            {{"rows", std::to_string(rows.size())}, {"error", s.ToString()}});
-      }
-      // A batch is a burst of CPU; on a busy machine the request threads
-      // get the core back between batches instead of after all of them.
-      std::this_thread::yield();
-      lock.lock();
-      processed_ += rows.size();
-      if (!s.ok()) {
-        failed_ += rows.size();
-        if (first_error_.ok()) first_error_ = s;
-      }
-      done_cv_.notify_all();
-    }
-  }
-
-  // Fewer queued rows than this (a full batch) and the writer lingers; never
-  // more than a quarter of the queue's capacity, so lingering cannot make it
-  // overflow.
-  size_t LingerBelow() const { return std::max<size_t>(1, std::min(batch_size_, capacity_ / 4)); }
-
-  std::shared_ptr<ServiceState> state_;
-  const size_t capacity_;
-  const size_t batch_size_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::condition_variable done_cv_;
-  std::deque<AuditEvent> queue_;
-  bool stopping_ = false;
-  int flushing_ = 0;  // Flush() calls waiting
-  uint64_t appended_ = 0;
-  uint64_t processed_ = 0;
-  uint64_t dropped_ = 0;
-  uint64_t failed_ = 0;
-  Status first_error_;
-  std::thread thread_;  // last: starts after every other member exists
-};
-
 }  // namespace
 
 int64_t ServiceState::NowMicros() const { return ToMicros(clock->Now()); }
+
+Result<db::AuditStore*> ServiceState::Events() {
+  std::lock_guard lock(events_mu_);
+  if (events_ == nullptr) {
+    auto pool = db::OpenAuditEventsDatabase(db::AuditEventsDatabasePath(db->connections().path()),
+                                            options.durable);
+    if (!pool.ok()) return pool.status();
+    events_pool_ = std::move(*pool);
+    events_ = std::make_unique<db::AuditStore>(*events_pool_);
+  }
+  return events_.get();
+}
+
+Result<std::filesystem::path> ServiceState::JournalRoot() {
+  const std::string& path = db->connections().path();
+  if (!db->connections().in_memory()) return db::AuditJournalRoot(path);
+  std::lock_guard lock(events_mu_);
+  if (temp_journal_root_.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "quay-audit-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return Status::Unavailable("cannot create a folder for the audit journal");
+    }
+    temp_journal_root_ = pattern;
+  }
+  return temp_journal_root_;
+}
+
+ServiceState::~ServiceState() {
+  if (!temp_journal_root_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_journal_root_, ec);
+  }
+}
 
 int64_t ToMicros(Clock::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -326,9 +213,26 @@ Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
   auto cursor = DecodeCursor(query.page);
   if (!cursor.ok()) return cursor.status();
   const size_t limit = query.limit == 0 ? 20 : query.limit;
-  // One more than asked tells whether an older page exists.
-  auto rows = state_->audit.Query(FilterOf(query), *cursor, limit + 1);
+  // One more than asked tells whether an older page exists. The page is the
+  // newest of both databases' pages: their ids never collide, so (time, id)
+  // orders them as one log.
+  const db::AuditFilter filter = FilterOf(query);
+  auto rows = state_->audit.Query(filter, *cursor, limit + 1);
   if (!rows.ok()) return rows.status();
+  auto events = state_->Events();
+  if (!events.ok()) return events.status();
+  auto appended = (*events)->Query(filter, *cursor, limit + 1);
+  if (!appended.ok()) return appended.status();
+  if (!appended->empty()) {
+    std::vector<db::AuditRow> merged;
+    merged.reserve(rows->size() + appended->size());
+    std::merge(std::make_move_iterator(rows->begin()), std::make_move_iterator(rows->end()),
+               std::make_move_iterator(appended->begin()), std::make_move_iterator(appended->end()),
+               std::back_inserter(merged), [](const db::AuditRow& a, const db::AuditRow& b) {
+                 return std::tie(a.at, a.id) > std::tie(b.at, b.id);
+               });
+    *rows = std::move(merged);
+  }
   AuditPage page;
   const bool more = rows->size() > limit;
   if (more) rows->resize(limit);
@@ -338,8 +242,31 @@ Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
 }
 
 Result<std::vector<AuditCount>> AuditLogImpl::Aggregate(const AuditQuery& query) {
-  auto rows = state_->audit.Aggregate(FilterOf(query));
+  const db::AuditFilter filter = FilterOf(query);
+  auto rows = state_->audit.Aggregate(filter);
   if (!rows.ok()) return rows.status();
+  auto events = state_->Events();
+  if (!events.ok()) return events.status();
+  auto appended = (*events)->Aggregate(filter);
+  if (!appended.ok()) return appended.status();
+  if (!appended->empty()) {
+    // Both are ordered by (day, kind): merge, summing the counts of a pair
+    // present in both.
+    std::vector<db::AuditDayCount> merged;
+    auto order = [](const db::AuditDayCount& a, const db::AuditDayCount& b) {
+      return std::tie(a.day, a.kind) < std::tie(b.day, b.kind);
+    };
+    std::merge(rows->begin(), rows->end(), appended->begin(), appended->end(),
+               std::back_inserter(merged), order);
+    rows->clear();
+    for (auto& r : merged) {
+      if (!rows->empty() && rows->back().day == r.day && rows->back().kind == r.kind) {
+        rows->back().count += r.count;
+      } else {
+        rows->push_back(std::move(r));
+      }
+    }
+  }
   std::vector<AuditCount> out;
   out.reserve(rows->size());
   for (const auto& row : *rows) {
@@ -349,7 +276,7 @@ Result<std::vector<AuditCount>> AuditLogImpl::Aggregate(const AuditQuery& query)
 }
 
 std::unique_ptr<AuditAppender> AuditLogImpl::NewAppender(const AuditAppenderOptions& options) {
-  return std::make_unique<BatchingAppender>(state_, options);
+  return NewJournalingAppender(state_, options);
 }
 
 }  // namespace quay::api

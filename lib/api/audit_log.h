@@ -22,4 +22,8 @@ class AuditLogImpl final : public AuditLog {
   std::shared_ptr<ServiceState> state_;
 };
 
+// The journaling appender (audit_appender.cpp).
+std::unique_ptr<AuditAppender> NewJournalingAppender(std::shared_ptr<ServiceState> state,
+                                                     const AuditAppenderOptions& options);
+
 }  // namespace quay::api

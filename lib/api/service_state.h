@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "db/audit_store.h"
@@ -32,6 +34,13 @@ struct ServiceState {
 
   int64_t NowMicros() const;
 
+  // The store of the events database (db::OpenAuditEventsDatabase) beside
+  // `db`, opened on first use.
+  Result<db::AuditStore*> Events();
+  // Where appenders keep their journals: beside the database file, or a
+  // private temporary folder for an in-memory database.
+  Result<std::filesystem::path> JournalRoot();
+
   Options options;
   std::shared_ptr<Clock> clock;
   std::shared_ptr<Logger> logger;
@@ -39,6 +48,15 @@ struct ServiceState {
   db::IdentityStore identity;
   db::AuditStore audit;
   db::SigningKeyRows keys;
+
+ private:
+  std::mutex events_mu_;
+  std::unique_ptr<db::ConnectionPool> events_pool_;
+  std::unique_ptr<db::AuditStore> events_;
+  std::filesystem::path temp_journal_root_;  // removed with the state
+
+ public:
+  ~ServiceState();
 };
 
 int64_t ToMicros(Clock::TimePoint t);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
 
 #include "db/connection.h"
 #include "db/sql_support.h"
@@ -141,23 +142,127 @@ void InsertAudit(Connection& c, const AuditRow& row) {
   ins->exec();
 }
 
+// Inserts rows: a multi-row INSERT per statement, then one at a time.
+static void InsertRows(Connection& c, const std::vector<AuditRow>& rows) {
+  size_t i = 0;
+  for (; i + kRowsPerInsert <= rows.size(); i += kRowsPerInsert) {
+    auto ins = c.Prepare(MultiRowInsertSql());
+    for (size_t j = 0; j < kRowsPerInsert; ++j) {
+      BindAuditRow(ins, static_cast<int>(j) * kAuditColumns, rows[i + j]);
+    }
+    ins->exec();
+  }
+  for (; i < rows.size(); ++i) InsertAudit(c, rows[i]);
+}
+
 Status AuditStore::Append(const std::vector<AuditRow>& rows, Connection::Sync sync) {
   if (rows.empty()) return Status::Ok();
   return WriteStatusOn(
       pool_,
       [&](Connection& c) {
-        size_t i = 0;
-        for (; i + kRowsPerInsert <= rows.size(); i += kRowsPerInsert) {
-          auto ins = c.Prepare(MultiRowInsertSql());
-          for (size_t j = 0; j < kRowsPerInsert; ++j) {
-            BindAuditRow(ins, static_cast<int>(j) * kAuditColumns, rows[i + j]);
-          }
-          ins->exec();
-        }
-        for (; i < rows.size(); ++i) InsertAudit(c, rows[i]);
+        InsertRows(c, rows);
         return Status::Ok();
       },
       CacheEffect::kNone, sync);
+}
+
+namespace {
+
+// The events database (OpenAuditEventsDatabase). AUTOINCREMENT with a seeded
+// sqlite_sequence makes the first id kAuditEventsFirstId and never reuses one.
+constexpr const char* kEventsSchema = R"sql(
+CREATE TABLE audit_log (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind           TEXT NOT NULL,
+  namespace_name TEXT NOT NULL DEFAULT '',
+  repository     TEXT NOT NULL DEFAULT '',
+  performer_kind TEXT NOT NULL,
+  performer      TEXT NOT NULL DEFAULT '',
+  token_kind     TEXT NOT NULL DEFAULT '',
+  token_id       TEXT NOT NULL DEFAULT '',
+  ip             TEXT NOT NULL DEFAULT '',
+  request_id     TEXT NOT NULL DEFAULT '',
+  metadata       TEXT NOT NULL DEFAULT '{}',
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log(created_at);
+CREATE INDEX audit_log_repository ON audit_log(repository, created_at);
+CREATE INDEX audit_log_namespace ON audit_log(namespace_name, created_at);
+CREATE INDEX audit_log_performer ON audit_log(performer, created_at);
+CREATE TABLE journal_position (
+  journal TEXT PRIMARY KEY,
+  segment INTEGER NOT NULL,
+  offset  INTEGER NOT NULL
+);
+INSERT INTO sqlite_sequence(name, seq) VALUES ('audit_log', 281474976710655);
+PRAGMA user_version = 1;
+)sql";
+
+}  // namespace
+
+std::string AuditEventsDatabasePath(const std::string& main_path) {
+  if (main_path == ":memory:") return main_path;
+  const std::filesystem::path p(main_path);
+  return (p.parent_path() / (p.stem().string() + "-audit" + p.extension().string())).string();
+}
+
+Result<std::unique_ptr<ConnectionPool>> OpenAuditEventsDatabase(const std::string& path,
+                                                                bool durable) {
+  static_assert(kAuditEventsFirstId - 1 == 281474976710655);
+  try {
+    auto pool = std::make_unique<ConnectionPool>(path, durable);
+    Connection& c = pool->writer();
+    WriteTransaction txn(c);
+    if (c.db().execAndGet("PRAGMA user_version").getInt() == 0) c.db().exec(kEventsSchema);
+    txn.Commit();
+    return pool;
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+Status AuditStore::AppendJournaled(const std::vector<AuditRow>& rows, const std::string& journal,
+                                   const JournalPosition& pos, Connection::Sync sync) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        InsertRows(c, rows);
+        auto q = c.Prepare(
+            "INSERT INTO journal_position(journal, segment, offset) VALUES(?, ?, ?)"
+            " ON CONFLICT(journal) DO UPDATE SET segment = excluded.segment,"
+            " offset = excluded.offset");
+        q->bindNoCopy(1, journal);
+        q->bind(2, static_cast<int64_t>(pos.segment));
+        q->bind(3, static_cast<int64_t>(pos.offset));
+        q->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone, sync);
+}
+
+Result<JournalPosition> AuditStore::JournalPositionOf(const std::string& journal) {
+  return ReadOn<JournalPosition>(pool_, [&](Connection& c) {
+    auto q = c.Prepare("SELECT segment, offset FROM journal_position WHERE journal = ?");
+    q->bindNoCopy(1, journal);
+    JournalPosition pos;
+    if (q->executeStep()) {
+      pos.segment = static_cast<uint64_t>(q->getColumn(0).getInt64());
+      pos.offset = static_cast<uint64_t>(q->getColumn(1).getInt64());
+    }
+    return pos;
+  });
+}
+
+Status AuditStore::ForgetJournal(const std::string& journal) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto q = c.Prepare("DELETE FROM journal_position WHERE journal = ?");
+        q->bindNoCopy(1, journal);
+        q->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
 }
 
 Result<std::vector<AuditRow>> AuditStore::Query(const AuditFilter& filter,

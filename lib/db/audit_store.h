@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "db/connection.h"
+#include "db/event_journal.h"
 #include "quay/status.h"
 
 namespace quay::db {
@@ -67,6 +70,17 @@ class AuditStore {
   // writer through an fsync per batch.
   Status Append(const std::vector<AuditRow>& rows,
                 Connection::Sync sync = Connection::Sync::kDurable);
+  // The same in a database opened by OpenAuditEventsDatabase, recording in
+  // the same transaction that journal `journal` has been indexed up to `pos`
+  // (so that a crash indexes nothing twice). kDurable when the caller is
+  // about to delete the journal segments before `pos`.
+  Status AppendJournaled(const std::vector<AuditRow>& rows, const std::string& journal,
+                         const JournalPosition& pos, Connection::Sync sync);
+  // Where `journal` was indexed up to ({0, 0} when never).
+  Result<JournalPosition> JournalPositionOf(const std::string& journal);
+  // Drops the position of a journal that has been indexed and removed.
+  Status ForgetJournal(const std::string& journal);
+
   // Up to `limit` rows older than `cursor`, newest first.
   Result<std::vector<AuditRow>> Query(const AuditFilter& filter, const AuditCursor& cursor,
                                       size_t limit);
@@ -76,5 +90,17 @@ class AuditStore {
  private:
   ConnectionPool& pool_;
 };
+
+// The database of the events an AuditAppender journals (pulls, pushes,
+// logins), beside the main one: <dir>/<stem>-audit.db for <dir>/<stem>.db,
+// ":memory:" for ":memory:". Its own file, so that indexing the journal holds
+// no lock any mutation waits for. Its audit_log has the main table's columns
+// and indexes; ids start above kAuditEventsFirstId so that (created_at, id)
+// orders rows of both databases in one sequence.
+std::string AuditEventsDatabasePath(const std::string& main_path);
+constexpr int64_t kAuditEventsFirstId = int64_t{1} << 48;
+// Opens (creating the schema if needed) the events database at `path`.
+Result<std::unique_ptr<ConnectionPool>> OpenAuditEventsDatabase(const std::string& path,
+                                                                bool durable);
 
 }  // namespace quay::db

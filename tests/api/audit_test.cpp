@@ -32,17 +32,16 @@ AuditQuery All(size_t limit = 100) {
 }
 
 // Makes every audit insert fail, through a second connection on the file.
-void BreakAuditLog(const std::string& data_dir) {
-  SQLite::Database db((std::filesystem::path(data_dir) / "quay.db").string(),
-                      SQLite::OPEN_READWRITE);
+// `file`: quay.db (mutations) or quay-audit.db (what appenders journal).
+void BreakAuditLog(const std::string& data_dir, const char* file = "quay.db") {
+  SQLite::Database db((std::filesystem::path(data_dir) / file).string(), SQLite::OPEN_READWRITE);
   db.exec(
       "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log"
       " BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
 }
 
-void RepairAuditLog(const std::string& data_dir) {
-  SQLite::Database db((std::filesystem::path(data_dir) / "quay.db").string(),
-                      SQLite::OPEN_READWRITE);
+void RepairAuditLog(const std::string& data_dir, const char* file = "quay.db") {
+  SQLite::Database db((std::filesystem::path(data_dir) / file).string(), SQLite::OPEN_READWRITE);
   db.exec("DROP TRIGGER audit_broken");
 }
 
@@ -262,9 +261,13 @@ TEST_CASE("appender: batches in the background, flushes on demand and on destruc
     for (int i = 0; i < 500; ++i) appender->Append(AuditEvent::By(alice, "push_repo", "alice/app"));
     AuditEvent bad = AuditEvent::By(alice, "push_repo", "alice/app");
     bad.metadata = "nope";
-    CHECK_FALSE(appender->Append(bad));
+    CHECK(appender->Append(bad));  // metadata is checked when indexed
+    AuditEvent no_kind = AuditEvent::By(alice, "", "alice/app");
+    CHECK_FALSE(appender->Append(no_kind));
     CHECK(appender->failed() == 1);
-  }  // destruction writes what is still queued
+    CHECK(appender->Flush().ok());
+    CHECK(appender->failed() == 2);  // the bad metadata, dropped and counted
+  }                                  // destruction writes what is still queued
   auto page = id->audit().Query(All(2000));
   REQUIRE(page.ok());
   CHECK(page->events.size() == 1500);
@@ -273,7 +276,7 @@ TEST_CASE("appender: batches in the background, flushes on demand and on destruc
   CHECK(page->events.front().token_id == "tok-1");
 }
 
-TEST_CASE("appender: a full queue drops instead of blocking; failed batches are reported") {
+TEST_CASE("appender: a full buffer drops instead of blocking; failed indexing is retried") {
   TempDir dir;
   auto id = OpenIdentity(FastIdentityOptions(dir.path()));
   AuditAppenderOptions options;
@@ -289,13 +292,17 @@ TEST_CASE("appender: a full queue drops instead of blocking; failed batches are 
   CHECK(appender->Flush().ok());
   CHECK(id->audit().Query(All(30000))->events.size() == accepted);
 
-  BreakAuditLog(dir.path());
+  // Indexing fails: the event stays in the journal (not counted as lost)
+  // and is indexed once the database works again.
+  BreakAuditLog(dir.path(), "quay-audit.db");
   CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
   CHECK_FALSE(appender->Flush().ok());
-  CHECK(appender->failed() == 1);
-  RepairAuditLog(dir.path());
+  CHECK(appender->failed() == 0);
+  CHECK(id->audit().Query(All(30000))->events.size() == accepted);
+  RepairAuditLog(dir.path(), "quay-audit.db");
   CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
   CHECK(appender->Flush().ok());
+  CHECK(id->audit().Query(All(30000))->events.size() == accepted + 2);
 }
 
 // Distinct events through the appender come back each with its own fields
