@@ -137,7 +137,9 @@ struct AuditAppenderOptions {
 // event once it is indexed; Flush() indexes everything at once. A crash
 // loses at most the last few milliseconds not yet in the journal; a journal
 // left behind is indexed by the next appender opened on the same database.
-// Destruction indexes everything appended, then stops the threads.
+// Destruction writes everything appended to the journal and, unless more
+// than 64 MiB of it is still unindexed (a long saturation), indexes it too;
+// a larger backlog is left to the next appender on the same database.
 class QUAY_EXPORT AuditAppender {
  public:
   virtual ~AuditAppender() = default;

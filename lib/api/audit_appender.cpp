@@ -177,6 +177,9 @@ bool DecodeEvent(std::string_view payload, AuditEvent& e, bool& invalid) {
 constexpr std::chrono::milliseconds kWriteLinger{2};
 constexpr std::chrono::milliseconds kIndexLinger{20};
 
+// The most a destructor indexes before it returns (a few seconds of work).
+constexpr uint64_t kIndexAtExitBytes = 64u << 20;
+
 // The indexer's pauses while request threads compete for the CPU.
 constexpr double kBusyShare = 0.5;
 constexpr std::chrono::milliseconds kMinBackoff{50};
@@ -246,14 +249,19 @@ class JournalingAppender final : public AuditAppender {
     if (writer_.joinable()) writer_.join();  // writes everything pending
     if (indexer_.joinable()) indexer_.join();
     if (!open_error_.ok()) return;
-    // Everything journaled goes into the database now, on this thread.
     std::lock_guard index_lock(index_mu_);
-    if (IndexAllLocked(*journal_, name_, pos_).ok()) {
+    IndexOrphansLocked();
+    // A small backlog goes into the database now, on this thread. A large one
+    // (after a long saturation) would hold up the shutdown: it stays in the
+    // journal, which the next appender on this database indexes.
+    const uint64_t behind = journaled_bytes_ - std::min(journaled_bytes_, indexed_bytes_);
+    const bool index_now = behind <= kIndexAtExitBytes;
+    if (index_now && IndexAllLocked(*journal_, name_, pos_).ok()) {
       Retire(std::move(journal_), name_);
     } else {
-      state_->logger->Log(LogLevel::kWarn, "audit",
-                          "audit journal left for the next appender to index",
-                          {{"journal", journal_->dir().string()}});
+      state_->logger->Log(
+          LogLevel::kWarn, "audit", "audit journal left for the next appender to index",
+          {{"journal", journal_->dir().string()}, {"unindexed_bytes", std::to_string(behind)}});
     }
   }
 
