@@ -11,6 +11,7 @@
 
 #include "host/access_log.h"
 #include "host/handlers.h"
+#include "host/http_parse.h"
 #include "host/registry_auth.h"
 #include "host/request_body.h"
 #include "quay/audit.h"
@@ -63,10 +64,7 @@ void RecordPull(const Exchange& ex, const quay::ManifestRecord& record) {
   const std::string_view ns = quay::NamespaceOf(name);
   const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
   const std::string digest_text = record.digest.str();
-  std::string_view user_agent;
-  if (auto it = ex.req.headers.find("User-Agent"); it != ex.req.headers.end()) {
-    user_agent = std::string_view(it->second).substr(0, 256);
-  }
+  const std::string_view user_agent = FindHeader(ex.req, "User-Agent").substr(0, 256);
   const std::string_view reference = ex.match.argument;
   std::array<std::pair<std::string_view, std::string_view>, 6> fields;
   size_t n = 0;

@@ -295,4 +295,13 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
+std::string_view FindHeader(const httplib::Request& req, std::string_view name) {
+  for (const auto& [key, value] : req.headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
 }  // namespace quayd

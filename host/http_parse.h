@@ -73,4 +73,10 @@ std::optional<uint64_t> ParseChunkSize(std::string_view line);
 // The reason phrase of a status code ("Not Found"), "" for unknown ones.
 std::string_view ReasonPhrase(int status);
 
+// The value of the first header named `name` (any case), or empty. A scan
+// comparing lengths first: the headers' multimap compares through tolower()
+// per character, which made one lookup cost about as much as a pull's audit
+// record.
+std::string_view FindHeader(const httplib::Request& req, std::string_view name);
+
 }  // namespace quayd

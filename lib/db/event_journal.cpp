@@ -109,12 +109,28 @@ void EventJournal::AppendHeader(std::string& out, uint32_t payload_bytes) {
   out.append(header, kHeaderBytes);
 }
 
+Status EventJournal::Sync() {
+  if (write_fd_ >= 0 && ::fdatasync(write_fd_) != 0) {
+    return Errno("cannot sync " + SegmentPath(writing_.load()).string());
+  }
+  return Status::Ok();
+}
+
 Status EventJournal::StartSegment() {
   const uint64_t next = std::max(writing_.load(), last_closed_.load()) + 1;
   // O_EXCL: a segment is only ever written by the journal that created it.
   const int fd = ::open(SegmentPath(next).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot create " + SegmentPath(next).string());
-  if (write_fd_ >= 0) ::close(write_fd_);
+  // The closed segment and the new name reach the disk before records go to
+  // the new segment.
+  if (write_fd_ >= 0) {
+    (void)::fdatasync(write_fd_);
+    ::close(write_fd_);
+  }
+  if (const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   write_fd_ = fd;
   if (writing_.load() != 0) last_closed_.store(writing_.load());
   // Readers look at written_ only for the segment writing_ names: publish the

@@ -56,6 +56,9 @@ class EventJournal {
   // records are then visible to Read(). `records` is modified (checksums).
   Status Write(std::string& records);
 
+  // Makes everything written so far durable (fdatasync). The writer's thread.
+  Status Sync();
+
   // Calls `fn` for each whole, valid record after `pos`, in order, at most
   // `max_records` of them, advancing `pos` past each record passed. Moves on
   // to the next segment at the end of a segment the writer has left (and past
