@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "host/http_parse.h"
 #include "host/http_ranges.h"
 
 namespace quayd {
@@ -25,8 +26,8 @@ void Start(RequestContext& ctx, const httplib::Request& req) {
   ctx.start = std::chrono::steady_clock::now();
   ctx.route = {};
   ctx.bytes_in = 0;
-  std::string client_id = req.get_header_value("X-Request-Id");
-  ctx.id = IsSaneRequestId(client_id) ? std::move(client_id) : NewRequestId();
+  const std::string_view client_id = FindHeader(req, "X-Request-Id");
+  ctx.id = IsSaneRequestId(client_id) ? std::string(client_id) : NewRequestId();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "host/access_log.h"
 #include "host/auth_parsing.h"
 #include "host/errors.h"
+#include "host/http_parse.h"
 #include "host/registry_auth.h"
 #include "host/request_body.h"
 #include "host/router.h"
@@ -21,12 +22,12 @@ namespace {
 // Basic there); a malformed or invalid one is Unauthenticated.
 quay::Result<std::shared_ptr<const VerifiedToken>> BearerOf(const httplib::Request& req,
                                                             RegistryAuth& auth) {
-  quay::Result<Credentials> credentials = ParseAuthorization(req.get_header_value("Authorization"));
+  quay::Result<Credentials> credentials = ParseAuthorization(FindHeader(req, "Authorization"));
   if (!credentials.ok()) return quay::Status::Unauthenticated("malformed Authorization header");
   if (credentials->kind != Credentials::Kind::kBearer) {
     return std::shared_ptr<const VerifiedToken>();
   }
-  return auth.VerifyBearer(credentials->secret, auth.Service(req.get_header_value("Host")));
+  return auth.VerifyBearer(credentials->secret, auth.Service(FindHeader(req, "Host")));
 }
 
 }  // namespace

@@ -18,9 +18,10 @@
 namespace quayd {
 namespace {
 
-bool HeaderIs(const httplib::Headers& headers, const char* name, const char* value) {
-  auto it = headers.find(name);
-  return it != headers.end() && !strcasecmp(it->second.c_str(), value);
+template <typename Message>
+bool HeaderIs(const Message& message, const char* name, std::string_view value) {
+  const std::string_view v = FindHeader(message, name);
+  return v.size() == value.size() && strncasecmp(v.data(), value.data(), value.size()) == 0;
 }
 
 // Methods whose requests may carry a body the handler reads.
@@ -31,10 +32,8 @@ bool MayCarryBody(const std::string& method) {
 // Whether the client asked to close after this exchange (HTTP/1.0 closes
 // unless it asked to keep the connection).
 bool ClientWantsClose(const httplib::Request& req) {
-  auto it = req.headers.find("Connection");
-  const bool has = it != req.headers.end();
-  if (req.version == "HTTP/1.0") return !has || strcasecmp(it->second.c_str(), "keep-alive") != 0;
-  return has && !strcasecmp(it->second.c_str(), "close");
+  if (req.version == "HTTP/1.0") return !HeaderIs(req, "Connection", "keep-alive");
+  return HeaderIs(req, "Connection", "close");
 }
 
 }  // namespace
@@ -130,12 +129,11 @@ bool HttpConnection::ServeOne() {
       close = true;
     }
     close = close || !framing_.status.ok() || framing_.close_after || ClientWantsClose(req) ||
-            HeaderIs(res.headers, "Connection", "close") ||
-            ++served_ >= options_.keep_alive_max_requests ||
+            HeaderIs(res, "Connection", "close") || ++served_ >= options_.keep_alive_max_requests ||
             stopping_.load(std::memory_order_relaxed);
     if (!close && !BodyComplete()) close = !DrainBody();
   }
-  close = close || HeaderIs(res.headers, "Connection", "close");
+  close = close || HeaderIs(res, "Connection", "close");
   handlers_.decorate(req, res);
   bool written = false;
   try {
@@ -247,7 +245,7 @@ void HttpConnection::BeginBody(const httplib::Request& req) {
   trailer_bytes_ = 0;
   body_broken_ = false;
   continue_sent_ = false;
-  expect_continue_ = req.version == "HTTP/1.1" && HeaderIs(req.headers, "Expect", "100-continue");
+  expect_continue_ = req.version == "HTTP/1.1" && HeaderIs(req, "Expect", "100-continue");
 }
 
 bool HttpConnection::BodyComplete() const {
@@ -392,8 +390,8 @@ bool HttpConnection::WriteResponse(const httplib::Request& req, httplib::Respons
   // handler set itself (HEAD answers carry the GET's length and no body).
   uint64_t length = provided ? res.content_length_ : res.body.size();
   if (!provided && res.body.empty() && req.method == "HEAD") {
-    auto it = res.headers.find("Content-Length");
-    if (it != res.headers.end()) length = ParseDecimal(it->second).value_or(0);
+    const std::string_view declared = FindHeader(res, "Content-Length");
+    if (!declared.empty()) length = ParseDecimal(declared).value_or(0);
   }
   res.headers.erase("Content-Length");
   res.headers.erase("Transfer-Encoding");
@@ -402,7 +400,7 @@ bool HttpConnection::WriteResponse(const httplib::Request& req, httplib::Respons
   } else if (res.status != 204 && res.status != 304) {
     res.headers.emplace("Content-Length", std::to_string(length));
   }
-  if (close && !HeaderIs(res.headers, "Connection", "close")) {
+  if (close && !HeaderIs(res, "Connection", "close")) {
     res.headers.erase("Connection");
     res.headers.emplace("Connection", "close");
   }

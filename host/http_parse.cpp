@@ -295,13 +295,25 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string_view FindHeader(const httplib::Request& req, std::string_view name) {
-  for (const auto& [key, value] : req.headers) {
+namespace {
+
+std::string_view FindIn(const httplib::Headers& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
     if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
       return value;
     }
   }
   return {};
+}
+
+}  // namespace
+
+std::string_view FindHeader(const httplib::Request& req, std::string_view name) {
+  return FindIn(req.headers, name);
+}
+
+std::string_view FindHeader(const httplib::Response& res, std::string_view name) {
+  return FindIn(res.headers, name);
 }
 
 }  // namespace quayd

@@ -18,7 +18,8 @@
 
 namespace httplib {
 struct Request;
-}
+struct Response;
+}  // namespace httplib
 
 namespace quayd {
 
@@ -78,5 +79,6 @@ std::string_view ReasonPhrase(int status);
 // per character, which made one lookup cost about as much as a pull's audit
 // record.
 std::string_view FindHeader(const httplib::Request& req, std::string_view name);
+std::string_view FindHeader(const httplib::Response& res, std::string_view name);
 
 }  // namespace quayd

@@ -15,7 +15,7 @@ RequestBody::RequestBody(const httplib::Request& req, const httplib::ContentRead
   BodyFraming framing = ParseBodyFraming(req);
   framing_ = std::move(framing.status);
   chunked_ = framing.chunked;
-  if (framing_.ok() && !chunked_ && req.has_header("Content-Length")) {
+  if (framing_.ok() && !chunked_ && !FindHeader(req, "Content-Length").empty()) {
     content_length_ = framing.content_length;
   }
 }

@@ -269,39 +269,17 @@ class JournalingAppender final : public AuditAppender {
   }
 
   bool Append(AuditEvent event) override {
-    const int64_t micros =
-        ToMicros(event.time == Clock::TimePoint{} ? state_->clock->Now() : event.time);
+    RecordHead head;
+    head.micros = ToMicros(event.time == Clock::TimePoint{} ? state_->clock->Now() : event.time);
+    head.performer_kind = event.performer_kind;
+    head.token_kind = event.token_kind;
+    head.texts = {event.kind,      event.namespace_name, event.repository,
+                  event.performer, event.token_id,       event.ip,
+                  event.request_id};
     // Metadata is checked to be a JSON object when the event is indexed, on
     // the indexer's thread: parsing it here would cost every pull.
-    const bool valid = open_error_.ok() && !event.kind.empty();
-    if (event.metadata.empty()) event.metadata = "{}";
-    bool wake = false;
-    {
-      std::lock_guard lock(mu_);
-      if (!valid) {
-        ++failed_;
-        return false;
-      }
-      if (pending_events_ >= options_.capacity) {
-        ++dropped_;
-        return false;
-      }
-      RecordHead head;
-      head.micros = micros;
-      head.performer_kind = event.performer_kind;
-      head.token_kind = event.token_kind;
-      head.texts = {event.kind,      event.namespace_name, event.repository,
-                    event.performer, event.token_id,       event.ip,
-                    event.request_id};
-      EncodeRecord(head, event.metadata, {}, kJsonText, pending_);
-      ++pending_events_;
-      ++appended_;
-      // The writer sleeps on an empty buffer: wake it for the first event
-      // only (not a futex call per pull).
-      wake = pending_events_ == 1;
-    }
-    if (wake) write_cv_.notify_one();
-    return true;  // `event`'s strings are freed after the lock is released
+    const std::string_view metadata = event.metadata.empty() ? "{}" : event.metadata;
+    return Enqueue(head, metadata, {}, kJsonText);
   }
 
   bool AppendView(const AuditEventView& event) override {
@@ -319,24 +297,7 @@ class JournalingAppender final : public AuditAppender {
         who.token_id,
         event.ip,
         event.request_id};
-    bool wake = false;
-    {
-      std::lock_guard lock(mu_);
-      if (!open_error_.ok() || event.kind.empty()) {
-        ++failed_;
-        return false;
-      }
-      if (pending_events_ >= options_.capacity) {
-        ++dropped_;
-        return false;
-      }
-      EncodeRecord(head, {}, event.metadata, kFields, pending_);
-      ++pending_events_;
-      ++appended_;
-      wake = pending_events_ == 1;
-    }
-    if (wake) write_cv_.notify_one();
-    return true;
+    return Enqueue(head, {}, event.metadata, kFields);
   }
 
   Status Flush() override {
@@ -371,6 +332,37 @@ class JournalingAppender final : public AuditAppender {
   }
 
  private:
+  // Encodes the record on the calling thread, outside the lock: with dozens
+  // of request threads on a few cores, a holder preempted inside a longer
+  // critical section makes the others queue on the mutex.
+  bool Enqueue(const RecordHead& head, std::string_view json, std::span<const Field> fields,
+               MetadataForm form) {
+    thread_local std::string record;
+    record.clear();
+    if (!open_error_.ok() || head.texts[0].empty()) {
+      std::lock_guard lock(mu_);
+      ++failed_;
+      return false;
+    }
+    EncodeRecord(head, json, fields, form, record);
+    bool wake = false;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_events_ >= options_.capacity) {
+        ++dropped_;
+        return false;
+      }
+      pending_ += record;
+      ++pending_events_;
+      ++appended_;
+      // The writer sleeps on an empty buffer: wake it for the first event
+      // only (not a futex call per pull).
+      wake = pending_events_ == 1;
+    }
+    if (wake) write_cv_.notify_one();
+    return true;
+  }
+
   // Creates this appender's journal and finds the ones left by dead owners.
   Status Open() {
     auto events = state_->Events();
@@ -573,7 +565,17 @@ class JournalingAppender final : public AuditAppender {
                           "audit events dropped: metadata is not a JSON object",
                           {{"events", std::to_string(invalid)}});
     }
-    if (next == pos) return Status::Ok();
+    if (next == pos) {
+      // Nothing readable although the counters say otherwise (records lost
+      // to damage on disk): resynchronize, or the indexer would keep waking
+      // for them.
+      if (&journal == journal_.get() && journal.AtEnd(pos)) {
+        std::lock_guard lock(mu_);
+        indexed_events_ = journaled_events_;
+        indexed_bytes_ = journaled_bytes_;
+      }
+      return Status::Ok();
+    }
     // A finished segment is deleted once its rows are durable.
     const bool finished_segment = next.segment != pos.segment;
     Status s = events_->AppendJournaled(
