@@ -278,7 +278,8 @@ class JournalingAppender final : public AuditAppender {
                   event.request_id};
     // Metadata is checked to be a JSON object when the event is indexed, on
     // the indexer's thread: parsing it here would cost every pull.
-    const std::string_view metadata = event.metadata.empty() ? "{}" : event.metadata;
+    const std::string_view metadata =
+        event.metadata.empty() ? std::string_view("{}") : std::string_view(event.metadata);
     return Enqueue(head, metadata, {}, kJsonText);
   }
 
