@@ -379,7 +379,8 @@ class JournalingAppender final : public AuditAppender {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(root_, ec)) {
       const std::string name = entry.path().filename().string();
-      if (name == name_ || !entry.is_directory(ec)) continue;
+      // "*.new": a journal being created (db::EventJournal::Open).
+      if (name == name_ || name.ends_with(".new") || !entry.is_directory(ec)) continue;
       auto orphan = db::EventJournal::Open(entry.path());
       if (orphan.ok()) orphans_.push_back({name, std::move(*orphan)});  // else: alive
     }
@@ -389,10 +390,37 @@ class JournalingAppender final : public AuditAppender {
   void WriteLoop() {
     std::string buffer;
     auto last_sync = std::chrono::steady_clock::now();
+    bool unsynced = false;  // written since the last fdatasync
+    const bool durable = state_->options.durable;
+    // Durable databases: the journal reaches the disk within a second of a
+    // write (a crash of the machine loses at most that much; a crash of the
+    // process loses nothing written), even when no more events come.
+    auto sync = [&] {
+      if (Status s = journal_->Sync(); !s.ok()) {
+        state_->logger->Log(LogLevel::kError, "audit", "failed to sync the audit journal",
+                            {{"error", s.ToString()}});
+      }
+      last_sync = std::chrono::steady_clock::now();
+      unsynced = false;
+    };
     std::unique_lock lock(mu_);
     for (;;) {
-      write_cv_.wait(lock, [&] { return stopping_ || pending_events_ > 0; });
-      if (pending_events_ == 0) return;  // stopping, and everything is written
+      auto has_work = [&] { return stopping_ || pending_events_ > 0; };
+      if (unsynced) {
+        if (!write_cv_.wait_until(lock, last_sync + kSyncInterval, has_work)) {
+          lock.unlock();
+          sync();
+          lock.lock();
+          continue;
+        }
+      } else {
+        write_cv_.wait(lock, has_work);
+      }
+      if (pending_events_ == 0) {  // stopping, and everything is written
+        lock.unlock();
+        if (unsynced) sync();
+        return;
+      }
       if (!stopping_ && flushing_ == 0) {
         // Let a few milliseconds of events gather: one write() for all.
         write_cv_.wait_for(lock, kWriteLinger, [&] { return stopping_ || flushing_ > 0; });
@@ -404,17 +432,8 @@ class JournalingAppender final : public AuditAppender {
       const size_t bytes = buffer.size();
       Status s = journal_->Write(buffer);
       buffer.clear();
-      // Durable databases: the journal reaches the disk at least once a
-      // second (a crash of the machine loses at most that much; a crash of
-      // the process loses nothing written).
-      if (s.ok() && state_->options.durable &&
-          std::chrono::steady_clock::now() - last_sync >= kSyncInterval) {
-        if (Status synced = journal_->Sync(); !synced.ok()) {
-          state_->logger->Log(LogLevel::kError, "audit", "failed to sync the audit journal",
-                              {{"error", synced.ToString()}});
-        }
-        last_sync = std::chrono::steady_clock::now();
-      }
+      unsynced = unsynced || (s.ok() && durable);
+      if (unsynced && std::chrono::steady_clock::now() - last_sync >= kSyncInterval) sync();
       if (!s.ok()) {
         state_->logger->Log(LogLevel::kError, "audit", "failed to write the audit journal",
                             {{"events", std::to_string(events)}, {"error", s.ToString()}});

@@ -65,16 +65,26 @@ constexpr uint32_t kMaxPayload = 16u << 20;
 Result<std::unique_ptr<EventJournal>> EventJournal::Open(const std::filesystem::path& dir,
                                                          uint64_t segment_bytes) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Unavailable("cannot create " + dir.string() + ": " + ec.message());
-  const int fd = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot open " + (dir / "LOCK").string());
+  // A new journal is made under a temporary name and renamed once locked:
+  // another process looking for journals whose owner died must never find
+  // one before its owner holds the lock.
+  const bool fresh = !std::filesystem::exists(dir, ec);
+  const std::filesystem::path made = fresh ? std::filesystem::path(dir.string() + ".new") : dir;
+  std::filesystem::create_directories(made, ec);
+  if (ec) return Status::Unavailable("cannot create " + made.string() + ": " + ec.message());
+  const int fd = ::open((made / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot open " + (made / "LOCK").string());
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) return Status::Unavailable("journal in use: " + dir.string());
     errno = err;
     return Errno("cannot lock " + dir.string());
+  }
+  if (fresh && ::rename(made.c_str(), dir.c_str()) != 0) {
+    const Status s = Errno("cannot rename " + made.string());
+    ::close(fd);
+    return s;
   }
   const std::vector<uint64_t> segments = ListSegments(dir);
   const uint64_t first = segments.empty() ? 0 : segments.front();

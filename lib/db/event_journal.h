@@ -36,7 +36,8 @@ class EventJournal {
   // Header bytes before each payload.
   static constexpr size_t kHeaderBytes = 8;
 
-  // Opens `dir` (created if missing) and takes its lock. Unavailable when
+  // Opens `dir` (created if missing: as `<dir>.new`, renamed once locked, so
+  // that no one else opens it first) and takes its lock. Unavailable when
   // another live owner holds the lock; a journal whose owner died can be
   // opened (the kernel drops the flock with the process).
   static Result<std::unique_ptr<EventJournal>> Open(const std::filesystem::path& dir,
