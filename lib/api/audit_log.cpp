@@ -1,17 +1,15 @@
 #include "api/audit_log.h"
 
-#include <rapidjson/document.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
+#include <cstdlib>
+#include <filesystem>
 #include <iterator>
 #include <mutex>
-#include <thread>
 #include <tuple>
 
 namespace quay::api {
