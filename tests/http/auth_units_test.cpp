@@ -5,9 +5,9 @@
 #include <chrono>
 #include <memory>
 
-#include "host/auth_parsing.h"
-#include "host/client_address.h"
-#include "host/login_throttle.h"
+#include "host/auth/auth_parsing.h"
+#include "host/net/client_address.h"
+#include "host/auth/login_throttle.h"
 #include "quay/clock.h"
 
 using namespace quayd;

@@ -1,11 +1,11 @@
-// quayd's command line (host/cli.h) and its structured logger.
+// quayd's command line (host/cmd/cli.h) and its structured logger.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "host/cli.h"
-#include "host/structured_logger.h"
+#include "host/cmd/cli.h"
+#include "host/obs/structured_logger.h"
 
 using quayd::Command;
 using quayd::ParseCommandLine;

@@ -1,4 +1,4 @@
-// quayd's config file (host/config_file.h) and how it combines with the
+// quayd's config file (host/cmd/config_file.h) and how it combines with the
 // command line: defaults < file < flags. Also the admin subcommands' parsing.
 #include <doctest/doctest.h>
 
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "host/admin.h"
-#include "host/cli.h"
-#include "host/config_file.h"
+#include "host/cmd/admin.h"
+#include "host/cmd/cli.h"
+#include "host/cmd/config_file.h"
 #include "http_test_support.h"
 #include "quay/identity.h"
 

@@ -1,6 +1,6 @@
 // The connection task queue: threads start only when every one is busy, up
 // to the maximum; beyond it tasks wait; shutdown finishes what was queued.
-#include "host/connection_pool.h"
+#include "host/net/connection_pool.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// quayd's own HTTP/1.1 connection loop (host/http_connection.h) on a real
+// quayd's own HTTP/1.1 connection loop (host/net/http_connection.h) on a real
 // socket: pipelining, chunked request bodies, Expect: 100-continue, HEAD
 // framing, HTTP/1.0, and refusing what is not HTTP quickly.
 #include <doctest/doctest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "host/http_server.h"
+#include "host/net/http_server.h"
 #include "http_test_support.h"
 
 using namespace quayd::testing;

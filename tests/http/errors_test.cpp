@@ -1,5 +1,5 @@
-// The Status -> HTTP/OCI table (host/errors.h).
-#include "host/errors.h"
+// The Status -> HTTP/OCI table (host/route/errors.h).
+#include "host/route/errors.h"
 
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>

@@ -1,6 +1,6 @@
-// quayd's garbage collection glue (host/gc.h): the report line and the
+// quayd's garbage collection glue (host/cmd/gc.h): the report line and the
 // periodic collector of `quayd serve`, against a real in-memory Registry.
-#include "host/gc.h"
+#include "host/cmd/gc.h"
 
 #include <doctest/doctest.h>
 

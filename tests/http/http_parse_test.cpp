@@ -1,6 +1,6 @@
 // The request-head parser, body framing and chunk-size rules of quayd's own
-// HTTP/1.1 loop (host/http_parse.h), without a socket.
-#include "host/http_parse.h"
+// HTTP/1.1 loop (host/net/http_parse.h), without a socket.
+#include "host/net/http_parse.h"
 
 #include <doctest/doctest.h>
 #include <httplib.h>

@@ -1,5 +1,5 @@
-// Content-Range / Range parsing (host/http_ranges.h).
-#include "host/http_ranges.h"
+// Content-Range / Range parsing (host/net/http_ranges.h).
+#include "host/net/http_ranges.h"
 
 #include <doctest/doctest.h>
 

@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "host/structured_logger.h"
+#include "host/obs/structured_logger.h"
 #include "quay/options.h"
 
 namespace quayd::testing {

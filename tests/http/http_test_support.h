@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "host/registry_auth.h"
-#include "host/server.h"
+#include "host/auth/registry_auth.h"
+#include "host/cmd/server.h"
 #include "quay/clock.h"
 #include "quay/digest.h"
 #include "quay/identity.h"

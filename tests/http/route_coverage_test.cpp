@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "host/routes.h"
+#include "host/v2/routes.h"
 #include "http_test_support.h"
 
 using namespace quayd::testing;

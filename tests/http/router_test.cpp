@@ -1,10 +1,10 @@
-// Path splitting and path-trick rejection (host/router.h) and the route
-// table's lookups (host/routes.h).
-#include "host/router.h"
+// Path splitting and path-trick rejection (host/v2/router.h) and the route
+// table's lookups (host/v2/routes.h).
+#include "host/v2/router.h"
 
 #include <doctest/doctest.h>
 
-#include "host/routes.h"
+#include "host/v2/routes.h"
 
 using quayd::CheckPathTricks;
 using quayd::MatchPath;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "auth/jwt.h"
-#include "host/auth_parsing.h"
+#include "host/auth/auth_parsing.h"
 #include "http_test_support.h"
 #include "quay/audit.h"
 

@@ -1,0 +1,348 @@
+#include "host/cmd/config_file.h"
+
+#include <fmt/format.h>
+#include <strings.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "host/auth/auth_parsing.h"
+#include "host/net/client_address.h"
+#include "host/net/http_ranges.h"
+
+namespace quayd {
+namespace {
+
+using std::chrono::seconds;
+
+// Ten years: past that a duration is a typo (and the arithmetic stays safe).
+constexpr int64_t kMaxDurationSeconds = 10ll * 366 * 24 * 3600;
+
+quay::Status Bad(std::string message) {
+  return quay::Status::InvalidArgument(quay::Subject::kNone, std::move(message));
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// ---- typed readers: OK or a message saying what was expected ----
+
+quay::Status ReadString(const YAML::Node& node, std::string& out) {
+  if (!node.IsScalar()) return Bad("expected a string");
+  out = node.Scalar();
+  return quay::Status::Ok();
+}
+
+quay::Status ReadBool(const YAML::Node& node, bool& out) {
+  if (!node.IsScalar()) return Bad("expected true or false");
+  const std::string& s = node.Scalar();
+  for (std::string_view yes : {"true", "yes", "on"}) {
+    if (IEquals(s, yes)) {
+      out = true;
+      return quay::Status::Ok();
+    }
+  }
+  for (std::string_view no : {"false", "no", "off"}) {
+    if (IEquals(s, no)) {
+      out = false;
+      return quay::Status::Ok();
+    }
+  }
+  return Bad("expected true or false");
+}
+
+quay::Status ReadCount(const YAML::Node& node, uint64_t min, uint64_t max, uint64_t& out) {
+  std::optional<uint64_t> n = node.IsScalar() ? ParseDecimal(node.Scalar()) : std::nullopt;
+  if (!n || *n < min || *n > max) {
+    return Bad(fmt::format("expected a whole number from {} to {}", min, max));
+  }
+  out = *n;
+  return quay::Status::Ok();
+}
+
+quay::Status ReadDuration(const YAML::Node& node, seconds& out, bool allow_zero = true) {
+  std::optional<seconds> d = node.IsScalar() ? ParseDuration(node.Scalar()) : std::nullopt;
+  if (!d || (!allow_zero && d->count() == 0)) {
+    return Bad(allow_zero ? "expected a duration such as 90, 15m, 2h, 7d"
+                          : "expected a positive duration such as 90, 15m, 2h, 7d");
+  }
+  out = *d;
+  return quay::Status::Ok();
+}
+
+quay::Status ReadNames(const YAML::Node& node, std::vector<std::string>& out) {
+  out.clear();
+  if (node.IsNull()) return quay::Status::Ok();
+  if (!node.IsSequence()) return Bad("expected a list of names");
+  for (const YAML::Node& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty()) return Bad("expected a list of names");
+    out.push_back(item.Scalar());
+  }
+  return quay::Status::Ok();
+}
+
+// ---- the keys ----
+
+using Apply = quay::Status (*)(const YAML::Node&, ServeFlags&);
+
+struct Key {
+  std::string_view name;
+  Apply apply;
+};
+
+const Key kKeys[] = {
+    // Quay's keys.
+    {"SERVER_HOSTNAME",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string host;
+       if (!ReadString(n, host).ok() || !IsSaneHost(host)) {
+         return Bad("expected a host name with an optional :port");
+       }
+       f.auth.server_hostname = host;
+       return quay::Status::Ok();
+     }},
+    {"PREFERRED_URL_SCHEME",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string scheme;
+       if (!ReadString(n, scheme).ok() || (scheme != "http" && scheme != "https")) {
+         return Bad("expected http or https");
+       }
+       f.auth.url_scheme = scheme;
+       return quay::Status::Ok();
+     }},
+    {"SUPER_USERS",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadNames(n, f.identity.super_users); }},
+    {"SUPERUSERS",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadNames(n, f.identity.super_users); }},
+    {"GLOBAL_READONLY_SUPER_USERS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadNames(n, f.identity.global_readonly_super_users);
+     }},
+    {"TRUSTED_PROXIES",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (quay::Status s = ReadNames(n, f.trusted_proxies); !s.ok()) return s;
+       for (const std::string& address : f.trusted_proxies) {
+         if (!IsIpAddress(address)) return Bad("expected a list of IP addresses");
+       }
+       return quay::Status::Ok();
+     }},
+    {"FEATURE_SUPERUSERS_FULL_ACCESS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.identity.superusers_full_access);
+     }},
+    {"FEATURE_ANONYMOUS_ACCESS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       quay::Status s = ReadBool(n, f.identity.anonymous_access);
+       f.auth.anonymous_access = f.identity.anonymous_access;
+       return s;
+     }},
+    {"FEATURE_PUBLIC_CATALOG",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.identity.public_catalog); }},
+    {"CREATE_PRIVATE_REPO_ON_PUSH",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.identity.create_private_repo_on_push);
+     }},
+    {"CREATE_NAMESPACE_ON_PUSH",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.identity.create_namespace_on_push);
+     }},
+    {"DATABASE_SECRET_KEY",
+     [](const YAML::Node& n, ServeFlags& f) {
+       // Quay configs often hold a UUID; YAML may read digits as a number,
+       // which is still a scalar: its text is the secret.
+       if (!ReadString(n, f.identity.database_secret_key).ok() ||
+           f.identity.database_secret_key.empty()) {
+         return Bad("expected a non-empty string");
+       }
+       return quay::Status::Ok();
+     }},
+    {"APP_SPECIFIC_TOKEN_EXPIRATION",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (n.IsNull()) {
+         f.identity.app_token_lifetime = seconds(0);
+         return quay::Status::Ok();
+       }
+       return ReadDuration(n, f.identity.app_token_lifetime, false);
+     }},
+    {"ACTION_LOG_AUDIT_LOGINS",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.login_audit); }},
+    {"ACTION_LOG_AUDIT_LOGIN_FAILURES",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.login_failure_audit); }},
+    {"REGISTRY_JWT_TOKEN_LIFETIME",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.auth.keys.token_lifetime, false);
+     }},
+
+    // quayd's own.
+    {"listen",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string text;
+       if (!ReadString(n, text).ok()) return Bad("expected HOST:PORT");
+       quay::Status s = ParseListen(text, f.host, f.port);
+       return s.ok() ? s : Bad("expected HOST:PORT");
+     }},
+    {"data_dir",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string dir;
+       if (!ReadString(n, dir).ok() || dir.empty()) return Bad("expected a folder");
+       f.data_dir = dir;
+       return quay::Status::Ok();
+     }},
+    {"fsync", [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.fsync); }},
+    {"log_level",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::optional<quay::LogLevel> level =
+           n.IsScalar() ? ParseLogLevel(n.Scalar()) : std::nullopt;
+       if (!level) return Bad("expected debug, info, warn or error");
+       f.log_level = *level;
+       return quay::Status::Ok();
+     }},
+    {"log_format",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::optional<LogFormat> format = n.IsScalar() ? ParseLogFormat(n.Scalar()) : std::nullopt;
+       if (!format) return Bad("expected text or json");
+       f.log_format = *format;
+       return quay::Status::Ok();
+     }},
+    {"threads",
+     [](const YAML::Node& n, ServeFlags& f) {
+       uint64_t threads = 0;
+       quay::Status s = ReadCount(n, 1, 4096, threads);
+       if (s.ok()) f.threads = static_cast<size_t>(threads);
+       return s;
+     }},
+    {"gc_interval",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadDuration(n, f.gc_interval); }},
+    {"pull_audit",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.auth.pull_audit); }},
+    {"jwt_algorithm",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string alg;
+       if (!ReadString(n, alg).ok() || (alg != "RS256" && alg != "ES256")) {
+         return Bad("expected RS256 or ES256");
+       }
+       f.auth.keys.algorithm =
+           alg == "ES256" ? quay::auth::JwtAlgorithm::kES256 : quay::auth::JwtAlgorithm::kRS256;
+       return quay::Status::Ok();
+     }},
+    {"signing_key_rotation",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.auth.keys.rotation, false);
+     }},
+    {"login_failure_limit",
+     [](const YAML::Node& n, ServeFlags& f) {
+       uint64_t limit = 0;
+       quay::Status s = ReadCount(n, 0, 1000000, limit);
+       if (s.ok()) f.auth.login_throttle.max_failures = static_cast<uint32_t>(limit);
+       return s;
+     }},
+    {"login_failure_window",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.auth.login_throttle.window, false);
+     }},
+    {"login_backoff_max",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.auth.login_throttle.max_delay, false);
+     }},
+    {"password_hash_cost",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string cost;
+       if (!ReadString(n, cost).ok()) return Bad("expected interactive, moderate or minimum");
+       if (cost == "interactive") {
+         f.identity.password_hash_cost = quay::PasswordHashCost::kInteractive;
+       } else if (cost == "moderate") {
+         f.identity.password_hash_cost = quay::PasswordHashCost::kModerate;
+       } else if (cost == "minimum") {
+         f.identity.password_hash_cost = quay::PasswordHashCost::kMinimum;
+       } else {
+         return Bad("expected interactive, moderate or minimum");
+       }
+       return quay::Status::Ok();
+     }},
+};
+
+}  // namespace
+
+std::optional<seconds> ParseDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit = 1;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    case 'w':
+      unit = 7 * 86400;
+      break;
+    default:
+      unit = 0;
+      break;
+  }
+  if (unit != 0) text.remove_suffix(1);
+  if (unit == 0) unit = 1;
+  std::optional<uint64_t> n = ParseDecimal(text);
+  if (!n || *n > static_cast<uint64_t>(kMaxDurationSeconds / unit)) return std::nullopt;
+  return seconds(static_cast<int64_t>(*n) * unit);
+}
+
+quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
+                             std::vector<std::string>& warnings) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    // The parser's message names a line and column, never a value.
+    return Bad(
+        fmt::format("not valid YAML (line {}, column {})", e.mark.line + 1, e.mark.column + 1));
+  }
+  if (root.IsNull()) return quay::Status::Ok();  // an empty file
+  if (!root.IsMap()) return Bad("the configuration must be a mapping of keys to values");
+
+  ServeFlags updated = flags;
+  try {
+    for (const auto& entry : root) {
+      if (!entry.first.IsScalar()) return Bad("keys must be strings");
+      const std::string& name = entry.first.Scalar();
+      const Key* key = nullptr;
+      for (const Key& k : kKeys) {
+        if (k.name == name) key = &k;
+      }
+      if (key == nullptr) {
+        warnings.push_back(fmt::format("unknown configuration key {} ignored", name.substr(0, 64)));
+        continue;
+      }
+      if (quay::Status s = key->apply(entry.second, updated); !s.ok()) {
+        return Bad(fmt::format("{}: {}", name, s.message()));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Bad(fmt::format("unreadable configuration (line {})", e.mark.line + 1));
+  }
+  flags = std::move(updated);
+  return quay::Status::Ok();
+}
+
+quay::Status ApplyConfigFile(const std::string& path, ServeFlags& flags,
+                             std::vector<std::string>& warnings) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Bad(fmt::format("{}: cannot be read", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Bad(fmt::format("{}: cannot be read", path));
+  quay::Status applied = ApplyConfigText(text.str(), flags, warnings);
+  if (!applied.ok()) return Bad(fmt::format("{}: {}", path, applied.message()));
+  return applied;
+}
+
+}  // namespace quayd

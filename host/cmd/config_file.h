@@ -1,0 +1,66 @@
+// quayd's configuration file (`quayd serve --config config.yaml`): one YAML
+// mapping. Keys that Quay has keep Quay's names and meaning (so a Quay
+// config.yaml mostly reads as-is); quayd's own settings are lower-case.
+//
+//   Quay keys                         meaning (default)
+//   SERVER_HOSTNAME                   token service / realm host (request Host)
+//   PREFERRED_URL_SCHEME              http | https, for the realm URL (http)
+//   SUPER_USERS (alias SUPERUSERS)    list of superuser names ([])
+//   GLOBAL_READONLY_SUPER_USERS       list of read-everything users ([])
+//   FEATURE_SUPERUSERS_FULL_ACCESS    superusers pass every check (false)
+//   FEATURE_ANONYMOUS_ACCESS          anonymous pull of public repos (true)
+//   FEATURE_PUBLIC_CATALOG            anonymous catalog of public repos (false)
+//   CREATE_PRIVATE_REPO_ON_PUSH       push-created repos are private (true)
+//   CREATE_NAMESPACE_ON_PUSH          a push to a missing namespace creates
+//                                     it as an org owned by the pusher (false)
+//   DATABASE_SECRET_KEY               secret that stored private signing keys
+//                                     are encrypted under (a random one in
+//                                     <data_dir>/database_secret_key)
+//   APP_SPECIFIC_TOKEN_EXPIRATION     app token lifetime, null = never (null)
+//   ACTION_LOG_AUDIT_LOGINS           audit login_success on /v2/auth (true)
+//   ACTION_LOG_AUDIT_LOGIN_FAILURES   audit login_failure (false)
+//   REGISTRY_JWT_TOKEN_LIFETIME       registry token lifetime (1h) [quayd's;
+//                                     Quay hard-codes 3600 s]
+//
+//   quayd keys
+//   listen, data_dir, fsync, log_level, log_format, threads, gc_interval,
+//   pull_audit, jwt_algorithm (RS256|ES256), signing_key_rotation,
+//   login_failure_limit, login_failure_window, login_backoff_max,
+//   password_hash_cost (interactive|moderate|minimum)
+//
+// Durations are a number of seconds or a number with a unit: s, m, h, d, w
+// ("90", "15m", "2w"). Booleans are YAML booleans or the strings
+// "true"/"false" (Quay accepts those too).
+//
+// Unknown keys are reported as warnings (Quay configs carry many keys quayd
+// has no use for). A known key with an invalid value is an error naming the
+// key; quayd then refuses to start. The file's values never reach a log line.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/cmd/cli.h"
+#include "quay/status.h"
+
+namespace quayd {
+
+// Applies the settings of `yaml` (the file's text) over `flags`. Appends one
+// message per unknown key to `warnings`. InvalidArgument
+// ("<KEY>: <what is wrong>") for a malformed document or value.
+quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
+                             std::vector<std::string>& warnings);
+
+// Reads `path` and applies it. InvalidArgument when it cannot be read,
+// prefixed with the path.
+quay::Status ApplyConfigFile(const std::string& path, ServeFlags& flags,
+                             std::vector<std::string>& warnings);
+
+// "90" -> 90 s; "15m", "2h", "3d", "1w", "45s". nullopt for anything else
+// (negative, empty, unknown unit, overflow past ten years).
+std::optional<std::chrono::seconds> ParseDuration(std::string_view text);
+
+}  // namespace quayd

@@ -1,0 +1,140 @@
+#include "host/cmd/server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "host/obs/access_log.h"
+#include "host/v2/dispatch.h"
+#include "host/route/errors.h"
+#include "host/net/http_server.h"
+#include "host/auth/registry_auth.h"
+#include "host/net/request_body.h"
+#include "host/cmd/signals.h"
+
+namespace quayd {
+namespace {
+
+// One flag per connection thread: whether the request it is serving was
+// counted in Impl::in_flight_ (a malformed head is answered without running
+// the dispatcher).
+thread_local bool t_counted = false;
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(quay::Registry& registry, ServerConfig config)
+      : config_(std::move(config)),
+        authorizer_(config_.auth         ? config_.auth->shared_authorizer()
+                    : config_.authorizer ? config_.authorizer
+                                         : quay::Authorizer::AllowAll()),
+        logger_(config_.logger ? config_.logger : quay::Logger::Discard()),
+        dispatcher_(registry, config_.limits, *authorizer_, *logger_, config_.auth.get()),
+        http_(config_, Handlers()) {}
+
+  quay::Status Bind(int& port) {
+    IgnoreSigpipe();
+    return http_.Bind(port);
+  }
+
+  void Run() {
+    run_started_.store(true);
+    http_.Run();
+    run_returned_.store(true);
+  }
+
+  bool accepting() const { return http_.running() || run_returned_.load(); }
+
+  void Stop() {
+    std::call_once(stop_once_, [this] {
+      draining_.store(true);
+      const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+      while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      http_.Stop();
+      logger_->Log(quay::LogLevel::kInfo, "server", "stopped accepting connections",
+                   {{"in_flight", std::to_string(in_flight_.load())}});
+    });
+  }
+
+ private:
+  HttpHandlers Handlers() {
+    HttpHandlers handlers;
+    handlers.serve = [this](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader* reader) {
+      BeginRequest(req);
+      in_flight_.fetch_add(1);
+      t_counted = true;
+      if (draining_.load()) {
+        WriteError(res, quay::Status::Unavailable("shutting down"));
+        ForceClose(res);
+        return;
+      }
+      dispatcher_.Serve(req, res, reader);
+    };
+    // The dispatcher catches handler exceptions; this covers a malformed head
+    // and anything thrown around it, so no exception text reaches a client.
+    handlers.reject = [this](httplib::Response& res, int status, std::string_view message) {
+      if (status == 503) {
+        WriteError(res, quay::Status::Unavailable(std::string(message)));
+      } else if (status >= 500) {
+        logger_->Log(quay::LogLevel::kError, "http", "failed to handle request",
+                     {{"error", std::string(message)}});
+        WriteError(res, quay::Status::Internal(std::string(message)));
+      } else {
+        WriteError(res, quay::Status::InvalidArgument(quay::Subject::kNone, std::string(message)));
+      }
+      res.status = status;
+    };
+    // Every response, including refusals of malformed requests.
+    handlers.decorate = [](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("X-Request-Id", EnsureRequestId(req));
+      res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    };
+    handlers.log = [this](const httplib::Request& req, const httplib::Response& res) {
+      LogAccess(*logger_, req, res);
+      if (t_counted) {
+        t_counted = false;
+        in_flight_.fetch_sub(1);
+      }
+    };
+    return handlers;
+  }
+
+  ServerConfig config_;
+  std::shared_ptr<quay::Authorizer> authorizer_;
+  std::shared_ptr<quay::Logger> logger_;
+  Dispatcher dispatcher_;
+  HttpServer http_;
+
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> run_started_{false};
+  std::atomic<bool> run_returned_{false};
+  std::once_flag stop_once_;
+};
+
+Server::Server(quay::Registry& registry, ServerConfig config)
+    : impl_(std::make_unique<Impl>(registry, std::move(config))) {}
+
+Server::~Server() { Stop(); }
+
+quay::Status Server::Bind() { return impl_->Bind(port_); }
+
+void Server::Run() { impl_->Run(); }
+
+quay::Status Server::Start() {
+  quay::Status bound = Bind();
+  if (!bound.ok()) return bound;
+  thread_ = std::thread([this] { impl_->Run(); });
+  while (!impl_->accepting()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return quay::Status::Ok();
+}
+
+void Server::Stop() {
+  impl_->Stop();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+}  // namespace quayd

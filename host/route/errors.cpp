@@ -1,0 +1,137 @@
+#include "host/route/errors.h"
+
+#include <httplib.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <optional>
+
+namespace quayd {
+namespace {
+
+using quay::Code;
+using quay::Subject;
+
+struct Row {
+  Code code;
+  std::optional<Subject> subject;  // nullopt: any subject (the code's fallback row)
+  int http_status;
+  std::string_view oci_code;
+};
+
+// First matching row wins, so a code's specific subjects come before its
+// fallback. OCI codes are the distribution-spec ones; RANGE_INVALID, UNKNOWN,
+// UNAVAILABLE and INVALID_REQUEST are the extra codes the reference
+// distribution registry and Quay use for cases the spec has none for.
+constexpr Row kTable[] = {
+    {Code::kNotFound, Subject::kBlob, 404, "BLOB_UNKNOWN"},
+    {Code::kNotFound, Subject::kDigest, 404, "BLOB_UNKNOWN"},
+    {Code::kNotFound, Subject::kUpload, 404, "BLOB_UPLOAD_UNKNOWN"},
+    {Code::kNotFound, Subject::kManifest, 404, "MANIFEST_UNKNOWN"},
+    {Code::kNotFound, Subject::kTag, 404, "MANIFEST_UNKNOWN"},
+    {Code::kNotFound, Subject::kRepository, 404, "NAME_UNKNOWN"},
+    // A manifest names a blob or child manifest the repository lacks: the
+    // request is wrong, not the URL.
+    {Code::kNotFound, Subject::kReference, 400, "MANIFEST_BLOB_UNKNOWN"},
+    {Code::kNotFound, std::nullopt, 404, "NAME_UNKNOWN"},
+
+    {Code::kInvalidArgument, Subject::kName, 400, "NAME_INVALID"},
+    {Code::kInvalidArgument, Subject::kDigest, 400, "DIGEST_INVALID"},
+    {Code::kInvalidArgument, Subject::kManifest, 400, "MANIFEST_INVALID"},
+    {Code::kInvalidArgument, Subject::kTag, 400, "MANIFEST_INVALID"},
+    {Code::kInvalidArgument, Subject::kReference, 400, "MANIFEST_INVALID"},
+    {Code::kInvalidArgument, Subject::kMediaType, 400, "MANIFEST_INVALID"},
+    {Code::kInvalidArgument, Subject::kUpload, 400, "BLOB_UPLOAD_INVALID"},
+    {Code::kInvalidArgument, Subject::kRange, 400, "BLOB_UPLOAD_INVALID"},
+    {Code::kInvalidArgument, Subject::kSize, 400, "SIZE_INVALID"},
+    {Code::kInvalidArgument, std::nullopt, 400, "INVALID_REQUEST"},
+
+    {Code::kDigestMismatch, std::nullopt, 400, "DIGEST_INVALID"},
+    {Code::kSizeMismatch, std::nullopt, 400, "SIZE_INVALID"},
+
+    // Out-of-order upload chunk vs. an unsatisfiable Range on a blob GET.
+    {Code::kRangeInvalid, Subject::kUpload, 416, "BLOB_UPLOAD_INVALID"},
+    {Code::kRangeInvalid, std::nullopt, 416, "RANGE_INVALID"},
+
+    {Code::kTooLarge, Subject::kManifest, 413, "SIZE_INVALID"},
+    {Code::kTooLarge, std::nullopt, 413, "BLOB_UPLOAD_INVALID"},
+
+    {Code::kUnauthenticated, std::nullopt, 401, "UNAUTHORIZED"},
+    {Code::kDenied, std::nullopt, 403, "DENIED"},
+    {Code::kConflict, std::nullopt, 409, "BLOB_UPLOAD_INVALID"},
+
+    {Code::kUnsupported, Subject::kDigest, 400, "DIGEST_INVALID"},
+    {Code::kUnsupported, Subject::kMediaType, 415, "MANIFEST_INVALID"},
+    {Code::kUnsupported, std::nullopt, 405, "UNSUPPORTED"},
+
+    {Code::kUnavailable, std::nullopt, 503, "UNAVAILABLE"},
+    {Code::kInternal, std::nullopt, 500, "UNKNOWN"},
+};
+
+}  // namespace
+
+HttpError MapStatus(const quay::Status& status) {
+  for (const Row& row : kTable) {
+    if (row.code == status.code() && (!row.subject || *row.subject == status.subject())) {
+      return {row.http_status, row.oci_code};
+    }
+  }
+  // kOk (a caller bug) or a code added to status.h without a row here.
+  return {500, "UNKNOWN"};
+}
+
+bool IsPrivate(const quay::Status& status) {
+  return status.code() == Code::kInternal || status.code() == Code::kUnavailable ||
+         MapStatus(status).http_status >= 500;
+}
+
+namespace {
+
+std::string OciBody(std::string_view oci_code, std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("errors");
+  writer.StartArray();
+  writer.StartObject();
+  writer.Key("code");
+  writer.String(oci_code.data(), static_cast<rapidjson::SizeType>(oci_code.size()));
+  writer.Key("message");
+  writer.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  writer.Key("detail");
+  writer.StartObject();
+  writer.EndObject();
+  writer.EndObject();
+  writer.EndArray();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::string ErrorBody(const quay::Status& status) {
+  std::string_view message = status.message();
+  if (status.code() == Code::kUnavailable) {
+    message = "service temporarily unavailable";
+  } else if (IsPrivate(status)) {
+    message = "internal error";
+  }
+  return OciBody(MapStatus(status).oci_code, message);
+}
+
+void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after) {
+  res.status = 429;
+  res.set_header("Retry-After", std::to_string(retry_after.count()));
+  res.headers.erase("Content-Length");
+  res.set_content(OciBody("TOOMANYREQUESTS", "too many failed login attempts; retry later"),
+                  "application/json");
+}
+
+void WriteError(httplib::Response& res, const quay::Status& status) {
+  res.status = MapStatus(status).http_status;
+  // cpp-httplib adds Content-Length for the body; a stale one would be a duplicate.
+  res.headers.erase("Content-Length");
+  res.set_content(ErrorBody(status), "application/json");
+}
+
+}  // namespace quayd

@@ -1,0 +1,168 @@
+// Manifests: PUT reads the (capped) body and hands it to the library, which
+// validates it; GET/HEAD serve the stored bytes with their stored media type;
+// DELETE removes a manifest (by digest) or a tag.
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <array>
+#include <span>
+#include <string>
+
+#include "host/obs/access_log.h"
+#include "host/v2/handlers.h"
+#include "host/net/http_parse.h"
+#include "host/auth/registry_auth.h"
+#include "host/net/request_body.h"
+#include "quay/audit.h"
+#include "quay/digest.h"
+
+namespace quayd {
+namespace {
+
+// "application/vnd.oci.image.manifest.v1+json; charset=utf-8" -> the media
+// type alone; the library compares media types, not HTTP parameters.
+std::string MediaTypeOf(const std::string& content_type) {
+  std::string_view s = content_type;
+  s = s.substr(0, s.find(';'));
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return std::string(s);
+}
+
+// Quay's pull_repo/push_repo metadata (track_and_log): repo, namespace,
+// user-agent, the tag (unless the reference is a digest), the manifest
+// digest and media type. Who and from where are the row's own columns.
+std::string RegistryEventMetadata(const Exchange& ex, const quay::Digest& digest,
+                                  std::string_view media_type) {
+  const std::string_view name = ex.match.name;
+  const std::string_view ns = quay::NamespaceOf(name);
+  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
+  const std::string digest_text = digest.str();
+  const std::string user_agent = ex.req.get_header_value("User-Agent").substr(0, 256);
+  const std::string_view reference = ex.match.argument;
+  if (reference.find(':') != std::string_view::npos) {
+    return quay::AuditMetadata({{"repo", repo},
+                                {"namespace", ns},
+                                {"manifest_digest", digest_text},
+                                {"mediaType", media_type},
+                                {"user-agent", user_agent}});
+  }
+  return quay::AuditMetadata({{"repo", repo},
+                              {"namespace", ns},
+                              {"tag", reference},
+                              {"manifest_digest", digest_text},
+                              {"mediaType", media_type},
+                              {"user-agent", user_agent}});
+}
+
+// pull_repo, by reference (AuditEventView): every field points into the
+// request, and the metadata becomes JSON on the appender's idle thread. The
+// same fields as RegistryEventMetadata.
+void RecordPull(const Exchange& ex, const quay::ManifestRecord& record) {
+  const std::string_view name = ex.match.name;
+  const std::string_view ns = quay::NamespaceOf(name);
+  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
+  const std::string digest_text = record.digest.str();
+  const std::string_view user_agent = FindHeader(ex.req, "User-Agent").substr(0, 256);
+  const std::string_view reference = ex.match.argument;
+  std::array<std::pair<std::string_view, std::string_view>, 6> fields;
+  size_t n = 0;
+  fields[n++] = {"repo", repo};
+  fields[n++] = {"namespace", ns};
+  if (reference.find(':') == std::string_view::npos) fields[n++] = {"tag", reference};
+  fields[n++] = {"manifest_digest", digest_text};
+  fields[n++] = {"mediaType", record.media_type};
+  fields[n++] = {"user-agent", user_agent};
+  const std::string ip = ClientAddressOf(ex);
+  quay::AuditEventView event;
+  event.kind = "pull_repo";
+  event.repository = name;
+  event.performer = &ex.principal;
+  event.ip = ip;
+  event.request_id = CurrentRequest().id;
+  event.metadata = std::span(fields.data(), n);
+  ex.auth->RecordPull(event);
+}
+
+quay::Status TooLarge(uint64_t limit) {
+  return quay::Status::TooLarge(quay::Subject::kManifest,
+                                fmt::format("manifests are limited to {} bytes", limit));
+}
+
+}  // namespace
+
+quay::Status HandleManifestGet(Exchange& ex) {
+  quay::Result<quay::ManifestRecord> record =
+      ex.registry.GetManifest(ex.match.name, ex.match.argument);
+  if (!record.ok()) return record.status();
+  ex.res.status = 200;
+  ex.res.set_header("Docker-Content-Digest", record->digest.str());
+  ex.res.set_header("ETag", fmt::format("\"{}\"", record->digest.str()));
+  // HEAD shares this handler: cpp-httplib sends the headers (Content-Length
+  // included) and skips the body.
+  ex.res.set_content(record->bytes, record->media_type);
+  // A pull is a GET: HEAD only asks whether the manifest is there.
+  if (ex.auth != nullptr && ex.auth->pull_audit() && ex.req.method == "GET")
+    RecordPull(ex, *record);
+  return quay::Status::Ok();
+}
+
+quay::Status HandleManifestPut(Exchange& ex) {
+  const uint64_t limit = ex.limits.max_manifest_bytes;
+  if (ex.body.content_length() && *ex.body.content_length() > limit) return TooLarge(limit);
+
+  std::string bytes;
+  if (ex.body.content_length()) bytes.reserve(static_cast<size_t>(*ex.body.content_length()));
+  bool too_large = false;
+  RequestBody::Outcome outcome = ex.body.Stream([&](const char* data, size_t size) {
+    if (bytes.size() + size > limit) {
+      too_large = true;
+      return false;
+    }
+    bytes.append(data, size);
+    return true;
+  });
+  if (too_large) return TooLarge(limit);
+  if (outcome != RequestBody::Outcome::kComplete) {
+    return quay::Status::InvalidArgument(quay::Subject::kManifest,
+                                         "the request body ended before its declared length");
+  }
+
+  quay::Result<quay::PutManifestResult> put =
+      ex.registry.PutManifest(ex.match.name, ex.match.argument,
+                              MediaTypeOf(ex.req.get_header_value("Content-Type")), bytes);
+  if (!put.ok()) return put.status();
+  ex.res.status = 201;
+  ex.res.set_header("Location",
+                    fmt::format("/v2/{}/manifests/{}", ex.match.name, put->digest.str()));
+  ex.res.set_header("Docker-Content-Digest", put->digest.str());
+  if (put->subject) ex.res.set_header("OCI-Subject", put->subject->str());
+  ex.res.set_header("Content-Length", "0");
+  if (ex.auth != nullptr) {
+    ex.auth->RecordPush(ActorOf(ex), ex.match.name,
+                        RegistryEventMetadata(
+                            ex, put->digest, MediaTypeOf(ex.req.get_header_value("Content-Type"))));
+  }
+  return quay::Status::Ok();
+}
+
+// By digest the manifest goes, with every tag on it; by tag (OCI 1.1) only
+// the tag goes. A tag never contains ':', a digest always does.
+quay::Status HandleManifestDelete(Exchange& ex) {
+  const std::string_view reference = ex.match.argument;
+  quay::Status status;
+  if (reference.find(':') != std::string_view::npos) {
+    quay::Result<quay::Digest> digest = quay::Digest::Parse(reference);
+    if (!digest.ok()) return digest.status();
+    status = ex.registry.DeleteManifest(ex.match.name, *digest);
+  } else {
+    status = ex.registry.DeleteTag(ex.match.name, reference);
+  }
+  if (!status.ok()) return status;
+  ex.res.status = 202;
+  ex.res.set_header("Content-Length", "0");
+  return quay::Status::Ok();
+}
+
+}  // namespace quayd
