@@ -368,7 +368,117 @@ CREATE INDEX audit_log_namespace ON audit_log(namespace_name, created_at);
 CREATE INDEX audit_log_performer ON audit_log(performer, created_at);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5};
+// Version 6: the identity side of the /api/v1 REST API, and manifest labels.
+// - manifest_label: Quay's ManifestLabel (the registry code writes it).
+// - repository_settings.name: the repository's name copied beside its
+//   visibility (set by a trigger on insert; repositories are never renamed),
+//   so the public repositories are one index in name order
+//   (repository_settings_public) and a keyset page of them costs the page, not
+//   the number of private repositories before it.
+// - star: a user's starred repositories (Quay's Star).
+// - oauth_application: Quay's OAuthApplication, owned by an organization. The
+//   client secret is sealed with the field cipher (auth/field_cipher.h) under
+//   the database secret, bound to the client id, because Quay shows it to the
+//   org's admins again.
+// - oauth_authorization_code: codes of the authorization-code grant, stored
+//   as a public lookup prefix and the SHA-256 of the secret part (as tokens).
+// - oauth_token.application_id: the application a token was issued for (NULL
+//   for tokens issued by application name only, as before).
+// - oauth_assigned_token: FEATURE_ASSIGN_OAUTH_TOKEN's pending assignments.
+// - repository_notification: Quay's RepositoryNotification; dies with the
+//   repository.
+constexpr const char* kV6 = R"sql(
+CREATE TABLE manifest_label (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, manifest_id INTEGER NOT NULL REFERENCES manifest(id), key TEXT NOT NULL, value TEXT NOT NULL, media_type TEXT NOT NULL, source TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX manifest_label_manifest ON manifest_label(manifest_id);
+
+ALTER TABLE repository_settings ADD COLUMN name TEXT;
+UPDATE repository_settings
+  SET name = (SELECT r.name FROM repository r WHERE r.id = repository_settings.repository_id);
+CREATE TRIGGER repository_settings_name AFTER INSERT ON repository_settings
+  WHEN NEW.name IS NULL
+  BEGIN
+    UPDATE repository_settings
+      SET name = (SELECT r.name FROM repository r WHERE r.id = NEW.repository_id)
+      WHERE repository_id = NEW.repository_id;
+  END;
+CREATE INDEX repository_settings_public ON repository_settings(name)
+  WHERE visibility = 'public';
+
+CREATE TABLE star (
+  account_id    INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  repository_id INTEGER NOT NULL REFERENCES repository(id) ON DELETE CASCADE,
+  created_at    INTEGER NOT NULL,
+  PRIMARY KEY (account_id, repository_id)
+) WITHOUT ROWID;
+CREATE INDEX star_repository ON star(repository_id);
+
+CREATE TABLE oauth_application (
+  id              INTEGER PRIMARY KEY,
+  client_id       TEXT NOT NULL UNIQUE,
+  org_id          INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  description     TEXT NOT NULL DEFAULT '',
+  application_uri TEXT NOT NULL DEFAULT '',
+  redirect_uri    TEXT NOT NULL DEFAULT '',
+  avatar_email    TEXT NOT NULL DEFAULT '',
+  secret_sealed   TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX oauth_application_org ON oauth_application(org_id, name);
+
+CREATE TABLE oauth_authorization_code (
+  id             INTEGER PRIMARY KEY,
+  lookup         TEXT NOT NULL UNIQUE,
+  code_hash      BLOB NOT NULL,
+  application_id INTEGER NOT NULL REFERENCES oauth_application(id) ON DELETE CASCADE,
+  account_id     INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  scopes         INTEGER NOT NULL,
+  redirect_uri   TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+);
+CREATE INDEX oauth_authorization_code_expires ON oauth_authorization_code(expires_at);
+CREATE INDEX oauth_authorization_code_application
+  ON oauth_authorization_code(application_id);
+CREATE INDEX oauth_authorization_code_account ON oauth_authorization_code(account_id);
+
+ALTER TABLE oauth_token ADD COLUMN application_id INTEGER
+  REFERENCES oauth_application(id) ON DELETE CASCADE;
+CREATE INDEX oauth_token_application ON oauth_token(application_id, id)
+  WHERE application_id IS NOT NULL;
+
+CREATE TABLE oauth_assigned_token (
+  id             INTEGER PRIMARY KEY,
+  uuid           TEXT NOT NULL UNIQUE,
+  application_id INTEGER NOT NULL REFERENCES oauth_application(id) ON DELETE CASCADE,
+  account_id     INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  assigner_id    INTEGER REFERENCES account(id) ON DELETE SET NULL,
+  scopes         INTEGER NOT NULL,
+  redirect_uri   TEXT NOT NULL DEFAULT '',
+  response_type  TEXT NOT NULL DEFAULT '',
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX oauth_assigned_token_account ON oauth_assigned_token(account_id);
+CREATE INDEX oauth_assigned_token_application ON oauth_assigned_token(application_id);
+CREATE INDEX oauth_assigned_token_assigner ON oauth_assigned_token(assigner_id)
+  WHERE assigner_id IS NOT NULL;
+
+CREATE TABLE repository_notification (
+  id                 INTEGER PRIMARY KEY,
+  uuid               TEXT NOT NULL UNIQUE,
+  repository_id      INTEGER NOT NULL REFERENCES repository(id) ON DELETE CASCADE,
+  event              TEXT NOT NULL,
+  method             TEXT NOT NULL,
+  title              TEXT NOT NULL DEFAULT '',
+  config_json        TEXT NOT NULL DEFAULT '{}',
+  event_config_json  TEXT NOT NULL DEFAULT '{}',
+  number_of_failures INTEGER NOT NULL DEFAULT 0,
+  created_at         INTEGER NOT NULL
+);
+CREATE INDEX repository_notification_repository ON repository_notification(repository_id, id);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 
