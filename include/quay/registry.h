@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -108,6 +109,106 @@ struct GcReport {
   uint64_t uploads_expired = 0;  // abandoned upload sessions removed
 };
 
+// ---- views for Quay's REST API (/api/v1) ----
+
+// Quay's filter_tag_name=like:x|eq:x.
+struct TagNameFilter {
+  enum class Kind : unsigned char { kLike, kEq };
+  Kind kind = Kind::kLike;
+  // kLike: a substring of the name, compared ASCII case-insensitively (Quay's
+  // ILIKE '%x%'); kEq: the exact name.
+  std::string text;
+};
+
+// What ListTagRows lists. Rows are tag history rows (one per time a tag
+// pointed somewhere), newest start first.
+struct TagListQuery {
+  // Only live rows (Quay's onlyActiveTags). Default: the full history, live
+  // and ended rows, as Quay's tag listing.
+  bool only_active = false;
+  // Only the rows of this exact tag name (Quay's specificTag).
+  std::optional<std::string> specific_tag;
+  std::optional<TagNameFilter> name_filter;
+  // 1-based; 0 counts as 1.
+  size_t page = 1;
+  // Rows per page, clamped to 1..100 (Quay). Default: 50.
+  size_t limit = 50;
+};
+
+// One tag history row as Quay's tag listing shows it.
+struct TagListRow {
+  std::string name;
+  Digest manifest_digest;
+  std::string manifest_media_type;
+  bool is_manifest_list = false;  // an OCI index or a Docker manifest list
+  // Sum of the manifest's declared layer sizes (Quay's layers_compressed_size;
+  // the config is not counted). Empty for an index / manifest list.
+  std::optional<uint64_t> size;
+  Clock::TimePoint start;
+  std::optional<Clock::TimePoint> end;  // empty while the row is live
+  Clock::TimePoint last_modified;       // = start (Quay)
+};
+
+struct TagListPage {
+  std::vector<TagListRow> rows;
+  bool has_additional = false;  // a next page has rows
+};
+
+// What a manifest is, for Quay's GET .../manifest/{digest}.
+struct ManifestInfo {
+  Digest digest;
+  std::string media_type;
+  uint64_t size = 0;  // bytes of the manifest itself
+  bool is_manifest_list = false;
+  // When the manifest row was written (a push of the same bytes again
+  // refreshes it).
+  Clock::TimePoint created;
+  std::string bytes;                               // the stored manifest
+  std::string artifact_type;                       // empty if none
+  std::map<std::string, std::string> annotations;  // top-level annotations
+  std::optional<Descriptor> config;                // image manifests
+  std::vector<Descriptor> layers;                  // image manifests, in order (index = position)
+  std::vector<Descriptor> children;                // indexes: entries with their platform, in order
+  std::optional<Digest> subject;
+  // Sum of the layers' declared sizes (as TagListRow::size); empty for an index.
+  std::optional<uint64_t> layers_size;
+};
+
+// Where a manifest label came from (Quay's LabelSourceType). Only kApi
+// labels can be deleted.
+enum class LabelSource : unsigned char { kManifest, kApi, kInternal };
+
+// "manifest", "api", "internal": Quay's source_type names.
+inline std::string_view LabelSourceName(LabelSource source) {
+  switch (source) {
+    case LabelSource::kManifest:
+      return "manifest";
+    case LabelSource::kApi:
+      return "api";
+    case LabelSource::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+// A key/value label on a manifest (Quay's Label).
+struct Label {
+  std::string id;  // a UUID
+  std::string key;
+  std::string value;
+  std::string media_type;  // text/plain, application/json or text/markdown
+  LabelSource source = LabelSource::kApi;
+  Clock::TimePoint created;
+};
+
+// A repository at a glance, for Quay's GET /api/v1/repository/{repo}.
+struct RepositorySummary {
+  uint64_t tag_count = 0;  // live tags
+  // The latest tag change (a tag created, moved or deleted); empty when the
+  // repository never had a tag.
+  std::optional<Clock::TimePoint> last_modified;
+};
+
 class QUAY_EXPORT Registry {
  public:
   // Errors: InvalidArgument for unusable options, Unavailable/Internal when the
@@ -191,6 +292,60 @@ class QUAY_EXPORT Registry {
   // NotFound(kTag) when no such history row is inside the window.
   virtual Status RestoreTag(std::string_view repository, std::string_view tag,
                             const Digest& manifest) = 0;
+
+  // ---- REST API (Quay's /api/v1; docs/architecture.md) ----
+  // One page of `repository`'s tag history rows matching `query`, newest
+  // start first (start DESC, then newest row first). Cost per page does not
+  // grow with the repository's history, except for a `like` filter (rows
+  // are scanned newest first until the page is full) and deep pages of an
+  // OFFSET fallback (see docs). Errors: InvalidArgument(kName);
+  // NotFound(kRepository). A specific tag or eq filter that is not a valid
+  // tag name matches nothing.
+  virtual Result<TagListPage> ListTagRows(std::string_view repository,
+                                          const TagListQuery& query) = 0;
+  // Points `tag` at `manifest` (already in the repository, not deleted),
+  // creating the tag or moving it; a move ends the tag's live history row
+  // and starts a new one, exactly as a push does. Returns the digest the tag
+  // pointed at before (empty: the tag was created; equal to `manifest`:
+  // nothing changed). Errors: InvalidArgument(kName/kTag/kDigest);
+  // NotFound(kRepository); NotFound(kManifest) if the manifest is not in
+  // the repository.
+  virtual Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                               const Digest& manifest) = 0;
+  // The manifest's metadata and parsed references. Errors:
+  // InvalidArgument(kName/kDigest); NotFound(kRepository);
+  // NotFound(kManifest) if absent or deleted; Internal if the stored bytes
+  // no longer parse.
+  virtual Result<ManifestInfo> GetManifestInfo(std::string_view repository,
+                                               const Digest& digest) = 0;
+  // Live tag count and last tag change. Errors: InvalidArgument(kName);
+  // NotFound(kRepository).
+  virtual Result<RepositorySummary> RepositoryStats(std::string_view repository) = 0;
+
+  // ---- manifest labels (Quay's Label) ----
+  // Each: InvalidArgument(kName/kDigest); NotFound(kRepository);
+  // NotFound(kManifest) when the manifest is absent or deleted.
+  // A manifest's labels in creation order; with `key_prefix`, only keys
+  // starting with it (Quay's filter).
+  virtual Result<std::vector<Label>> ListLabels(std::string_view repository, const Digest& manifest,
+                                                std::string_view key_prefix = {}) = 0;
+  // NotFound(kNone) for an unknown label id (or one of another manifest).
+  virtual Result<Label> GetLabel(std::string_view repository, const Digest& manifest,
+                                 std::string_view label_id) = 0;
+  // Adds a label with source kApi; the new label. `media_type` empty means
+  // text/plain. InvalidArgument(kNone) for a key Quay refuses (empty, over
+  // 255 bytes, not lower-case alphanumerics separated by single '.' or '-',
+  // or the reserved prefix "quay."), a media type other than text/plain,
+  // application/json or text/markdown, or an application/json value that
+  // is not JSON.
+  virtual Result<Label> AddLabel(std::string_view repository, const Digest& manifest,
+                                 std::string_view key, std::string_view value,
+                                 std::string_view media_type) = 0;
+  // Deletes an api label; the deleted label. NotFound(kNone) for an unknown
+  // label; InvalidArgument(kNone) for a label of source manifest or
+  // internal (immutable, as in Quay).
+  virtual Result<Label> DeleteLabel(std::string_view repository, const Digest& manifest,
+                                    std::string_view label_id) = 0;
 
   // ---- garbage collection ----
   // Removes what nothing live reaches, from the database first and then from

@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "core/manifest.h"
+
 namespace quay {
 namespace {
 
@@ -296,3 +298,31 @@ std::vector<Descriptor> Manifest::BlobReferences() const {
 }
 
 }  // namespace quay
+
+namespace quay::core {
+
+bool IsJsonText(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(text.data(),
+                                                                                    text.size());
+  return !doc.HasParseError();
+}
+
+std::vector<std::pair<std::string, std::string>> ImageConfigLabels(std::string_view config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(config.data(),
+                                                                                    config.size());
+  if (doc.HasParseError() || !doc.IsObject()) return out;
+  auto inner = doc.FindMember("config");
+  if (inner == doc.MemberEnd() || !inner->value.IsObject()) return out;
+  auto labels = inner->value.FindMember("Labels");
+  if (labels == inner->value.MemberEnd() || !labels->value.IsObject()) return out;
+  for (const auto& entry : labels->value.GetObject()) {
+    if (!entry.value.IsString()) continue;
+    out.emplace_back(AsString(entry.name), AsString(entry.value));
+  }
+  return out;
+}
+
+}  // namespace quay::core

@@ -58,6 +58,92 @@ std::optional<ManifestRow> ReadManifestRow(Stmt& q) {
   return row;
 }
 
+// Points `tag` at `manifest_id` the one way every writer does (push,
+// PutTag, RestoreTag): tag rows are never updated in place except to end
+// them, so a move ends the live row and starts a new one; pointing a tag
+// where it already points changes nothing. Returns the manifest the tag
+// pointed at before (id 0: none). Runs inside the caller's transaction.
+struct PreviousTarget {
+  int64_t manifest_id = 0;
+  std::string digest;
+};
+
+PreviousTarget RetargetTag(Connection& c, int64_t repo, std::string_view tag, int64_t manifest_id,
+                           int64_t now) {
+  PreviousTarget previous;
+  {
+    auto q = c.Prepare(
+        "SELECT t.manifest_id, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id"
+        " WHERE t.repository_id = ? AND t.name = ? AND t.end_at IS NULL");
+    q->bind(1, repo);
+    q->bind(2, Str(tag));
+    if (q->executeStep()) {
+      previous.manifest_id = q->getColumn(0).getInt64();
+      previous.digest = q->getColumn(1).getString();
+    }
+  }
+  if (previous.manifest_id == manifest_id) return previous;
+  if (previous.manifest_id != 0) {
+    auto end = c.Prepare(
+        "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS NULL");
+    end->bind(1, now);
+    end->bind(2, repo);
+    end->bind(3, Str(tag));
+    end->exec();
+  }
+  auto ins =
+      c.Prepare("INSERT INTO tag(repository_id, name, manifest_id, start_at) VALUES(?, ?, ?, ?)");
+  ins->bind(1, repo);
+  ins->bind(2, Str(tag));
+  ins->bind(3, manifest_id);
+  ins->bind(4, now);
+  ins->exec();
+  return previous;
+}
+
+// Indexes the REST tag listing walks (newest start first, all rows or live
+// rows only). They are created here, idempotently, rather than in a
+// migration of db/schema.cpp, which the identity side owns; a later
+// migration may adopt them with the same IF NOT EXISTS statements.
+constexpr const char* kTagListingIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS tag_started ON tag(repository_id, start_at);
+CREATE INDEX IF NOT EXISTS tag_live_started ON tag(repository_id, start_at) WHERE end_at IS NULL;
+)sql";
+
+// The three plans of ListTagPage, each pinned to the index that yields rows
+// in listing order (start_at DESC, then id DESC: the index's implicit
+// rowid), so LIMIT/OFFSET stop the walk early and no temporary b-tree
+// sorts. ?1 repository name, (?2, ?3) keyset bound, ?4 LIKE pattern or '',
+// ?5 limit, ?6 offset, ?7 tag name, ?8 live only. The layer sizes come from
+// the page's own manifests' JSON (SQLite evaluates result columns only for
+// rows past the OFFSET), so a page needs no second query.
+#define QUAY_TAG_PAGE_COLUMNS                                          \
+  "SELECT t.id, t.name, m.digest, m.media_type, t.start_at, t.end_at," \
+  " (SELECT SUM(json_extract(l.value, '$.size'))"                      \
+  "  FROM json_each(CAST(m.content AS TEXT), '$.layers') l),"          \
+  " json_type(CAST(m.content AS TEXT), '$.layers')"
+#define QUAY_TAG_PAGE_WHERE                                              \
+  " JOIN manifest m ON m.id = t.manifest_id"                             \
+  " WHERE t.repository_id = (SELECT id FROM repository WHERE name = ?1)" \
+  " AND (t.start_at, t.id) < (?2, ?3) AND (?4 = '' OR t.name LIKE ?4 ESCAPE '\\')"
+#define QUAY_TAG_PAGE_ORDER " ORDER BY t.start_at DESC, t.id DESC LIMIT ?5 OFFSET ?6"
+constexpr const char* kTagPageByName =
+    QUAY_TAG_PAGE_COLUMNS " FROM tag t INDEXED BY tag_history" QUAY_TAG_PAGE_WHERE
+                          " AND t.name = ?7 AND (?8 = 0 OR t.end_at IS NULL)" QUAY_TAG_PAGE_ORDER;
+constexpr const char* kTagPageLive =
+    QUAY_TAG_PAGE_COLUMNS " FROM tag t INDEXED BY tag_live_started" QUAY_TAG_PAGE_WHERE
+                          " AND t.end_at IS NULL" QUAY_TAG_PAGE_ORDER;
+constexpr const char* kTagPageAll = QUAY_TAG_PAGE_COLUMNS
+    " FROM tag t INDEXED BY tag_started" QUAY_TAG_PAGE_WHERE QUAY_TAG_PAGE_ORDER;
+#undef QUAY_TAG_PAGE_COLUMNS
+#undef QUAY_TAG_PAGE_WHERE
+#undef QUAY_TAG_PAGE_ORDER
+
+const char* TagPageSql(const TagPageQuery& query) {
+  if (query.name) return kTagPageByName;
+  return query.only_active ? kTagPageLive : kTagPageAll;
+}
+
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(const std::string& path, bool durable)
@@ -69,6 +155,7 @@ class SqliteDatabase final : public Database {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     Migrate(pool_.writer().db(), now);
+    pool_.writer().db().exec(kTagListingIndexes);
   }
 
   ConnectionPool& connections() override { return pool_; }
@@ -296,37 +383,9 @@ class SqliteDatabase final : public Database {
         ins->bind(3, children);
         ins->exec();
       }
-      if (!m.tag.empty()) {
-        // Moving a tag closes its live row and opens a new one (tag history);
-        // re-pushing the same manifest under the same tag changes nothing.
-        int64_t current = 0;
-        {
-          auto q = c.Prepare(
-              "SELECT manifest_id FROM tag WHERE repository_id = ? AND name = ? AND end_at IS "
-              "NULL");
-          q->bind(1, repo);
-          q->bind(2, m.tag);
-          if (q->executeStep()) current = q->getColumn(0).getInt64();
-        }
-        if (current != manifest_id) {
-          if (current != 0) {
-            auto end = c.Prepare(
-                "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS "
-                "NULL");
-            end->bind(1, now);
-            end->bind(2, repo);
-            end->bind(3, m.tag);
-            end->exec();
-          }
-          auto ins = c.Prepare(
-              "INSERT INTO tag(repository_id, name, manifest_id, start_at) VALUES(?, ?, ?, ?)");
-          ins->bind(1, repo);
-          ins->bind(2, m.tag);
-          ins->bind(3, manifest_id);
-          ins->bind(4, now);
-          ins->exec();
-        }
-      }
+      // Moving a tag closes its live row and opens a new one (tag history);
+      // re-pushing the same manifest under the same tag changes nothing.
+      if (!m.tag.empty()) RetargetTag(c, repo, m.tag, manifest_id, now);
       return Status::Ok();
     });
   }
@@ -660,31 +719,8 @@ class SqliteDatabase final : public Database {
         repo = q->getColumn(0).getInt64();
         manifest_id = q->getColumn(1).getInt64();
       }
-      int64_t current = 0;
-      {
-        auto q = c.Prepare(
-            "SELECT manifest_id FROM tag WHERE repository_id = ? AND name = ? AND end_at IS NULL");
-        q->bind(1, repo);
-        q->bind(2, Str(tag));
-        if (q->executeStep()) current = q->getColumn(0).getInt64();
-      }
-      if (current == manifest_id) return Status::Ok();  // already there
-      if (current != 0) {
-        auto end = c.Prepare(
-            "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS NULL");
-        end->bind(1, now);
-        end->bind(2, repo);
-        end->bind(3, Str(tag));
-        end->exec();
-      }
-      {
-        auto ins = c.Prepare(
-            "INSERT INTO tag(repository_id, name, manifest_id, start_at) VALUES(?, ?, ?, ?)");
-        ins->bind(1, repo);
-        ins->bind(2, Str(tag));
-        ins->bind(3, manifest_id);
-        ins->bind(4, now);
-        ins->exec();
+      if (RetargetTag(c, repo, tag, manifest_id, now).manifest_id == manifest_id) {
+        return Status::Ok();  // already there
       }
       {
         // A live tag must never point at a deleted manifest.
@@ -695,6 +731,247 @@ class SqliteDatabase final : public Database {
       tx.Commit();
       return Status::Ok();
     });
+  }
+
+  // ---- REST API views ----
+
+  Result<std::optional<TagPage>> ListTagPage(std::string_view repository,
+                                             const TagPageQuery& query) override {
+    using Out = std::optional<TagPage>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      Stmt q = c.Prepare(TagPageSql(query));
+      q->bind(1, Str(repository));
+      q->bind(2, query.before ? query.before->first : INT64_MAX);
+      q->bind(3, query.before ? query.before->second : INT64_MAX);
+      if (query.like.empty()) {
+        q->bind(4, std::string());
+      } else {
+        std::string pattern = "%";
+        for (char ch : query.like) {
+          if (ch == '%' || ch == '_' || ch == '\\') pattern += '\\';
+          pattern += ch;
+        }
+        pattern += '%';
+        q->bind(4, pattern);
+      }
+      q->bind(5, LimitPlusOne(query.limit));
+      q->bind(6, static_cast<int64_t>(std::min<size_t>(query.offset, INT64_MAX)));
+      if (query.name) {
+        q->bind(7, *query.name);
+        q->bind(8, query.only_active ? 1 : 0);
+      }
+      TagPage page;
+      while (q->executeStep()) {
+        if (page.rows.size() == query.limit) {
+          page.more = true;
+          break;
+        }
+        TagPageRow row;
+        row.id = q->getColumn(0).getInt64();
+        row.name = q->getColumn(1).getString();
+        auto digest = Digest::Parse(q->getColumn(2).getString());
+        if (!digest.ok()) return digest.status();
+        row.manifest = *digest;
+        row.media_type = q->getColumn(3).getString();
+        row.start_at = q->getColumn(4).getInt64();
+        if (!q->getColumn(5).isNull()) row.end_at = q->getColumn(5).getInt64();
+        if (!q->getColumn(7).isNull() && q->getColumn(7).getString() == "array") {
+          row.layers_size =
+              q->getColumn(6).isNull() ? 0 : static_cast<uint64_t>(q->getColumn(6).getInt64());
+        }
+        page.rows.push_back(std::move(row));
+      }
+      if (page.rows.empty()) {
+        // Only an empty page asks whether the repository exists.
+        auto r = c.Prepare("SELECT 1 FROM repository WHERE name = ?");
+        r->bind(1, Str(repository));
+        if (!r->executeStep()) return Out();
+      }
+      return Out(std::move(page));
+    });
+  }
+
+  Result<std::string> ExplainTagPage(const TagPageQuery& query) override {
+    return Read<std::string>([&](Connection& c) -> Result<std::string> {
+      SQLite::Statement q(c.db(), std::string("EXPLAIN QUERY PLAN ") + TagPageSql(query));
+      std::string plan;
+      while (q.executeStep()) {
+        plan += q.getColumn(3).getString();
+        plan += '\n';
+      }
+      return plan;
+    });
+  }
+
+  Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                       const Digest& digest, int64_t now) override {
+    using Out = std::optional<Digest>;
+    Out previous;
+    Status s = Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      int64_t repo = 0;
+      int64_t manifest_id = 0;
+      {
+        auto q = c.Prepare(
+            "SELECT r.id, m.id FROM repository r LEFT JOIN manifest m ON m.repository_id = r.id"
+            " AND m.digest = ? AND m.deleted_at IS NULL WHERE r.name = ?");
+        q->bind(1, digest.str());
+        q->bind(2, Str(repository));
+        if (!q->executeStep()) {
+          return Status::NotFound(Subject::kRepository,
+                                  "repository " + Str(repository) + " is unknown");
+        }
+        repo = q->getColumn(0).getInt64();
+        if (q->getColumn(1).isNull()) {
+          return Status::NotFound(
+              Subject::kManifest,
+              "manifest " + digest.str() + " is not in repository " + Str(repository));
+        }
+        manifest_id = q->getColumn(1).getInt64();
+      }
+      PreviousTarget before = RetargetTag(c, repo, tag, manifest_id, now);
+      if (before.manifest_id != 0) {
+        auto d = Digest::Parse(before.digest);
+        if (!d.ok()) return d.status();
+        previous = *d;
+      }
+      tx.Commit();
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return previous;
+  }
+
+  Result<std::optional<ManifestDetailRow>> FindManifestDetail(std::string_view repository,
+                                                              const Digest& digest) override {
+    using Out = std::optional<ManifestDetailRow>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      auto q = c.Prepare(
+          "SELECT m.id, m.digest, m.media_type, m.content, m.created_at FROM manifest m"
+          " JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?"
+          " AND m.deleted_at IS NULL");
+      q->bind(1, Str(repository));
+      q->bind(2, digest.str());
+      if (!q->executeStep()) return Out();
+      ManifestDetailRow row;
+      row.id = q->getColumn(0).getInt64();
+      auto d = Digest::Parse(q->getColumn(1).getString());
+      if (!d.ok()) return d.status();
+      row.digest = *d;
+      row.media_type = q->getColumn(2).getString();
+      auto content = q->getColumn(3);
+      row.content.assign(static_cast<const char*>(content.getBlob()),
+                         static_cast<size_t>(content.getBytes()));
+      row.created_at = q->getColumn(4).getInt64();
+      return Out(std::move(row));
+    });
+  }
+
+  Result<std::optional<RepositoryStatsRow>> RepositoryStats(std::string_view repository) override {
+    using Out = std::optional<RepositoryStatsRow>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      // The count walks tag_live's entries of this repository (no table
+      // rows); the last change is tag_changed's first entry.
+      auto q = c.Prepare(
+          "SELECT (SELECT COUNT(*) FROM tag t INDEXED BY tag_live"
+          "  WHERE t.repository_id = r.id AND t.end_at IS NULL),"
+          " (SELECT COALESCE(t.end_at, t.start_at) FROM tag t"
+          "  WHERE t.repository_id = r.id ORDER BY COALESCE(t.end_at, t.start_at) DESC LIMIT 1)"
+          " FROM repository r WHERE r.name = ?");
+      q->bind(1, Str(repository));
+      if (!q->executeStep()) return Out();
+      RepositoryStatsRow row;
+      row.live_tags = static_cast<uint64_t>(q->getColumn(0).getInt64());
+      if (!q->getColumn(1).isNull()) row.last_tag_change = q->getColumn(1).getInt64();
+      return Out(row);
+    });
+  }
+
+  // ---- manifest labels ----
+
+  Result<std::vector<LabelRow>> ListLabels(std::string_view repository, const Digest& manifest,
+                                           std::string_view key_prefix) override {
+    using Out = std::vector<LabelRow>;
+    return Read<Out>([&](Connection& c) -> Result<Out> {
+      auto id = FindLiveManifestId(c, repository, manifest);
+      if (!id.ok()) return id.status();
+      // substr() rather than LIKE: keys may hold '_' and LIKE ignores case.
+      auto q = c.Prepare(
+          "SELECT uuid, key, value, media_type, source, created_at FROM manifest_label"
+          " WHERE manifest_id = ? AND substr(key, 1, length(?2)) = ?2 ORDER BY id");
+      q->bind(1, *id);
+      q->bind(2, Str(key_prefix));
+      Out out;
+      while (q->executeStep()) out.push_back(ReadLabelRow(q));
+      return out;
+    });
+  }
+
+  Result<LabelRow> FindLabel(std::string_view repository, const Digest& manifest,
+                             std::string_view uuid) override {
+    return Read<LabelRow>([&](Connection& c) -> Result<LabelRow> {
+      auto id = FindLiveManifestId(c, repository, manifest);
+      if (!id.ok()) return id.status();
+      auto q = c.Prepare(
+          "SELECT uuid, key, value, media_type, source, created_at FROM manifest_label"
+          " WHERE uuid = ? AND manifest_id = ?");
+      q->bind(1, Str(uuid));
+      q->bind(2, *id);
+      if (!q->executeStep()) return UnknownLabel(uuid);
+      return ReadLabelRow(q);
+    });
+  }
+
+  Status InsertLabel(std::string_view repository, const Digest& manifest,
+                     const LabelRow& label) override {
+    return Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      auto id = FindLiveManifestId(c, repository, manifest);
+      if (!id.ok()) return id.status();
+      auto ins = c.Prepare(
+          "INSERT INTO manifest_label(uuid, manifest_id, key, value, media_type, source,"
+          " created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+      ins->bind(1, label.uuid);
+      ins->bind(2, *id);
+      ins->bind(3, label.key);
+      ins->bind(4, label.value);
+      ins->bind(5, label.media_type);
+      ins->bind(6, label.source);
+      ins->bind(7, label.created_at);
+      ins->exec();
+      tx.Commit();
+      return Status::Ok();
+    });
+  }
+
+  Result<LabelRow> DeleteApiLabel(std::string_view repository, const Digest& manifest,
+                                  std::string_view uuid) override {
+    LabelRow row;
+    Status s = Write([&](Connection& c) -> Status {
+      WriteTransaction tx(c);
+      auto id = FindLiveManifestId(c, repository, manifest);
+      if (!id.ok()) return id.status();
+      {
+        auto q = c.Prepare(
+            "SELECT uuid, key, value, media_type, source, created_at FROM manifest_label"
+            " WHERE uuid = ? AND manifest_id = ?");
+        q->bind(1, Str(uuid));
+        q->bind(2, *id);
+        if (!q->executeStep()) return UnknownLabel(uuid);
+        row = ReadLabelRow(q);
+      }
+      if (row.source != "api") {
+        return Status::InvalidArgument(Subject::kNone, "label " + row.uuid + " comes from the " +
+                                                           row.source + " and cannot be deleted");
+      }
+      auto del = c.Prepare("DELETE FROM manifest_label WHERE uuid = ?");
+      del->bind(1, Str(uuid));
+      del->exec();
+      tx.Commit();
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return row;
   }
 
   // ---- garbage collection (the SQL is in gc_queries.cpp) ----
@@ -770,6 +1047,41 @@ class SqliteDatabase final : public Database {
   }
 
  private:
+  // The id of the not deleted manifest `digest` of `repository`:
+  // NotFound(kRepository) or NotFound(kManifest) otherwise.
+  static Result<int64_t> FindLiveManifestId(Connection& c, std::string_view repository,
+                                            const Digest& digest) {
+    auto q = c.Prepare(
+        "SELECT m.id FROM repository r LEFT JOIN manifest m ON m.repository_id = r.id"
+        " AND m.digest = ? AND m.deleted_at IS NULL WHERE r.name = ?");
+    q->bind(1, digest.str());
+    q->bind(2, Str(repository));
+    if (!q->executeStep()) {
+      return Status::NotFound(Subject::kRepository,
+                              "repository " + Str(repository) + " is unknown");
+    }
+    if (q->getColumn(0).isNull()) {
+      return Status::NotFound(Subject::kManifest, "manifest " + digest.str() + " is unknown");
+    }
+    return q->getColumn(0).getInt64();
+  }
+
+  static Status UnknownLabel(std::string_view uuid) {
+    return Status::NotFound(Subject::kNone, "label " + Str(uuid) + " is unknown");
+  }
+
+  // (uuid, key, value, media_type, source, created_at)
+  static LabelRow ReadLabelRow(Stmt& q) {
+    LabelRow row;
+    row.uuid = q->getColumn(0).getString();
+    row.key = q->getColumn(1).getString();
+    row.value = q->getColumn(2).getString();
+    row.media_type = q->getColumn(3).getString();
+    row.source = q->getColumn(4).getString();
+    row.created_at = q->getColumn(5).getInt64();
+    return row;
+  }
+
   // Rows of (name, digest, start_at, end_at) from a repository LEFT JOIN: no
   // row means an unknown repository, a NULL name one without matching rows.
   static Result<std::optional<std::vector<TagRow>>> ReadTagRows(Stmt& q) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "quay/digest.h"
@@ -66,6 +67,63 @@ struct TagRow {
   Digest manifest;
   int64_t start_at = 0;
   std::optional<int64_t> end_at;  // empty while the row is live
+};
+
+// ---- REST API views ----
+// One page of tag history rows (Registry::ListTagRows). Exactly one of the
+// plans applies: `name` set -> that tag's rows (tag_history index), else
+// `only_active` -> live rows (tag_live_started), else every row
+// (tag_started); each walks its index newest start first, so a page costs
+// O(offset + limit) index steps.
+struct TagPageQuery {
+  bool only_active = false;
+  std::optional<std::string> name;  // exact tag name
+  std::string like;                 // substring (ASCII case-insensitive); empty: none
+  // Keyset: only rows strictly older than (start_at, id) in listing order;
+  // empty: from the newest row.
+  std::optional<std::pair<int64_t, int64_t>> before;
+  size_t offset = 0;  // rows skipped (after `before`)
+  size_t limit = 50;
+};
+
+struct TagPageRow {
+  int64_t id = 0;  // the tag row (keyset cursor with start_at)
+  std::string name;
+  Digest manifest;
+  std::string media_type;
+  // Sum of the manifest's layers[].size as declared in its JSON; empty when
+  // it has no layers array (an index).
+  std::optional<uint64_t> layers_size;
+  int64_t start_at = 0;
+  std::optional<int64_t> end_at;
+};
+
+struct TagPage {
+  std::vector<TagPageRow> rows;
+  bool more = false;  // rows after the last one exist
+};
+
+struct ManifestDetailRow {
+  int64_t id = 0;
+  Digest digest;
+  std::string media_type;
+  std::string content;
+  int64_t created_at = 0;
+};
+
+struct RepositoryStatsRow {
+  uint64_t live_tags = 0;
+  std::optional<int64_t> last_tag_change;
+};
+
+// A manifest_label row (schema v6).
+struct LabelRow {
+  std::string uuid;
+  std::string key;
+  std::string value;
+  std::string media_type;
+  std::string source;  // "manifest", "api" or "internal"
+  int64_t created_at = 0;
 };
 
 // ---- garbage collection ----
@@ -212,6 +270,44 @@ class Database {
   // NotFound(kTag) otherwise.
   virtual Status RestoreTag(std::string_view repository, std::string_view tag,
                             const Digest& manifest, int64_t ended_since, int64_t now) = 0;
+  // ---- REST API views ----
+  // One page of tag history rows (one query); empty optional = unknown
+  // repository.
+  virtual Result<std::optional<TagPage>> ListTagPage(std::string_view repository,
+                                                     const TagPageQuery& query) = 0;
+  // SQLite's EXPLAIN QUERY PLAN of the statement ListTagPage runs for
+  // `query`, one detail line per row (tests check it walks an index).
+  virtual Result<std::string> ExplainTagPage(const TagPageQuery& query) = 0;
+  // In one transaction: points `tag` at the (not deleted) manifest `digest`
+  // as a push does (ending the live row if it points elsewhere). Returns
+  // the digest the tag pointed at before, if any. NotFound(kRepository),
+  // NotFound(kManifest).
+  virtual Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                               const Digest& digest, int64_t now) = 0;
+  // Ignores deleted manifests.
+  virtual Result<std::optional<ManifestDetailRow>> FindManifestDetail(std::string_view repository,
+                                                                      const Digest& digest) = 0;
+  // Empty optional = unknown repository.
+  virtual Result<std::optional<RepositoryStatsRow>> RepositoryStats(
+      std::string_view repository) = 0;
+
+  // ---- manifest labels (each: NotFound(kRepository) / NotFound(kManifest)
+  // when the repository / the not deleted manifest is unknown) ----
+  // Oldest first; only keys starting with `key_prefix` unless empty.
+  virtual Result<std::vector<LabelRow>> ListLabels(std::string_view repository,
+                                                   const Digest& manifest,
+                                                   std::string_view key_prefix) = 0;
+  // NotFound(kNone) for an unknown uuid.
+  virtual Result<LabelRow> FindLabel(std::string_view repository, const Digest& manifest,
+                                     std::string_view uuid) = 0;
+  virtual Status InsertLabel(std::string_view repository, const Digest& manifest,
+                             const LabelRow& label) = 0;
+  // Deletes the label if its source is "api"; the deleted row.
+  // NotFound(kNone) for an unknown uuid, InvalidArgument(kNone) for an
+  // immutable (manifest or internal) label.
+  virtual Result<LabelRow> DeleteApiLabel(std::string_view repository, const Digest& manifest,
+                                          std::string_view uuid) = 0;
+
   // ---- garbage collection ----
   // Candidates are read from a snapshot; every Delete* re-checks deadness of
   // its batch inside its own short write transaction, so a push that made a

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "db/database.h"
 #include "db/read_cache.h"
@@ -39,6 +40,9 @@ struct Context {
   db::ReadCache<uint64_t> blob_links{2u << 20};
   // Tag list pages (clients and scanners poll them).
   db::ReadCache<std::shared_ptr<const NamePage>> tag_pages{8u << 20};
+  // Where page N of a REST tag listing ended, (start_at, tag row id), so
+  // that page N+1 continues by keyset instead of OFFSET (registry/rest_views.cpp).
+  db::ReadCache<std::pair<int64_t, int64_t>> tag_row_cursors{1u << 20};
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

@@ -54,6 +54,21 @@ class RegistryImpl final : public Registry {
   Status RestoreTag(std::string_view repository, std::string_view tag,
                     const Digest& manifest) override;
 
+  // In rest_views.cpp.
+  Result<TagListPage> ListTagRows(std::string_view repository, const TagListQuery& query) override;
+  Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                       const Digest& manifest) override;
+  Result<ManifestInfo> GetManifestInfo(std::string_view repository, const Digest& digest) override;
+  Result<RepositorySummary> RepositoryStats(std::string_view repository) override;
+  Result<std::vector<Label>> ListLabels(std::string_view repository, const Digest& manifest,
+                                        std::string_view key_prefix) override;
+  Result<Label> GetLabel(std::string_view repository, const Digest& manifest,
+                         std::string_view label_id) override;
+  Result<Label> AddLabel(std::string_view repository, const Digest& manifest, std::string_view key,
+                         std::string_view value, std::string_view media_type) override;
+  Result<Label> DeleteLabel(std::string_view repository, const Digest& manifest,
+                            std::string_view label_id) override;
+
   Result<GcReport> CollectGarbage(const GcOptions& options) override;
 
   // For IdentityService::Open(options, registry), which shares it.
