@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/api/api_exchange.h"
 #include "host/auth/registry_auth.h"
 #include "host/obs/structured_logger.h"
 #include "quay/logger.h"
@@ -61,6 +62,11 @@ struct ServeFlags {
   // Token auth (SERVER_HOSTNAME, REGISTRY_JWT_TOKEN_LIFETIME...) and audit
   // (--no-pull-audit). anonymous_access mirrors identity.anonymous_access.
   RegistryAuthOptions auth;
+  // /api/v1 and /oauth: feature flags, REGISTRY_STATE, FRESH_LOGIN_TIMEOUT.
+  ApiOptions api;
+  // SECRET_KEY: signs session cookies and page cursors; empty: a random key
+  // kept in DATA_DIR/session_secret_key.
+  std::string secret_key;
 };
 
 struct GcFlags {

@@ -159,6 +159,58 @@ const Key kKeys[] = {
        }
        return quay::Status::Ok();
      }},
+    {"FEATURE_USER_CREATION",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kUserCreation)]);
+     }},
+    {"FEATURE_USER_INITIALIZE",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kUserInitialize)]);
+     }},
+    {"FEATURE_DIRECT_LOGIN",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kDirectLogin)]);
+     }},
+    {"FEATURE_APP_SPECIFIC_TOKENS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kAppSpecificTokens)]);
+     }},
+    {"FEATURE_SUPER_USERS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kSuperUsers)]);
+     }},
+    {"FEATURE_ASSIGN_OAUTH_TOKEN",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kAssignOAuthToken)]);
+     }},
+    {"FEATURE_AGGREGATED_LOG_COUNT_RETRIEVAL",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kAggregatedLogs)]);
+     }},
+    {"FEATURE_SUPERUSERS_ORG_CREATION_ONLY",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.superusers_org_creation_only);
+     }},
+    {"REGISTRY_STATE",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string state;
+       if (!ReadString(n, state).ok() || (state != "normal" && state != "readonly")) {
+         return Bad("expected normal or readonly");
+       }
+       f.api.read_only = state == "readonly";
+       return quay::Status::Ok();
+     }},
+    {"FRESH_LOGIN_TIMEOUT",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.api.fresh_login_timeout, false);
+     }},
+    {"SECRET_KEY",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (!ReadString(n, f.secret_key).ok() || f.secret_key.size() < 32) {
+         return Bad("expected a string of at least 32 characters");
+       }
+       return quay::Status::Ok();
+     }},
     {"APP_SPECIFIC_TOKEN_EXPIRATION",
      [](const YAML::Node& n, ServeFlags& f) {
        if (n.IsNull()) {

@@ -18,6 +18,7 @@
 #include "host/cmd/config_file.h"
 #include "host/cmd/gc.h"
 #include "host/auth/registry_auth.h"
+#include "host/auth/session.h"
 #include "host/cmd/server.h"
 #include "host/cmd/signals.h"
 #include "host/obs/structured_logger.h"
@@ -103,6 +104,20 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   config.limits.trusted_proxies = flags.trusted_proxies;
   config.logger = logger;
   config.auth = auth;
+  config.api = flags.api;
+  config.api.server_hostname = flags.auth.server_hostname;
+  config.api.url_scheme = flags.auth.url_scheme;
+  config.clock = options.clock;
+  config.session_key = flags.secret_key;
+  if (config.session_key.empty()) {
+    std::optional<std::string> key = quayd::LoadOrCreateSessionKey(flags.data_dir);
+    if (!key) {
+      logger->Log(quay::LogLevel::kError, "server", "failed to create the session key",
+                  {{"data_dir", flags.data_dir}});
+      return 1;
+    }
+    config.session_key = *key;
+  }
   {
     quayd::Server server(*registry, config);
     if (quay::Status bound = server.Bind(); !bound.ok()) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "host/api/api_dispatch.h"
 #include "host/obs/access_log.h"
 #include "host/v2/dispatch.h"
 #include "host/route/errors.h"
@@ -30,7 +31,15 @@ class Server::Impl {
                                          : quay::Authorizer::AllowAll()),
         logger_(config_.logger ? config_.logger : quay::Logger::Discard()),
         dispatcher_(registry, config_.limits, *authorizer_, *logger_, config_.auth.get()),
-        http_(config_, Handlers()) {}
+        sessions_(config_.session_key.size() >= 32 ? config_.session_key : RandomToken()),
+        http_(config_, Handlers()) {
+    if (config_.auth) {
+      config_.api.trusted_proxies = config_.limits.trusted_proxies;
+      api_ = std::make_unique<ApiDispatcher>(ApiServices{
+          registry, config_.auth->identity(), *logger_, config_.api, sessions_,
+          config_.clock ? config_.clock : quay::Clock::System()});
+    }
+  }
 
   quay::Status Bind(int& port) {
     IgnoreSigpipe();
@@ -71,6 +80,16 @@ class Server::Impl {
         ForceClose(res);
         return;
       }
+      if (api_ && ApiDispatcher::Owns(req.path)) {
+        RequestBody body(req, reader);
+        api_->Serve(req, res, body);
+        return;
+      }
+      if (config_.api.read_only && req.method != "GET" && req.method != "HEAD" &&
+          req.path.starts_with("/v2/") && req.path != "/v2/auth") {
+        WriteV2ReadOnly(res);
+        return;
+      }
       dispatcher_.Serve(req, res, reader);
     };
     // The dispatcher catches handler exceptions; this covers a malformed head
@@ -90,7 +109,9 @@ class Server::Impl {
     // Every response, including refusals of malformed requests.
     handlers.decorate = [](const httplib::Request& req, httplib::Response& res) {
       res.set_header("X-Request-Id", EnsureRequestId(req));
-      res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+      if (req.path.starts_with("/v2")) {
+        res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+      }
     };
     handlers.log = [this](const httplib::Request& req, const httplib::Response& res) {
       LogAccess(*logger_, req, res);
@@ -106,6 +127,8 @@ class Server::Impl {
   std::shared_ptr<quay::Authorizer> authorizer_;
   std::shared_ptr<quay::Logger> logger_;
   Dispatcher dispatcher_;
+  SessionCodec sessions_;
+  std::unique_ptr<ApiDispatcher> api_;
   HttpServer http_;
 
   std::atomic<int> in_flight_{0};

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "host/api/api_exchange.h"
 #include "host/v2/exchange.h"
 #include "host/net/http_server.h"
 #include "quay/access.h"
@@ -43,6 +44,14 @@ struct ServerConfig : HttpServerOptions {
   std::shared_ptr<quay::Authorizer> authorizer;
   // Default: discard.
   std::shared_ptr<quay::Logger> logger;
+
+  // Quay's REST API (/api/v1), OAuth (/oauth) and /csrf_token: served only
+  // with `auth` (they need the IdentityService). `session_key` signs session
+  // cookies and page cursors (SECRET_KEY); empty: a random key for this
+  // process. A null `clock` is the system clock.
+  ApiOptions api;
+  std::string session_key;
+  std::shared_ptr<quay::Clock> clock;
 };
 
 class Server {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,5 +44,34 @@ void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_aft
 // Sets status, Content-Type application/json and the OCI body on `res`.
 // Headers already on `res` (Range, Content-Range, Allow...) are kept.
 void WriteError(httplib::Response& res, const quay::Status& status);
+
+// ---- /api/v1: Quay's RFC 7807 bodies ----
+// {"type": "<base>/api/v1/error/<error_type>", "title", "detail", "status",
+//  "error_message", "error_type"} as application/problem+json.
+struct ApiError {
+  int http_status;
+  std::string_view error_type;  // "invalid_request", "not_found", ...
+};
+ApiError MapApiStatus(const quay::Status& status);
+// `base` is "http://host" (the type URL's prefix).
+std::string ApiErrorBody(const quay::Status& status, std::string_view base);
+void WriteApiError(httplib::Response& res, const quay::Status& status, std::string_view base);
+// Read-only mode on /v2: 405 DENIED with "is_readonly": true beside the errors.
+void WriteV2ReadOnly(httplib::Response& res);
+// Read-only mode (REGISTRY_STATE: readonly): 503 {"message", "is_readonly": true}.
+void WriteReadOnly(httplib::Response& res);
+// The error types GET /api/v1/error/{type} describes: title and description.
+struct ApiErrorType {
+  std::string_view type;
+  std::string_view description;
+};
+std::span<const ApiErrorType> ApiErrorTypes();
+
+// ---- /oauth: RFC 6749 section 5.2 ----
+// {"error": "<code>", "error_description": ...}: invalid_request,
+// invalid_client, invalid_grant, unauthorized_client,
+// unsupported_grant_type, invalid_scope, access_denied, server_error.
+void WriteOAuthError(httplib::Response& res, int http_status, std::string_view error,
+                     std::string_view description);
 
 }  // namespace quayd

@@ -36,6 +36,10 @@ enum class Action : unsigned char {
 enum class NamespaceAction : unsigned char {
   kCreateRepository,  // own user namespace; org admin or creator team role
   kAdmin,             // the user themself; an org's admin team members
+  kMember,            // the user themself; a member of any team of the org
+  // Read-only administration views (an org's members, robots, logs): kAdmin,
+  // or a global read-only superuser.
+  kViewAdmin,
 };
 
 // OAuth scopes (Quay's auth/scopes.py). A token's scopes cap what its user

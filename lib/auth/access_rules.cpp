@@ -97,6 +97,15 @@ Status DecideNamespace(const AccessFacts& f, NamespaceAction action) {
       return MayCreateRepository(f) ? Status::Ok() : Refuse(f, "create repositories here");
     case NamespaceAction::kAdmin:
       return IsNamespaceAdmin(f) ? Status::Ok() : Refuse(f, "administer the namespace");
+    case NamespaceAction::kMember:
+      if (f.anonymous || !f.account_valid || !f.namespace_exists) break;
+      if (f.superuser == SuperuserKind::kFullAccess || f.own_namespace || f.org_team_role >= 0) {
+        return Status::Ok();
+      }
+      break;
+    case NamespaceAction::kViewAdmin:
+      if (f.superuser == SuperuserKind::kGlobalReadOnly && f.account_valid) return Status::Ok();
+      return IsNamespaceAdmin(f) ? Status::Ok() : Refuse(f, "administer the namespace");
   }
   return Refuse(f, "do that");
 }

@@ -1,0 +1,87 @@
+// The /api/v1, /oauth and /csrf_token handlers, one file per area. Each
+// translates HTTP to library calls and results to Quay's JSON; permission
+// was checked by the dispatcher from the route's row (api_routes.cpp).
+#pragma once
+
+#include "host/api/api_exchange.h"
+#include "quay/status.h"
+
+namespace quayd {
+
+// handlers_meta.cpp
+quay::Status HandleDiscovery(ApiExchange& ex);
+quay::Status HandleErrorDescription(ApiExchange& ex);
+quay::Status HandleCapabilities(ApiExchange& ex);
+quay::Status HandleCsrfToken(ApiExchange& ex);
+
+// handlers_user.cpp
+quay::Status HandleSignin(ApiExchange& ex);
+quay::Status HandleSignout(ApiExchange& ex);
+quay::Status HandleGetUser(ApiExchange& ex);
+quay::Status HandleCreateUser(ApiExchange& ex);
+quay::Status HandleInitializeUser(ApiExchange& ex);
+quay::Status HandleUserInformation(ApiExchange& ex);
+quay::Status HandleListAppTokens(ApiExchange& ex);
+quay::Status HandleCreateAppToken(ApiExchange& ex);
+quay::Status HandleGetAppToken(ApiExchange& ex);
+quay::Status HandleRevokeAppToken(ApiExchange& ex);
+
+// handlers_repository.cpp
+quay::Status HandleCreateRepo(ApiExchange& ex);
+quay::Status HandleListRepos(ApiExchange& ex);
+quay::Status HandleGetRepo(ApiExchange& ex);
+quay::Status HandleUpdateRepo(ApiExchange& ex);
+quay::Status HandleDeleteRepo(ApiExchange& ex);
+quay::Status HandleChangeVisibility(ApiExchange& ex);
+quay::Status HandleDeleteTag(ApiExchange& ex);
+quay::Status HandleRestoreTag(ApiExchange& ex);
+
+// handlers_permission.cpp
+quay::Status HandleListUserPermissions(ApiExchange& ex);
+quay::Status HandleListTeamPermissions(ApiExchange& ex);
+quay::Status HandleGetUserPermission(ApiExchange& ex);
+quay::Status HandlePutUserPermission(ApiExchange& ex);
+quay::Status HandleDeleteUserPermission(ApiExchange& ex);
+quay::Status HandleGetTeamPermission(ApiExchange& ex);
+quay::Status HandlePutTeamPermission(ApiExchange& ex);
+quay::Status HandleDeleteTeamPermission(ApiExchange& ex);
+
+// handlers_org.cpp
+quay::Status HandleCreateOrg(ApiExchange& ex);
+quay::Status HandleGetOrg(ApiExchange& ex);
+quay::Status HandleDeleteOrg(ApiExchange& ex);
+quay::Status HandlePutTeam(ApiExchange& ex);
+quay::Status HandleDeleteTeam(ApiExchange& ex);
+quay::Status HandleListTeamMembers(ApiExchange& ex);
+quay::Status HandlePutTeamMember(ApiExchange& ex);
+quay::Status HandleDeleteTeamMember(ApiExchange& ex);
+quay::Status HandleListPrototypes(ApiExchange& ex);
+quay::Status HandleCreatePrototype(ApiExchange& ex);
+quay::Status HandleDeletePrototype(ApiExchange& ex);
+
+// handlers_robot.cpp ({orgname} absent: the signed-in user's robots)
+quay::Status HandleListRobots(ApiExchange& ex);
+quay::Status HandleGetRobot(ApiExchange& ex);
+quay::Status HandleCreateRobot(ApiExchange& ex);
+quay::Status HandleDeleteRobot(ApiExchange& ex);
+quay::Status HandleRegenerateRobot(ApiExchange& ex);
+
+// handlers_logs.cpp
+quay::Status HandleRepoLogs(ApiExchange& ex);
+quay::Status HandleUserLogs(ApiExchange& ex);
+quay::Status HandleOrgLogs(ApiExchange& ex);
+quay::Status HandleAllLogs(ApiExchange& ex);
+quay::Status HandleRepoAggregateLogs(ApiExchange& ex);
+quay::Status HandleUserAggregateLogs(ApiExchange& ex);
+quay::Status HandleOrgAggregateLogs(ApiExchange& ex);
+quay::Status HandleAllAggregateLogs(ApiExchange& ex);
+
+// handlers_superuser.cpp
+quay::Status HandleSuperuserListUsers(ApiExchange& ex);
+quay::Status HandleSuperuserCreateUser(ApiExchange& ex);
+quay::Status HandleSuperuserGetUser(ApiExchange& ex);
+quay::Status HandleSuperuserChangeUser(ApiExchange& ex);
+quay::Status HandleSuperuserDeleteUser(ApiExchange& ex);
+quay::Status HandleSuperuserDeleteOrg(ApiExchange& ex);
+
+}  // namespace quayd

@@ -1,0 +1,206 @@
+// Sessions (signin, signout), the signed-in user, account creation, the
+// first-user bootstrap, public user information and app-specific tokens.
+#include <httplib.h>
+
+#include "host/api/handlers.h"
+#include "host/api/json.h"
+#include "host/api/views.h"
+
+namespace quayd {
+namespace {
+
+using quay::Status;
+
+void WriteAppToken(Json& j, const quay::AppToken& t, std::string_view secret) {
+  j.Object().Field("uuid", t.id).Field("title", t.title);
+  j.Field("created", Rfc2822(t.created_at));
+  if (t.last_used_at) j.Field("last_accessed", Rfc2822(*t.last_used_at));
+  else j.NullField("last_accessed");
+  if (t.expires_at) j.Field("expiration", Rfc2822(*t.expires_at));
+  else j.NullField("expiration");
+  if (!secret.empty()) j.Field("token_code", secret);
+  j.End();
+}
+
+void StartSession(ApiExchange& ex, const std::string& user) {
+  Session session = ex.svc.sessions.Start(user, ex.Now());
+  ex.res.set_header("Set-Cookie",
+                    ex.svc.sessions.SetCookie(session, ex.svc.options.url_scheme == "https"));
+  ex.res.set_header("X-Next-CSRF-Token", session.csrf_token);
+}
+
+}  // namespace
+
+Status HandleSignin(ApiExchange& ex) {
+  auto username = RequireString(ex.body, "username");
+  if (!username.ok()) return username.status();
+  auto password = RequireString(ex.body, "password");
+  if (!password.ok()) return password.status();
+  quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(*username, *password);
+  if (!who.ok()) {
+    Json j;
+    j.Object().Field("success", false).Field("message", "Invalid username or password");
+    j.Field("invalidCredentials", true).End();
+    Reply(ex.res, 403, j);
+    return Status::Ok();
+  }
+  StartSession(ex, *username);
+  Json j;
+  j.Object().Field("success", true).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleSignout(ApiExchange& ex) {
+  ex.res.set_header("Set-Cookie", SessionCodec::ClearCookie());
+  Json j;
+  j.Object().Field("success", true).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleGetUser(ApiExchange& ex) {
+  std::string_view name = ex.UserName();
+  if (name.empty()) {
+    if (ex.principal.kind == quay::Principal::Kind::kRobot) {
+      return Status::Denied("robots have no user information");
+    }
+    Json j;
+    j.Object().Field("anonymous", true).End();
+    Reply(ex.res, 200, j);
+    return Status::Ok();
+  }
+  if (!ex.principal.scopes.Has(quay::Scope::kUserRead) &&
+      !ex.principal.scopes.Has(quay::Scope::kUserAdmin)) {
+    return Status::Denied("the token lacks the user:read scope");
+  }
+  quay::Result<quay::User> user = ex.svc.identity.GetUser(name);
+  if (!user.ok()) return user.status();
+  const quay::SuperuserKind su = ex.svc.identity.SuperuserOf(name);
+  Json j;
+  j.Object().Field("anonymous", false).Field("username", user->name);
+  j.Field("email", user->email).Field("verified", true).Field("is_me", true);
+  j.Field("kind", "user").Field("can_create_repo", true);
+  j.Field("super_user", su == quay::SuperuserKind::kPlain || su == quay::SuperuserKind::kFullAccess);
+  j.Field("global_readonly_super_user", su == quay::SuperuserKind::kGlobalReadOnly);
+  j.Field("enabled", user->enabled).Field("created", Rfc2822(user->created_at));
+  WriteAvatar(j, user->name, "user");
+  j.Key("organizations").Array().EndArray();
+  j.Key("logins").Array().EndArray();
+  j.Key("prompts").Array().EndArray();
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleCreateUser(ApiExchange& ex) {
+  auto username = RequireString(ex.body, "username");
+  if (!username.ok()) return username.status();
+  auto password = RequireString(ex.body, "password");
+  if (!password.ok()) return password.status();
+  const std::string email = OptString(ex.body, "email").value_or("");
+  quay::Result<quay::User> user =
+      ex.svc.identity.CreateUser(ex.actor(), *username, email, *password);
+  if (!user.ok()) return user.status();
+  StartSession(ex, user->name);
+  Json j;
+  j.Object().Field("awaiting_verification", false).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// FEATURE_USER_INITIALIZE: only while no user exists; with "access_token":
+// true the answer carries an OAuth token with every scope for the new user.
+Status HandleInitializeUser(ApiExchange& ex) {
+  quay::Result<quay::AccountPage> users = ex.svc.identity.ListUsers(1, "");
+  if (!users.ok()) return users.status();
+  if (!users->names.empty()) {
+    return Status::InvalidArgument(quay::Subject::kNone,
+                                   "Cannot initialize user in a non-empty database");
+  }
+  auto username = RequireString(ex.body, "username");
+  if (!username.ok()) return username.status();
+  auto password = RequireString(ex.body, "password");
+  if (!password.ok()) return password.status();
+  const std::string email = OptString(ex.body, "email").value_or("");
+  quay::Result<quay::User> user =
+      ex.svc.identity.CreateUser(ex.actor(), *username, email, *password);
+  if (!user.ok()) return user.status();
+  Json j;
+  j.Object().Field("username", user->name).Field("email", user->email);
+  j.NullField("encrypted_password");
+  if (OptBool(ex.body, "access_token").value_or(false)) {
+    quay::Actor actor = ex.actor();
+    actor.principal = quay::Principal::User(user->name);
+    auto token = ex.svc.identity.IssueOAuthToken(actor, user->name, "quayd-initialize",
+                                                 quay::ScopeSet::All());
+    if (!token.ok()) return token.status();
+    j.Field("access_token", token->secret);
+  }
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleUserInformation(ApiExchange& ex) {
+  quay::Result<quay::User> user = ex.svc.identity.GetUser(ex.Param("username"));
+  if (!user.ok()) return Status::NotFound(quay::Subject::kNone, "Not Found");
+  Json j;
+  j.Object().Field("username", user->name).Field("kind", "user").Field("is_robot", false);
+  WriteAvatar(j, user->name, "user");
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleListAppTokens(ApiExchange& ex) {
+  auto tokens = ex.svc.identity.ListAppTokens(ex.UserName());
+  if (!tokens.ok()) return tokens.status();
+  Json j;
+  j.Object().Key("tokens").Array();
+  for (const quay::AppToken& t : *tokens) WriteAppToken(j, t, {});
+  j.EndArray().End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleCreateAppToken(ApiExchange& ex) {
+  auto title = RequireString(ex.body, "title");
+  if (!title.ok()) return title.status();
+  auto issued = ex.svc.identity.CreateAppToken(ex.actor(), ex.UserName(), *title);
+  if (!issued.ok()) return issued.status();
+  Json j;
+  j.Object().Key("token");
+  WriteAppToken(j, issued->token, issued->secret);
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// The secret is stored only as a hash: an individual GET cannot show it
+// again (Quay can; docs/api.md).
+Status HandleGetAppToken(ApiExchange& ex) {
+  auto tokens = ex.svc.identity.ListAppTokens(ex.UserName());
+  if (!tokens.ok()) return tokens.status();
+  for (const quay::AppToken& t : *tokens) {
+    if (t.id == ex.Param("token_uuid")) {
+      Json j;
+      j.Object().Key("token");
+      WriteAppToken(j, t, {});
+      j.End();
+      Reply(ex.res, 200, j);
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound(quay::Subject::kNone, "Not Found");
+}
+
+Status HandleRevokeAppToken(ApiExchange& ex) {
+  Status revoked =
+      ex.svc.identity.RevokeAppToken(ex.actor(), ex.UserName(), ex.Param("token_uuid"));
+  if (!revoked.ok()) return revoked;
+  ReplyEmpty(ex.res, 204);
+  return Status::Ok();
+}
+
+}  // namespace quayd
