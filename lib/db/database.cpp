@@ -383,6 +383,29 @@ class SqliteDatabase final : public Database {
         ins->bind(3, children);
         ins->exec();
       }
+      if (!m.labels.empty()) {
+        bool labelled = false;
+        {
+          auto q = c.Prepare(
+              "SELECT 1 FROM manifest_label WHERE manifest_id = ? AND source = 'manifest' LIMIT 1");
+          q->bind(1, manifest_id);
+          labelled = q->executeStep();
+        }
+        // A handful of rows per push (an image's labels), never per page.
+        for (const LabelRow& label : labelled ? std::vector<LabelRow>() : m.labels) {
+          auto ins = c.Prepare(
+              "INSERT INTO manifest_label(uuid, manifest_id, key, value, media_type, source,"
+              " created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+          ins->bind(1, label.uuid);
+          ins->bind(2, manifest_id);
+          ins->bind(3, label.key);
+          ins->bind(4, label.value);
+          ins->bind(5, label.media_type);
+          ins->bind(6, label.source);
+          ins->bind(7, label.created_at);
+          ins->exec();
+        }
+      }
       // Moving a tag closes its live row and opens a new one (tag history);
       // re-pushing the same manifest under the same tag changes nothing.
       if (!m.tag.empty()) RetargetTag(c, repo, m.tag, manifest_id, now);
@@ -632,6 +655,8 @@ class SqliteDatabase final : public Database {
           "DELETE FROM manifest_child WHERE parent_id IN"
           " (SELECT id FROM manifest WHERE repository_id = ?)",
           "DELETE FROM manifest_blob WHERE manifest_id IN"
+          " (SELECT id FROM manifest WHERE repository_id = ?)",
+          "DELETE FROM manifest_label WHERE manifest_id IN"
           " (SELECT id FROM manifest WHERE repository_id = ?)",
           "DELETE FROM manifest WHERE repository_id = ?",
           "DELETE FROM repository_blob WHERE repository_id = ?",

@@ -41,6 +41,16 @@ struct ManifestRow {
   std::string content;
 };
 
+// A manifest_label row (schema v6).
+struct LabelRow {
+  std::string uuid;
+  std::string key;
+  std::string value;
+  std::string media_type;
+  std::string source;  // "manifest", "api" or "internal"
+  int64_t created_at = 0;
+};
+
 // Everything PutManifest needs to record a manifest and its references.
 struct NewManifest {
   Digest digest;
@@ -53,6 +63,9 @@ struct NewManifest {
   std::vector<Digest> blobs;     // config + layers; must be linked to the repository
   std::vector<Digest> children;  // index entries; must exist in the repository
   std::string tag;               // empty when pushed by digest
+  // Labels of the image config (source "manifest"), recorded only when the
+  // manifest has no manifest-sourced labels yet (a re-push adds none).
+  std::vector<LabelRow> labels;
 };
 
 // One page of names in byte order.
@@ -114,16 +127,6 @@ struct ManifestDetailRow {
 struct RepositoryStatsRow {
   uint64_t live_tags = 0;
   std::optional<int64_t> last_tag_change;
-};
-
-// A manifest_label row (schema v6).
-struct LabelRow {
-  std::string uuid;
-  std::string key;
-  std::string value;
-  std::string media_type;
-  std::string source;  // "manifest", "api" or "internal"
-  int64_t created_at = 0;
 };
 
 // ---- garbage collection ----

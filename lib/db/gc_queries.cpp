@@ -149,6 +149,13 @@ ManifestSweep DeleteDeadManifests(Connection& c, const std::vector<int64_t>& ids
       del->exec();
     }
     {
+      // Labels die with their manifest (Quay's GC bulk-deletes them too).
+      auto del = c.Prepare(
+          "DELETE FROM manifest_label WHERE manifest_id IN (SELECT value FROM json_each(?))");
+      del->bind(1, dead_json);
+      del->exec();
+    }
+    {
       auto del = c.Prepare(
           "DELETE FROM manifest_child WHERE parent_id IN (SELECT value FROM json_each(?))");
       del->bind(1, dead_json);

@@ -210,7 +210,9 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
   row.tag = ref->tag();
-  if (auto s = ctx_->db->PutManifest(repository, row, ctx_->NowMicros()); !s.ok()) return s;
+  const int64_t now = ctx_->NowMicros();
+  row.labels = ConfigLabels(*manifest, now);
+  if (auto s = ctx_->db->PutManifest(repository, row, now); !s.ok()) return s;
 
   PutManifestResult result{digest, std::nullopt};
   if (manifest->subject) result.subject = manifest->subject->digest;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "quay/registry.h"
 #include "registry/context.h"
@@ -75,6 +76,11 @@ class RegistryImpl final : public Registry {
   std::shared_ptr<db::Database> database() const { return ctx_->db; }
 
  private:
+  // The labels of an image manifest's config (config.Labels), as rows of
+  // source "manifest", when the config is a Docker or OCI image config of at
+  // most 64 KiB that the store holds; none otherwise (rest_views.cpp).
+  std::vector<db::LabelRow> ConfigLabels(const Manifest& manifest, int64_t now);
+
   // The session row of `id` if it belongs to `repository`.
   Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);
 

@@ -15,6 +15,11 @@ namespace {
 
 constexpr size_t kMaxTagPageRows = 100;  // Quay's cap on `limit`
 constexpr size_t kMaxLabelKeyBytes = 255;
+// Image configs read at push time for their labels; larger ones (long
+// histories) give none rather than a slow push.
+constexpr uint64_t kMaxLabelledConfigBytes = 64 * 1024;
+constexpr std::string_view kDockerImageConfig = "application/vnd.docker.container.image.v1+json";
+constexpr std::string_view kOciImageConfig = "application/vnd.oci.image.config.v1+json";
 
 Clock::TimePoint At(int64_t micros) { return Clock::TimePoint(std::chrono::microseconds(micros)); }
 
@@ -215,6 +220,46 @@ Result<RepositorySummary> RegistryImpl::RepositoryStats(std::string_view reposit
 }
 
 // ---- manifest labels ----
+
+std::vector<db::LabelRow> RegistryImpl::ConfigLabels(const Manifest& manifest, int64_t now) {
+  std::vector<db::LabelRow> rows;
+  if (manifest.kind != ManifestKind::kImage || !manifest.config) return rows;
+  const Descriptor& config = *manifest.config;
+  if (config.media_type != kDockerImageConfig && config.media_type != kOciImageConfig) {
+    return rows;
+  }
+  if (config.size == 0 || config.size > kMaxLabelledConfigBytes) return rows;
+  // The push itself fails later if the config is not in the repository; a
+  // config the store cannot read just gives no labels.
+  auto reader = ctx_->store->OpenBlob(config.digest);
+  if (!reader.ok() || (*reader)->size() != config.size) return rows;
+  std::string bytes(config.size, '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    auto n = (*reader)->ReadAt(got, bytes.data() + got, bytes.size() - got);
+    if (!n.ok() || *n == 0) return rows;
+    got += *n;
+  }
+  for (auto& [key, value] : core::ImageConfigLabels(bytes)) {
+    // Quay records image labels as they are; keys its label rule refuses
+    // (upper case, '_', '/') are left out here instead of failing the push.
+    if (!IsValidLabelKey(key)) continue;
+    db::LabelRow row;
+    row.uuid = NewUploadId();
+    // Quay: a value that looks like a JSON object or array and parses is
+    // application/json, anything else text/plain.
+    const bool json = ((value.starts_with('{') && value.ends_with('}')) ||
+                       (value.starts_with('[') && value.ends_with(']'))) &&
+                      core::IsJsonText(value);
+    row.media_type = json ? "application/json" : "text/plain";
+    row.key = std::move(key);
+    row.value = std::move(value);
+    row.source = "manifest";
+    row.created_at = now;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 Result<std::vector<Label>> RegistryImpl::ListLabels(std::string_view repository,
                                                     const Digest& manifest,

@@ -4,6 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "registry_test_support.h"
 
@@ -270,26 +274,36 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
   {
     SQLite::Database db((std::filesystem::path(dir.path()) / "quay.db").string(),
                         SQLite::OPEN_READWRITE);
-    // Version 4 (change_epoch): its triggers, then its table.
-    for (const char* table : {"repository", "manifest", "tag", "repository_blob", "account", "team",
-                              "team_member", "repository_settings", "repository_permission"}) {
-      for (const char* op : {"i", "u", "d"}) {
-        db.exec(std::string("DROP TRIGGER ") + table + "_epoch_" + op);
-      }
+    // Everything versions 2 and later added: every trigger, then the
+    // indexes and tables version 1 did not create, then version 2's
+    // columns. Listed by what version 1 has, so later migrations need no
+    // change here unless they add columns to version-1 tables.
+    const std::set<std::string> v1_tables = {"repository", "blob",          "repository_blob",
+                                             "manifest",   "manifest_blob", "manifest_child",
+                                             "tag",        "upload",        "schema_migrations"};
+    const std::set<std::string> v1_indexes = {
+        "repository_blob_digest", "manifest_subject", "manifest_blob_digest",
+        "manifest_child_child",   "tag_live",         "tag_manifest"};
+    std::vector<std::pair<std::string, std::string>> objects;  // (type, name)
+    {
+      SQLite::Statement q(
+          db,
+          "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+          " ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'index' THEN 1 ELSE 2 END");
+      while (q.executeStep())
+        objects.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
     }
-    db.exec("DROP TABLE change_epoch");
-    for (const char* index :
-         {"manifest_deleted", "tag_history", "tag_changed", "tag_ended", "upload_repository"}) {
-      db.exec(std::string("DROP INDEX ") + index);
+    for (const auto& [type, name] : objects) {
+      if (type == "trigger") {
+        db.exec("DROP TRIGGER IF EXISTS " + name);
+      } else if (type == "index" && !v1_indexes.count(name)) {
+        db.exec("DROP INDEX IF EXISTS " + name);
+      } else if (type == "table" && !v1_tables.count(name)) {
+        db.exec("DROP TABLE IF EXISTS " + name);
+      }
     }
     for (const char* column : {"deleted_at", "config_media_type", "annotations"}) {
       db.exec(std::string("ALTER TABLE manifest DROP COLUMN ") + column);
-    }
-    // Version 3 (identities and audit): its tables, dependents first.
-    for (const char* table :
-         {"audit_log", "signing_key", "oauth_token", "app_token", "permission_prototype",
-          "repository_permission", "repository_settings", "team_member", "team", "account"}) {
-      db.exec(std::string("DROP TABLE ") + table);
     }
     db.exec("DELETE FROM schema_migrations WHERE version >= 2");
   }

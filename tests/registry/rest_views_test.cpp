@@ -455,3 +455,164 @@ TEST_CASE("repository stats count live tags and give the last tag change") {
   CHECK_FALSE(stats->last_modified.has_value());
   CHECK(r->RepositoryStats("no/such").status().subject() == Subject::kRepository);
 }
+
+// ---- manifest labels ----
+
+namespace {
+// Pushes an image whose config carries `labels_json` as config.Labels.
+Digest PushLabelledImage(Registry& r, std::string_view repo, std::string_view labels_json,
+                         std::string_view reference) {
+  const std::string config = R"({"architecture":"amd64","os":"linux","config":{"Labels":)" +
+                             std::string(labels_json) + "}}";
+  const Digest cd = PushBlob(r, repo, config);
+  const std::string layer = "layer of " + std::string(labels_json);
+  const Digest ld = PushBlob(r, repo, layer);
+  const std::string m =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+      DescriptorJson("application/vnd.oci.image.config.v1+json", cd, config.size()) +
+      R"(,"layers":[)" +
+      DescriptorJson("application/vnd.oci.image.layer.v1.tar+gzip", ld, layer.size()) + "]}";
+  auto put = r.PutManifest(repo, reference, kOci, m);
+  REQUIRE_MESSAGE(put.ok(), put.status().ToString());
+  return put->digest;
+}
+
+std::vector<Label> Labels(Registry& r, std::string_view repo, const Digest& m,
+                          std::string_view prefix = {}) {
+  auto labels = r.ListLabels(repo, m, prefix);
+  REQUIRE_MESSAGE(labels.ok(), labels.status().ToString());
+  return *labels;
+}
+}  // namespace
+
+TEST_CASE("api labels are added, listed, found and deleted") {
+  ClockedRegistry r;
+  const auto t0 = r.clock->Now();
+  const Digest m = PushImage(*r, "lib/app", "one", "v1");
+  CHECK(Labels(*r, "lib/app", m).empty());
+
+  auto a = r->AddLabel("lib/app", m, "com.example.team", "infra", "");
+  REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+  CHECK(a->id.size() == 36);
+  CHECK(a->key == "com.example.team");
+  CHECK(a->value == "infra");
+  CHECK(a->media_type == "text/plain");
+  CHECK(a->source == LabelSource::kApi);
+  CHECK(LabelSourceName(a->source) == "api");
+  CHECK(a->created == t0);
+  auto b = r->AddLabel("lib/app", m, "build.info", R"({"n":1})", "application/json");
+  REQUIRE(b.ok());
+  auto c = r->AddLabel("lib/app", m, "com.example.docs", "# Title", "text/markdown");
+  REQUIRE(c.ok());
+
+  std::vector<Label> all = Labels(*r, "lib/app", m);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].id == a->id);
+  CHECK(all[1].id == b->id);
+  CHECK(all[1].media_type == "application/json");
+  std::vector<Label> com = Labels(*r, "lib/app", m, "com.example.");
+  REQUIRE(com.size() == 2);
+  CHECK(com[1].key == "com.example.docs");
+  CHECK(Labels(*r, "lib/app", m, "nothing").empty());
+
+  auto found = r->GetLabel("lib/app", m, b->id);
+  REQUIRE(found.ok());
+  CHECK(found->value == R"({"n":1})");
+  CHECK(r->GetLabel("lib/app", m, "not-an-id").status().code() == Code::kNotFound);
+
+  auto deleted = r->DeleteLabel("lib/app", m, a->id);
+  REQUIRE(deleted.ok());
+  CHECK(deleted->key == "com.example.team");
+  CHECK(Labels(*r, "lib/app", m).size() == 2);
+  CHECK(r->GetLabel("lib/app", m, a->id).status().code() == Code::kNotFound);
+  CHECK(r->DeleteLabel("lib/app", m, a->id).status().code() == Code::kNotFound);
+
+  // A label belongs to its manifest only.
+  const Digest other = PushImage(*r, "lib/app", "two", "v2");
+  CHECK(r->GetLabel("lib/app", other, b->id).status().code() == Code::kNotFound);
+  CHECK(r->DeleteLabel("lib/app", other, b->id).status().code() == Code::kNotFound);
+
+  CHECK(r->ListLabels("lib/app", Digest::Of("none")).status().subject() == Subject::kManifest);
+  CHECK(r->ListLabels("no/such", m).status().subject() == Subject::kRepository);
+  CHECK(r->AddLabel("lib/app", Digest::Of("none"), "k", "v", "").status().subject() ==
+        Subject::kManifest);
+}
+
+TEST_CASE("label keys, media types and JSON values are validated as Quay does") {
+  ClockedRegistry r;
+  const Digest m = PushImage(*r, "lib/app", "one", "v1");
+  const auto invalid = [&](std::string_view key, std::string_view value,
+                           std::string_view media_type) {
+    return r->AddLabel("lib/app", m, key, value, media_type).status().code() ==
+           Code::kInvalidArgument;
+  };
+  CHECK(invalid("", "v", ""));
+  CHECK(invalid("Upper", "v", ""));
+  CHECK(invalid("under_score", "v", ""));
+  CHECK(invalid("a..b", "v", ""));
+  CHECK(invalid("a.-b", "v", ""));
+  CHECK(invalid(".a", "v", ""));
+  CHECK(invalid("a-", "v", ""));
+  CHECK(invalid("with/slash", "v", ""));
+  CHECK(invalid(std::string(256, 'a'), "v", ""));
+  CHECK(invalid("quay.expires-after", "2d", ""));  // reserved prefix
+  CHECK(invalid("k", "v", "text/html"));
+  CHECK(invalid("k", "{not json", "application/json"));
+  CHECK(Labels(*r, "lib/app", m).empty());
+
+  CHECK(r->AddLabel("lib/app", m, std::string(255, 'a'), "v", "").ok());
+  CHECK(r->AddLabel("lib/app", m, "a.b-c.9", "", "text/plain").ok());
+  CHECK(r->AddLabel("lib/app", m, "n", "42", "application/json").ok());
+  CHECK(r->AddLabel("lib/app", m, "s", "plain {not json", "text/plain").ok());
+}
+
+TEST_CASE("a pushed image's config labels are manifest labels, immutable, recorded once") {
+  ClockedRegistry r;
+  const Digest m = PushLabelledImage(
+      *r, "lib/app",
+      R"({"org.opencontainers.image.title":"app","meta":"{\"a\":[1]}","NotQuay":"x","n":7})", "v1");
+  std::vector<Label> labels = Labels(*r, "lib/app", m);
+  REQUIRE(labels.size() == 2);  // the upper-case key and the non-string value are left out
+  CHECK(labels[0].key == "org.opencontainers.image.title");
+  CHECK(labels[0].value == "app");
+  CHECK(labels[0].media_type == "text/plain");
+  CHECK(labels[0].source == LabelSource::kManifest);
+  CHECK(labels[1].key == "meta");
+  CHECK(labels[1].media_type == "application/json");
+
+  auto refused = r->DeleteLabel("lib/app", m, labels[0].id);
+  CHECK(refused.status().code() == Code::kInvalidArgument);
+  CHECK(Labels(*r, "lib/app", m).size() == 2);
+
+  // Pushing the same manifest again (another tag) records nothing more.
+  const Digest again = PushLabelledImage(
+      *r, "lib/app",
+      R"({"org.opencontainers.image.title":"app","meta":"{\"a\":[1]}","NotQuay":"x","n":7})", "v2");
+  CHECK(again == m);
+  CHECK(Labels(*r, "lib/app", m).size() == 2);
+}
+
+TEST_CASE("labels go with their manifest: GC and repository deletion leave none behind") {
+  Options options;
+  options.tag_recovery_window = std::chrono::hours(1);
+  ClockedRegistry r(options);
+  const Digest m = PushLabelledImage(*r, "lib/app", R"({"team":"infra"})", "v1");
+  REQUIRE(r->AddLabel("lib/app", m, "extra", "1", "").ok());
+  REQUIRE(r->DeleteTag("lib/app", "v1").ok());
+  r.clock->Advance(3h);  // past the recovery and protection windows
+  auto report = r->CollectGarbage({});
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());  // no dangling label row blocks it
+  CHECK(report->manifests_deleted == 1);
+  CHECK(r->ListLabels("lib/app", m).status().subject() == Subject::kManifest);
+
+  // Pushed again, the manifest starts without the old labels but its own.
+  const Digest back = PushLabelledImage(*r, "lib/app", R"({"team":"infra"})", "v1");
+  CHECK(back == m);
+  std::vector<Label> labels = Labels(*r, "lib/app", m);
+  REQUIRE(labels.size() == 1);
+  CHECK(labels[0].key == "team");
+
+  REQUIRE(r->AddLabel("lib/app", m, "extra", "1", "").ok());
+  REQUIRE(r->DeleteRepository("lib/app").ok());
+  CHECK(r->ListLabels("lib/app", m).status().subject() == Subject::kRepository);
+}
