@@ -1147,7 +1147,7 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
         "   AND r.name > :after AND r.name >= :lo AND r.name < :hi ORDER BY r.name LIMIT :n)"
         " UNION SELECT name FROM (SELECT r.name FROM team_member m JOIN team t"
         "   ON t.id = m.team_id JOIN account o ON o.id = t.org_id"
-        "   JOIN repository r ON r.name >= o.name || '/' AND r.name < o.name || '0'"
+        "   CROSS JOIN repository r ON r.name >= o.name || '/' AND r.name < o.name || '0'"
         "   WHERE :account <> 0 AND NOT :public_only AND m.account_id = :account"
         "   AND t.role = 2 AND r.name > :after AND r.name >= :lo AND r.name < :hi"
         "   ORDER BY r.name LIMIT :n))" +

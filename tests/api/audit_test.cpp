@@ -376,6 +376,28 @@ TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK"
       CREATE INDEX audit_log_performer ON audit_log(performer, created_at, id);
       DELETE FROM schema_migrations WHERE version >= 5;
     )sql");
+    // And version 6 undone, so both migrations run again.
+    db.exec(R"sql(
+      DROP TABLE manifest_label;
+      DROP TABLE star;
+      DROP TABLE repository_notification;
+      DROP TABLE oauth_assigned_token;
+      DROP TABLE oauth_authorization_code;
+      CREATE TABLE oauth_token_v3 (
+        id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        application TEXT NOT NULL, scopes INTEGER NOT NULL, lookup TEXT NOT NULL UNIQUE,
+        secret_hash BLOB NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER);
+      INSERT INTO oauth_token_v3 SELECT id, uuid, account_id, application, scopes, lookup,
+        secret_hash, created_at, expires_at FROM oauth_token;
+      DROP TABLE oauth_token;
+      ALTER TABLE oauth_token_v3 RENAME TO oauth_token;
+      CREATE INDEX oauth_token_account ON oauth_token(account_id);
+      DROP TABLE oauth_application;
+      DROP TRIGGER repository_settings_name;
+      DROP INDEX repository_settings_public;
+      ALTER TABLE repository_settings DROP COLUMN name;
+    )sql");
   }
   {
     auto id = OpenIdentity(options);
