@@ -611,6 +611,14 @@ void authorize(const Target& target, const Args& args, const std::vector<std::st
   g_bearer_token = fetch_token(target, args, repository_scopes(repos));
 }
 
+// A bearer token for Quay's REST API (/api/v1), e.g. the OAuth access token of
+// POST /api/v1/user/initialize: --bearer, or QUAY_BENCH_API_TOKEN. "" when
+// neither is given.
+std::string api_token(const Args& args) {
+  const char* env = std::getenv("QUAY_BENCH_API_TOKEN");
+  return args.str("bearer", env ? env : "");
+}
+
 // Repository named in a /v2/<name>/(manifests|blobs|tags)/... path.
 std::string repo_of_path(const std::string& path) {
   if (!path.starts_with("/v2/")) return "";
@@ -722,6 +730,12 @@ class RegistryClient {
     auto res = client_.Put("/v2/" + repo + "/manifests/" + reference, httplib::Headers{}, body,
                            media_type);
     expect(res, 201, "PUT manifest");
+  }
+
+  // PUT `body` (application/json) to `path`, expecting `status`.
+  void put_json(const std::string& path, const std::string& body, int status) {
+    auto res = client_.Put(path, httplib::Headers{}, body, "application/json");
+    expect(res, status, "PUT JSON");
   }
 
   void check_base() {
@@ -1657,7 +1671,9 @@ LoadOutcome keepalive_load(const Args& args, const LoadCase& load_case) {
   const std::string& method = load_case.method;
   const std::string& path = load_case.path;
 
-  g_bearer_token = fetch_token(target, args, load_case.scopes);
+  // /api/v1 takes the API's own bearer token (OAuth), not a /v2/auth token.
+  g_bearer_token = load_case.path.starts_with("/api/") ? api_token(args)
+                                                       : fetch_token(target, args, load_case.scopes);
   LoadPlan plan;
   plan.addr = load_address(target);
   plan.request = load_request(target, method, path, load_case.accept);
@@ -1950,6 +1966,78 @@ int cmd_manifests(const Args& args) {
   return r.errors > 0 ? 2 : 0;
 }
 
+// tagput: Quay's REST tag change, PUT /api/v1/repository/<repo>/tag/<tag>
+// {"manifest_digest": D}, from N clients for --duration seconds or --count
+// changes. Two small manifests are pushed to <repo> first (over /v2, with the
+// registry's token auth); client w then moves its own tag p<w> back and forth
+// between them, so that every PUT after a client's first is a real move (a
+// new tag row, the old one ended, a move_tag audit row). The API token comes
+// from --bearer or QUAY_BENCH_API_TOKEN.
+int cmd_tagput(const Args& args) {
+  const Target target = parse_url(args.str("url", "http://127.0.0.1:5000"));
+  const std::string repo = args.str("repo", "bench/tagput");
+  const int concurrency = static_cast<int>(args.integer("concurrency", 8));
+  const double duration = args.real("duration", 0);
+  const long count = args.integer("count", duration > 0 ? 0 : 64);
+  const std::string name = args.str("name", "rest_tag_put");
+  const std::string token = api_token(args);
+  if (token.empty()) die("tagput needs an API token (--bearer or QUAY_BENCH_API_TOKEN)");
+
+  authorize(target, args, {repo});
+  const TinyImage image = make_tiny_image(1024);
+  std::string digests[2];
+  {
+    RegistryClient client(target);
+    push_tiny_blobs(client, repo, image);
+    const std::string nonce = run_nonce();
+    for (int k = 0; k < 2; ++k) {
+      const std::string body = image.manifest(nonce + "-" + std::to_string(k));
+      digests[k] = sha256_of(body);
+      client.put_manifest(repo, "base-" + std::to_string(k), body, kOciManifestType);
+    }
+  }
+  const std::string prefix = "/api/v1/repository/" + repo + "/tag/p";
+  auto put = [&](RegistryClient& client, int worker, long index) {
+    client.put_json(prefix + std::to_string(worker),
+                    R"({"manifest_digest":")" + digests[index % 2] + "\"}", 201);
+  };
+  // Warm-up: each client's first PUT creates its tag (create_tag, not a move).
+  {
+    WorkResult w = run_workers(target, token, concurrency, concurrency, 0,
+                               [&](RegistryClient& c, int worker, long) { put(c, worker, 1); });
+    if (w.errors > 0) die("warm-up tag PUT failed: " + w.first_error);
+  }
+
+  RssSampler rss(args.integer("pid", 0), std::chrono::milliseconds(20));
+  rss.start();
+  const double cpu0 = process_cpu_seconds();
+  std::vector<long> per_worker(static_cast<std::size_t>(concurrency), 0);
+  WorkResult r = run_workers(target, token, concurrency, count, duration,
+                             [&](RegistryClient& c, int worker, long) {
+                               put(c, worker, per_worker[static_cast<std::size_t>(worker)]++);
+                             });
+  const std::string client_cpu = cpu_pct(cpu0, r.elapsed);
+  rss.stop();
+
+  const long ok = static_cast<long>(r.latencies_ms.size());
+  if (!r.first_error.empty()) std::fprintf(stderr, "first error: %s\n", r.first_error.c_str());
+  if (ok == 0) die("no successful tag PUTs");
+  const LatencyStats lat = latency_stats(r.latencies_ms);
+  const double ops = static_cast<double>(ok) / r.elapsed;
+  std::fprintf(stderr,
+               "%s: %ld tag moves, %d clients, %.2f s: %.1f ops/s, p50 %.2f ms, p99 %.2f ms, "
+               "errors %ld, client CPU %s%%\n",
+               name.c_str(), ok, concurrency, r.elapsed, ops, lat.p50_ms, lat.p99_ms, r.errors,
+               client_cpu.c_str());
+  std::printf(
+      "case=%s ops_s=%s p50_ms=%s p99_ms=%s max_ms=%s ok=%ld errors=%ld client_cpu_pct=%s "
+      "rss_idle_kib=%ld rss_peak_kib=%ld%s\n",
+      name.c_str(), fmt(ops).c_str(), fmt(lat.p50_ms, 2).c_str(), fmt(lat.p99_ms, 2).c_str(),
+      fmt(lat.max_ms, 2).c_str(), ok, r.errors, client_cpu.c_str(), rss.idle_kib(), rss.peak_kib(),
+      rss.cpu_fields().c_str());
+  return r.errors > 0 ? 2 : 0;
+}
+
 // ---------------------------------------------------------------------------
 // gcload: GET load while the server collects garbage, timed against the
 // collection's own log line.
@@ -2212,12 +2300,16 @@ void usage() {
       "           push --count small repositories (once), then load GET _catalog?n=PAGE\n"
       "  manifests [--repo bench/manifests] [--concurrency 8] [--duration S | --count N]\n"
       "           [--by-digest] [--no-warmup]  PUT distinct small manifests (one config+layer)\n"
+      "  tagput   [--repo bench/tagput] [--concurrency 8] [--duration S | --count N]\n"
+      "           PUT /api/v1/repository/REPO/tag/TAG {manifest_digest} (Quay REST API),\n"
+      "           each client moving its tag between two manifests\n"
       "  gcload   --path P --log SERVER_LOG [--min-deleted N] [--connections 64]\n"
       "           [--timeout 300] [--after 0.5]  GET load until the log shows a collection\n"
       "           of >= N manifests; GC duration and GET latency during it\n"
       "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
       "common: --name CASE (result label), --pid PID (sample server RSS during the case),\n"
-      "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth\n",
+      "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth;\n"
+      "        --bearer T (or QUAY_BENCH_API_TOKEN): the token of /api/v1 paths (load, tagput)\n",
       stderr);
 }
 
@@ -2241,6 +2333,7 @@ int main(int argc, char** argv) {
     if (command == "tags") return cmd_tags(args);
     if (command == "catalog") return cmd_catalog(args);
     if (command == "manifests") return cmd_manifests(args);
+    if (command == "tagput") return cmd_tagput(args);
     if (command == "gcload") return cmd_gcload(args);
   } catch (const std::exception& e) {
     die(command + ": " + e.what());
