@@ -289,6 +289,18 @@ TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table") {
   CHECK((*page)->rows[0].layers_size == 12u);
   CHECK(took < 50ms);
 
+  // A deep page found by OFFSET (no cursor) still walks only the index.
+  db::TagPageQuery deep;
+  deep.limit = 100;
+  deep.offset = 19'900;
+  const auto t1 = std::chrono::steady_clock::now();
+  auto last = d.ListTagPage("lib/big", deep);
+  const auto deep_took = std::chrono::steady_clock::now() - t1;
+  REQUIRE(last.ok());
+  CHECK((*last)->rows.size() == 100);
+  CHECK((*last)->more);  // the seed tag's row is the 20,001st
+  CHECK(deep_took < 200ms);
+
   db::TagPageQuery live;
   live.only_active = true;
   live.limit = 3;
