@@ -7,6 +7,7 @@
 #include "api/access_facts.h"
 #include "api/audit_log.h"
 #include "api/database_authorizer.h"
+#include "api/identity_extras.h"
 #include "api/new_identity_service.h"
 #include "api/service_state.h"
 #include "api/signing_key_store.h"
@@ -93,9 +94,15 @@ class IdentityServiceImpl final : public IdentityService {
       : state_(std::move(state)),
         authorizer_(std::make_shared<DatabaseAuthorizer>(state_)),
         audit_(state_),
-        keys_(state_) {}
+        keys_(state_),
+        stars_(NewStars(state_)),
+        notifications_(NewNotifications(state_)),
+        applications_(NewOAuthApplications(state_)) {}
 
   std::shared_ptr<Authorizer> authorizer() override { return authorizer_; }
+  OAuthApplications& applications() override { return *applications_; }
+  Stars& stars() override { return *stars_; }
+  RepositoryNotifications& notifications() override { return *notifications_; }
   AuditLog& audit() override { return audit_; }
   SigningKeyStore& signing_keys() override { return keys_; }
 
@@ -719,8 +726,330 @@ class IdentityServiceImpl final : public IdentityService {
     if (!*token) return Status::NotFound(Subject::kNone, "unknown token");
     auto audit = Audit(
         actor, "revoke_oauth_api_token", (*token)->user, "",
-        AuditMetadata({{"oauth_token_uuid", token_id}, {"application_name", (*token)->title}}));
+        (*token)->client_id.empty()
+            ? AuditMetadata({{"oauth_token_uuid", token_id}, {"application_name", (*token)->title}})
+            : AuditMetadata({{"oauth_token_uuid", token_id},
+                             {"application_name", (*token)->title},
+                             {"client_id", (*token)->client_id}}));
     return state_->identity.DeleteToken(true, token_id, std::nullopt, audit);
+  }
+
+  // ---- REST API additions ----
+
+  Result<User> CreateFirstUser(const Actor& actor, std::string_view username,
+                               std::string_view email, std::string_view password) override {
+    if (auto s = ValidateAccountName(username); !s.ok()) return s;
+    if (password.empty()) return Status::InvalidArgument(Subject::kNone, "password is empty");
+    auto hash = auth::HashPassword(password, state_->options.identity.password_hash_cost);
+    if (!hash.ok()) return hash.status();
+    db::AccountRow row;
+    row.name = std::string(username);
+    row.kind = db::AccountKind::kUser;
+    row.email = std::string(email);
+    row.password_hash = std::move(*hash);
+    row.created_at = state_->NowMicros();
+    auto audit = Audit(actor, "user_create", row.name, "",
+                       AuditMetadata({{"username", username}, {"email", email}}));
+    auto inserted = state_->identity.InsertFirstUser(row, audit);
+    if (!inserted.ok()) return inserted.status();
+    return UserFrom(*inserted);
+  }
+
+  Status ChangeEmail(const Actor& actor, std::string_view username,
+                     std::string_view email) override {
+    auto row = Require(username, db::AccountKind::kUser, "user");
+    if (!row.ok()) return row.status();
+    if (row->email == email) return Status::Ok();
+    auto audit = Audit(actor, "user_change_email", row->name, "",
+                       AuditMetadata({{"email", email}, {"old_email", row->email}}));
+    return state_->identity.UpdateEmail(row->id, email, audit);
+  }
+
+  Result<std::vector<RepositoryGrant>> ListUserPermissions(std::string_view account) override {
+    auto row = state_->identity.FindAccount(account);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->kind == db::AccountKind::kOrg) return UnknownAccount("account", account);
+    auto grants = state_->identity.ListAccountGrants((*row)->id);
+    if (!grants.ok()) return grants.status();
+    return GrantsFrom(*grants);
+  }
+
+  Result<std::vector<EntityMatch>> SearchEntities(const EntityQuery& query) override {
+    if (query.prefix.empty()) return Status::InvalidArgument(Subject::kNone, "prefix is empty");
+    const size_t limit = std::min<size_t>(std::max<size_t>(query.limit, 1), 100);
+    std::vector<EntityMatch> out;
+    auto add = [&](EntityMatch::Kind kind, Result<std::vector<std::string>> names) -> Status {
+      if (!names.ok()) return names.status();
+      for (auto& n : *names) out.push_back({kind, std::move(n)});
+      return Status::Ok();
+    };
+    if (auto s = add(EntityMatch::Kind::kUser, state_->identity.AccountsWithPrefix(
+                                                   db::AccountKind::kUser, query.prefix, limit));
+        !s.ok()) {
+      return s;
+    }
+    if (!query.namespace_name.empty()) {
+      if (auto s =
+              add(EntityMatch::Kind::kRobot,
+                  state_->identity.AccountsWithPrefix(
+                      db::AccountKind::kRobot, query.namespace_name + "+" + query.prefix, limit));
+          !s.ok()) {
+        return s;
+      }
+      if (query.include_teams) {
+        auto org = state_->identity.FindAccount(query.namespace_name);
+        if (!org.ok()) return org.status();
+        if (*org && (*org)->kind == db::AccountKind::kOrg) {
+          if (auto s = add(EntityMatch::Kind::kTeam,
+                           state_->identity.TeamsWithPrefix((*org)->id, query.prefix, limit));
+              !s.ok()) {
+            return s;
+          }
+        }
+      }
+    }
+    if (query.include_orgs) {
+      if (auto s =
+              add(EntityMatch::Kind::kOrganization,
+                  state_->identity.AccountsWithPrefix(db::AccountKind::kOrg, query.prefix, limit));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return out;
+  }
+
+  Result<AccountPage> ListOrganizations(size_t limit, std::string_view after) override {
+    auto page = state_->identity.ListAccounts(db::AccountKind::kOrg, limit, after);
+    if (!page.ok()) return page.status();
+    return AccountPage{std::move(page->first), page->second};
+  }
+
+  Result<std::vector<OrganizationMembership>> OrganizationsOf(std::string_view user) override {
+    auto row = Require(user, db::AccountKind::kUser, "user");
+    if (!row.ok()) return row.status();
+    auto orgs = state_->identity.OrganizationsOf(row->id);
+    if (!orgs.ok()) return orgs.status();
+    std::vector<OrganizationMembership> out;
+    for (auto& [name, admin] : *orgs) out.push_back({std::move(name), admin});
+    return out;
+  }
+
+  Status SetOrganizationEmail(const Actor& actor, std::string_view organization,
+                              std::string_view email) override {
+    auto row = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!row.ok()) return row.status();
+    if (row->email == email) return Status::Ok();
+    auto audit = Audit(
+        actor, "org_change_email", row->name, "",
+        AuditMetadata({{"email", email}, {"namespace", row->name}, {"old_email", row->email}}));
+    return state_->identity.UpdateEmail(row->id, email, audit);
+  }
+
+  Result<std::vector<OrganizationMember>> ListOrganizationMembers(
+      std::string_view organization) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.OrganizationMembers(org->id);
+    if (!rows.ok()) return rows.status();
+    std::vector<OrganizationMember> out;
+    for (auto& [user, team] : *rows) {
+      if (out.empty() || out.back().name != user) out.push_back({user, {}});
+      out.back().teams.push_back(std::move(team));
+    }
+    return out;
+  }
+
+  Status RemoveOrganizationMember(const Actor& actor, std::string_view organization,
+                                  std::string_view member) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto user = Require(member, db::AccountKind::kUser, "user");
+    if (!user.ok()) return user.status();
+    auto team_audit = Audit(actor, "org_remove_team_member", org->name, "", "{}");
+    auto permission_audit = Audit(actor, "delete_repo_permission", "", "", "{}");
+    return state_->identity.RemoveOrganizationMember(org->id, org->name, user->id, user->name,
+                                                     team_audit, permission_audit);
+  }
+
+  Result<std::vector<TeamSummary>> ListTeamSummaries(std::string_view organization,
+                                                     std::string_view viewer) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    int64_t viewer_id = 0;
+    if (!viewer.empty()) {
+      auto v = state_->identity.FindAccount(viewer);
+      if (!v.ok()) return v.status();
+      if (*v) viewer_id = (*v)->id;
+    }
+    auto rows = state_->identity.TeamSummaries(org->id, viewer_id);
+    if (!rows.ok()) return rows.status();
+    std::vector<TeamSummary> out;
+    for (const auto& r : *rows) {
+      out.push_back(
+          {TeamFrom(org->name, r.team), static_cast<size_t>(r.member_count), r.is_member});
+    }
+    return out;
+  }
+
+  Result<Team> UpdateTeam(const Actor& actor, std::string_view organization, std::string_view team,
+                          std::optional<std::string> description,
+                          std::optional<TeamRole> role) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    db::TeamRow& row = found->second;
+    std::vector<db::AuditRow> audits;
+    std::optional<int> new_role;
+    if (description && *description == row.description) description.reset();
+    const TeamRole wanted = role.value_or(static_cast<TeamRole>(row.role));
+    const bool change_role = static_cast<int>(wanted) != row.role;
+    if (description) {
+      audits.push_back(Audit(actor, "org_set_team_description", found->first.name, "",
+                             AuditMetadata({{"description", *description}, {"team", row.name}})));
+      row.description = *description;
+    }
+    if (change_role) {
+      audits.push_back(Audit(actor, "org_set_team_role", found->first.name, "",
+                             AuditMetadata({{"role", ToString(wanted)}, {"team", row.name}})));
+      new_role = static_cast<int>(wanted);
+      row.role = *new_role;
+    }
+    if (!audits.empty()) {
+      if (auto s = state_->identity.UpdateTeam(row.id, description, new_role, audits); !s.ok()) {
+        return s;
+      }
+    }
+    return TeamFrom(found->first.name, row);
+  }
+
+  Result<std::vector<RepositoryGrant>> ListTeamPermissions(std::string_view organization,
+                                                           std::string_view team) override {
+    auto found = RequireTeam(organization, team);
+    if (!found.ok()) return found.status();
+    auto grants = state_->identity.ListTeamGrants(found->second.id);
+    if (!grants.ok()) return grants.status();
+    return GrantsFrom(*grants);
+  }
+
+  Result<std::vector<RepositoryGrant>> ListRobotPermissions(std::string_view robot_name) override {
+    auto row = Require(robot_name, db::AccountKind::kRobot, "robot");
+    if (!row.ok()) return row.status();
+    auto grants = state_->identity.ListAccountGrants(row->id);
+    if (!grants.ok()) return grants.status();
+    return GrantsFrom(*grants);
+  }
+
+  Result<Prototype> UpdatePrototype(const Actor& actor, std::string_view organization,
+                                    std::string_view prototype_id, RepositoryRole role) override {
+    if (role == RepositoryRole::kNone) {
+      return Status::InvalidArgument(Subject::kNone, "role must be read, write or admin");
+    }
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.ListPrototypes(org->id);
+    if (!rows.ok()) return rows.status();
+    for (const auto& r : *rows) {
+      if (r.uuid != prototype_id) continue;
+      Prototype p = PrototypeFrom(org->name, r);
+      const RepositoryRole original = p.role;
+      p.role = role;
+      std::string metadata = PrototypeMetadata(p);
+      metadata.pop_back();  // '}'
+      metadata += ",";
+      AppendJsonString(metadata, "original_role");
+      metadata += ":";
+      AppendJsonString(metadata, ToString(original));
+      metadata += "}";
+      auto audit = Audit(actor, "modify_prototype_permission", org->name, "", metadata);
+      if (auto s = state_->identity.UpdatePrototypeRole(org->id, prototype_id,
+                                                        static_cast<int>(role), audit);
+          !s.ok()) {
+        return s;
+      }
+      return p;
+    }
+    return Status::NotFound(Subject::kNone, "unknown prototype");
+  }
+
+  Result<RepositoryRole> UserRoleOn(std::string_view account,
+                                    std::string_view repository) override {
+    auto row = state_->identity.FindAccount(account);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->kind == db::AccountKind::kOrg) return UnknownAccount("account", account);
+    Principal who = (*row)->kind == db::AccountKind::kRobot ? Principal::Robot((*row)->name)
+                                                            : Principal::User((*row)->name);
+    if (who.kind == Principal::Kind::kUser) who.superuser = SuperuserOf(who.name);
+    auto facts = GatherFacts(*state_, who, repository, NamespaceOf(repository));
+    if (!facts.ok()) return facts.status();
+    if (!facts->repository_exists) {
+      return Status::NotFound(Subject::kRepository,
+                              "repository '" + std::string(repository) + "' not found");
+    }
+    facts->repository_public = false;  // the role from grants, not the public read
+    return auth::EffectiveRole(*facts, PolicyOf(state_->options.identity));
+  }
+
+  Result<RepositoryListingPage> ListRepositories(const Principal& who,
+                                                 const RepositoryFilter& filter, size_t limit,
+                                                 std::string_view after_cursor) override {
+    limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
+    const auto& options = state_->options.identity;
+    db::ListingQuery query;
+    query.namespace_name = filter.namespace_name;
+    query.public_only = filter.public_only;
+    if (!filter.starred_by.empty()) {
+      auto starred = Require(filter.starred_by, db::AccountKind::kUser, "user");
+      if (!starred.ok()) return starred.status();
+      query.starred_by = starred->id;
+    }
+    if (who.kind == Principal::Kind::kAnonymous || who.name.empty()) {
+      query.public_ones = options.anonymous_access;
+    } else {
+      auto facts = GatherFacts(*state_, who, {}, {});
+      if (!facts.ok()) return facts.status();
+      if (!facts->account_valid)
+        return Status::Unauthenticated("the account is unknown or disabled");
+      auto account = state_->identity.FindAccount(who.name);
+      if (!account.ok()) return account.status();
+      query.public_ones = true;
+      query.everything = facts->superuser == SuperuserKind::kFullAccess ||
+                         facts->superuser == SuperuserKind::kGlobalReadOnly;
+      const bool may_read_grants = who.scopes.Has(Scope::kRepoRead) ||
+                                   who.scopes.Has(Scope::kRepoWrite) ||
+                                   who.scopes.Has(Scope::kRepoAdmin);
+      if (may_read_grants && *account) {
+        query.account_id = (*account)->id;
+        if (ActsAsUser(who)) query.own_namespace = who.name;
+      }
+      if (*account && ActsAsUser(who)) query.star_viewer = (*account)->id;
+    }
+    auto rows = state_->identity.ListRepositories(query, limit, after_cursor);
+    if (!rows.ok()) return rows.status();
+    RepositoryListingPage page;
+    for (auto& r : rows->first) {
+      RepositoryListing l;
+      l.namespace_name = std::string(NamespaceOf(r.name));
+      l.name = ShortName(r.name);
+      l.description = std::move(r.description);
+      l.is_public = r.is_public;
+      if (r.last_modified) l.last_modified = FromMicros(*r.last_modified);
+      l.is_starred = r.is_starred;
+      page.repositories.push_back(std::move(l));
+    }
+    page.more = rows->second;
+    if (page.more) page.next_cursor = rows->first.back().name;
+    return page;
+  }
+
+  Result<Issued<OAuthToken>> IssueOAuthToken(const Actor& actor, std::string_view user,
+                                             const OAuthClientId& client,
+                                             ScopeSet scopes) override {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto app = state_->identity.FindApplication(client.value);
+    if (!app.ok()) return app.status();
+    if (!*app) return UnknownAccount("application", client.value);
+    return MintApplicationToken(*state_, actor, *account, **app, scopes, "");
   }
 
  private:
@@ -988,15 +1317,12 @@ class IdentityServiceImpl final : public IdentityService {
     return t;
   }
 
-  static OAuthToken OAuthTokenFrom(const db::TokenRow& row) {
-    OAuthToken t;
-    t.id = row.uuid;
-    t.user = row.user;
-    t.application = row.title;
-    t.scopes = ScopeSet::FromBits(row.scopes);
-    t.created_at = FromMicros(row.created_at);
-    if (row.expires_at) t.expires_at = FromMicros(*row.expires_at);
-    return t;
+  static OAuthToken OAuthTokenFrom(const db::TokenRow& row) { return OAuthTokenFromRow(row); }
+
+  static std::vector<RepositoryGrant> GrantsFrom(const std::vector<db::GrantRow>& rows) {
+    std::vector<RepositoryGrant> out;
+    for (const auto& r : rows) out.push_back({r.repository, static_cast<RepositoryRole>(r.role)});
+    return out;
   }
 
   std::shared_ptr<ServiceState> state_;
@@ -1004,6 +1330,9 @@ class IdentityServiceImpl final : public IdentityService {
   AuditLogImpl audit_;
   SigningKeyStoreImpl keys_;
   db::ReadCache<std::shared_ptr<const AccountPage>> visible_pages_{4u << 20};
+  std::unique_ptr<Stars> stars_;
+  std::unique_ptr<RepositoryNotifications> notifications_;
+  std::unique_ptr<OAuthApplications> applications_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "core/json_text.h"
 #include "db/connection.h"
 #include "db/sql_support.h"
 #include "db/store_support.h"
@@ -129,16 +130,20 @@ TokenRow ReadToken(Stmt& q, bool oauth) {
   row.created_at = q->getColumn(7).getInt64();
   if (!q->getColumn(8).isNull()) row.expires_at = q->getColumn(8).getInt64();
   if (!q->getColumn(9).isNull()) row.last_used_at = q->getColumn(9).getInt64();
+  if (!q->getColumn(10).isNull()) row.application_id = q->getColumn(10).getInt64();
+  if (!q->getColumn(11).isNull()) row.client_id = q->getColumn(11).getString();
   return row;
 }
 
-#define QUAY_APP_TOKEN_COLUMNS                                                          \
-  "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at," \
-  " t.expires_at, t.last_used_at FROM app_token t JOIN account a ON a.id = t.account_id "
-#define QUAY_OAUTH_TOKEN_COLUMNS                                        \
-  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes," \
-  " t.secret_hash, t.created_at, t.expires_at, NULL FROM oauth_token t" \
-  " JOIN account a ON a.id = t.account_id "
+#define QUAY_APP_TOKEN_COLUMNS                                                           \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at,"  \
+  " t.expires_at, t.last_used_at, NULL, NULL FROM app_token t JOIN account a ON a.id = " \
+  "t.account_id "
+#define QUAY_OAUTH_TOKEN_COLUMNS                                                      \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes,"               \
+  " t.secret_hash, t.created_at, t.expires_at, NULL, t.application_id, app.client_id" \
+  " FROM oauth_token t JOIN account a ON a.id = t.account_id"                         \
+  " LEFT JOIN oauth_application app ON app.id = t.application_id "
 
 }  // namespace
 
@@ -640,8 +645,8 @@ Status IdentityStore::InsertToken(bool oauth, const TokenRow& row, std::string_v
   return WriteStatusOn(pool_, [&](Connection& c) {
     auto ins = oauth ? c.Prepare(
                            "INSERT INTO oauth_token(uuid, account_id, application, scopes, lookup,"
-                           " secret_hash, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
-                           " ?7, ?8)")
+                           " secret_hash, created_at, expires_at, application_id) VALUES(?1, ?2,"
+                           " ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
                      : c.Prepare(
                            "INSERT INTO app_token(uuid, account_id, title, lookup, secret_hash,"
                            " created_at, expires_at) VALUES(?1, ?2, ?3, ?5, ?6, ?7, ?8)");
@@ -653,6 +658,7 @@ Status IdentityStore::InsertToken(bool oauth, const TokenRow& row, std::string_v
     ins->bind(6, row.secret_hash.data(), static_cast<int>(row.secret_hash.size()));
     ins->bind(7, static_cast<int64_t>(row.created_at));
     BindOptional(ins, 8, row.expires_at);
+    if (oauth) BindOptional(ins, 9, row.application_id);
     ins->exec();
     InsertAudit(c, audit);
     return Status::Ok();
@@ -774,6 +780,745 @@ Result<AccessFactsRow> IdentityStore::AccessFacts(std::string_view account_name,
           }
         }
       }
+    }
+    return out;
+  });
+}
+
+// ---- REST API additions ----
+
+namespace {
+
+std::string PrefixEnd(std::string_view prefix) { return std::string(prefix) + "\x7f"; }
+
+std::string Meta(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  std::vector<std::pair<std::string_view, std::string_view>> v(fields);
+  return core::JsonObjectText(v);
+}
+
+std::vector<GrantRow> ReadGrants(Stmt& q) {
+  std::vector<GrantRow> out;
+  while (q->executeStep()) out.push_back({q->getColumn(0).getString(), q->getColumn(1).getInt()});
+  return out;
+}
+
+#define QUAY_NOTIFICATION_COLUMNS                                                            \
+  "SELECT n.id, n.uuid, n.repository_id, r.name, n.event, n.method, n.title, n.config_json," \
+  " n.event_config_json, n.number_of_failures, n.created_at FROM repository_notification n"  \
+  " JOIN repository r ON r.id = n.repository_id "
+
+NotificationRow ReadNotification(Stmt& q) {
+  NotificationRow n;
+  n.id = q->getColumn(0).getInt64();
+  n.uuid = q->getColumn(1).getString();
+  n.repository_id = q->getColumn(2).getInt64();
+  n.repository = q->getColumn(3).getString();
+  n.event = q->getColumn(4).getString();
+  n.method = q->getColumn(5).getString();
+  n.title = q->getColumn(6).getString();
+  n.config_json = q->getColumn(7).getString();
+  n.event_config_json = q->getColumn(8).getString();
+  n.number_of_failures = q->getColumn(9).getInt();
+  n.created_at = q->getColumn(10).getInt64();
+  return n;
+}
+
+#define QUAY_APPLICATION_COLUMNS                                                 \
+  "SELECT app.id, app.client_id, app.org_id, o.name, app.name, app.description," \
+  " app.application_uri, app.redirect_uri, app.avatar_email, app.secret_sealed," \
+  " app.created_at FROM oauth_application app JOIN account o ON o.id = app.org_id "
+
+ApplicationRow ReadApplication(Stmt& q, int base = 0) {
+  ApplicationRow a;
+  a.id = q->getColumn(base + 0).getInt64();
+  a.client_id = q->getColumn(base + 1).getString();
+  a.org_id = q->getColumn(base + 2).getInt64();
+  a.organization = q->getColumn(base + 3).getString();
+  a.name = q->getColumn(base + 4).getString();
+  a.description = q->getColumn(base + 5).getString();
+  a.application_uri = q->getColumn(base + 6).getString();
+  a.redirect_uri = q->getColumn(base + 7).getString();
+  a.avatar_email = q->getColumn(base + 8).getString();
+  a.secret_sealed = q->getColumn(base + 9).getString();
+  a.created_at = q->getColumn(base + 10).getInt64();
+  return a;
+}
+
+}  // namespace
+
+Result<std::optional<AccountRow>> IdentityStore::FindAccountById(int64_t id) {
+  return ReadOn<std::optional<AccountRow>>(pool_,
+                                           [&](Connection& c) { return AccountById(c, id); });
+}
+
+Result<AccountRow> IdentityStore::InsertFirstUser(const AccountRow& row, const AuditRow& audit) {
+  return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
+    auto any = c.Prepare("SELECT EXISTS (SELECT 1 FROM account WHERE kind = 'user')");
+    if (any->executeStep() && any->getColumn(0).getInt() != 0) {
+      return Status::Conflict(Subject::kNone, "users already exist");
+    }
+    AccountRow out = row;
+    out.id = InsertAccountRow(c, row);
+    InsertAudit(c, audit);
+    return out;
+  });
+}
+
+Status IdentityStore::UpdateEmail(int64_t account_id, std::string_view email,
+                                  const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE account SET email = ? WHERE id = ?");
+    up->bind(1, Str(email));
+    up->bind(2, static_cast<int64_t>(account_id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown account");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<GrantRow>> IdentityStore::ListAccountGrants(int64_t account_id) {
+  return ReadOn<std::vector<GrantRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT r.name, p.role FROM repository_permission p JOIN repository r"
+        " ON r.id = p.repository_id WHERE p.account_id = ? ORDER BY r.name");
+    q->bind(1, static_cast<int64_t>(account_id));
+    return ReadGrants(q);
+  });
+}
+
+Result<std::vector<GrantRow>> IdentityStore::ListTeamGrants(int64_t team_id) {
+  return ReadOn<std::vector<GrantRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT r.name, p.role FROM repository_permission p JOIN repository r"
+        " ON r.id = p.repository_id WHERE p.team_id = ? ORDER BY r.name");
+    q->bind(1, static_cast<int64_t>(team_id));
+    return ReadGrants(q);
+  });
+}
+
+Result<std::vector<std::string>> IdentityStore::AccountsWithPrefix(AccountKind kind,
+                                                                   std::string_view prefix,
+                                                                   size_t limit) {
+  return ReadOn<std::vector<std::string>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT name FROM account WHERE kind = ? AND name >= ? AND name < ?"
+        " ORDER BY name LIMIT ?");
+    q->bind(1, KindText(kind));
+    q->bind(2, Str(prefix));
+    q->bind(3, PrefixEnd(prefix));
+    q->bind(4, static_cast<int64_t>(limit));
+    std::vector<std::string> out;
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> IdentityStore::TeamsWithPrefix(int64_t org_id,
+                                                                std::string_view prefix,
+                                                                size_t limit) {
+  return ReadOn<std::vector<std::string>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT name FROM team WHERE org_id = ? AND name >= ? AND name < ?"
+        " ORDER BY name LIMIT ?");
+    q->bind(1, static_cast<int64_t>(org_id));
+    q->bind(2, Str(prefix));
+    q->bind(3, PrefixEnd(prefix));
+    q->bind(4, static_cast<int64_t>(limit));
+    std::vector<std::string> out;
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, bool>>> IdentityStore::OrganizationsOf(
+    int64_t account_id) {
+  using Out = std::vector<std::pair<std::string, bool>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT o.name, MAX(t.role = 2) FROM team_member m JOIN team t ON t.id = m.team_id"
+        " JOIN account o ON o.id = t.org_id WHERE m.account_id = ? GROUP BY o.id"
+        " ORDER BY o.name");
+    q->bind(1, static_cast<int64_t>(account_id));
+    Out out;
+    while (q->executeStep()) {
+      out.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getInt() != 0);
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> IdentityStore::OrganizationMembers(
+    int64_t org_id) {
+  using Out = std::vector<std::pair<std::string, std::string>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT a.name, t.name FROM team t JOIN team_member m ON m.team_id = t.id"
+        " JOIN account a ON a.id = m.account_id WHERE t.org_id = ? AND a.kind = 'user'"
+        " ORDER BY a.name, t.name");
+    q->bind(1, static_cast<int64_t>(org_id));
+    Out out;
+    while (q->executeStep()) {
+      out.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getString());
+    }
+    return out;
+  });
+}
+
+Status IdentityStore::RemoveOrganizationMember(int64_t org_id, const std::string& org_name,
+                                               int64_t account_id, std::string_view member_name,
+                                               const AuditRow& team_audit,
+                                               const AuditRow& permission_audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) -> Status {
+    std::vector<std::string> teams;
+    bool in_admin_team = false;
+    {
+      auto q = c.Prepare(
+          "SELECT t.name, t.role FROM team_member m JOIN team t ON t.id = m.team_id"
+          " WHERE t.org_id = ? AND m.account_id = ? ORDER BY t.name");
+      q->bind(1, static_cast<int64_t>(org_id));
+      q->bind(2, static_cast<int64_t>(account_id));
+      while (q->executeStep()) {
+        teams.push_back(q->getColumn(0).getString());
+        in_admin_team = in_admin_team || q->getColumn(1).getInt() == 2;
+      }
+    }
+    if (teams.empty()) return Status::NotFound(Subject::kNone, "not a member of the organization");
+    if (in_admin_team) {
+      auto q = c.Prepare(
+          "SELECT EXISTS (SELECT 1 FROM team_member m JOIN team t ON t.id = m.team_id"
+          " JOIN account a ON a.id = m.account_id WHERE t.org_id = ? AND t.role = 2"
+          " AND a.kind = 'user' AND m.account_id <> ?)");
+      q->bind(1, static_cast<int64_t>(org_id));
+      q->bind(2, static_cast<int64_t>(account_id));
+      if (q->executeStep() && q->getColumn(0).getInt() == 0) {
+        return Status::InvalidArgument(Subject::kNone,
+                                       "cannot remove the last admin of the organization");
+      }
+    }
+    std::vector<std::string> repositories;
+    {
+      auto q = c.Prepare(
+          "SELECT r.name FROM repository_permission p JOIN repository r ON r.id = p.repository_id"
+          " WHERE p.account_id = ?1 AND r.name >= ?2 AND r.name < ?3 ORDER BY r.name");
+      q->bind(1, static_cast<int64_t>(account_id));
+      q->bind(2, org_name + "/");
+      q->bind(3, org_name + "0");
+      while (q->executeStep()) repositories.push_back(q->getColumn(0).getString());
+    }
+    auto del = c.Prepare(
+        "DELETE FROM team_member WHERE account_id = ?1 AND team_id IN"
+        " (SELECT id FROM team WHERE org_id = ?2)");
+    del->bind(1, static_cast<int64_t>(account_id));
+    del->bind(2, static_cast<int64_t>(org_id));
+    del->exec();
+    auto perms = c.Prepare(
+        "DELETE FROM repository_permission WHERE account_id = ?1 AND repository_id IN"
+        " (SELECT id FROM repository WHERE name >= ?2 AND name < ?3)");
+    perms->bind(1, static_cast<int64_t>(account_id));
+    perms->bind(2, org_name + "/");
+    perms->bind(3, org_name + "0");
+    perms->exec();
+    for (const auto& team : teams) {
+      AuditRow row = team_audit;
+      row.metadata = Meta({{"member", member_name}, {"team", team}});
+      InsertAudit(c, row);
+    }
+    for (const auto& repo : repositories) {
+      AuditRow row = permission_audit;
+      row.repository = repo;
+      row.metadata = Meta({{"namespace", org_name},
+                           {"repo", std::string_view(repo).substr(org_name.size() + 1)},
+                           {"username", member_name}});
+      InsertAudit(c, row);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<TeamSummaryRow>> IdentityStore::TeamSummaries(int64_t org_id,
+                                                                 int64_t viewer_id) {
+  return ReadOn<std::vector<TeamSummaryRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT t.id, t.org_id, t.name, t.role, t.description,"
+        " (SELECT COUNT(*) FROM team_member m WHERE m.team_id = t.id),"
+        " EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = t.id AND m.account_id = ?2)"
+        " FROM team t WHERE t.org_id = ?1 ORDER BY t.name");
+    q->bind(1, static_cast<int64_t>(org_id));
+    q->bind(2, static_cast<int64_t>(viewer_id));
+    std::vector<TeamSummaryRow> out;
+    while (q->executeStep()) {
+      TeamSummaryRow row;
+      row.team = ReadTeam(q);
+      row.member_count = q->getColumn(5).getInt64();
+      row.is_member = q->getColumn(6).getInt() != 0;
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Status IdentityStore::UpdateTeam(int64_t team_id, const std::optional<std::string>& description,
+                                 std::optional<int> role, const std::vector<AuditRow>& audits) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    if (description) {
+      auto up = c.Prepare("UPDATE team SET description = ? WHERE id = ?");
+      up->bind(1, *description);
+      up->bind(2, static_cast<int64_t>(team_id));
+      up->exec();
+    }
+    if (role) {
+      auto up = c.Prepare("UPDATE team SET role = ? WHERE id = ?");
+      up->bind(1, *role);
+      up->bind(2, static_cast<int64_t>(team_id));
+      up->exec();
+    }
+    for (const auto& a : audits) InsertAudit(c, a);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::UpdatePrototypeRole(int64_t org_id, std::string_view uuid, int role,
+                                          const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE permission_prototype SET role = ? WHERE org_id = ? AND uuid = ?");
+    up->bind(1, role);
+    up->bind(2, static_cast<int64_t>(org_id));
+    up->bind(3, Str(uuid));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown prototype");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+// Two plans, both bounded by the page and the principal's own grants, never
+// by the number of repositories:
+// - starred_by: the user's stars (one index range), each checked against the
+//   visibility rule;
+// - otherwise a union of ordered, limited index ranges, one per source of
+//   visibility (everything; public ones by name; the own namespace; direct
+//   and team grants; namespaces of orgs with an admin team membership), each
+//   already restricted to the filters, so the first `limit` of the union are
+//   the page. `public_only` keeps the public source only.
+Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRepositories(
+    const ListingQuery& query, size_t limit, std::string_view after) {
+  using Out = std::pair<std::vector<RepositoryListingRow>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    const std::string lo = query.namespace_name.empty() ? "" : query.namespace_name + "/";
+    const std::string hi = query.namespace_name.empty() ? "\x7f" : query.namespace_name + "0";
+    // Built once: Prepare caches by the text's address.
+    static const std::string kColumns =
+        "SELECT r.name, COALESCE(s.description, ''), COALESCE(s.visibility = 'public', 0),"
+        " (SELECT MAX(COALESCE(t.end_at, t.start_at)) FROM tag t WHERE t.repository_id = r.id),"
+        " EXISTS (SELECT 1 FROM star st WHERE st.account_id = :viewer"
+        "         AND st.repository_id = r.id)";
+    static const std::string kStarred =
+        kColumns +
+        " FROM star sb JOIN repository r ON r.id = sb.repository_id"
+        " LEFT JOIN repository_settings s ON s.repository_id = r.id"
+        " WHERE sb.account_id = :starred AND r.name > :after AND r.name >= :lo"
+        " AND r.name < :hi AND (NOT :public_only OR s.visibility = 'public') AND ("
+        " :everything"
+        " OR (:public_ones AND s.visibility = 'public')"
+        " OR (:own <> '' AND r.name >= :own || '/' AND r.name < :own || '0')"
+        " OR (:account <> 0 AND EXISTS (SELECT 1 FROM repository_permission p"
+        "     WHERE p.repository_id = r.id AND (p.account_id = :account OR p.team_id IN"
+        "     (SELECT team_id FROM team_member WHERE account_id = :account))))"
+        " OR (:account <> 0 AND EXISTS (SELECT 1 FROM team_member m JOIN team t"
+        "     ON t.id = m.team_id JOIN account o ON o.id = t.org_id"
+        "     WHERE m.account_id = :account AND t.role = 2"
+        "     AND r.name >= o.name || '/' AND r.name < o.name || '0')))"
+        " ORDER BY r.name LIMIT :n";
+    static const std::string kUnion =
+        std::string("WITH cand(name) AS (") +
+        " SELECT name FROM (SELECT s.name FROM repository_settings s"
+        "   WHERE :public_ones AND s.visibility = 'public' AND s.name > :after"
+        "   AND s.name >= :lo AND s.name < :hi ORDER BY s.name LIMIT :n)"
+        " UNION SELECT name FROM (SELECT r.name FROM repository r"
+        "   WHERE :everything AND NOT :public_only AND r.name > :after AND r.name >= :lo"
+        "   AND r.name < :hi ORDER BY r.name LIMIT :n)"
+        " UNION SELECT name FROM (SELECT r.name FROM repository r"
+        "   WHERE :own <> '' AND NOT :public_only AND r.name > :after AND r.name >= :lo"
+        "   AND r.name < :hi AND r.name >= :own || '/' AND r.name < :own || '0'"
+        "   ORDER BY r.name LIMIT :n)"
+        " UNION SELECT name FROM (SELECT r.name FROM repository_permission p"
+        "   JOIN repository r ON r.id = p.repository_id"
+        "   WHERE :account <> 0 AND NOT :public_only AND (p.account_id = :account"
+        "   OR p.team_id IN (SELECT team_id FROM team_member WHERE account_id = :account))"
+        "   AND r.name > :after AND r.name >= :lo AND r.name < :hi ORDER BY r.name LIMIT :n)"
+        " UNION SELECT name FROM (SELECT r.name FROM team_member m JOIN team t"
+        "   ON t.id = m.team_id JOIN account o ON o.id = t.org_id"
+        "   JOIN repository r ON r.name >= o.name || '/' AND r.name < o.name || '0'"
+        "   WHERE :account <> 0 AND NOT :public_only AND m.account_id = :account"
+        "   AND t.role = 2 AND r.name > :after AND r.name >= :lo AND r.name < :hi"
+        "   ORDER BY r.name LIMIT :n))" +
+        kColumns +
+        " FROM cand JOIN repository r ON r.name = cand.name"
+        " LEFT JOIN repository_settings s ON s.repository_id = r.id"
+        " ORDER BY r.name LIMIT :n";
+    auto q = c.Prepare(query.starred_by != 0 ? kStarred.c_str() : kUnion.c_str());
+    auto bind_if = [&](const char* name, auto value) {
+      const int index = q->getIndex(name);
+      if (index > 0) q->bind(index, value);
+    };
+    bind_if(":viewer", static_cast<int64_t>(query.star_viewer));
+    bind_if(":starred", static_cast<int64_t>(query.starred_by));
+    bind_if(":after", Str(after));
+    bind_if(":lo", lo);
+    bind_if(":hi", hi);
+    bind_if(":public_only", query.public_only ? 1 : 0);
+    bind_if(":everything", query.everything ? 1 : 0);
+    bind_if(":public_ones", query.public_ones ? 1 : 0);
+    bind_if(":own", query.own_namespace);
+    bind_if(":account", static_cast<int64_t>(query.account_id));
+    bind_if(":n", LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) {
+      RepositoryListingRow row;
+      row.name = q->getColumn(0).getString();
+      row.description = q->getColumn(1).getString();
+      row.is_public = q->getColumn(2).getInt() != 0;
+      if (!q->getColumn(3).isNull()) row.last_modified = q->getColumn(3).getInt64();
+      row.is_starred = q->getColumn(4).getInt() != 0;
+      out.first.push_back(std::move(row));
+    }
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+// ---- stars ----
+
+Status IdentityStore::InsertStar(int64_t account_id, int64_t repository_id, int64_t now) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto ins = c.Prepare(
+            "INSERT INTO star(account_id, repository_id, created_at) VALUES(?, ?, ?)"
+            " ON CONFLICT DO NOTHING");
+        ins->bind(1, static_cast<int64_t>(account_id));
+        ins->bind(2, static_cast<int64_t>(repository_id));
+        ins->bind(3, static_cast<int64_t>(now));
+        ins->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Status IdentityStore::DeleteStar(int64_t account_id, int64_t repository_id) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto del = c.Prepare("DELETE FROM star WHERE account_id = ? AND repository_id = ?");
+        del->bind(1, static_cast<int64_t>(account_id));
+        del->bind(2, static_cast<int64_t>(repository_id));
+        del->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListStarred(
+    int64_t account_id, size_t limit, std::string_view after) {
+  using Out = std::pair<std::vector<std::string>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT r.name FROM star st JOIN repository r ON r.id = st.repository_id"
+        " WHERE st.account_id = ? AND r.name > ? ORDER BY r.name LIMIT ?");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, Str(after));
+    q->bind(3, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(q->getColumn(0).getString());
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> IdentityStore::StarredAmong(int64_t account_id,
+                                                             const std::string& names) {
+  return ReadOn<std::vector<std::string>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT r.name FROM json_each(?) j JOIN repository r ON r.name = j.value"
+        " JOIN star st ON st.repository_id = r.id AND st.account_id = ?");
+    q->bind(1, names);
+    q->bind(2, static_cast<int64_t>(account_id));
+    std::vector<std::string> out;
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  });
+}
+
+// ---- repository notifications ----
+
+Status IdentityStore::InsertNotification(const NotificationRow& row, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto ins = c.Prepare(
+        "INSERT INTO repository_notification(uuid, repository_id, event, method, title,"
+        " config_json, event_config_json, number_of_failures, created_at)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?, 0, ?)");
+    ins->bind(1, row.uuid);
+    ins->bind(2, static_cast<int64_t>(row.repository_id));
+    ins->bind(3, row.event);
+    ins->bind(4, row.method);
+    ins->bind(5, row.title);
+    ins->bind(6, row.config_json);
+    ins->bind(7, row.event_config_json);
+    ins->bind(8, static_cast<int64_t>(row.created_at));
+    ins->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<NotificationRow>> IdentityStore::ListNotifications(int64_t repository_id) {
+  return ReadOn<std::vector<NotificationRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_NOTIFICATION_COLUMNS "WHERE n.repository_id = ? ORDER BY n.id");
+    q->bind(1, static_cast<int64_t>(repository_id));
+    std::vector<NotificationRow> out;
+    while (q->executeStep()) out.push_back(ReadNotification(q));
+    return out;
+  });
+}
+
+Result<std::optional<NotificationRow>> IdentityStore::FindNotification(int64_t repository_id,
+                                                                       std::string_view uuid) {
+  return ReadOn<std::optional<NotificationRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_NOTIFICATION_COLUMNS "WHERE n.uuid = ? AND n.repository_id = ?");
+    q->bind(1, Str(uuid));
+    q->bind(2, static_cast<int64_t>(repository_id));
+    if (!q->executeStep()) return std::optional<NotificationRow>();
+    return std::optional<NotificationRow>(ReadNotification(q));
+  });
+}
+
+Status IdentityStore::DeleteNotification(int64_t id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM repository_notification WHERE id = ?");
+    del->bind(1, static_cast<int64_t>(id));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown notification");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::ResetNotification(int64_t id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE repository_notification SET number_of_failures = 0 WHERE id = ?");
+    up->bind(1, static_cast<int64_t>(id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown notification");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+// ---- OAuth applications ----
+
+Status IdentityStore::InsertApplication(const ApplicationRow& row, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto ins = c.Prepare(
+        "INSERT INTO oauth_application(client_id, org_id, name, description, application_uri,"
+        " redirect_uri, avatar_email, secret_sealed, created_at)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ins->bind(1, row.client_id);
+    ins->bind(2, static_cast<int64_t>(row.org_id));
+    ins->bind(3, row.name);
+    ins->bind(4, row.description);
+    ins->bind(5, row.application_uri);
+    ins->bind(6, row.redirect_uri);
+    ins->bind(7, row.avatar_email);
+    ins->bind(8, row.secret_sealed);
+    ins->bind(9, static_cast<int64_t>(row.created_at));
+    ins->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<ApplicationRow>> IdentityStore::FindApplication(std::string_view client_id) {
+  return ReadOn<std::optional<ApplicationRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_APPLICATION_COLUMNS "WHERE app.client_id = ?");
+    q->bind(1, Str(client_id));
+    if (!q->executeStep()) return std::optional<ApplicationRow>();
+    return std::optional<ApplicationRow>(ReadApplication(q));
+  });
+}
+
+Result<std::vector<ApplicationRow>> IdentityStore::ListApplications(int64_t org_id) {
+  return ReadOn<std::vector<ApplicationRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_APPLICATION_COLUMNS "WHERE app.org_id = ? ORDER BY app.name, app.id");
+    q->bind(1, static_cast<int64_t>(org_id));
+    std::vector<ApplicationRow> out;
+    while (q->executeStep()) out.push_back(ReadApplication(q));
+    return out;
+  });
+}
+
+Status IdentityStore::UpdateApplication(const ApplicationRow& row, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare(
+        "UPDATE oauth_application SET name = ?, description = ?, application_uri = ?,"
+        " redirect_uri = ?, avatar_email = ? WHERE id = ?");
+    up->bind(1, row.name);
+    up->bind(2, row.description);
+    up->bind(3, row.application_uri);
+    up->bind(4, row.redirect_uri);
+    up->bind(5, row.avatar_email);
+    up->bind(6, static_cast<int64_t>(row.id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown application");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::UpdateApplicationSecret(int64_t id, std::string_view sealed,
+                                              const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto up = c.Prepare("UPDATE oauth_application SET secret_sealed = ? WHERE id = ?");
+    up->bind(1, Str(sealed));
+    up->bind(2, static_cast<int64_t>(id));
+    if (up->exec() == 0) return Status::NotFound(Subject::kNone, "unknown application");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::DeleteApplication(int64_t id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM oauth_application WHERE id = ?");
+    del->bind(1, static_cast<int64_t>(id));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown application");
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::InsertCode(const CodeRow& row) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto ins = c.Prepare(
+            "INSERT INTO oauth_authorization_code(lookup, code_hash, application_id, account_id,"
+            " scopes, redirect_uri, created_at, expires_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+        ins->bind(1, row.lookup);
+        ins->bind(2, row.code_hash.data(), static_cast<int>(row.code_hash.size()));
+        ins->bind(3, static_cast<int64_t>(row.application_id));
+        ins->bind(4, static_cast<int64_t>(row.account_id));
+        ins->bind(5, static_cast<int>(row.scopes));
+        ins->bind(6, row.redirect_uri);
+        ins->bind(7, static_cast<int64_t>(row.created_at));
+        ins->bind(8, static_cast<int64_t>(row.expires_at));
+        ins->exec();
+        // Expired codes go whenever a new one is issued.
+        auto gc = c.Prepare("DELETE FROM oauth_authorization_code WHERE expires_at <= ?");
+        gc->bind(1, static_cast<int64_t>(row.created_at));
+        gc->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Result<std::optional<CodeRow>> IdentityStore::TakeCode(std::string_view lookup) {
+  return WriteOn<std::optional<CodeRow>>(
+      pool_,
+      [&](Connection& c) -> Result<std::optional<CodeRow>> {
+        auto q = c.Prepare(
+            "DELETE FROM oauth_authorization_code WHERE lookup = ? RETURNING lookup, code_hash,"
+            " application_id, account_id, scopes, redirect_uri, created_at, expires_at");
+        q->bind(1, Str(lookup));
+        if (!q->executeStep()) return std::optional<CodeRow>();
+        CodeRow row;
+        row.lookup = q->getColumn(0).getString();
+        row.code_hash = BlobText(q->getColumn(1));
+        row.application_id = q->getColumn(2).getInt64();
+        row.account_id = q->getColumn(3).getInt64();
+        row.scopes = static_cast<uint16_t>(q->getColumn(4).getInt());
+        row.redirect_uri = q->getColumn(5).getString();
+        row.created_at = q->getColumn(6).getInt64();
+        row.expires_at = q->getColumn(7).getInt64();
+        while (q->executeStep()) {
+        }
+        return std::optional<CodeRow>(std::move(row));
+      },
+      CacheEffect::kNone);
+}
+
+Result<std::vector<std::pair<ApplicationRow, TokenRow>>> IdentityStore::AuthorizedTokens(
+    int64_t account_id, int64_t now) {
+  using Out = std::vector<std::pair<ApplicationRow, TokenRow>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS
+                       " JOIN account o ON o.id = app.org_id"
+                       " WHERE t.account_id = ?1 AND t.application_id IS NOT NULL"
+                       " AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+                       " ORDER BY app.client_id, t.id");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, static_cast<int64_t>(now));
+    std::vector<TokenRow> tokens;
+    while (q->executeStep()) tokens.push_back(ReadToken(q, true));
+    Out out;
+    for (auto& t : tokens) {
+      auto a = c.Prepare(QUAY_APPLICATION_COLUMNS "WHERE app.id = ?");
+      a->bind(1, static_cast<int64_t>(*t.application_id));
+      if (!a->executeStep()) continue;
+      if (!out.empty() && out.back().first.id == *t.application_id) {
+        out.emplace_back(out.back().first, std::move(t));
+      } else {
+        out.emplace_back(ReadApplication(a), std::move(t));
+      }
+    }
+    return out;
+  });
+}
+
+Result<std::vector<TokenRow>> IdentityStore::ApplicationTokensOf(int64_t application_id,
+                                                                 int64_t account_id) {
+  return ReadOn<std::vector<TokenRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS
+                       "WHERE t.application_id = ? AND t.account_id = ? ORDER BY t.id");
+    q->bind(1, static_cast<int64_t>(application_id));
+    q->bind(2, static_cast<int64_t>(account_id));
+    std::vector<TokenRow> out;
+    while (q->executeStep()) out.push_back(ReadToken(q, true));
+    return out;
+  });
+}
+
+Status IdentityStore::DeleteTokens(const std::vector<std::string>& uuids,
+                                   const std::vector<AuditRow>& audits) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    int64_t deleted = 0;
+    for (const auto& uuid : uuids) {
+      auto del = c.Prepare("DELETE FROM oauth_token WHERE uuid = ?");
+      del->bind(1, uuid);
+      deleted += del->exec();
+    }
+    if (deleted == 0) return Status::NotFound(Subject::kNone, "unknown token");
+    for (const auto& a : audits) InsertAudit(c, a);
+    return Status::Ok();
+  });
+}
+
+Result<std::pair<std::vector<TokenRow>, bool>> IdentityStore::ListApplicationTokens(
+    int64_t application_id, size_t limit, std::string_view after_uuid) {
+  using Out = std::pair<std::vector<TokenRow>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_OAUTH_TOKEN_COLUMNS
+                       "WHERE t.application_id = ?1 AND t.id > COALESCE((SELECT id FROM"
+                       " oauth_token WHERE uuid = ?2), 0) ORDER BY t.id LIMIT ?3");
+    q->bind(1, static_cast<int64_t>(application_id));
+    q->bind(2, Str(after_uuid));
+    q->bind(3, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(ReadToken(q, true));
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
     }
     return out;
   });

@@ -82,6 +82,8 @@ struct TokenRow {  // app-specific and OAuth tokens
   int64_t created_at = 0;
   std::optional<int64_t> expires_at;
   std::optional<int64_t> last_used_at;
+  std::optional<int64_t> application_id;  // OAuth: the oauth_application row
+  std::string client_id;                  // and its client id
 };
 
 // Everything the permission decision needs about (account, repository), read
@@ -108,6 +110,81 @@ struct NewRepository {
   // Adopt a repository whose row a Registry push created (no settings yet)
   // instead of answering Conflict.
   bool adopt = false;
+};
+
+struct GrantRow {  // a grantee's permission on one repository
+  std::string repository;
+  int role = 1;
+};
+
+struct EntityRow {
+  int kind = 0;  // 0 user, 1 robot, 2 team, 3 org
+  std::string name;
+};
+
+struct TeamSummaryRow {
+  TeamRow team;
+  int64_t member_count = 0;
+  bool is_member = false;
+};
+
+struct RepositoryListingRow {
+  std::string name;  // full name
+  std::string description;
+  bool is_public = false;
+  std::optional<int64_t> last_modified;
+  bool is_starred = false;
+};
+
+struct ListingQuery {
+  bool everything = false;    // superusers
+  bool public_ones = false;   // public repositories count
+  int64_t account_id = 0;     // grants of this account and its teams, org admin teams; 0 none
+  std::string own_namespace;  // empty none
+  // Filters.
+  std::string namespace_name;  // empty any
+  bool public_only = false;
+  int64_t starred_by = 0;   // 0 any
+  int64_t star_viewer = 0;  // is_starred for this account; 0 none
+};
+
+struct NotificationRow {
+  int64_t id = 0;
+  std::string uuid;
+  int64_t repository_id = 0;
+  std::string repository;
+  std::string event;
+  std::string method;
+  std::string title;
+  std::string config_json;
+  std::string event_config_json;
+  int number_of_failures = 0;
+  int64_t created_at = 0;
+};
+
+struct ApplicationRow {
+  int64_t id = 0;
+  std::string client_id;
+  int64_t org_id = 0;
+  std::string organization;
+  std::string name;
+  std::string description;
+  std::string application_uri;
+  std::string redirect_uri;
+  std::string avatar_email;
+  std::string secret_sealed;
+  int64_t created_at = 0;
+};
+
+struct CodeRow {
+  std::string lookup;
+  std::string code_hash;  // raw SHA-256
+  int64_t application_id = 0;
+  int64_t account_id = 0;
+  uint16_t scopes = 0;
+  std::string redirect_uri;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
 };
 
 class IdentityStore {
@@ -196,6 +273,78 @@ class IdentityStore {
   // `account_name` empty for anonymous.
   Result<AccessFactsRow> AccessFacts(std::string_view account_name, std::string_view repository,
                                      std::string_view namespace_name);
+
+  // ---- REST API additions ----
+  Result<std::optional<AccountRow>> FindAccountById(int64_t id);
+  // Conflict if any user exists; the check and insert share one transaction.
+  Result<AccountRow> InsertFirstUser(const AccountRow& row, const AuditRow& audit);
+  Status UpdateEmail(int64_t account_id, std::string_view email, const AuditRow& audit);
+  Result<std::vector<GrantRow>> ListAccountGrants(int64_t account_id);
+  Result<std::vector<GrantRow>> ListTeamGrants(int64_t team_id);
+  // Names of `kind` in [prefix, prefix~), at most limit; teams of org_id.
+  Result<std::vector<std::string>> AccountsWithPrefix(AccountKind kind, std::string_view prefix,
+                                                      size_t limit);
+  Result<std::vector<std::string>> TeamsWithPrefix(int64_t org_id, std::string_view prefix,
+                                                   size_t limit);
+  // (org name, is admin) for every org the account is in.
+  Result<std::vector<std::pair<std::string, bool>>> OrganizationsOf(int64_t account_id);
+  // (user name, team name) pairs of the org, by user then team.
+  Result<std::vector<std::pair<std::string, std::string>>> OrganizationMembers(int64_t org_id);
+  // Removes the member from the org's teams and its direct grants on the
+  // org's repositories; `team_audit` / `permission_audit` are templates whose
+  // metadata (and repository) are filled per team / repository. NotFound if
+  // in no team; InvalidArgument if it is the org's last admin.
+  Status RemoveOrganizationMember(int64_t org_id, const std::string& org_name, int64_t account_id,
+                                  std::string_view member_name, const AuditRow& team_audit,
+                                  const AuditRow& permission_audit);
+  Result<std::vector<TeamSummaryRow>> TeamSummaries(int64_t org_id, int64_t viewer_id);
+  // Applies the changes and writes every row of `audits`.
+  Status UpdateTeam(int64_t team_id, const std::optional<std::string>& description,
+                    std::optional<int> role, const std::vector<AuditRow>& audits);
+  Status UpdatePrototypeRole(int64_t org_id, std::string_view uuid, int role,
+                             const AuditRow& audit);
+  Result<std::pair<std::vector<RepositoryListingRow>, bool>> ListRepositories(
+      const ListingQuery& query, size_t limit, std::string_view after);
+
+  // ---- stars ----
+  Status InsertStar(int64_t account_id, int64_t repository_id, int64_t now);
+  Status DeleteStar(int64_t account_id, int64_t repository_id);
+  Result<std::pair<std::vector<std::string>, bool>> ListStarred(int64_t account_id, size_t limit,
+                                                                std::string_view after);
+  // The names among `names` (a JSON array of strings) that the account starred.
+  Result<std::vector<std::string>> StarredAmong(int64_t account_id, const std::string& names);
+
+  // ---- repository notifications ----
+  Status InsertNotification(const NotificationRow& row, const AuditRow& audit);
+  Result<std::vector<NotificationRow>> ListNotifications(int64_t repository_id);
+  Result<std::optional<NotificationRow>> FindNotification(int64_t repository_id,
+                                                          std::string_view uuid);
+  Status DeleteNotification(int64_t id, const AuditRow& audit);
+  Status ResetNotification(int64_t id, const AuditRow& audit);
+
+  // ---- OAuth applications ----
+  Status InsertApplication(const ApplicationRow& row, const AuditRow& audit);
+  Result<std::optional<ApplicationRow>> FindApplication(std::string_view client_id);
+  Result<std::vector<ApplicationRow>> ListApplications(int64_t org_id);
+  Status UpdateApplication(const ApplicationRow& row, const AuditRow& audit);
+  Status UpdateApplicationSecret(int64_t id, std::string_view sealed, const AuditRow& audit);
+  Status DeleteApplication(int64_t id, const AuditRow& audit);
+  Status InsertCode(const CodeRow& row);
+  // Deletes and returns the code row (single use), expired or not.
+  Result<std::optional<CodeRow>> TakeCode(std::string_view lookup);
+  // Live OAuth tokens of the account that belong to an application, with
+  // that application, by client id then token id.
+  Result<std::vector<std::pair<ApplicationRow, TokenRow>>> AuthorizedTokens(int64_t account_id,
+                                                                            int64_t now);
+  // Tokens of the application for the account (every, live or not).
+  Result<std::vector<TokenRow>> ApplicationTokensOf(int64_t application_id, int64_t account_id);
+  // Deletes the tokens and writes the audits, in one transaction; NotFound if
+  // none of them was deleted.
+  Status DeleteTokens(const std::vector<std::string>& uuids, const std::vector<AuditRow>& audits);
+  // Tokens of the application after the token `after_uuid` (empty: first), by id.
+  Result<std::pair<std::vector<TokenRow>, bool>> ListApplicationTokens(int64_t application_id,
+                                                                       size_t limit,
+                                                                       std::string_view after_uuid);
 
  private:
   ConnectionPool& pool_;
