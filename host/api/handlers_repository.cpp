@@ -31,13 +31,6 @@ bool IsOrganization(ApiExchange& ex, std::string_view ns) {
   return ex.svc.identity.GetOrganization(ns).ok();
 }
 
-void WriteRepositoryRow(Json& j, const quay::RepositoryInfo& repo) {
-  j.Object().Field("namespace", repo.namespace_name).Field("name", NameOf(repo.name));
-  j.Field("description", repo.description);
-  j.Field("is_public", repo.visibility == quay::Visibility::kPublic);
-  j.Field("kind", "image").Field("state", "NORMAL").End();
-}
-
 }  // namespace
 
 Status HandleCreateRepo(ApiExchange& ex) {

@@ -35,6 +35,27 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
+// Standard base64 (RFC 4648 section 4), as in Basic credentials; stops at
+// the first character outside the alphabet.
+std::string Base64Decode(std::string_view in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const size_t v = kAlphabet.find(c);
+    if (v == std::string::npos) break;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
 std::string Html(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -166,7 +187,8 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
                        hidden("response_type", g.response_type) + hidden("state", g.state) +
                        hidden("_csrf_token", ex.session->csrf_token);
   std::string list;
-  for (std::string_view rest = scopes->ToString(); !rest.empty();) {
+  const std::string scope_text = scopes->ToString();
+  for (std::string_view rest = scope_text; !rest.empty();) {
     size_t sp = rest.find(' ');
     list += "<li>" + Html(std::string(rest.substr(0, sp))) + "</li>";
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
@@ -210,7 +232,7 @@ Status HandleOAuthAccessToken(ApiExchange& ex) {
   std::string client_secret = ex.Form("client_secret");
   const std::string authorization = ex.req.get_header_value("Authorization");
   if (authorization.starts_with("Basic ")) {
-    const std::string decoded = httplib::detail::base64_decode(authorization.substr(6));
+    const std::string decoded = Base64Decode(authorization.substr(6));
     const size_t colon = decoded.find(':');
     if (colon != std::string::npos) {
       client_id = httplib::detail::decode_url(decoded.substr(0, colon), true);
