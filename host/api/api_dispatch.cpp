@@ -74,8 +74,8 @@ Status ApiDispatcher::Authenticate(ApiExchange& ex) {
   if (IsMutation(ex.route.method) && !session->user.empty()) {
     std::string_view sent = FindHeader(ex.req, "X-CSRF-Token");
     std::string form;
-    if (sent.empty() && ex.req.has_param("_csrf_token")) {
-      form = ex.req.get_param_value("_csrf_token");
+    if (sent.empty()) {
+      form = ex.Form("_csrf_token");
       sent = form;
     }
     if (sent.empty() || !SecretEquals(sent, session->csrf_token)) {
@@ -183,7 +183,7 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
   }
   CurrentRequest().route = route->nickname;
 
-  ApiExchange ex{req, res, *route, match.params, services_, {}, {}, {}, {}};
+  ApiExchange ex{req, res, *route, match.params, services_, {}, {}, {}, {}, {}};
   ex.ip = ClientAddress(req.remote_addr, {}, services_.options.trusted_proxies);
   if (!services_.options.trusted_proxies.empty()) {
     std::vector<std::string> forwarded;
@@ -197,14 +197,8 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
     if (services_.options.read_only && IsMutation(route->method) && !route->readonly_ok) {
       return Status::Unavailable("read-only");
     }
-    if (Status s = Authenticate(ex); !s.ok()) return s;
-    if (Status s = Authorize(ex); !s.ok()) return s;
-    if (route->fresh_login && ex.session &&
-        ex.Now() - ex.session->login_time > services_.options.fresh_login_timeout.count()) {
-      return Status::Unauthenticated("fresh login required");
-    }
     // The body: JSON for /api/v1 (an empty body is no fields), a form for /oauth.
-    if (!body.empty() && route->surface == Surface::kApi) {
+    if (!body.empty()) {
       if (body.content_length() && *body.content_length() > services_.options.max_body_bytes) {
         return Status::TooLarge(quay::Subject::kNone, "request body too large");
       }
@@ -222,12 +216,22 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
       if (outcome == RequestBody::Outcome::kBroken) {
         return Status::InvalidArgument(quay::Subject::kNone, "the request body was cut short");
       }
-      if (!text.empty()) {
+      if (route->surface == Surface::kOAuth) {
+        httplib::Params form;
+        httplib::detail::parse_query_text(text, form);
+        for (auto& [k, v] : form) ex.form.emplace_back(k, v);
+      } else if (!text.empty()) {
         ex.body.Parse(text.data(), text.size());
         if (ex.body.HasParseError() || !ex.body.IsObject()) {
           return Status::InvalidArgument(quay::Subject::kNone, "the body is not a JSON object");
         }
       }
+    }
+    if (Status s = Authenticate(ex); !s.ok()) return s;
+    if (Status s = Authorize(ex); !s.ok()) return s;
+    if (route->fresh_login && ex.session &&
+        ex.Now() - ex.session->login_time > services_.options.fresh_login_timeout.count()) {
+      return Status::Unauthenticated("fresh login required");
     }
     try {
       return route->handler(ex);
@@ -272,6 +276,13 @@ quay::Actor ApiExchange::actor() const {
 std::string ApiExchange::Query(std::string_view name) const {
   std::string key(name);
   return req.has_param(key) ? req.get_param_value(key) : std::string();
+}
+
+std::string ApiExchange::Form(std::string_view name) const {
+  for (const auto& [k, v] : form) {
+    if (k == name) return v;
+  }
+  return {};
 }
 
 bool ApiExchange::HasQuery(std::string_view name) const { return req.has_param(std::string(name)); }

@@ -79,12 +79,16 @@ struct ApiExchange {
   std::optional<Session> session;      // set when a session cookie authenticated
   std::string ip;                      // the client's address
   rapidjson::Document body;            // the JSON body (an object), or null
+  // An /oauth route's application/x-www-form-urlencoded body, in order.
+  std::vector<std::pair<std::string, std::string>> form;
 
   quay::Actor actor() const;
   std::string_view Param(std::string_view name) const { return params.Get(name); }
   // A query parameter's value, or empty.
   std::string Query(std::string_view name) const;
   bool HasQuery(std::string_view name) const;
+  // A form field (the body of an /oauth POST), or empty.
+  std::string Form(std::string_view name) const;
   // "true"/"1" as Quay's boolean query arguments.
   bool QueryFlag(std::string_view name) const;
   // "http://host".

@@ -36,6 +36,15 @@ quay::Status HandleChangeVisibility(ApiExchange& ex);
 quay::Status HandleDeleteTag(ApiExchange& ex);
 quay::Status HandleRestoreTag(ApiExchange& ex);
 
+// handlers_tag.cpp
+quay::Status HandleListTags(ApiExchange& ex);
+quay::Status HandleChangeTag(ApiExchange& ex);
+quay::Status HandleGetManifest(ApiExchange& ex);
+quay::Status HandleListLabels(ApiExchange& ex);
+quay::Status HandleAddLabel(ApiExchange& ex);
+quay::Status HandleGetLabel(ApiExchange& ex);
+quay::Status HandleDeleteLabel(ApiExchange& ex);
+
 // handlers_permission.cpp
 quay::Status HandleListUserPermissions(ApiExchange& ex);
 quay::Status HandleListTeamPermissions(ApiExchange& ex);
@@ -75,6 +84,42 @@ quay::Status HandleRepoAggregateLogs(ApiExchange& ex);
 quay::Status HandleUserAggregateLogs(ApiExchange& ex);
 quay::Status HandleOrgAggregateLogs(ApiExchange& ex);
 quay::Status HandleAllAggregateLogs(ApiExchange& ex);
+
+// handlers_application.cpp
+quay::Status HandleListApplications(ApiExchange& ex);
+quay::Status HandleCreateApplication(ApiExchange& ex);
+quay::Status HandleGetApplication(ApiExchange& ex);
+quay::Status HandleUpdateApplication(ApiExchange& ex);
+quay::Status HandleDeleteApplication(ApiExchange& ex);
+quay::Status HandleResetClientSecret(ApiExchange& ex);
+quay::Status HandleApplicationInformation(ApiExchange& ex);
+quay::Status HandleListApplicationTokens(ApiExchange& ex);
+quay::Status HandleCreateApplicationToken(ApiExchange& ex);
+quay::Status HandleDeleteApplicationToken(ApiExchange& ex);
+quay::Status HandleListAuthorizations(ApiExchange& ex);
+quay::Status HandleGetAuthorization(ApiExchange& ex);
+quay::Status HandleDeleteAuthorization(ApiExchange& ex);
+
+// host/oauth/handlers_oauth.cpp
+quay::Status HandleOAuthAuthorize(ApiExchange& ex);
+quay::Status HandleOAuthAuthorizeApp(ApiExchange& ex);
+quay::Status HandleOAuthDenyApp(ApiExchange& ex);
+quay::Status HandleOAuthAccessToken(ApiExchange& ex);
+
+// handlers_social.cpp
+quay::Status HandleListStarred(ApiExchange& ex);
+quay::Status HandleCreateStar(ApiExchange& ex);
+quay::Status HandleDeleteStar(ApiExchange& ex);
+quay::Status HandleEntities(ApiExchange& ex);
+quay::Status HandleListOrgMembers(ApiExchange& ex);
+quay::Status HandleGetOrgMember(ApiExchange& ex);
+quay::Status HandleRemoveOrgMember(ApiExchange& ex);
+quay::Status HandleCreateNotification(ApiExchange& ex);
+quay::Status HandleListNotifications(ApiExchange& ex);
+quay::Status HandleGetNotification(ApiExchange& ex);
+quay::Status HandleDeleteNotification(ApiExchange& ex);
+quay::Status HandleResetNotification(ApiExchange& ex);
+quay::Status HandleTestNotification(ApiExchange& ex);
 
 // handlers_superuser.cpp
 quay::Status HandleSuperuserListUsers(ApiExchange& ex);

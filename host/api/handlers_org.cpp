@@ -98,17 +98,17 @@ Status HandleGetOrg(ApiExchange& ex) {
   j.Object().Field("name", org->name).Field("is_admin", admin).Field("is_member", member);
   WriteAvatar(j, org->name, "org");
   if (member) {
-    auto teams = ex.svc.identity.ListTeams(org->name);
+    // One query for every team with its member count (no query per team).
+    auto teams = ex.svc.identity.ListTeamSummaries(org->name, ex.UserName());
     if (!teams.ok()) return teams.status();
     j.Key("teams").Object();
-    for (const quay::Team& t : *teams) {
-      auto members = ex.svc.identity.ListTeamMembers(org->name, t.name);
-      j.Key(t.name);
-      WriteTeam(j, t, members.ok() ? members->size() : 0, view_admin);
+    for (const quay::TeamSummary& t : *teams) {
+      j.Key(t.team.name);
+      WriteTeam(j, t.team, t.member_count, view_admin || t.is_member);
     }
     j.End();
     j.Key("ordered_teams").Array();
-    for (const quay::Team& t : *teams) j.Str(t.name);
+    for (const quay::TeamSummary& t : *teams) j.Str(t.team.name);
     j.EndArray();
   }
   if (view_admin) j.Field("email", org->email).Field("invoice_email", false);
@@ -133,13 +133,10 @@ Status HandlePutTeam(ApiExchange& ex) {
   auto existing = FindTeam(ex, team);
   quay::Team result;
   if (existing.ok()) {
-    if (existing->role != *role) {
-      if (Status s = ex.svc.identity.SetTeamRole(ex.actor(), Org(ex), team, *role); !s.ok()) {
-        return s;
-      }
-    }
-    result = *existing;
-    result.role = *role;
+    auto updated = ex.svc.identity.UpdateTeam(ex.actor(), Org(ex), team,
+                                              OptString(ex.body, "description"), *role);
+    if (!updated.ok()) return updated.status();
+    result = *updated;
   } else if (existing.status().code() == quay::Code::kNotFound) {
     auto created = ex.svc.identity.CreateTeam(ex.actor(), Org(ex), team, *role,
                                               OptString(ex.body, "description").value_or(""));

@@ -31,13 +31,6 @@ bool IsOrganization(ApiExchange& ex, std::string_view ns) {
   return ex.svc.identity.GetOrganization(ns).ok();
 }
 
-void WriteRepositoryRow(Json& j, const quay::RepositoryInfo& repo) {
-  j.Object().Field("namespace", repo.namespace_name).Field("name", NameOf(repo.name));
-  j.Field("description", repo.description);
-  j.Field("is_public", repo.visibility == quay::Visibility::kPublic);
-  j.Field("kind", "image").Field("state", "NORMAL").End();
-}
-
 }  // namespace
 
 Status HandleCreateRepo(ApiExchange& ex) {
@@ -85,7 +78,7 @@ Status HandleListRepos(ApiExchange& ex) {
   if (starred && ex.UserName().empty()) return Status::Unauthenticated("Requires authentication");
   const std::string binding = std::string(ex.principal.name) + "\n" + ns + "\n" +
                               (only_public ? "p" : "") + (starred ? "s" : "") + "\n";
-  std::string after = ns.empty() ? std::string() : ns + "/";
+  std::string after;
   if (std::string page = ex.Query("next_page"); !page.empty()) {
     std::optional<std::string> cursor = ex.svc.sessions.Unseal(page);
     if (!cursor || !cursor->starts_with(binding)) {
@@ -93,38 +86,25 @@ Status HandleListRepos(ApiExchange& ex) {
     }
     after = cursor->substr(binding.size());
   }
-  constexpr size_t kPage = 100;
+  quay::RepositoryFilter filter;
+  filter.namespace_name = ns;
+  filter.public_only = only_public;
+  if (starred) filter.starred_by = std::string(ex.UserName());
+  if (!ns.empty() && after == ns + "/") after.clear();
+  auto page = ex.svc.identity.ListRepositories(ex.principal, filter, 100, after);
+  if (!page.ok()) return page.status();
   Json j;
   j.Object().Key("repositories").Array();
-  std::string last;
-  bool more = false;
-  size_t emitted = 0;
-  // Repositories the caller may see, in name order from the cursor, until a
-  // page is full or the namespace's range ends.
-  while (emitted < kPage) {
-    auto page = ex.svc.identity.ListVisibleRepositories(ex.principal, kPage, after);
-    if (!page.ok()) return page.status();
-    bool out_of_range = false;
-    for (const std::string& name : page->names) {
-      after = name;
-      if (!ns.empty() && quay::NamespaceOf(name) != ns) {
-        out_of_range = true;
-        break;
-      }
-      auto info = ex.svc.identity.GetRepository(name);
-      if (!info.ok()) continue;
-      if (only_public && info->visibility != quay::Visibility::kPublic) continue;
-      WriteRepositoryRow(j, *info);
-      last = name;
-      if (++emitted == kPage) {
-        more = page->more || &name != &page->names.back();
-        break;
-      }
-    }
-    if (out_of_range || !page->more) break;
+  for (const quay::RepositoryListing& r : page->repositories) {
+    j.Object().Field("namespace", r.namespace_name).Field("name", r.name);
+    j.Field("description", r.description).Field("is_public", r.is_public);
+    j.Field("kind", "image").Field("state", "NORMAL").Field("is_starred", r.is_starred);
+    if (r.last_modified) j.Field("last_modified", Seconds(*r.last_modified));
+    else j.NullField("last_modified");
+    j.End();
   }
   j.EndArray();
-  if (more) j.Field("next_page", ex.svc.sessions.Seal(binding + last));
+  if (page->more) j.Field("next_page", ex.svc.sessions.Seal(binding + page->next_cursor));
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();
@@ -140,21 +120,40 @@ Status HandleGetRepo(ApiExchange& ex) {
   }
   auto access = ex.svc.identity.Access(ex.principal, repository);
   if (!access.ok()) return access.status();
-  auto tags = ex.svc.registry.ListTags(repository, 500, "");
+  quay::TagListQuery live;
+  live.only_active = true;
+  live.limit = 100;
+  auto tags = ex.svc.registry.ListTagRows(repository, live);
+  auto stats = ex.svc.registry.RepositoryStats(repository);
+  bool starred = false;
+  if (!ex.UserName().empty()) {
+    auto flags = ex.svc.identity.stars().AreStarred(ex.UserName(), {std::string(repository)});
+    starred = flags.ok() && !flags->empty() && (*flags)[0];
+  }
   Json j;
   j.Object().Field("namespace", info->namespace_name).Field("name", NameOf(info->name));
   j.Field("kind", "image").Field("description", info->description);
   j.Field("is_public", info->visibility == quay::Visibility::kPublic);
   j.Field("is_organization", IsOrganization(ex, info->namespace_name));
-  j.Field("is_starred", false).Field("state", "NORMAL").Field("trust_enabled", false);
+  j.Field("is_starred", starred).Field("state", "NORMAL").Field("trust_enabled", false);
   j.Field("can_write", access->role >= quay::RepositoryRole::kWrite);
   j.Field("can_admin", access->role >= quay::RepositoryRole::kAdmin);
   j.Field("is_free_account", true).Field("status_token", "");
   j.Key("tags").Object();
   if (tags.ok()) {
-    for (const std::string& tag : tags->names) j.Key(tag).Object().Field("name", tag).End();
+    for (const quay::TagListRow& tag : tags->rows) {
+      j.Key(tag.name).Object().Field("name", tag.name);
+      j.Field("manifest_digest", tag.manifest_digest.str());
+      if (tag.size) j.Field("size", static_cast<int64_t>(*tag.size));
+      j.Field("last_modified", Rfc2822(tag.last_modified)).End();
+    }
   }
-  j.End().End();
+  j.End();
+  if (stats.ok()) {
+    j.Field("tag_count", static_cast<int64_t>(stats->tag_count));
+    if (stats->last_modified) j.Field("last_modified", Seconds(*stats->last_modified));
+  }
+  j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();
 }

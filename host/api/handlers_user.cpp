@@ -85,7 +85,16 @@ Status HandleGetUser(ApiExchange& ex) {
   j.Field("global_readonly_super_user", su == quay::SuperuserKind::kGlobalReadOnly);
   j.Field("enabled", user->enabled).Field("created", Rfc2822(user->created_at));
   WriteAvatar(j, user->name, "user");
-  j.Key("organizations").Array().EndArray();
+  j.Key("organizations").Array();
+  if (auto orgs = ex.svc.identity.OrganizationsOf(user->name); orgs.ok()) {
+    for (const quay::OrganizationMembership& m : *orgs) {
+      j.Object().Field("name", m.organization).Field("is_org_admin", m.is_admin);
+      j.Field("can_create_repo", true);
+      WriteAvatar(j, m.organization, "org");
+      j.End();
+    }
+  }
+  j.EndArray();
   j.Key("logins").Array().EndArray();
   j.Key("prompts").Array().EndArray();
   j.End();
@@ -112,20 +121,22 @@ Status HandleCreateUser(ApiExchange& ex) {
 // FEATURE_USER_INITIALIZE: only while no user exists; with "access_token":
 // true the answer carries an OAuth token with every scope for the new user.
 Status HandleInitializeUser(ApiExchange& ex) {
-  quay::Result<quay::AccountPage> users = ex.svc.identity.ListUsers(1, "");
-  if (!users.ok()) return users.status();
-  if (!users->names.empty()) {
-    return Status::InvalidArgument(quay::Subject::kNone,
-                                   "Cannot initialize user in a non-empty database");
-  }
   auto username = RequireString(ex.body, "username");
   if (!username.ok()) return username.status();
   auto password = RequireString(ex.body, "password");
   if (!password.ok()) return password.status();
   const std::string email = OptString(ex.body, "email").value_or("");
+  // Atomic in the library: only while no user exists.
   quay::Result<quay::User> user =
-      ex.svc.identity.CreateUser(ex.actor(), *username, email, *password);
-  if (!user.ok()) return user.status();
+      ex.svc.identity.CreateFirstUser(ex.actor(), *username, email, *password);
+  if (!user.ok()) {
+    if (user.status().code() == quay::Code::kConflict ||
+        user.status().code() == quay::Code::kDenied) {
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "Cannot initialize user in a non-empty database");
+    }
+    return user.status();
+  }
   Json j;
   j.Object().Field("username", user->name).Field("email", user->email);
   j.NullField("encrypted_password");

@@ -1,0 +1,235 @@
+// Tag listing (Quay's history view, paged by page/limit) and tag changes
+// through the API, and the manifest view with its labels.
+#include <httplib.h>
+
+#include "host/api/handlers.h"
+#include "host/api/json.h"
+#include "quay/digest.h"
+
+namespace quayd {
+namespace {
+
+using quay::Status;
+
+std::string_view NameOf(std::string_view repository) {
+  const size_t slash = repository.find('/');
+  return slash == std::string_view::npos ? repository : repository.substr(slash + 1);
+}
+
+Status Audit(ApiExchange& ex, std::string kind, std::string_view repository,
+             std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  return ex.svc.identity.audit().Record(quay::AuditEvent::By(
+      ex.actor(), std::move(kind), std::string(repository), quay::AuditMetadata(fields)));
+}
+
+quay::Result<quay::Digest> ManifestRef(const ApiExchange& ex) {
+  auto digest = quay::Digest::Parse(ex.Param("manifestref"));
+  if (!digest.ok()) return Status::NotFound(quay::Subject::kManifest, "Not Found");
+  return digest;
+}
+
+void WriteLabel(Json& j, const quay::Label& l) {
+  j.Object().Field("id", l.id).Field("key", l.key).Field("value", l.value);
+  j.Field("source_type", quay::LabelSourceName(l.source)).Field("media_type", l.media_type);
+  j.End();
+}
+
+size_t ParseCount(const std::string& text, size_t fallback) {
+  if (text.empty()) return fallback;
+  try {
+    long long v = std::stoll(text);
+    return v < 1 ? fallback : static_cast<size_t>(v);
+  } catch (...) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+Status HandleListTags(ApiExchange& ex) {
+  quay::TagListQuery query;
+  query.only_active = ex.QueryFlag("onlyActiveTags");
+  if (std::string tag = ex.Query("specificTag"); !tag.empty()) query.specific_tag = tag;
+  if (std::string filter = ex.Query("filter_tag_name"); !filter.empty()) {
+    quay::TagNameFilter f;
+    if (filter.starts_with("like:")) {
+      f.kind = quay::TagNameFilter::Kind::kLike;
+    } else if (filter.starts_with("eq:")) {
+      f.kind = quay::TagNameFilter::Kind::kEq;
+    } else {
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "filter_tag_name must be like:<text> or eq:<text>");
+    }
+    f.text = filter.substr(filter.find(':') + 1);
+    query.name_filter = f;
+  }
+  query.page = ParseCount(ex.Query("page"), 1);
+  query.limit = std::min<size_t>(ParseCount(ex.Query("limit"), 50), 100);
+  auto page = ex.svc.registry.ListTagRows(ex.Param("repository"), query);
+  if (!page.ok()) return page.status();
+  Json j;
+  j.Object().Key("tags").Array();
+  for (const quay::TagListRow& row : page->rows) {
+    j.Object().Field("name", row.name).Field("reversion", false);
+    j.Field("start_ts", Seconds(row.start));
+    if (row.end) j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
+    j.Field("manifest_digest", row.manifest_digest.str());
+    j.Field("is_manifest_list", row.is_manifest_list);
+    if (row.size) j.Field("size", static_cast<int64_t>(*row.size));
+    else j.NullField("size");
+    j.Field("last_modified", Rfc2822(row.last_modified)).End();
+  }
+  j.EndArray().Field("page", query.page).Field("has_additional", page->has_additional).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleChangeTag(ApiExchange& ex) {
+  const std::string repository(ex.Param("repository"));
+  const std::string tag(ex.Param("tag"));
+  auto digest_text = OptString(ex.body, "manifest_digest");
+  if (!digest_text) {
+    if (ex.body.IsObject() && ex.body.HasMember("expiration")) {
+      return Status::Unsupported(quay::Subject::kNone, "tag expiration is not supported yet");
+    }
+    return Status::InvalidArgument(quay::Subject::kNone, "'manifest_digest' is required");
+  }
+  auto digest = quay::Digest::Parse(*digest_text);
+  if (!digest.ok()) return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
+  auto previous = ex.svc.registry.PutTag(repository, tag, *digest);
+  if (!previous.ok()) {
+    if (previous.status().code() == quay::Code::kNotFound &&
+        previous.status().subject() == quay::Subject::kManifest) {
+      return Status::NotFound(quay::Subject::kManifest, "Could not find manifest");
+    }
+    return previous.status();
+  }
+  if (!*previous || **previous != *digest) {
+    Status a = *previous
+                   ? Audit(ex, "move_tag", repository,
+                           {{"tag", tag},
+                            {"repo", NameOf(repository)},
+                            {"namespace", quay::NamespaceOf(repository)},
+                            {"manifest_digest", digest->str()},
+                            {"original_manifest_digest", (*previous)->str()}})
+                   : Audit(ex, "create_tag", repository,
+                           {{"tag", tag},
+                            {"repo", NameOf(repository)},
+                            {"namespace", quay::NamespaceOf(repository)},
+                            {"manifest_digest", digest->str()}});
+    if (!a.ok()) return a;
+  }
+  ex.res.status = 201;
+  ex.res.set_content("\"Updated\"", "application/json");
+  return Status::Ok();
+}
+
+Status HandleGetManifest(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  auto info = ex.svc.registry.GetManifestInfo(ex.Param("repository"), *digest);
+  if (!info.ok()) return info.status();
+  Json j;
+  j.Object().Field("digest", info->digest.str()).Field("is_manifest_list", info->is_manifest_list);
+  j.Field("manifest_data", info->bytes).Field("media_type", info->media_type);
+  j.Field("size", static_cast<int64_t>(info->size));
+  j.Field("created", Rfc2822(info->created));
+  if (info->config) j.Field("config_media_type", info->config->media_type);
+  else j.NullField("config_media_type");
+  if (info->layers_size) j.Field("layers_compressed_size", static_cast<int64_t>(*info->layers_size));
+  else j.NullField("layers_compressed_size");
+  if (info->is_manifest_list) {
+    j.NullField("layers");
+  } else {
+    j.Key("layers").Array();
+    for (size_t i = 0; i < info->layers.size(); ++i) {
+      const quay::Descriptor& layer = info->layers[i];
+      j.Object().Field("index", i).Field("compressed_size", static_cast<int64_t>(layer.size));
+      j.Field("is_remote", false).NullField("urls").NullField("command").NullField("comment");
+      j.NullField("author").Field("blob_digest", layer.digest.str());
+      j.Field("media_type", layer.media_type).NullField("created_datetime").End();
+    }
+    j.EndArray();
+  }
+  if (info->subject) j.Field("subject", info->subject->str());
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleListLabels(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  auto labels = ex.svc.registry.ListLabels(ex.Param("repository"), *digest, ex.Query("filter"));
+  if (!labels.ok()) return labels.status();
+  Json j;
+  j.Object().Key("labels").Array();
+  for (const quay::Label& l : *labels) WriteLabel(j, l);
+  j.EndArray().End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleAddLabel(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  auto key = RequireString(ex.body, "key");
+  if (!key.ok()) return key.status();
+  auto value = RequireString(ex.body, "value");
+  if (!value.ok()) return value.status();
+  const std::string repository(ex.Param("repository"));
+  auto label = ex.svc.registry.AddLabel(repository, *digest, *key, *value,
+                                        OptString(ex.body, "media_type").value_or(""));
+  if (!label.ok()) return label.status();
+  if (Status a = Audit(ex, "manifest_label_add", repository,
+                       {{"id", label->id},
+                        {"key", label->key},
+                        {"value", label->value},
+                        {"manifest_digest", digest->str()},
+                        {"namespace", quay::NamespaceOf(repository)},
+                        {"repo", NameOf(repository)}});
+      !a.ok()) {
+    return a;
+  }
+  ex.res.set_header("Location", "/api/v1/repository/" + repository + "/manifest/" +
+                                    digest->str() + "/labels/" + label->id);
+  Json j;
+  j.Object().Key("label");
+  WriteLabel(j, *label);
+  j.End();
+  Reply(ex.res, 201, j);
+  return Status::Ok();
+}
+
+Status HandleGetLabel(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  auto label = ex.svc.registry.GetLabel(ex.Param("repository"), *digest, ex.Param("labelid"));
+  if (!label.ok()) return label.status();
+  Json j;
+  WriteLabel(j, *label);
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleDeleteLabel(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  const std::string repository(ex.Param("repository"));
+  auto label = ex.svc.registry.DeleteLabel(repository, *digest, ex.Param("labelid"));
+  if (!label.ok()) return label.status();
+  if (Status a = Audit(ex, "manifest_label_delete", repository,
+                       {{"id", label->id},
+                        {"key", label->key},
+                        {"value", label->value},
+                        {"manifest_digest", digest->str()},
+                        {"namespace", quay::NamespaceOf(repository)},
+                        {"repo", NameOf(repository)}});
+      !a.ok()) {
+    return a;
+  }
+  ReplyEmpty(ex.res, 204);
+  return Status::Ok();
+}
+
+}  // namespace quayd
