@@ -38,6 +38,23 @@ void WriteRepositoryRow(Json& j, const quay::RepositoryInfo& repo) {
   j.Field("kind", "image").Field("state", "NORMAL").End();
 }
 
+// Anonymous callers: Quay lists the public repositories of a namespace
+// whenever anonymous access is on (FEATURE_PUBLIC_CATALOG governs only
+// /v2/_catalog), while the library's visible listing refuses anonymous
+// principals without that flag. So they walk every name, and the listing
+// keeps those Access() lets them read (public ones, if anonymous access is on).
+quay::Result<quay::AccountPage> AnonymousPage(ApiExchange& ex, size_t limit,
+                                              const std::string& after) {
+  auto names = ex.svc.registry.ListRepositories(limit, after);
+  if (!names.ok()) return names.status();
+  return quay::AccountPage{std::move(names->names), names->more};
+}
+
+bool AnonymousMayRead(ApiExchange& ex, std::string_view repository) {
+  auto access = ex.svc.identity.Access(ex.principal, repository);
+  return access.ok() && access->role >= quay::RepositoryRole::kRead;
+}
+
 }  // namespace
 
 Status HandleCreateRepo(ApiExchange& ex) {
@@ -102,7 +119,9 @@ Status HandleListRepos(ApiExchange& ex) {
   // Repositories the caller may see, in name order from the cursor, until a
   // page is full or the namespace's range ends.
   while (emitted < kPage) {
-    auto page = ex.svc.identity.ListVisibleRepositories(ex.principal, kPage, after);
+    auto page = ex.principal.anonymous() ? AnonymousPage(ex, kPage, after)
+                                         : ex.svc.identity.ListVisibleRepositories(ex.principal,
+                                                                                   kPage, after);
     if (!page.ok()) return page.status();
     bool out_of_range = false;
     for (const std::string& name : page->names) {
@@ -114,6 +133,7 @@ Status HandleListRepos(ApiExchange& ex) {
       auto info = ex.svc.identity.GetRepository(name);
       if (!info.ok()) continue;
       if (only_public && info->visibility != quay::Visibility::kPublic) continue;
+      if (ex.principal.anonymous() && !AnonymousMayRead(ex, name)) continue;
       WriteRepositoryRow(j, *info);
       last = name;
       if (++emitted == kPage) {

@@ -105,9 +105,18 @@ TEST_CASE("api shape: listRepos has repositories[] rows; namespace, starred or p
          "listRepos.repositories[0]");
   CHECK(!d.HasMember("next_page"));  // one page only
   CHECK(s.As(alice, "GET", "/api/v1/repository").status == 400);
-  // Anonymous callers see public repositories only.
+  // Anonymous callers see public repositories only (Quay: whenever anonymous
+  // access is on; FEATURE_PUBLIC_CATALOG is about /v2/_catalog).
+  const auto none = Json(s.As("", "GET", "/api/v1/repository?namespace=acme"));
+  CHECK(none["repositories"].Size() == 0);
+  REQUIRE(s.id().CreateRepository(ApiServer::ActorFor("alice"), "acme/pub",
+                                  quay::Visibility::kPublic, "")
+              .ok());
   const auto anon = Json(s.As("", "GET", "/api/v1/repository?namespace=acme"));
-  CHECK(anon["repositories"].Size() == 0);
+  REQUIRE(anon["repositories"].Size() == 1);
+  CHECK(std::string(anon["repositories"][0]["name"].GetString()) == "pub");
+  const auto pub = Json(s.As("", "GET", "/api/v1/repository?public=true"));
+  CHECK(pub["repositories"].Size() == 1);
 }
 
 TEST_CASE("api shape: robots (user and org), created with their token once") {
