@@ -280,9 +280,11 @@ TEST_CASE("api permission matrix: every route row x every principal answers Quay
           break;
         case Expect::kUnauthenticated:
           CHECK(reply.status == 401);
+          CHECK(reply.Str("error_type") == "invalid_token");
           break;
         case Expect::kDenied:
           CHECK(reply.status == 403);
+          CHECK(reply.Str("error_type") == "insufficient_scope");
           break;
       }
     }
