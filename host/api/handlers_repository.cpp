@@ -100,6 +100,14 @@ Status HandleListRepos(ApiExchange& ex) {
                                    "You must specify either a namespace or starred or public");
   }
   if (starred && ex.UserName().empty()) return Status::Unauthenticated("Requires authentication");
+  if (starred) {
+    // Only starred repositories; the library keeps no stars yet (no star
+    // route exists), so nothing is starred.
+    Json j;
+    j.Object().Key("repositories").Array().EndArray().End();
+    Reply(ex.res, 200, j);
+    return Status::Ok();
+  }
   const std::string binding = std::string(ex.principal.name) + "\n" + ns + "\n" +
                               (only_public ? "p" : "") + (starred ? "s" : "") + "\n";
   std::string after = ns.empty() ? std::string() : ns + "/";

@@ -87,3 +87,71 @@ TEST_CASE("api semantics: disabled users, unknown tokens, and Bearer over a cook
                              {{"Authorization", "Basic YWxpY2U6UzNjcmV0LVBhNTV3b3JkIQ=="}});
   CHECK(basic.status == 401);
 }
+
+// Quay refuses team changes that would take the caller's own admin role
+// away (data/model/team.py, DataModelException -> 400): leaving, demoting or
+// deleting the caller's only admin team. Another admin may do it.
+TEST_CASE("api semantics: an admin cannot drop their own only admin team") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  auto status = [&](const char* method, const std::string& path, const std::string& body = "") {
+    const Reply r = s.As(alice, method, path, body);
+    INFO(method << " " << path << " -> " << r);
+    return r.status;
+  };
+  CHECK(status("DELETE", "/api/v1/organization/acme/team/owners/members/alice") == 400);
+  CHECK(status("PUT", "/api/v1/organization/acme/team/owners", R"({"role":"member"})") == 400);
+  CHECK(status("DELETE", "/api/v1/organization/acme/team/owners") == 400);
+  // Still the admin.
+  CHECK(status("GET", "/api/v1/organization/acme/prototypes") == 200);
+  // With a second admin team, alice may leave or demote the first one.
+  CHECK(status("PUT", "/api/v1/organization/acme/team/admins2", R"({"role":"admin"})") == 200);
+  CHECK(status("PUT", "/api/v1/organization/acme/team/admins2/members/alice") == 200);
+  CHECK(status("PUT", "/api/v1/organization/acme/team/admins2/members/bob") == 200);
+  CHECK(status("DELETE", "/api/v1/organization/acme/team/owners/members/alice") == 204);
+  CHECK(status("PUT", "/api/v1/organization/acme/team/owners", R"({"role":"creator"})") == 200);
+  CHECK(status("GET", "/api/v1/organization/acme/prototypes") == 200);
+  // Another admin may remove alice from her last admin team.
+  CHECK(s.As(s.Token("bob"), "DELETE", "/api/v1/organization/acme/team/admins2/members/alice")
+            .status == 204);
+  CHECK(status("GET", "/api/v1/organization/acme/prototypes") == 403);
+}
+
+TEST_CASE("api semantics: starred=true lists starred repositories only") {
+  ApiServer s;
+  const Reply r = s.As(s.Token("alice"), "GET", "/api/v1/repository?starred=true");
+  INFO(r);
+  REQUIRE(r.status == 200);
+  CHECK(r.json["repositories"].Size() == 0);  // nothing is starred
+  CHECK(s.As("", "GET", "/api/v1/repository?starred=true").status == 401);
+}
+
+TEST_CASE("api semantics: a deleted repository takes its grants and tags with it") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  const std::string eve = s.Token("eve");
+  REQUIRE(s.As(alice, "POST", "/api/v1/repository",
+               R"({"namespace":"acme","repository":"tmp","visibility":"private"})")
+              .status == 201);
+  REQUIRE(s.As(alice, "PUT", "/api/v1/repository/acme/tmp/permissions/user/eve",
+               R"({"role":"write"})")
+              .status == 200);
+  s.PushTag("acme/tmp", "v1", "tmp");
+  CHECK(s.As(eve, "GET", "/api/v1/repository/acme/tmp").status == 200);
+  REQUIRE(s.As(alice, "DELETE", "/api/v1/repository/acme/tmp").status == 204);
+  CHECK(s.As(alice, "GET", "/api/v1/repository/acme/tmp").status == 404);
+  CHECK(s.As(eve, "GET", "/api/v1/repository/acme/tmp").status != 200);
+  REQUIRE(s.As(alice, "POST", "/api/v1/repository",
+               R"({"namespace":"acme","repository":"tmp","visibility":"private"})")
+              .status == 201);
+  const Reply perms = s.As(alice, "GET", "/api/v1/repository/acme/tmp/permissions/user/");
+  INFO(perms);
+  REQUIRE(perms.status == 200);
+  CHECK(!perms.json["permissions"].HasMember("eve"));
+  // The org's prototype (bob: read) applies to the new repository.
+  REQUIRE(perms.json["permissions"].HasMember("bob"));
+  CHECK(std::string(perms.json["permissions"]["bob"]["role"].GetString()) == "read");
+  const Reply repo = s.As(alice, "GET", "/api/v1/repository/acme/tmp");
+  CHECK(repo.json["tags"].MemberCount() == 0);
+  CHECK(s.As(eve, "GET", "/api/v1/repository/acme/tmp").status == 403);
+}
