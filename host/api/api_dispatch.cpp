@@ -124,8 +124,15 @@ Status ApiDispatcher::Authorize(ApiExchange& ex) {
       return Status::Ok();
     }
     case Need::kOrgMember:
-      allowed = authorizer.CheckNamespace(ex.principal, ex.Param("orgname"),
-                                          quay::NamespaceAction::kMember);
+      // Quay clamps team roles by the token's scopes: only org:admin (admin)
+      // and repo:create (creator) leave a team role; a repo:read token is
+      // no member. The library's kMember check does not clamp.
+      if (!ScopeAllows(ex, quay::Scope::kOrgAdmin) && !ScopeAllows(ex, quay::Scope::kRepoCreate)) {
+        allowed = Refuse(ex);
+      } else {
+        allowed = authorizer.CheckNamespace(ex.principal, ex.Param("orgname"),
+                                            quay::NamespaceAction::kMember);
+      }
       break;
     case Need::kOrgAdmin:
       allowed = authorizer.CheckNamespace(

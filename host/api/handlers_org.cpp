@@ -62,6 +62,30 @@ void WritePrototype(Json& j, const quay::Prototype& p) {
   j.End();
 }
 
+// How many of the org's admin-role teams have the caller as a member. Quay
+// (data/model/team.py) refuses, with a DataModelException (400), to let the
+// caller leave, demote or delete a team that would take their own admin
+// role away; the library does not guard this.
+quay::Result<size_t> CallerAdminTeams(ApiExchange& ex, bool* in_team, std::string_view team) {
+  auto teams = ex.svc.identity.ListTeams(Org(ex));
+  if (!teams.ok()) return teams.status();
+  size_t count = 0;
+  *in_team = false;
+  for (const quay::Team& t : *teams) {
+    if (t.role != quay::TeamRole::kAdmin) continue;
+    auto members = ex.svc.identity.ListTeamMembers(Org(ex), t.name);
+    if (!members.ok()) return members.status();
+    for (const std::string& m : *members) {
+      if (m == ex.UserName()) {
+        ++count;
+        if (t.name == team) *in_team = true;
+        break;
+      }
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 Status HandleCreateOrg(ApiExchange& ex) {
@@ -133,6 +157,17 @@ Status HandlePutTeam(ApiExchange& ex) {
   auto existing = FindTeam(ex, team);
   quay::Team result;
   if (existing.ok()) {
+    if (existing->role == quay::TeamRole::kAdmin && *role != quay::TeamRole::kAdmin) {
+      bool mine = false;
+      auto count = CallerAdminTeams(ex, &mine, team);
+      if (!count.ok()) return count.status();
+      if (mine && *count <= 1) {
+        return Status::InvalidArgument(
+            quay::Subject::kNone, "Cannot remove admin from team '" + team +
+                                      "' because calling user would no longer have admin on org '" +
+                                      Org(ex) + "'");
+      }
+    }
     auto updated = ex.svc.identity.UpdateTeam(ex.actor(), Org(ex), team,
                                               OptString(ex.body, "description"), *role);
     if (!updated.ok()) return updated.status();
@@ -153,6 +188,21 @@ Status HandlePutTeam(ApiExchange& ex) {
 }
 
 Status HandleDeleteTeam(ApiExchange& ex) {
+  const std::string team(ex.Param("teamname"));
+  auto existing = FindTeam(ex, team);
+  if (!existing.ok()) return existing.status();
+  if (existing->role == quay::TeamRole::kAdmin) {
+    bool mine = false;
+    auto count = CallerAdminTeams(ex, &mine, team);
+    if (!count.ok()) return count.status();
+    if (*count <= 1) {
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "Deleting team '" + team +
+                                         "' would remove admin ability for user '" +
+                                         std::string(ex.UserName()) + "' in organization '" +
+                                         Org(ex) + "'");
+    }
+  }
   Status deleted = ex.svc.identity.DeleteTeam(ex.actor(), Org(ex), ex.Param("teamname"));
   if (!deleted.ok()) return deleted;
   ReplyEmpty(ex.res, 204);
@@ -181,6 +231,15 @@ Status HandlePutTeamMember(ApiExchange& ex) {
 }
 
 Status HandleDeleteTeamMember(ApiExchange& ex) {
+  if (ex.Param("membername") == ex.UserName()) {
+    bool mine = false;
+    auto count = CallerAdminTeams(ex, &mine, ex.Param("teamname"));
+    if (!count.ok()) return count.status();
+    if (mine && *count <= 1) {
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "User cannot remove themselves from their only admin team.");
+    }
+  }
   Status removed = ex.svc.identity.RemoveTeamMember(ex.actor(), Org(ex), ex.Param("teamname"),
                                                     ex.Param("membername"));
   if (!removed.ok()) return removed;

@@ -118,6 +118,9 @@ TestServer::TestServer(ServerOptions options) {
   config.authorizer = options.authorizer;
   config.auth = auth_;
   config.limits = options.limits;
+  config.api = options.api;
+  config.session_key = options.session_key;
+  config.clock = options.clock;
   server_ = std::make_unique<Server>(*registry_, config);
   quay::Status started = server_->Start();
   if (!started.ok()) throw std::runtime_error("Server::Start: " + started.ToString());

@@ -74,6 +74,11 @@ struct ServerOptions {
   quayd::RegistryAuthOptions auth;
   // Time source for the registry, identities and tokens (null: system).
   std::shared_ptr<quay::Clock> clock;
+  // Quay's REST API (/api/v1; served only with token_auth): feature flags,
+  // read-only mode, ... and the key that signs session cookies and page
+  // cursors (empty: random per server).
+  quayd::ApiOptions api;
+  std::string session_key;
 };
 
 // A running quayd (Server + Registry) for one test.
