@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/auth/login_throttle.h"
 #include "host/auth/session.h"
 #include "host/route/path_trie.h"
 #include "host/route/route_table.h"
@@ -67,6 +68,8 @@ struct ApiServices {
   const ApiOptions& options;
   const SessionCodec& sessions;
   std::shared_ptr<quay::Clock> clock;
+  // The failed-login back-off shared with /v2/auth (null: none).
+  LoginThrottle* throttle = nullptr;
 };
 
 struct ApiExchange {

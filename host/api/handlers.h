@@ -121,6 +121,16 @@ quay::Status HandleDeleteNotification(ApiExchange& ex);
 quay::Status HandleResetNotification(ApiExchange& ex);
 quay::Status HandleTestNotification(ApiExchange& ex);
 
+// handlers_account.cpp
+quay::Status HandleChangeUserDetails(ApiExchange& ex);
+quay::Status HandleDeleteCurrentUser(ApiExchange& ex);
+quay::Status HandleChangeOrgDetails(ApiExchange& ex);
+quay::Status HandleTeamPermissions(ApiExchange& ex);
+quay::Status HandleRobotPermissions(ApiExchange& ex);
+quay::Status HandleUserTransitivePermission(ApiExchange& ex);
+quay::Status HandleUpdatePrototype(ApiExchange& ex);
+quay::Status HandleSuperuserListOrgs(ApiExchange& ex);
+
 // handlers_superuser.cpp
 quay::Status HandleSuperuserListUsers(ApiExchange& ex);
 quay::Status HandleSuperuserCreateUser(ApiExchange& ex);

@@ -37,7 +37,7 @@ class Server::Impl {
       config_.api.trusted_proxies = config_.limits.trusted_proxies;
       api_ = std::make_unique<ApiDispatcher>(ApiServices{
           registry, config_.auth->identity(), *logger_, config_.api, sessions_,
-          config_.clock ? config_.clock : quay::Clock::System()});
+          config_.clock ? config_.clock : quay::Clock::System(), &config_.auth->throttle()});
     }
   }
 
