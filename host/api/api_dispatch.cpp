@@ -58,8 +58,7 @@ Status ApiDispatcher::Authenticate(ApiExchange& ex) {
     }
     // Basic and anything else: Quay's REST API does not read them.
   }
-  const std::string_view cookie =
-      FindCookie(FindHeader(ex.req, "Cookie"), kSessionCookie);
+  const std::string_view cookie = FindCookie(FindHeader(ex.req, "Cookie"), kSessionCookie);
   if (cookie.empty()) return Status::Ok();
   std::optional<Session> session = ex.svc.sessions.Decode(cookie, ex.Now());
   if (!session) return Status::Ok();  // a stale or forged cookie counts for nothing
@@ -91,9 +90,10 @@ Status ApiDispatcher::Authorize(ApiExchange& ex) {
   const quay::Authorizer& authorizer = *ex.svc.identity.authorizer();
   const bool reading = !IsMutation(route.method);
   const quay::SuperuserKind su = SuperuserOf(ex);
-  const bool read_only_su_passes =
-      reading && (route.superusers & kReadOnlySuperuser) && su == quay::SuperuserKind::kGlobalReadOnly;
-  const bool any_su_passes = (route.superusers & kAnySuperuser) && su != quay::SuperuserKind::kNone &&
+  const bool read_only_su_passes = reading && (route.superusers & kReadOnlySuperuser) &&
+                                   su == quay::SuperuserKind::kGlobalReadOnly;
+  const bool any_su_passes = (route.superusers & kAnySuperuser) &&
+                             su != quay::SuperuserKind::kNone &&
                              (reading || su != quay::SuperuserKind::kGlobalReadOnly);
 
   if (!route.anonymous && route.need != Need::kNone && ex.principal.anonymous()) {
@@ -135,10 +135,10 @@ Status ApiDispatcher::Authorize(ApiExchange& ex) {
       }
       break;
     case Need::kOrgAdmin:
-      allowed = authorizer.CheckNamespace(
-          ex.principal, ex.Param("orgname"),
-          reading && (route.superusers & kReadOnlySuperuser) ? quay::NamespaceAction::kViewAdmin
-                                                              : quay::NamespaceAction::kAdmin);
+      allowed = authorizer.CheckNamespace(ex.principal, ex.Param("orgname"),
+                                          reading && (route.superusers & kReadOnlySuperuser)
+                                              ? quay::NamespaceAction::kViewAdmin
+                                              : quay::NamespaceAction::kAdmin);
       break;
     case Need::kSuperuser:
       if (su == quay::SuperuserKind::kNone) return Refuse(ex);
@@ -153,8 +153,7 @@ Status ApiDispatcher::Authorize(ApiExchange& ex) {
   return allowed;
 }
 
-void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
-                          RequestBody& body) {
+void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res, RequestBody& body) {
   const_cast<httplib::Request&>(req).ranges.clear();
   const TrieMatch match = trie_.Match(req.path);
   const HttpMethod method = ParseHttpMethod(req.method);
@@ -248,8 +247,8 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
   }();
 
   if (!status.ok()) {
-    if (IsPrivate(status) && !(status.code() == quay::Code::kUnavailable &&
-                               status.message() == "read-only")) {
+    if (IsPrivate(status) &&
+        !(status.code() == quay::Code::kUnavailable && status.message() == "read-only")) {
       services_.logger.Log(quay::LogLevel::kError, "api", "failed to handle request",
                            {{"route", std::string(route->nickname)}, {"error", status.ToString()}});
     }
@@ -258,7 +257,7 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res,
     } else if (oauth) {
       const bool unauth = status.code() == quay::Code::kUnauthenticated;
       WriteOAuthError(res, unauth ? 401 : MapApiStatus(status).http_status,
-                      unauth                                            ? "invalid_client"
+                      unauth                                          ? "invalid_client"
                       : status.code() == quay::Code::kInvalidArgument ? "invalid_request"
                       : status.code() == quay::Code::kDenied          ? "access_denied"
                                                                       : "server_error",
@@ -306,8 +305,7 @@ std::string ApiExchange::Base() const {
 }
 
 int64_t ApiExchange::Now() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             svc.clock->Now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(svc.clock->Now().time_since_epoch())
       .count();
 }
 

@@ -78,10 +78,10 @@ struct ApiExchange {
   const ApiRoute& route;
   const PathParams& params;
   ApiServices& svc;
-  quay::Principal principal;           // anonymous when no credentials
-  std::optional<Session> session;      // set when a session cookie authenticated
-  std::string ip;                      // the client's address
-  rapidjson::Document body;            // the JSON body (an object), or null
+  quay::Principal principal;       // anonymous when no credentials
+  std::optional<Session> session;  // set when a session cookie authenticated
+  std::string ip;                  // the client's address
+  rapidjson::Document body;        // the JSON body (an object), or null
   // An /oauth route's application/x-www-form-urlencoded body, in order.
   std::vector<std::pair<std::string, std::string>> form;
 

@@ -13,7 +13,8 @@ namespace {
 
 using quay::Status;
 
-Status ReplyGrants(ApiExchange& ex, const quay::Result<std::vector<quay::RepositoryGrant>>& grants) {
+Status ReplyGrants(ApiExchange& ex,
+                   const quay::Result<std::vector<quay::RepositoryGrant>>& grants) {
   if (!grants.ok()) return grants.status();
   Json j;
   j.Object().Key("permissions").Array();
@@ -68,8 +69,8 @@ Status HandleChangeOrgDetails(ApiExchange& ex) {
 }
 
 Status HandleTeamPermissions(ApiExchange& ex) {
-  return ReplyGrants(ex, ex.svc.identity.ListTeamPermissions(ex.Param("orgname"),
-                                                             ex.Param("teamname")));
+  return ReplyGrants(
+      ex, ex.svc.identity.ListTeamPermissions(ex.Param("orgname"), ex.Param("teamname")));
 }
 
 Status HandleRobotPermissions(ApiExchange& ex) {
@@ -106,14 +107,9 @@ Status HandleUpdatePrototype(ApiExchange& ex) {
 
 Status HandleSuperuserListOrgs(ApiExchange& ex) {
   const std::string binding = "superuser-orgs\n" + ex.principal.name + "\n";
-  std::string after;
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    auto cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    after = cursor->substr(binding.size());
-  }
+  auto cursor = PageCursor(ex, binding);
+  if (!cursor.ok()) return cursor.status();
+  const std::string after = *cursor;
   auto page = ex.svc.identity.ListOrganizations(100, after);
   if (!page.ok()) return page.status();
   Json j;
@@ -125,7 +121,7 @@ Status HandleSuperuserListOrgs(ApiExchange& ex) {
   }
   j.EndArray();
   if (page->more && !page->names.empty()) {
-    j.Field("next_page", ex.svc.sessions.Seal(binding + page->names.back()));
+    j.Field("next_page", NextPage(ex, binding, page->names.back()));
   }
   j.End();
   Reply(ex.res, 200, j);

@@ -22,13 +22,16 @@ void WriteApp(Json& j, const quay::OAuthApplication& a, bool with_secret) {
 void WriteToken(Json& j, const quay::OAuthToken& t, std::string_view secret) {
   j.Object().Field("uuid", t.id).Field("user", t.user).Field("scope", t.scopes.ToString());
   j.Field("created", Rfc2822(t.created_at));
-  if (t.expires_at) j.Field("expires_at", Rfc2822(*t.expires_at));
-  else j.NullField("expires_at");
+  if (t.expires_at)
+    j.Field("expires_at", Rfc2822(*t.expires_at));
+  else
+    j.NullField("expires_at");
   if (!secret.empty()) j.Field("access_token", secret);
   j.End();
 }
 
-quay::OAuthApplicationSpec SpecFrom(const rapidjson::Value& body, const quay::OAuthApplication* old) {
+quay::OAuthApplicationSpec SpecFrom(const rapidjson::Value& body,
+                                    const quay::OAuthApplication* old) {
   quay::OAuthApplicationSpec spec;
   if (old != nullptr) {
     spec = {old->name, old->description, old->application_uri, old->redirect_uri,
@@ -79,7 +82,8 @@ Status HandleCreateApplication(ApiExchange& ex) {
   if (spec.name.empty()) {
     return Status::InvalidArgument(quay::Subject::kNone, "'name' is a required property");
   }
-  auto app = ex.svc.identity.applications().CreateApplication(ex.actor(), ex.Param("orgname"), spec);
+  auto app =
+      ex.svc.identity.applications().CreateApplication(ex.actor(), ex.Param("orgname"), spec);
   if (!app.ok()) return app.status();
   Json j;
   WriteApp(j, *app, true);
@@ -148,14 +152,9 @@ Status HandleListApplicationTokens(ApiExchange& ex) {
   auto app = AppOf(ex);
   if (!app.ok()) return app.status();
   const std::string binding = "apptokens\n" + app->client_id + "\n" + ex.principal.name + "\n";
-  std::string after;
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    auto cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    after = cursor->substr(binding.size());
-  }
+  auto cursor = PageCursor(ex, binding);
+  if (!cursor.ok()) return cursor.status();
+  const std::string after = *cursor;
   auto page = ex.svc.identity.applications().ListApplicationTokens(app->client_id, 50, after);
   if (!page.ok()) return page.status();
   Json j;
@@ -163,7 +162,7 @@ Status HandleListApplicationTokens(ApiExchange& ex) {
   for (const auto& t : page->items) WriteToken(j, t, {});
   j.EndArray();
   if (page->more && !page->items.empty()) {
-    j.Field("next_page", ex.svc.sessions.Seal(binding + page->items.back().id));
+    j.Field("next_page", NextPage(ex, binding, page->items.back().id));
   }
   j.End();
   Reply(ex.res, 200, j);
@@ -179,7 +178,8 @@ Status HandleCreateApplicationToken(ApiExchange& ex) {
   if (scopes->empty()) return Status::InvalidArgument(quay::Subject::kNone, "'scope' is required");
   quay::Actor actor = ex.actor();
   actor.principal.name = std::string(ex.UserName());
-  auto token = ex.svc.identity.applications().CreateApplicationToken(actor, app->client_id, *scopes);
+  auto token =
+      ex.svc.identity.applications().CreateApplicationToken(actor, app->client_id, *scopes);
   if (!token.ok()) return token.status();
   Json j;
   j.Object().Key("token");
@@ -192,8 +192,8 @@ Status HandleCreateApplicationToken(ApiExchange& ex) {
 Status HandleDeleteApplicationToken(ApiExchange& ex) {
   auto app = AppOf(ex);
   if (!app.ok()) return app.status();
-  if (Status s = ex.svc.identity.applications().RevokeApplicationToken(
-          ex.actor(), app->client_id, ex.Param("token_uuid"));
+  if (Status s = ex.svc.identity.applications().RevokeApplicationToken(ex.actor(), app->client_id,
+                                                                       ex.Param("token_uuid"));
       !s.ok()) {
     return s;
   }

@@ -76,13 +76,9 @@ Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view
   }
   const std::string binding = view + "\n" + ex.principal.name + "\n" + query.performer + "\n" +
                               std::to_string(Seconds(window->first)) + "\n";
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    std::optional<std::string> cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    query.page = cursor->substr(binding.size());
-  }
+  auto cursor = PageCursor(ex, binding);
+  if (!cursor.ok()) return cursor.status();
+  query.page = *cursor;
   auto page = ex.svc.identity.audit().Query(query);
   if (!page.ok()) return page.status();
   Json j;
@@ -104,7 +100,7 @@ Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view
     j.End();
   }
   j.EndArray();
-  if (!page->next_page.empty()) j.Field("next_page", ex.svc.sessions.Seal(binding + page->next_page));
+  if (!page->next_page.empty()) j.Field("next_page", NextPage(ex, binding, page->next_page));
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();
@@ -151,7 +147,8 @@ Status HandleUserLogs(ApiExchange& ex) {
   return ListLogs(ex, NamespaceQuery(ex.UserName()), "user:" + std::string(ex.UserName()));
 }
 Status HandleOrgLogs(ApiExchange& ex) {
-  return ListLogs(ex, NamespaceQuery(ex.Param("orgname")), "org:" + std::string(ex.Param("orgname")));
+  return ListLogs(ex, NamespaceQuery(ex.Param("orgname")),
+                  "org:" + std::string(ex.Param("orgname")));
 }
 Status HandleAllLogs(ApiExchange& ex) { return ListLogs(ex, {}, "all"); }
 Status HandleRepoAggregateLogs(ApiExchange& ex) { return Aggregate(ex, RepoQuery(ex)); }

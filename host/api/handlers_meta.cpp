@@ -51,8 +51,9 @@ quay::Status HandleDiscovery(ApiExchange& ex) {
   j.Object().Field("swagger", "2.0").Field("host", ex.Base().substr(ex.Base().find("://") + 3));
   j.Field("basePath", "/").Key("schemes").Array().Str(ex.svc.options.url_scheme).EndArray();
   j.Key("info").Object().Field("title", "Quay Frontend").Field("version", "v1");
-  j.Field("description", "This API allows you to perform many of the operations required to work "
-                         "with Quay repositories, users, and organizations.");
+  j.Field("description",
+          "This API allows you to perform many of the operations required to work "
+          "with Quay repositories, users, and organizations.");
   j.End();
   j.Key("securityDefinitions").Object().Key("oauth2_implicit").Object();
   j.Field("type", "oauth2").Field("flow", "implicit");

@@ -45,9 +45,10 @@ void WriteDelegate(Json& j, const quay::Grantee& g) {
   const char* kind = g.kind == quay::Grantee::Kind::kTeam ? "team" : "user";
   j.Object().Field("name", g.name).Field("kind", kind);
   j.Field("is_robot", g.kind == quay::Grantee::Kind::kRobot);
-  WriteAvatar(j, g.name, g.kind == quay::Grantee::Kind::kTeam    ? "team"
-                         : g.kind == quay::Grantee::Kind::kRobot ? "robot"
-                                                                  : "user");
+  WriteAvatar(j, g.name,
+              g.kind == quay::Grantee::Kind::kTeam    ? "team"
+              : g.kind == quay::Grantee::Kind::kRobot ? "robot"
+                                                      : "user");
   j.End();
 }
 
@@ -101,7 +102,8 @@ Status HandleCreateOrg(ApiExchange& ex) {
       ex.actor(), *name, OptString(ex.body, "email").value_or(""), ex.UserName());
   if (!org.ok()) {
     if (org.status().code() == quay::Code::kConflict) {
-      return Status::InvalidArgument(quay::Subject::kNone, "A user or organization with this name already exists");
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "A user or organization with this name already exists");
     }
     return org.status();
   }
@@ -196,11 +198,10 @@ Status HandleDeleteTeam(ApiExchange& ex) {
     auto count = CallerAdminTeams(ex, &mine, team);
     if (!count.ok()) return count.status();
     if (*count <= 1) {
-      return Status::InvalidArgument(quay::Subject::kNone,
-                                     "Deleting team '" + team +
-                                         "' would remove admin ability for user '" +
-                                         std::string(ex.UserName()) + "' in organization '" +
-                                         Org(ex) + "'");
+      return Status::InvalidArgument(
+          quay::Subject::kNone,
+          "Deleting team '" + team + "' would remove admin ability for user '" +
+              std::string(ex.UserName()) + "' in organization '" + Org(ex) + "'");
     }
   }
   Status deleted = ex.svc.identity.DeleteTeam(ex.actor(), Org(ex), ex.Param("teamname"));
@@ -271,7 +272,7 @@ Status HandleCreatePrototype(ApiExchange& ex) {
   if (!kind.ok()) return kind.status();
   auto name = RequireString(delegate->value, "name");
   if (!name.ok()) return name.status();
-  quay::Grantee grantee = *kind == "team" ? quay::Grantee::Team(*name)
+  quay::Grantee grantee = *kind == "team"                        ? quay::Grantee::Team(*name)
                           : name->find('+') != std::string::npos ? quay::Grantee::Robot(*name)
                                                                  : quay::Grantee::User(*name);
   if (*kind != "team" && *kind != "user") {

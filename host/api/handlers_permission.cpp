@@ -85,7 +85,9 @@ Status HandleListTeamPermissions(ApiExchange& ex) { return ListBy(ex, true); }
 Status HandleGetUserPermission(ApiExchange& ex) {
   return GetOne(ex, UserGrantee(ex.Param("username")));
 }
-Status HandlePutUserPermission(ApiExchange& ex) { return Put(ex, UserGrantee(ex.Param("username"))); }
+Status HandlePutUserPermission(ApiExchange& ex) {
+  return Put(ex, UserGrantee(ex.Param("username")));
+}
 Status HandleDeleteUserPermission(ApiExchange& ex) {
   return Delete(ex, UserGrantee(ex.Param("username")));
 }

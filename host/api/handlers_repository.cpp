@@ -13,20 +13,6 @@ namespace {
 
 using quay::Status;
 
-std::string_view NameOf(std::string_view repository) {
-  const size_t slash = repository.find('/');
-  return slash == std::string_view::npos ? repository : repository.substr(slash + 1);
-}
-
-// Registry-side changes are audited here, strictly (a failed row fails the
-// request after the change: the row is the only record of who did it).
-Status Audit(ApiExchange& ex, std::string kind, std::string_view repository,
-             std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  return ex.svc.identity.audit().Record(
-      quay::AuditEvent::By(ex.actor(), std::move(kind), std::string(repository),
-                           quay::AuditMetadata(fields)));
-}
-
 bool IsOrganization(ApiExchange& ex, std::string_view ns) {
   return ex.svc.identity.GetOrganization(ns).ok();
 }
@@ -78,19 +64,13 @@ Status HandleListRepos(ApiExchange& ex) {
   if (starred && ex.UserName().empty()) return Status::Unauthenticated("Requires authentication");
   const std::string binding = std::string(ex.principal.name) + "\n" + ns + "\n" +
                               (only_public ? "p" : "") + (starred ? "s" : "") + "\n";
-  std::string after;
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    std::optional<std::string> cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    after = cursor->substr(binding.size());
-  }
+  auto cursor = PageCursor(ex, binding);
+  if (!cursor.ok()) return cursor.status();
+  const std::string after = *cursor;
   quay::RepositoryFilter filter;
   filter.namespace_name = ns;
   filter.public_only = only_public;
   if (starred) filter.starred_by = std::string(ex.UserName());
-  if (!ns.empty() && after == ns + "/") after.clear();
   auto page = ex.svc.identity.ListRepositories(ex.principal, filter, 100, after);
   if (!page.ok()) return page.status();
   Json j;
@@ -99,12 +79,14 @@ Status HandleListRepos(ApiExchange& ex) {
     j.Object().Field("namespace", r.namespace_name).Field("name", r.name);
     j.Field("description", r.description).Field("is_public", r.is_public);
     j.Field("kind", "image").Field("state", "NORMAL").Field("is_starred", r.is_starred);
-    if (r.last_modified) j.Field("last_modified", Seconds(*r.last_modified));
-    else j.NullField("last_modified");
+    if (r.last_modified)
+      j.Field("last_modified", Seconds(*r.last_modified));
+    else
+      j.NullField("last_modified");
     j.End();
   }
   j.EndArray();
-  if (page->more) j.Field("next_page", ex.svc.sessions.Seal(binding + page->next_cursor));
+  if (page->more) j.Field("next_page", NextPage(ex, binding, page->next_cursor));
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();
@@ -131,7 +113,7 @@ Status HandleGetRepo(ApiExchange& ex) {
     starred = flags.ok() && !flags->empty() && (*flags)[0];
   }
   Json j;
-  j.Object().Field("namespace", info->namespace_name).Field("name", NameOf(info->name));
+  j.Object().Field("namespace", info->namespace_name).Field("name", ShortName(info->name));
   j.Field("kind", "image").Field("description", info->description);
   j.Field("is_public", info->visibility == quay::Visibility::kPublic);
   j.Field("is_organization", IsOrganization(ex, info->namespace_name));
@@ -173,8 +155,9 @@ Status HandleDeleteRepo(ApiExchange& ex) {
   const std::string repository(ex.Param("repository"));
   Status deleted = ex.svc.registry.DeleteRepository(repository);
   if (!deleted.ok()) return deleted;
-  if (Status a = Audit(ex, "delete_repo", repository,
-                       {{"repo", NameOf(repository)}, {"namespace", quay::NamespaceOf(repository)}});
+  if (Status a = AuditRepository(
+          ex, "delete_repo", repository,
+          {{"repo", ShortName(repository)}, {"namespace", quay::NamespaceOf(repository)}});
       !a.ok()) {
     return a;
   }
@@ -202,11 +185,11 @@ Status HandleDeleteTag(ApiExchange& ex) {
   if (!manifest.ok()) return Status::NotFound(quay::Subject::kTag, "Not Found");
   Status deleted = ex.svc.registry.DeleteTag(repository, tag);
   if (!deleted.ok()) return deleted;
-  if (Status a = Audit(ex, "delete_tag", repository,
-                       {{"tag", tag},
-                        {"repo", NameOf(repository)},
-                        {"namespace", quay::NamespaceOf(repository)},
-                        {"manifest_digest", manifest->digest.str()}});
+  if (Status a = AuditRepository(ex, "delete_tag", repository,
+                                 {{"tag", tag},
+                                  {"repo", ShortName(repository)},
+                                  {"namespace", quay::NamespaceOf(repository)},
+                                  {"manifest_digest", manifest->digest.str()}});
       !a.ok()) {
     return a;
   }
@@ -220,19 +203,20 @@ Status HandleRestoreTag(ApiExchange& ex) {
   auto digest_text = RequireString(ex.body, "manifest_digest");
   if (!digest_text.ok()) return digest_text.status();
   auto digest = quay::Digest::Parse(*digest_text);
-  if (!digest.ok()) return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
+  if (!digest.ok())
+    return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
   std::string original;
   if (auto current = ex.svc.registry.GetManifest(repository, tag); current.ok()) {
     original = current->digest.str();
   }
   Status restored = ex.svc.registry.RestoreTag(repository, tag, *digest);
   if (!restored.ok()) return restored;
-  if (Status a = Audit(ex, "revert_tag", repository,
-                       {{"tag", tag},
-                        {"repo", NameOf(repository)},
-                        {"namespace", quay::NamespaceOf(repository)},
-                        {"manifest_digest", digest->str()},
-                        {"original_manifest_digest", original}});
+  if (Status a = AuditRepository(ex, "revert_tag", repository,
+                                 {{"tag", tag},
+                                  {"repo", ShortName(repository)},
+                                  {"namespace", quay::NamespaceOf(repository)},
+                                  {"manifest_digest", digest->str()},
+                                  {"original_manifest_digest", original}});
       !a.ok()) {
     return a;
   }

@@ -45,7 +45,8 @@ Status HandleListRobots(ApiExchange& ex) {
 
 Status HandleGetRobot(ApiExchange& ex) {
   auto robot = ex.svc.identity.GetRobot(RobotName(ex));
-  if (!robot.ok()) return Status::NotFound(quay::Subject::kNone, "Could not find robot with specified username");
+  if (!robot.ok())
+    return Status::NotFound(quay::Subject::kNone, "Could not find robot with specified username");
   Json j;
   WriteRobot(j, *robot, {});
   Reply(ex.res, 200, j);
@@ -57,7 +58,8 @@ Status HandleCreateRobot(ApiExchange& ex) {
                                              OptString(ex.body, "description").value_or(""));
   if (!created.ok()) {
     if (created.status().code() == quay::Code::kConflict) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Existing robot with name: " + RobotName(ex));
+      return Status::InvalidArgument(quay::Subject::kNone,
+                                     "Existing robot with name: " + RobotName(ex));
     }
     return created.status();
   }

@@ -1,6 +1,5 @@
 // Stars, entity lookup, organization members and repository notifications.
 #include <httplib.h>
-
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -38,14 +37,9 @@ void WriteNotification(Json& j, const quay::RepositoryNotification& n) {
 
 Status HandleListStarred(ApiExchange& ex) {
   const std::string binding = "starred\n" + std::string(ex.UserName()) + "\n";
-  std::string after;
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    auto cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    after = cursor->substr(binding.size());
-  }
+  auto cursor = PageCursor(ex, binding);
+  if (!cursor.ok()) return cursor.status();
+  const std::string after = *cursor;
   auto page = ex.svc.identity.stars().ListStarred(ex.UserName(), 100, after);
   if (!page.ok()) return page.status();
   Json j;
@@ -57,7 +51,7 @@ Status HandleListStarred(ApiExchange& ex) {
   }
   j.EndArray();
   if (page->more && !page->names.empty()) {
-    j.Field("next_page", ex.svc.sessions.Seal(binding + page->names.back()));
+    j.Field("next_page", NextPage(ex, binding, page->names.back()));
   }
   j.End();
   Reply(ex.res, 200, j);
@@ -109,10 +103,10 @@ Status HandleEntities(ApiExchange& ex) {
   Json j;
   j.Object().Key("results").Array();
   for (const quay::EntityMatch& m : *matches) {
-    const char* kind = m.kind == quay::EntityMatch::Kind::kUser            ? "user"
-                       : m.kind == quay::EntityMatch::Kind::kRobot         ? "robot"
-                       : m.kind == quay::EntityMatch::Kind::kTeam          ? "team"
-                                                                           : "org";
+    const char* kind = m.kind == quay::EntityMatch::Kind::kUser    ? "user"
+                       : m.kind == quay::EntityMatch::Kind::kRobot ? "robot"
+                       : m.kind == quay::EntityMatch::Kind::kTeam  ? "team"
+                                                                   : "org";
     j.Object();
     WriteEntity(j, m.name, kind);
     j.End();
@@ -202,7 +196,8 @@ Status HandleListNotifications(ApiExchange& ex) {
 }
 
 Status HandleGetNotification(ApiExchange& ex) {
-  auto n = ex.svc.identity.notifications().GetNotification(ex.Param("repository"), ex.Param("uuid"));
+  auto n =
+      ex.svc.identity.notifications().GetNotification(ex.Param("repository"), ex.Param("uuid"));
   if (!n.ok()) return n.status();
   Json j;
   WriteNotification(j, *n);

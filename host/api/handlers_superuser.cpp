@@ -15,7 +15,8 @@ void WriteUser(Json& j, ApiExchange& ex, const quay::User& u) {
   const quay::SuperuserKind su = ex.svc.identity.SuperuserOf(u.name);
   j.Object().Field("username", u.name).Field("email", u.email).Field("verified", true);
   j.Field("kind", "user").Field("enabled", u.enabled);
-  j.Field("super_user", su == quay::SuperuserKind::kPlain || su == quay::SuperuserKind::kFullAccess);
+  j.Field("super_user",
+          su == quay::SuperuserKind::kPlain || su == quay::SuperuserKind::kFullAccess);
   j.Field("global_readonly_super_user", su == quay::SuperuserKind::kGlobalReadOnly);
   j.Field("created", Rfc2822(u.created_at));
   WriteAvatar(j, u.name, "user");
@@ -26,16 +27,10 @@ void WriteUser(Json& j, ApiExchange& ex, const quay::User& u) {
 
 Status HandleSuperuserListUsers(ApiExchange& ex) {
   constexpr size_t kPage = 50;
-  std::string after;
   const std::string binding = "superuser-users\n" + ex.principal.name + "\n";
-  if (std::string page = ex.Query("next_page"); !page.empty()) {
-    std::optional<std::string> cursor = ex.svc.sessions.Unseal(page);
-    if (!cursor || !cursor->starts_with(binding)) {
-      return Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
-    }
-    after = cursor->substr(binding.size());
-  }
-  auto page = ex.svc.identity.ListUsers(kPage, after);
+  auto after = PageCursor(ex, binding);
+  if (!after.ok()) return after.status();
+  auto page = ex.svc.identity.ListUsers(kPage, *after);
   if (!page.ok()) return page.status();
   const bool only_disabled = ex.QueryFlag("disabled");
   Json j;
@@ -47,7 +42,7 @@ Status HandleSuperuserListUsers(ApiExchange& ex) {
   }
   j.EndArray();
   if (page->more && !page->names.empty()) {
-    j.Field("next_page", ex.svc.sessions.Seal(binding + page->names.back()));
+    j.Field("next_page", NextPage(ex, binding, page->names.back()));
   }
   j.End();
   Reply(ex.res, 200, j);
@@ -102,7 +97,8 @@ Status HandleSuperuserChangeUser(ApiExchange& ex) {
 
 Status HandleSuperuserDeleteUser(ApiExchange& ex) {
   const std::string name(ex.Param("username"));
-  if (!ex.svc.identity.GetUser(name).ok()) return Status::NotFound(quay::Subject::kNone, "Not Found");
+  if (!ex.svc.identity.GetUser(name).ok())
+    return Status::NotFound(quay::Subject::kNone, "Not Found");
   if (ex.svc.identity.SuperuserOf(name) != quay::SuperuserKind::kNone) {
     return Status::Denied("Cannot delete a superuser");
   }

@@ -4,23 +4,13 @@
 
 #include "host/api/handlers.h"
 #include "host/api/json.h"
+#include "host/api/views.h"
 #include "quay/digest.h"
 
 namespace quayd {
 namespace {
 
 using quay::Status;
-
-std::string_view NameOf(std::string_view repository) {
-  const size_t slash = repository.find('/');
-  return slash == std::string_view::npos ? repository : repository.substr(slash + 1);
-}
-
-Status Audit(ApiExchange& ex, std::string kind, std::string_view repository,
-             std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  return ex.svc.identity.audit().Record(quay::AuditEvent::By(
-      ex.actor(), std::move(kind), std::string(repository), quay::AuditMetadata(fields)));
-}
 
 quay::Result<quay::Digest> ManifestRef(const ApiExchange& ex) {
   auto digest = quay::Digest::Parse(ex.Param("manifestref"));
@@ -75,8 +65,10 @@ Status HandleListTags(ApiExchange& ex) {
     if (row.end) j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
     j.Field("manifest_digest", row.manifest_digest.str());
     j.Field("is_manifest_list", row.is_manifest_list);
-    if (row.size) j.Field("size", static_cast<int64_t>(*row.size));
-    else j.NullField("size");
+    if (row.size)
+      j.Field("size", static_cast<int64_t>(*row.size));
+    else
+      j.NullField("size");
     j.Field("last_modified", Rfc2822(row.last_modified)).End();
   }
   j.EndArray().Field("page", query.page).Field("has_additional", page->has_additional).End();
@@ -95,7 +87,8 @@ Status HandleChangeTag(ApiExchange& ex) {
     return Status::InvalidArgument(quay::Subject::kNone, "'manifest_digest' is required");
   }
   auto digest = quay::Digest::Parse(*digest_text);
-  if (!digest.ok()) return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
+  if (!digest.ok())
+    return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
   auto previous = ex.svc.registry.PutTag(repository, tag, *digest);
   if (!previous.ok()) {
     if (previous.status().code() == quay::Code::kNotFound &&
@@ -105,18 +98,17 @@ Status HandleChangeTag(ApiExchange& ex) {
     return previous.status();
   }
   if (!*previous || **previous != *digest) {
-    Status a = *previous
-                   ? Audit(ex, "move_tag", repository,
-                           {{"tag", tag},
-                            {"repo", NameOf(repository)},
-                            {"namespace", quay::NamespaceOf(repository)},
-                            {"manifest_digest", digest->str()},
-                            {"original_manifest_digest", (*previous)->str()}})
-                   : Audit(ex, "create_tag", repository,
-                           {{"tag", tag},
-                            {"repo", NameOf(repository)},
-                            {"namespace", quay::NamespaceOf(repository)},
-                            {"manifest_digest", digest->str()}});
+    Status a = *previous ? AuditRepository(ex, "move_tag", repository,
+                                           {{"tag", tag},
+                                            {"repo", ShortName(repository)},
+                                            {"namespace", quay::NamespaceOf(repository)},
+                                            {"manifest_digest", digest->str()},
+                                            {"original_manifest_digest", (*previous)->str()}})
+                         : AuditRepository(ex, "create_tag", repository,
+                                           {{"tag", tag},
+                                            {"repo", ShortName(repository)},
+                                            {"namespace", quay::NamespaceOf(repository)},
+                                            {"manifest_digest", digest->str()}});
     if (!a.ok()) return a;
   }
   ex.res.status = 201;
@@ -134,10 +126,14 @@ Status HandleGetManifest(ApiExchange& ex) {
   j.Field("manifest_data", info->bytes).Field("media_type", info->media_type);
   j.Field("size", static_cast<int64_t>(info->size));
   j.Field("created", Rfc2822(info->created));
-  if (info->config) j.Field("config_media_type", info->config->media_type);
-  else j.NullField("config_media_type");
-  if (info->layers_size) j.Field("layers_compressed_size", static_cast<int64_t>(*info->layers_size));
-  else j.NullField("layers_compressed_size");
+  if (info->config)
+    j.Field("config_media_type", info->config->media_type);
+  else
+    j.NullField("config_media_type");
+  if (info->layers_size)
+    j.Field("layers_compressed_size", static_cast<int64_t>(*info->layers_size));
+  else
+    j.NullField("layers_compressed_size");
   if (info->is_manifest_list) {
     j.NullField("layers");
   } else {
@@ -181,18 +177,18 @@ Status HandleAddLabel(ApiExchange& ex) {
   auto label = ex.svc.registry.AddLabel(repository, *digest, *key, *value,
                                         OptString(ex.body, "media_type").value_or(""));
   if (!label.ok()) return label.status();
-  if (Status a = Audit(ex, "manifest_label_add", repository,
-                       {{"id", label->id},
-                        {"key", label->key},
-                        {"value", label->value},
-                        {"manifest_digest", digest->str()},
-                        {"namespace", quay::NamespaceOf(repository)},
-                        {"repo", NameOf(repository)}});
+  if (Status a = AuditRepository(ex, "manifest_label_add", repository,
+                                 {{"id", label->id},
+                                  {"key", label->key},
+                                  {"value", label->value},
+                                  {"manifest_digest", digest->str()},
+                                  {"namespace", quay::NamespaceOf(repository)},
+                                  {"repo", ShortName(repository)}});
       !a.ok()) {
     return a;
   }
-  ex.res.set_header("Location", "/api/v1/repository/" + repository + "/manifest/" +
-                                    digest->str() + "/labels/" + label->id);
+  ex.res.set_header("Location", "/api/v1/repository/" + repository + "/manifest/" + digest->str() +
+                                    "/labels/" + label->id);
   Json j;
   j.Object().Key("label");
   WriteLabel(j, *label);
@@ -218,13 +214,13 @@ Status HandleDeleteLabel(ApiExchange& ex) {
   const std::string repository(ex.Param("repository"));
   auto label = ex.svc.registry.DeleteLabel(repository, *digest, ex.Param("labelid"));
   if (!label.ok()) return label.status();
-  if (Status a = Audit(ex, "manifest_label_delete", repository,
-                       {{"id", label->id},
-                        {"key", label->key},
-                        {"value", label->value},
-                        {"manifest_digest", digest->str()},
-                        {"namespace", quay::NamespaceOf(repository)},
-                        {"repo", NameOf(repository)}});
+  if (Status a = AuditRepository(ex, "manifest_label_delete", repository,
+                                 {{"id", label->id},
+                                  {"key", label->key},
+                                  {"value", label->value},
+                                  {"manifest_digest", digest->str()},
+                                  {"namespace", quay::NamespaceOf(repository)},
+                                  {"repo", ShortName(repository)}});
       !a.ok()) {
     return a;
   }

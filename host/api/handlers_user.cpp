@@ -14,10 +14,14 @@ using quay::Status;
 void WriteAppToken(Json& j, const quay::AppToken& t, std::string_view secret) {
   j.Object().Field("uuid", t.id).Field("title", t.title);
   j.Field("created", Rfc2822(t.created_at));
-  if (t.last_used_at) j.Field("last_accessed", Rfc2822(*t.last_used_at));
-  else j.NullField("last_accessed");
-  if (t.expires_at) j.Field("expiration", Rfc2822(*t.expires_at));
-  else j.NullField("expiration");
+  if (t.last_used_at)
+    j.Field("last_accessed", Rfc2822(*t.last_used_at));
+  else
+    j.NullField("last_accessed");
+  if (t.expires_at)
+    j.Field("expiration", Rfc2822(*t.expires_at));
+  else
+    j.NullField("expiration");
   if (!secret.empty()) j.Field("token_code", secret);
   j.End();
 }
@@ -48,8 +52,10 @@ Status HandleSignin(ApiExchange& ex) {
   }
   quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(*username, *password);
   if (ex.svc.throttle != nullptr) {
-    if (who.ok()) ex.svc.throttle->RecordSuccess(*username, ex.ip);
-    else ex.svc.throttle->RecordFailure(*username, ex.ip);
+    if (who.ok())
+      ex.svc.throttle->RecordSuccess(*username, ex.ip);
+    else
+      ex.svc.throttle->RecordFailure(*username, ex.ip);
   }
   if (!who.ok()) {
     Json j;
@@ -95,7 +101,8 @@ Status HandleGetUser(ApiExchange& ex) {
   j.Object().Field("anonymous", false).Field("username", user->name);
   j.Field("email", user->email).Field("verified", true).Field("is_me", true);
   j.Field("kind", "user").Field("can_create_repo", true);
-  j.Field("super_user", su == quay::SuperuserKind::kPlain || su == quay::SuperuserKind::kFullAccess);
+  j.Field("super_user",
+          su == quay::SuperuserKind::kPlain || su == quay::SuperuserKind::kFullAccess);
   j.Field("global_readonly_super_user", su == quay::SuperuserKind::kGlobalReadOnly);
   j.Field("enabled", user->enabled).Field("created", Rfc2822(user->created_at));
   WriteAvatar(j, user->name, "user");

@@ -15,4 +15,30 @@ void WriteEntity(Json& j, std::string_view name, std::string_view kind) {
   WriteAvatar(j, name, kind);
 }
 
+std::string_view ShortName(std::string_view repository) {
+  const size_t slash = repository.find('/');
+  return slash == std::string_view::npos ? repository : repository.substr(slash + 1);
+}
+
+quay::Status AuditRepository(
+    ApiExchange& ex, std::string kind, std::string_view repository,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  return ex.svc.identity.audit().Record(quay::AuditEvent::By(
+      ex.actor(), std::move(kind), std::string(repository), quay::AuditMetadata(fields)));
+}
+
+quay::Result<std::string> PageCursor(const ApiExchange& ex, const std::string& binding) {
+  const std::string page = ex.Query("next_page");
+  if (page.empty()) return std::string();
+  std::optional<std::string> cursor = ex.svc.sessions.Unseal(page);
+  if (!cursor || !cursor->starts_with(binding)) {
+    return quay::Status::InvalidArgument(quay::Subject::kNone, "Invalid page token");
+  }
+  return cursor->substr(binding.size());
+}
+
+std::string NextPage(const ApiExchange& ex, const std::string& binding, std::string_view position) {
+  return ex.svc.sessions.Seal(binding + std::string(position));
+}
+
 }  // namespace quayd

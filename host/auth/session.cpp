@@ -122,9 +122,9 @@ Session SessionCodec::Start(std::string user, int64_t now) const {
 }
 
 std::string SessionCodec::SetCookie(const Session& session, bool secure) const {
-  std::string out = std::string(kSessionCookie) + "=" + Encode(session) +
-                    "; HttpOnly; SameSite=Lax; Path=/; Max-Age=" +
-                    std::to_string(lifetime_.count());
+  std::string out =
+      std::string(kSessionCookie) + "=" + Encode(session) +
+      "; HttpOnly; SameSite=Lax; Path=/; Max-Age=" + std::to_string(lifetime_.count());
   if (secure) out += "; Secure";
   return out;
 }

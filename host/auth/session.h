@@ -22,7 +22,7 @@ namespace quayd {
 inline constexpr std::string_view kSessionCookie = "quay_session";
 
 struct Session {
-  std::string user;  // empty: anonymous session
+  std::string user;        // empty: anonymous session
   int64_t login_time = 0;  // seconds since the epoch
   std::string csrf_token;
   int64_t expires_at = 0;
@@ -31,7 +31,8 @@ struct Session {
 class SessionCodec {
  public:
   // `key` is at least 32 bytes of secret.
-  explicit SessionCodec(std::string key, std::chrono::seconds lifetime = std::chrono::hours(24 * 7));
+  explicit SessionCodec(std::string key,
+                        std::chrono::seconds lifetime = std::chrono::hours(24 * 7));
 
   std::string Encode(const Session& session) const;
   // The session in a cookie value, or nullopt if forged, malformed or expired.

@@ -4,13 +4,13 @@
 #include <httplib.h>
 
 #include "host/api/api_dispatch.h"
-#include "host/obs/access_log.h"
-#include "host/v2/dispatch.h"
-#include "host/route/errors.h"
-#include "host/net/http_server.h"
 #include "host/auth/registry_auth.h"
-#include "host/net/request_body.h"
 #include "host/cmd/signals.h"
+#include "host/net/http_server.h"
+#include "host/net/request_body.h"
+#include "host/obs/access_log.h"
+#include "host/route/errors.h"
+#include "host/v2/dispatch.h"
 
 namespace quayd {
 namespace {

@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "host/api/api_exchange.h"
-#include "host/v2/exchange.h"
 #include "host/net/http_server.h"
+#include "host/v2/exchange.h"
 #include "quay/access.h"
 #include "quay/logger.h"
 #include "quay/registry.h"

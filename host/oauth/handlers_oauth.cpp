@@ -60,12 +60,23 @@ std::string Html(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -87,11 +98,13 @@ void Page(httplib::Response& res, int status, const std::string& title, const st
   res.headers.erase("Content-Length");
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Frame-Options", "DENY");
-  res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action *");
-  res.set_content("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-                  "content=\"width=device-width\"><title>" + Html(title) + "</title></head><body>" +
-                      body + "</body></html>",
-                  "text/html; charset=utf-8");
+  res.set_header("Content-Security-Policy",
+                 "default-src 'none'; style-src 'unsafe-inline'; form-action *");
+  res.set_content(
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width\"><title>" +
+          Html(title) + "</title></head><body>" + body + "</body></html>",
+      "text/html; charset=utf-8");
 }
 
 void Redirect(httplib::Response& res, const std::string& location) {
@@ -134,14 +147,14 @@ quay::Result<quay::OAuthApplication> CheckClient(ApiExchange& ex, const GrantReq
 Status Approve(ApiExchange& ex, const GrantRequest& g, quay::ScopeSet scopes) {
   const std::string user(ex.UserName());
   if (g.response_type == "code") {
-    auto code = ex.svc.identity.applications().IssueAuthorizationCode(
-        ex.actor(), g.client_id, user, scopes, g.redirect_uri);
+    auto code = ex.svc.identity.applications().IssueAuthorizationCode(ex.actor(), g.client_id, user,
+                                                                      scopes, g.redirect_uri);
     if (!code.ok()) return code.status();
     Redirect(ex.res, Back(g, false, {{"code", *code}}));
     return Status::Ok();
   }
-  auto token = ex.svc.identity.IssueOAuthToken(ex.actor(), user, quay::OAuthClientId{g.client_id},
-                                               scopes);
+  auto token =
+      ex.svc.identity.IssueOAuthToken(ex.actor(), user, quay::OAuthClientId{g.client_id}, scopes);
   if (!token.ok()) return token.status();
   int64_t expires_in = 0;
   if (token->token.expires_at) {
@@ -175,7 +188,8 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
   if (ex.UserName().empty() || !ex.session) {
     return ShowError(ex, 401, "Sign in to quayd first, then open this link again.");
   }
-  auto granted = ex.svc.identity.applications().HasGrantedScopes(ex.UserName(), g.client_id, *scopes);
+  auto granted =
+      ex.svc.identity.applications().HasGrantedScopes(ex.UserName(), g.client_id, *scopes);
   if (granted.ok() && *granted) return Approve(ex, g, *scopes);
 
   auto hidden = [](const char* name, const std::string& value) {
@@ -195,12 +209,12 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
   }
   Page(ex.res, 200, "Authorize " + app->name,
        "<main><h1>Authorize " + Html(app->name) + "</h1><p>" + Html(app->name) + " (" +
-           Html(app->organization) + ") asks to act as <strong>" + Html(std::string(ex.UserName())) +
-           "</strong> with:</p><ul>" + list +
+           Html(app->organization) + ") asks to act as <strong>" +
+           Html(std::string(ex.UserName())) + "</strong> with:</p><ul>" + list +
            "</ul><form method=\"post\" action=\"/oauth/authorizeapp\">" + fields +
            "<button type=\"submit\">Authorize application</button></form>"
-           "<form method=\"post\" action=\"/oauth/denyapp\">" + fields +
-           "<button type=\"submit\">Cancel</button></form></main>");
+           "<form method=\"post\" action=\"/oauth/denyapp\">" +
+           fields + "<button type=\"submit\">Cancel</button></form></main>");
   return Status::Ok();
 }
 

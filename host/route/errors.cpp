@@ -161,13 +161,16 @@ constexpr ApiRow kApiTable[] = {
 };
 
 constexpr ApiErrorType kApiErrorTypes[] = {
-    {"invalid_request", "The request is missing a required parameter, includes an invalid "
-                        "parameter value, or is otherwise malformed."},
+    {"invalid_request",
+     "The request is missing a required parameter, includes an invalid "
+     "parameter value, or is otherwise malformed."},
     {"invalid_response", "The response was not valid."},
-    {"invalid_token", "The access token provided is expired, revoked, malformed, or invalid "
-                      "for other reasons."},
-    {"insufficient_scope", "The request requires higher privileges than provided by the "
-                           "access token."},
+    {"invalid_token",
+     "The access token provided is expired, revoked, malformed, or invalid "
+     "for other reasons."},
+    {"insufficient_scope",
+     "The request requires higher privileges than provided by the "
+     "access token."},
     {"expired_token", "The access token expired."},
     {"fresh_login_required", "The action requires a fresh login to succeed."},
     {"exceeds_license", "The action was refused because the current license does not allow it."},

@@ -28,16 +28,16 @@ std::string_view HttpMethodName(HttpMethod method);
 // of the library's Authorizer (repository and namespace actions) or of the
 // principal's superuser kind as the library computed it.
 enum class Need : unsigned char {
-  kNone,        // anyone, anonymous included (discovery, public lookups)
-  kSignedIn,    // any authenticated principal
-  kRepoRead,    // {repository}: read (public repositories pass for everyone)
-  kRepoWrite,   // {repository}: write
-  kRepoAdmin,   // {repository}: admin
-  kUserRead,    // the signed-in user (scope user:read)
-  kUserAdmin,   // the signed-in user (scope user:admin)
-  kOrgMember,   // {orgname}: member of any team
-  kOrgAdmin,    // {orgname}: admin team (scope org:admin)
-  kSuperuser,   // a superuser (scope super:user): plain or full access
+  kNone,       // anyone, anonymous included (discovery, public lookups)
+  kSignedIn,   // any authenticated principal
+  kRepoRead,   // {repository}: read (public repositories pass for everyone)
+  kRepoWrite,  // {repository}: write
+  kRepoAdmin,  // {repository}: admin
+  kUserRead,   // the signed-in user (scope user:read)
+  kUserAdmin,  // the signed-in user (scope user:admin)
+  kOrgMember,  // {orgname}: member of any team
+  kOrgAdmin,   // {orgname}: admin team (scope org:admin)
+  kSuperuser,  // a superuser (scope super:user): plain or full access
 };
 
 // Which superusers pass a repository or organization check besides the
@@ -80,10 +80,10 @@ struct ApiRoute {
   // scopes act by clamping the principal's roles in the Authorizer).
   std::string_view scope = {};
   Feature feature = Feature::kAlways;
-  bool anonymous = false;     // anon_allowed: served without credentials
-  bool readonly_ok = false;   // readonly_call_allowed: served in read-only mode
-  bool internal = false;      // internal_only: hidden from discovery unless ?internal=true
-  bool fresh_login = false;   // require_fresh_login (session logins only)
+  bool anonymous = false;    // anon_allowed: served without credentials
+  bool readonly_ok = false;  // readonly_call_allowed: served in read-only mode
+  bool internal = false;     // internal_only: hidden from discovery unless ?internal=true
+  bool fresh_login = false;  // require_fresh_login (session logins only)
   Surface surface = Surface::kApi;
   std::string_view summary = {};
 };

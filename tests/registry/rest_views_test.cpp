@@ -35,7 +35,7 @@ std::vector<std::string> Names(const TagListPage& page) {
   return names;
 }
 
-TagListQuery Page(size_t page, size_t limit) {
+TagListQuery PageOf(size_t page, size_t limit) {
   TagListQuery q;
   q.page = page;
   q.limit = limit;
@@ -118,41 +118,41 @@ TEST_CASE("tag row pages cross boundaries, also among rows of one instant") {
   const std::vector<std::string> newest_first = {"t6", "t5", "t4", "t3", "t2", "t1", "t0"};
 
   // Page by page: pages 2 and 3 continue by keyset from the previous page.
-  TagListPage p1 = Rows(*r, "lib/app", Page(1, 3));
-  TagListPage p2 = Rows(*r, "lib/app", Page(2, 3));
-  TagListPage p3 = Rows(*r, "lib/app", Page(3, 3));
+  TagListPage p1 = Rows(*r, "lib/app", PageOf(1, 3));
+  TagListPage p2 = Rows(*r, "lib/app", PageOf(2, 3));
+  TagListPage p3 = Rows(*r, "lib/app", PageOf(3, 3));
   CHECK(Names(p1) == std::vector<std::string>{"t6", "t5", "t4"});
   CHECK(p1.has_additional);
   CHECK(Names(p2) == std::vector<std::string>{"t3", "t2", "t1"});
   CHECK(p2.has_additional);
   CHECK(Names(p3) == std::vector<std::string>{"t0"});
   CHECK_FALSE(p3.has_additional);
-  CHECK(Rows(*r, "lib/app", Page(4, 3)).rows.empty());
-  CHECK_FALSE(Rows(*r, "lib/app", Page(4, 3)).has_additional);
+  CHECK(Rows(*r, "lib/app", PageOf(4, 3)).rows.empty());
+  CHECK_FALSE(Rows(*r, "lib/app", PageOf(4, 3)).has_additional);
 
   // A page asked for first (no cursor) is found by OFFSET: the same rows.
   ClockedRegistry other;
   const Digest n = PushImage(*other, "lib/app", "one", "t0");
   for (int i = 1; i < 7; ++i) REQUIRE(other->PutTag("lib/app", "t" + std::to_string(i), n).ok());
-  CHECK(Names(Rows(*other, "lib/app", Page(3, 3))) == std::vector<std::string>{"t0"});
-  CHECK(Names(Rows(*other, "lib/app", Page(2, 3))) == Names(p2));
-  CHECK(Rows(*other, "lib/app", Page(2, 3)).has_additional);
+  CHECK(Names(Rows(*other, "lib/app", PageOf(3, 3))) == std::vector<std::string>{"t0"});
+  CHECK(Names(Rows(*other, "lib/app", PageOf(2, 3))) == Names(p2));
+  CHECK(Rows(*other, "lib/app", PageOf(2, 3)).has_additional);
 
   // An exact boundary: 6 rows of 7 in pages of 6 and 7.
-  CHECK(Rows(*r, "lib/app", Page(1, 6)).has_additional);
-  CHECK_FALSE(Rows(*r, "lib/app", Page(1, 7)).has_additional);
-  CHECK(Names(Rows(*r, "lib/app", Page(1, 7))) == newest_first);
+  CHECK(Rows(*r, "lib/app", PageOf(1, 6)).has_additional);
+  CHECK_FALSE(Rows(*r, "lib/app", PageOf(1, 7)).has_additional);
+  CHECK(Names(Rows(*r, "lib/app", PageOf(1, 7))) == newest_first);
 
   // A write between pages: the cursor of page 1 is stale, OFFSET is used.
-  Rows(*r, "lib/app", Page(1, 3));
+  Rows(*r, "lib/app", PageOf(1, 3));
   r.clock->Advance(1s);
   REQUIRE(r->PutTag("lib/app", "t7", m).ok());
-  CHECK(Names(Rows(*r, "lib/app", Page(2, 3))) == std::vector<std::string>{"t4", "t3", "t2"});
+  CHECK(Names(Rows(*r, "lib/app", PageOf(2, 3))) == std::vector<std::string>{"t4", "t3", "t2"});
 
   // limit is clamped to 1..100 and page 0 counts as page 1.
-  CHECK(Rows(*r, "lib/app", Page(0, 0)).rows.size() == 1);
-  CHECK(Rows(*r, "lib/app", Page(1, 1000)).rows.size() == 8);
-  TagListQuery huge = Page(SIZE_MAX, 100);
+  CHECK(Rows(*r, "lib/app", PageOf(0, 0)).rows.size() == 1);
+  CHECK(Rows(*r, "lib/app", PageOf(1, 1000)).rows.size() == 8);
+  TagListQuery huge = PageOf(SIZE_MAX, 100);
   CHECK(Rows(*r, "lib/app", huge).rows.empty());
 }
 
@@ -160,10 +160,10 @@ TEST_CASE("a limit past 100 rows is clamped to 100") {
   ClockedRegistry r;
   const Digest m = PushImage(*r, "lib/app", "one", "t0");
   for (int i = 1; i < 120; ++i) REQUIRE(r->PutTag("lib/app", "t" + std::to_string(i), m).ok());
-  TagListPage p = Rows(*r, "lib/app", Page(1, 500));
+  TagListPage p = Rows(*r, "lib/app", PageOf(1, 500));
   CHECK(p.rows.size() == 100);
   CHECK(p.has_additional);
-  CHECK(Rows(*r, "lib/app", Page(2, 500)).rows.size() == 20);
+  CHECK(Rows(*r, "lib/app", PageOf(2, 500)).rows.size() == 20);
   CHECK(Rows(*r, "lib/app", {}).rows.size() == 50);  // the default
 }
 
@@ -219,7 +219,7 @@ TEST_CASE("an index's tag rows say manifest list and carry no size") {
   auto put =
       r->PutManifest("lib/app", "multi", media_type::kOciIndex, IndexOf(*r, "lib/app", {a, b}));
   REQUIRE_MESSAGE(put.ok(), put.status().ToString());
-  TagListPage page = Rows(*r, "lib/app", Page(1, 1));
+  TagListPage page = Rows(*r, "lib/app", PageOf(1, 1));
   REQUIRE(page.rows.size() == 1);
   CHECK(page.rows[0].name == "multi");
   CHECK(page.rows[0].is_manifest_list);
@@ -234,7 +234,7 @@ TEST_CASE("an index's tag rows say manifest list and carry no size") {
       DescriptorJson("application/vnd.example+json", cd, config.size()) + R"(,"layers":[]})";
   r.clock->Advance(1s);
   REQUIRE(r->PutManifest("lib/app", "art", kOci, art).ok());
-  page = Rows(*r, "lib/app", Page(1, 1));
+  page = Rows(*r, "lib/app", PageOf(1, 1));
   CHECK(page.rows[0].name == "art");
   CHECK(page.rows[0].size == 0u);
 }
