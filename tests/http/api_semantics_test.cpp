@@ -274,3 +274,25 @@ TEST_CASE("api semantics: deleted orgs and users leave nothing to a namesake") {
   const Reply perms = t.As(t.Token("alice"), "GET", "/api/v1/repository/acme/app/permissions/user/");
   CHECK(!perms.json["permissions"].HasMember("rita"));
 }
+
+TEST_CASE("api semantics: FEATURE_SUPERUSERS_ORG_CREATION_ONLY, and superuser-made users sign in") {
+  ServerSpec spec;
+  spec.api.superusers_org_creation_only = true;
+  ApiServer s(spec);
+  CHECK(s.As(s.Token("bob"), "POST", "/api/v1/organization/", R"({"name":"bobs"})").status == 403);
+  CHECK(s.As(s.Token("rosa"), "POST", "/api/v1/organization/", R"({"name":"rosas"})").status ==
+        403);
+  CHECK(s.As(s.Token("sue"), "POST", "/api/v1/organization/", R"({"name":"sues"})").status == 201);
+
+  const Reply made = s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/",
+                          R"({"username":"fresh","email":"fresh@example.com"})");
+  INFO(made);
+  REQUIRE(made.status == 200);
+  const std::string password = made.Str("password");
+  REQUIRE(!password.empty());
+  CHECK(s.Call("POST", "/api/v1/signin",
+               R"({"username":"fresh","password":")" + password + "\"}")
+            .status == 200);
+  CHECK(s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/", R"({"username":"fresh"})")
+            .status == 400);
+}
