@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <ctime>
+#include <map>
 
 #include "host/api/handlers.h"
 #include "host/api/json.h"
@@ -81,6 +82,13 @@ Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view
   query.page = *cursor;
   auto page = ex.svc.identity.audit().Query(query);
   if (!page.ok()) return page.status();
+  // Quay's namespace block says "org" for organizations.
+  std::map<std::string, bool, std::less<>> is_org;
+  auto namespace_kind = [&](const std::string& ns) -> std::string_view {
+    auto it = is_org.find(ns);
+    if (it == is_org.end()) it = is_org.emplace(ns, ex.svc.identity.GetOrganization(ns).ok()).first;
+    return it->second ? "org" : "user";
+  };
   Json j;
   j.Object().Field("start_time", Rfc2822(window->first));
   j.Field("end_time", Rfc2822(window->second)).Key("logs").Array();
@@ -94,7 +102,7 @@ Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view
     }
     if (!e.namespace_name.empty()) {
       j.Key("namespace").Object();
-      WriteEntity(j, e.namespace_name, "user");
+      WriteEntity(j, e.namespace_name, namespace_kind(e.namespace_name));
       j.End();
     }
     j.End();

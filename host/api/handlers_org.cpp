@@ -63,6 +63,26 @@ void WritePrototype(Json& j, const quay::Prototype& p) {
   j.End();
 }
 
+// Deletes every repository of namespace `ns`: the library keeps them when
+// their namespace goes (identity.h, DeleteUser / DeleteOrganization), and a
+// namesake created later must not inherit them (Quay deletes them with the
+// namespace).
+Status DeleteNamespaceRepositories(ApiExchange& ex, std::string_view ns) {
+  const std::string prefix = std::string(ns) + "/";
+  std::string after = prefix;
+  while (true) {
+    auto page = ex.svc.registry.ListRepositories(100, after);
+    if (!page.ok()) return page.status();
+    for (const std::string& name : page->names) {
+      if (!name.starts_with(prefix)) return Status::Ok();
+      Status deleted = ex.svc.registry.DeleteRepository(name);
+      if (!deleted.ok() && deleted.code() != quay::Code::kNotFound) return deleted;
+      after = name;
+    }
+    if (!page->more || page->names.empty()) return Status::Ok();
+  }
+}
+
 // How many of the org's admin-role teams have the caller as a member. Quay
 // (data/model/team.py) refuses, with a DataModelException (400), to let the
 // caller leave, demote or delete a team that would take their own admin
@@ -144,6 +164,10 @@ Status HandleGetOrg(ApiExchange& ex) {
 }
 
 Status HandleDeleteOrg(ApiExchange& ex) {
+  if (!ex.svc.identity.GetOrganization(Org(ex)).ok()) {
+    return Status::NotFound(quay::Subject::kNone, "Not Found");
+  }
+  if (Status s = DeleteNamespaceRepositories(ex, Org(ex)); !s.ok()) return s;
   Status deleted = ex.svc.identity.DeleteOrganization(ex.actor(), Org(ex));
   if (!deleted.ok()) return deleted;
   ReplyEmpty(ex.res, 204);
@@ -284,7 +308,13 @@ Status HandleCreatePrototype(ApiExchange& ex) {
     activating = OptString(a->value, "name");
   }
   auto created = ex.svc.identity.CreatePrototype(ex.actor(), Org(ex), activating, grantee, *role);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) {
+    // Quay: an unknown delegate is a bad request, not a missing resource.
+    if (created.status().code() == quay::Code::kNotFound) {
+      return Status::InvalidArgument(quay::Subject::kNone, "Unknown delegate: " + *name);
+    }
+    return created.status();
+  }
   Json j;
   WritePrototype(j, *created);
   Reply(ex.res, 200, j);

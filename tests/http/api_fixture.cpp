@@ -41,8 +41,7 @@ std::set<std::string> CoveredRoutes() {
 void RecordCoverage(const quayd::testing::LogCapture& logs) {
   std::lock_guard<std::mutex> lock(g_coverage_mu);
   for (const std::string& line : logs.lines()) {
-    if (line.find("msg=request") == std::string::npos)
-      continue;
+    if (line.find("msg=request") == std::string::npos) continue;  // access lines only
     const size_t at = line.find(" route=");
     if (at == std::string::npos) continue;
     size_t start = at + 7;

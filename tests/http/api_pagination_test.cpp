@@ -202,3 +202,31 @@ TEST_CASE("api pagination: superuser users list pages through next_page") {
   CHECK(names.size() == 75);
   CHECK(pages == 2);
 }
+
+TEST_CASE("api pagination: anonymous listRepos pages through public repositories only") {
+  ApiServer s;
+  const quay::Actor alice = ApiServer::ActorFor("alice");
+  std::set<std::string> expected;
+  for (int i = 0; i < 200; ++i) {
+    char name[32];
+    snprintf(name, sizeof name, "acme/m%03d", i);
+    const bool pub = i % 4 != 0;  // 150 public, 50 private, interleaved
+    REQUIRE(s.id().CreateRepository(alice, name, pub ? quay::Visibility::kPublic
+                                                     : quay::Visibility::kPrivate, "")
+                .ok());
+    if (pub) expected.insert(name);
+  }
+  std::vector<std::string> seen;
+  std::string next;
+  int pages = 0;
+  do {
+    Page p = ReposPage(s, "", "namespace=acme" + (next.empty() ? "" : "&next_page=" + Encode(next)));
+    ++pages;
+    seen.insert(seen.end(), p.names.begin(), p.names.end());
+    next = p.next;
+    REQUIRE(pages < 10);
+  } while (!next.empty());
+  CHECK(pages == 2);
+  CHECK(seen.size() == expected.size());
+  CHECK(std::set<std::string>(seen.begin(), seen.end()) == expected);
+}

@@ -58,6 +58,13 @@ TEST_CASE("api read-only: reads and readonly_ok writes keep working; /v2 uploads
   REQUIRE(upload.json.IsObject());
   CHECK(upload.Has("is_readonly"));
   if (upload.Has("is_readonly")) CHECK(upload.json["is_readonly"].IsTrue());
+  // Manifest and tag writes too.
+  for (const char* method : {"PUT", "DELETE"}) {
+    const Reply r = s.Call(method, "/v2/acme/app/manifests/latest", "{}");
+    INFO(method << ": " << r);
+    CHECK(r.status == 405);
+    CHECK(r.Has("is_readonly"));
+  }
 }
 
 TEST_CASE("api read-only: every GET row still answers (never 503)") {

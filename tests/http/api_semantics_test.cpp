@@ -155,3 +155,144 @@ TEST_CASE("api semantics: a deleted repository takes its grants and tags with it
   CHECK(repo.json["tags"].MemberCount() == 0);
   CHECK(s.As(eve, "GET", "/api/v1/repository/acme/tmp").status == 403);
 }
+
+TEST_CASE("api semantics: superusers see what their kind allows") {
+  ApiServer s;
+  // Global read-only superuser: lists and reads every repository, writes nothing.
+  const std::string rosa = s.Token("rosa");
+  const Reply list = s.As(rosa, "GET", "/api/v1/repository?namespace=acme");
+  INFO(list);
+  REQUIRE(list.status == 200);
+  CHECK(list.json["repositories"].Size() == 1);
+  const Reply repo = s.As(rosa, "GET", "/api/v1/repository/acme/app");
+  REQUIRE(repo.status == 200);
+  CHECK(!repo.json["can_write"].GetBool());
+  CHECK(!repo.json["can_admin"].GetBool());
+  // Plain superuser: the panel only, no repository content.
+  const Reply plain = s.As(s.Token("sue"), "GET", "/api/v1/repository?namespace=acme");
+  REQUIRE(plain.status == 200);
+  CHECK(plain.json["repositories"].Size() == 0);
+
+  ServerSpec full_spec;
+  full_spec.superusers_full_access = true;
+  ApiServer full(full_spec);
+  const Reply fr = full.As(full.Token("sue"), "GET", "/api/v1/repository/acme/app");
+  REQUIRE(fr.status == 200);
+  CHECK(fr.json["can_admin"].GetBool());
+  const Reply fl = full.As(full.Token("sue"), "GET", "/api/v1/repository?namespace=acme");
+  CHECK(fl.json["repositories"].Size() == 1);
+}
+
+TEST_CASE("api semantics: team members, prototypes and bodies are validated") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  REQUIRE(s.id().CreateRobot(ApiServer::ActorFor("bob"), "bob", "mine", "").ok());
+  auto status = [&](const char* method, const std::string& path, const std::string& body = "") {
+    const Reply r = s.As(alice, method, path, body);
+    INFO(method << " " << path << " " << body << " -> " << r);
+    return r.status;
+  };
+  // A robot of another namespace cannot join an org team (Quay: 400).
+  CHECK(status("PUT", "/api/v1/organization/acme/team/ci/members/bob+mine") == 400);
+  // The org's own robot can.
+  CHECK(status("PUT", "/api/v1/organization/acme/team/ci/members/acme+bot") == 200);
+  // A prototype for an account that does not exist.
+  CHECK(status("POST", "/api/v1/organization/acme/prototypes",
+               R"({"role":"read","delegate":{"kind":"user","name":"nobody"}})") == 400);
+  CHECK(status("POST", "/api/v1/organization/acme/prototypes",
+               R"({"role":"read","delegate":{"kind":"team","name":"noteam"}})") == 400);
+  CHECK(status("POST", "/api/v1/user/apptoken", "{}") == 400);
+  // An oversized body: 413 as a problem document.
+  const Reply big = s.As(alice, "PUT", "/api/v1/repository/acme/app",
+                         R"({"description":")" + std::string(2 << 20, 'x') + "\"}");
+  CHECK(big.status == 413);
+  CHECK(big.Header("Content-Type").starts_with("application/problem+json"));
+}
+
+TEST_CASE("api semantics: a public repository is readable anonymously") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  CHECK(s.As("", "GET", "/api/v1/repository/acme/app").status == 401);
+  REQUIRE(s.As(alice, "POST", "/api/v1/repository/acme/app/changevisibility",
+               R"({"visibility":"public"})")
+              .status == 200);
+  const Reply anon = s.As("", "GET", "/api/v1/repository/acme/app");
+  INFO(anon);
+  REQUIRE(anon.status == 200);
+  CHECK(anon.json["is_public"].GetBool());
+  CHECK(!anon.json["can_write"].GetBool());
+  CHECK(s.As(s.Token("eve"), "GET", "/api/v1/repository/acme/app").status == 200);
+  // Still admin-only below.
+  CHECK(s.As("", "GET", "/api/v1/repository/acme/app/permissions/user/").status == 401);
+  CHECK(s.As(s.Token("eve"), "PUT", "/api/v1/repository/acme/app", R"({"description":"x"})")
+            .status == 403);
+}
+
+// Deleting an account takes its grants: a namesake created later inherits
+// nothing (Quay deletes the namespace's permissions with it).
+TEST_CASE("api semantics: deleted orgs and users leave nothing to a namesake") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  REQUIRE(s.As(alice, "DELETE", "/api/v1/organization/acme").status == 204);
+  CHECK(s.As(alice, "GET", "/api/v1/repository/acme/app").status != 200);
+  CHECK(s.As(alice, "GET", "/api/v1/organization/acme").status == 404);
+  const std::string bob = s.Token("bob");
+  REQUIRE(s.As(bob, "POST", "/api/v1/organization/", R"({"name":"acme"})").status == 201);
+  const Reply old_repo = s.As(bob, "GET", "/api/v1/repository/acme/app");
+  INFO(old_repo);
+  CHECK(old_repo.status == 404);
+  const Reply teams = s.As(bob, "GET", "/api/v1/organization/acme");
+  REQUIRE(teams.status == 200);
+  CHECK(!teams.json["teams"].HasMember("ci"));
+  CHECK(s.As(bob, "GET", "/api/v1/organization/acme/robots/bot").status == 404);
+  CHECK(s.As(bob, "GET", "/api/v1/organization/acme/prototypes").status == 200);
+  const Reply protos = s.As(bob, "GET", "/api/v1/organization/acme/prototypes");
+  CHECK(protos.json["prototypes"].Size() == 0);
+
+  // A user deleted by a superuser, then signed up again.
+  ApiServer t;
+  REQUIRE(t.As(t.Token("rita"), "POST", "/api/v1/repository",
+               R"({"namespace":"rita","repository":"own","visibility":"private"})")
+              .status == 201);
+  REQUIRE(t.As(t.Token("sue"), "POST", "/api/v1/organization/", R"({"name":"gone"})").status ==
+          201);
+  REQUIRE(t.As(t.Token("sue"), "POST", "/api/v1/repository",
+               R"({"namespace":"gone","repository":"app","visibility":"private"})")
+              .status == 201);
+  REQUIRE(t.As(t.Token("sue"), "DELETE", "/api/v1/superuser/organizations/gone").status == 204);
+  auto gone = t.registry().RepositoryExists("gone/app");
+  CHECK((!gone.ok() || !*gone));
+  CHECK(t.As(t.Token("sue"), "DELETE", "/api/v1/superuser/organizations/gone").status == 404);
+  REQUIRE(t.As(t.Token("sue"), "DELETE", "/api/v1/superuser/users/rita").status == 204);
+  REQUIRE(t.Call("POST", "/api/v1/user/",
+                 R"({"username":"rita","password":")" + std::string(kPassword) + "\"}")
+              .status == 200);
+  CHECK(t.As(t.Token("rita"), "GET", "/api/v1/repository/rita/own").status == 404);
+  const Reply rita = t.As(t.Token("rita"), "GET", "/api/v1/repository/acme/app");
+  INFO(rita);
+  CHECK(rita.status == 403);
+  const Reply perms = t.As(t.Token("alice"), "GET", "/api/v1/repository/acme/app/permissions/user/");
+  CHECK(!perms.json["permissions"].HasMember("rita"));
+}
+
+TEST_CASE("api semantics: FEATURE_SUPERUSERS_ORG_CREATION_ONLY, and superuser-made users sign in") {
+  ServerSpec spec;
+  spec.api.superusers_org_creation_only = true;
+  ApiServer s(spec);
+  CHECK(s.As(s.Token("bob"), "POST", "/api/v1/organization/", R"({"name":"bobs"})").status == 403);
+  CHECK(s.As(s.Token("rosa"), "POST", "/api/v1/organization/", R"({"name":"rosas"})").status ==
+        403);
+  CHECK(s.As(s.Token("sue"), "POST", "/api/v1/organization/", R"({"name":"sues"})").status == 201);
+
+  const Reply made = s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/",
+                          R"({"username":"fresh","email":"fresh@example.com"})");
+  INFO(made);
+  REQUIRE(made.status == 200);
+  const std::string password = made.Str("password");
+  REQUIRE(!password.empty());
+  CHECK(s.Call("POST", "/api/v1/signin",
+               R"({"username":"fresh","password":")" + password + "\"}")
+            .status == 200);
+  CHECK(s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/", R"({"username":"fresh"})")
+            .status == 400);
+}

@@ -169,3 +169,17 @@ TEST_CASE("api sessions: fresh_login routes need a recent session login, not for
   CHECK(s.As(s.Token("bob"), "POST", "/api/v1/user/apptoken", R"({"title":"token"})").status ==
         200);
 }
+
+TEST_CASE("api sessions: with PREFERRED_URL_SCHEME https the cookie is Secure") {
+  ServerSpec spec;
+  spec.api.url_scheme = "https";
+  ApiServer s(spec);
+  const Reply r = s.Call("POST", "/api/v1/signin",
+                         R"({"username":"bob","password":")" + std::string(kPassword) + "\"}");
+  REQUIRE(r.status == 200);
+  CHECK(r.Header("Set-Cookie").find("; Secure") != std::string::npos);
+  ApiServer plain;
+  const Reply p = plain.Call("POST", "/api/v1/signin",
+                             R"({"username":"bob","password":")" + std::string(kPassword) + "\"}");
+  CHECK(p.Header("Set-Cookie").find("Secure") == std::string::npos);
+}

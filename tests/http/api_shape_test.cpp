@@ -254,6 +254,10 @@ TEST_CASE("api shape: log rows have kind, metadata, datetime, performer; aggrega
                path + " performer");
         CHECK(std::string(row["performer"]["name"].GetString()) == "alice");
         CHECK(std::string(row["metadata"]["description"].GetString()) == "logged");
+        REQUIRE(row.HasMember("namespace"));
+        Fields(row["namespace"], {{"name", T::kStr}, {"kind", T::kStr}}, path + " namespace");
+        CHECK(std::string(row["namespace"]["name"].GetString()) == "acme");
+        CHECK(std::string(row["namespace"]["kind"].GetString()) == "org");
       }
     }
     CHECK_MESSAGE(found, path << " lacks the set_repo_description row");
