@@ -75,6 +75,7 @@ Status ApiDispatcher::Authenticate(ApiExchange& ex) {
     std::string form;
     if (sent.empty()) {
       form = ex.Form("_csrf_token");
+      if (form.empty()) form = ex.Query("_csrf_token");
       sent = form;
     }
     if (sent.empty() || !SecretEquals(sent, session->csrf_token)) {

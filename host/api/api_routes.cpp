@@ -467,7 +467,7 @@ constexpr ApiRoute kRoutes[] = {
      "user:admin", F::kAlways, false, true, false, false, Surface::kApi,
      "List all starred repositories."},
     {M::kPost, "/api/v1/user/starred", "createStar", &HandleCreateStar, N::kUserAdmin, 0,
-     "repo:read", F::kAlways, false, false, false, false, Surface::kApi, "Star a repository."},
+     "user:admin", F::kAlways, false, false, false, false, Surface::kApi, "Star a repository."},
     {M::kDelete, "/api/v1/user/starred/{repository+}", "deleteStar", &HandleDeleteStar,
      N::kUserAdmin, 0, "user:admin", F::kAlways, false, false, false, false, Surface::kApi,
      "Removes a star from a repository."},

@@ -205,6 +205,12 @@ std::optional<std::string> FillPath(std::string_view path, const ApiServer& worl
       {"name", "acme"},
       {"prototypeid", world.prototype_id()},
       {"token_uuid", "00000000-0000-4000-8000-000000000000"},
+      {"manifestref", "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+      {"labelid", "00000000-0000-4000-8000-000000000001"},
+      {"client_id", "nosuchclient00000000"},
+      {"access_token_uuid", "nosuchclient00000000"},
+      {"uuid", "00000000-0000-4000-8000-000000000002"},
+      {"prefix", "al"},
   };
   std::string out;
   size_t i = 0;
