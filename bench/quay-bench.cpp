@@ -1672,8 +1672,9 @@ LoadOutcome keepalive_load(const Args& args, const LoadCase& load_case) {
   const std::string& path = load_case.path;
 
   // /api/v1 takes the API's own bearer token (OAuth), not a /v2/auth token.
-  g_bearer_token = load_case.path.starts_with("/api/") ? api_token(args)
-                                                       : fetch_token(target, args, load_case.scopes);
+  g_bearer_token = load_case.path.starts_with("/api/")
+                       ? api_token(args)
+                       : fetch_token(target, args, load_case.scopes);
   LoadPlan plan;
   plan.addr = load_address(target);
   plan.request = load_request(target, method, path, load_case.accept);

@@ -199,11 +199,16 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res, R
     ex.ip = ClientAddress(req.remote_addr, forwarded, services_.options.trusted_proxies);
   }
 
+  // Read-only mode has its own answer shape (Quay's {"message",
+  // "is_readonly"}), decided before anything is read or authenticated.
+  if (services_.options.read_only && IsMutation(route->method) && !route->readonly_ok) {
+    WriteReadOnly(res);
+    body.Finish(res);
+    return;
+  }
+
   Status status = [&]() -> Status {
     if (!body.framing().ok()) return body.framing();
-    if (services_.options.read_only && IsMutation(route->method) && !route->readonly_ok) {
-      return Status::Unavailable("read-only");
-    }
     // The body: JSON for /api/v1 (an empty body is no fields), a form for /oauth.
     if (!body.empty()) {
       if (body.content_length() && *body.content_length() > services_.options.max_body_bytes) {
@@ -248,14 +253,11 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res, R
   }();
 
   if (!status.ok()) {
-    if (IsPrivate(status) &&
-        !(status.code() == quay::Code::kUnavailable && status.message() == "read-only")) {
+    if (IsPrivate(status)) {
       services_.logger.Log(quay::LogLevel::kError, "api", "failed to handle request",
                            {{"route", std::string(route->nickname)}, {"error", status.ToString()}});
     }
-    if (status.code() == quay::Code::kUnavailable && status.message() == "read-only") {
-      WriteReadOnly(res);
-    } else if (oauth) {
+    if (oauth) {
       const bool unauth = status.code() == quay::Code::kUnauthenticated;
       WriteOAuthError(res, unauth ? 401 : MapApiStatus(status).http_status,
                       unauth                                          ? "invalid_client"

@@ -63,26 +63,6 @@ void WritePrototype(Json& j, const quay::Prototype& p) {
   j.End();
 }
 
-// Deletes every repository of namespace `ns`: the library keeps them when
-// their namespace goes (identity.h, DeleteUser / DeleteOrganization), and a
-// namesake created later must not inherit them (Quay deletes them with the
-// namespace).
-Status DeleteNamespaceRepositories(ApiExchange& ex, std::string_view ns) {
-  const std::string prefix = std::string(ns) + "/";
-  std::string after = prefix;
-  while (true) {
-    auto page = ex.svc.registry.ListRepositories(100, after);
-    if (!page.ok()) return page.status();
-    for (const std::string& name : page->names) {
-      if (!name.starts_with(prefix)) return Status::Ok();
-      Status deleted = ex.svc.registry.DeleteRepository(name);
-      if (!deleted.ok() && deleted.code() != quay::Code::kNotFound) return deleted;
-      after = name;
-    }
-    if (!page->more || page->names.empty()) return Status::Ok();
-  }
-}
-
 // How many of the org's admin-role teams have the caller as a member. Quay
 // (data/model/team.py) refuses, with a DataModelException (400), to let the
 // caller leave, demote or delete a team that would take their own admin

@@ -23,26 +23,6 @@ void WriteUser(Json& j, ApiExchange& ex, const quay::User& u) {
   j.End();
 }
 
-// Deletes every repository of namespace `ns`: the library keeps them when
-// their namespace goes (identity.h, DeleteUser / DeleteOrganization), and a
-// namesake created later must not inherit them (Quay deletes them with the
-// namespace).
-Status DeleteNamespaceRepositories(ApiExchange& ex, std::string_view ns) {
-  const std::string prefix = std::string(ns) + "/";
-  std::string after = prefix;
-  while (true) {
-    auto page = ex.svc.registry.ListRepositories(100, after);
-    if (!page.ok()) return page.status();
-    for (const std::string& name : page->names) {
-      if (!name.starts_with(prefix)) return Status::Ok();
-      Status deleted = ex.svc.registry.DeleteRepository(name);
-      if (!deleted.ok() && deleted.code() != quay::Code::kNotFound) return deleted;
-      after = name;
-    }
-    if (!page->more || page->names.empty()) return Status::Ok();
-  }
-}
-
 }  // namespace
 
 Status HandleSuperuserListUsers(ApiExchange& ex) {

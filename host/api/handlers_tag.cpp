@@ -24,6 +24,18 @@ void WriteLabel(Json& j, const quay::Label& l) {
   j.End();
 }
 
+// manifest_label_add / manifest_label_delete with Quay's metadata keys.
+Status AuditLabel(ApiExchange& ex, std::string kind, const std::string& repository,
+                  const quay::Label& label, const quay::Digest& digest) {
+  return AuditRepository(ex, std::move(kind), repository,
+                         {{"id", label.id},
+                          {"key", label.key},
+                          {"value", label.value},
+                          {"manifest_digest", digest.str()},
+                          {"namespace", quay::NamespaceOf(repository)},
+                          {"repo", ShortName(repository)}});
+}
+
 size_t ParseCount(const std::string& text, size_t fallback) {
   if (text.empty()) return fallback;
   try {
@@ -177,16 +189,8 @@ Status HandleAddLabel(ApiExchange& ex) {
   auto label = ex.svc.registry.AddLabel(repository, *digest, *key, *value,
                                         OptString(ex.body, "media_type").value_or(""));
   if (!label.ok()) return label.status();
-  if (Status a = AuditRepository(ex, "manifest_label_add", repository,
-                                 {{"id", label->id},
-                                  {"key", label->key},
-                                  {"value", label->value},
-                                  {"manifest_digest", digest->str()},
-                                  {"namespace", quay::NamespaceOf(repository)},
-                                  {"repo", ShortName(repository)}});
-      !a.ok()) {
+  if (Status a = AuditLabel(ex, "manifest_label_add", repository, *label, *digest); !a.ok())
     return a;
-  }
   ex.res.set_header("Location", "/api/v1/repository/" + repository + "/manifest/" + digest->str() +
                                     "/labels/" + label->id);
   Json j;
@@ -214,14 +218,7 @@ Status HandleDeleteLabel(ApiExchange& ex) {
   const std::string repository(ex.Param("repository"));
   auto label = ex.svc.registry.DeleteLabel(repository, *digest, ex.Param("labelid"));
   if (!label.ok()) return label.status();
-  if (Status a = AuditRepository(ex, "manifest_label_delete", repository,
-                                 {{"id", label->id},
-                                  {"key", label->key},
-                                  {"value", label->value},
-                                  {"manifest_digest", digest->str()},
-                                  {"namespace", quay::NamespaceOf(repository)},
-                                  {"repo", ShortName(repository)}});
-      !a.ok()) {
+  if (Status a = AuditLabel(ex, "manifest_label_delete", repository, *label, *digest); !a.ok()) {
     return a;
   }
   ReplyEmpty(ex.res, 204);

@@ -13,12 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "host/auth/registry_auth.h"
+#include "host/auth/session.h"
 #include "host/cmd/admin.h"
 #include "host/cmd/cli.h"
 #include "host/cmd/config_file.h"
 #include "host/cmd/gc.h"
-#include "host/auth/registry_auth.h"
-#include "host/auth/session.h"
 #include "host/cmd/server.h"
 #include "host/cmd/signals.h"
 #include "host/obs/structured_logger.h"

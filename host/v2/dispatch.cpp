@@ -4,12 +4,12 @@
 
 #include <exception>
 
-#include "host/obs/access_log.h"
 #include "host/auth/auth_parsing.h"
-#include "host/route/errors.h"
-#include "host/net/http_parse.h"
 #include "host/auth/registry_auth.h"
+#include "host/net/http_parse.h"
 #include "host/net/request_body.h"
+#include "host/obs/access_log.h"
+#include "host/route/errors.h"
 #include "host/v2/router.h"
 #include "host/v2/routes.h"
 #include "quay/reference.h"

@@ -1,7 +1,7 @@
 #include <httplib.h>
 
-#include "host/obs/access_log.h"
 #include "host/net/client_address.h"
+#include "host/obs/access_log.h"
 #include "host/v2/handlers.h"
 
 namespace quayd {

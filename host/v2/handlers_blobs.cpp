@@ -9,9 +9,9 @@
 #include <memory>
 #include <vector>
 
-#include "host/v2/handlers.h"
 #include "host/net/http_ranges.h"
 #include "host/net/request_body.h"
+#include "host/v2/handlers.h"
 #include "quay/digest.h"
 
 namespace quayd {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "host/v2/handlers.h"
-#include "host/net/http_ranges.h"
 #include "host/auth/registry_auth.h"
+#include "host/net/http_ranges.h"
+#include "host/v2/handlers.h"
 #include "quay/digest.h"
 #include "quay/identity.h"
 

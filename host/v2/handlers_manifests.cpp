@@ -9,11 +9,11 @@
 #include <span>
 #include <string>
 
+#include "host/auth/registry_auth.h"
+#include "host/net/http_parse.h"
+#include "host/net/request_body.h"
 #include "host/obs/access_log.h"
 #include "host/v2/handlers.h"
-#include "host/net/http_parse.h"
-#include "host/auth/registry_auth.h"
-#include "host/net/request_body.h"
 #include "quay/audit.h"
 #include "quay/digest.h"
 

@@ -14,11 +14,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "host/obs/access_log.h"
 #include "host/auth/auth_parsing.h"
+#include "host/auth/registry_auth.h"
+#include "host/obs/access_log.h"
 #include "host/route/errors.h"
 #include "host/v2/handlers.h"
-#include "host/auth/registry_auth.h"
 
 namespace quayd {
 namespace {

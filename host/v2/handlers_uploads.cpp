@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "host/v2/handlers.h"
 #include "host/net/http_ranges.h"
 #include "host/net/request_body.h"
+#include "host/v2/handlers.h"
 #include "quay/digest.h"
 #include "quay/reference.h"
 

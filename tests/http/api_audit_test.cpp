@@ -23,8 +23,13 @@ struct Step {
 
   Step(std::string n, std::string u, std::string m, std::string p, std::string b, std::string k,
        std::string r = "")
-      : nickname(std::move(n)), user(std::move(u)), method(std::move(m)), path(std::move(p)),
-        body(std::move(b)), kind(std::move(k)), repository(std::move(r)) {}
+      : nickname(std::move(n)),
+        user(std::move(u)),
+        method(std::move(m)),
+        path(std::move(p)),
+        body(std::move(b)),
+        kind(std::move(k)),
+        repository(std::move(r)) {}
 };
 
 }  // namespace
@@ -56,8 +61,7 @@ TEST_CASE("api audit: every mutation leaves its Quay audit row") {
       {"changeTeamPermissions", "alice", "PUT", "/api/v1/repository/acme/svc/permissions/team/ci",
        R"({"role":"read"})", "change_repo_permission", "acme/svc"},
       {"deleteTeamPermissions", "alice", "DELETE",
-       "/api/v1/repository/acme/svc/permissions/team/ci", "", "delete_repo_permission",
-       "acme/svc"},
+       "/api/v1/repository/acme/svc/permissions/team/ci", "", "delete_repo_permission", "acme/svc"},
       {"deleteFullTag", "alice", "DELETE", "/api/v1/repository/acme/svc/tag/v1", "", "delete_tag",
        "acme/svc"},
       {"restoreTag", "alice", "POST", "/api/v1/repository/acme/svc/tag/v2/restore", "<late>",
@@ -121,7 +125,8 @@ TEST_CASE("api audit: every mutation leaves its Quay audit row") {
       {"createOrganizationApplication", "create_application: api_more_test"},
       {"updateOrganizationApplication", "update_application (library test)"},
       {"deleteOrganizationApplication", "delete_application: api_more_test"},
-      {"resetOrganizationApplicationClientSecret", "reset_application_client_secret (library test)"},
+      {"resetOrganizationApplicationClientSecret",
+       "reset_application_client_secret (library test)"},
       {"createOrganizationApplicationToken", "create_oauth_api_token (library test)"},
       {"deleteOrganizationApplicationToken", "revoke_oauth_api_token (library test)"},
       {"deleteUserAuthorization", "revoke_oauth_api_token (library test)"},
@@ -157,7 +162,8 @@ TEST_CASE("api audit: every mutation leaves its Quay audit row") {
     if (step.nickname == "revokeAppToken") step.path = "/api/v1/user/apptoken/" + app_token_uuid;
 
     const size_t before = step.kind.empty() ? 0 : s.AuditRows(step.kind, step.repository).size();
-    const Reply r = s.As(step.user.empty() ? "" : token(step.user), step.method, step.path, step.body);
+    const Reply r =
+        s.As(step.user.empty() ? "" : token(step.user), step.method, step.path, step.body);
     INFO(step.method << " " << step.path << " (" << step.nickname << ") -> " << r);
     REQUIRE(r.status >= 200);
     REQUIRE(r.status < 300);

@@ -96,7 +96,8 @@ TEST_CASE("api discovery: every visible non-internal route, internal ones on ?in
     const std::string path = SwaggerPath(r.path);
     const std::string method = Lower(quayd::HttpMethodName(r.method));
     INFO(method << " " << path << " (" << r.nickname << ")");
-    const bool in_plain = paths.HasMember(path.c_str()) && paths[path.c_str()].HasMember(method.c_str());
+    const bool in_plain =
+        paths.HasMember(path.c_str()) && paths[path.c_str()].HasMember(method.c_str());
     const bool in_all = all.HasMember(path.c_str()) && all[path.c_str()].HasMember(method.c_str());
     CHECK(in_plain == !r.internal);
     CHECK(in_all);
@@ -121,7 +122,8 @@ TEST_CASE("api discovery: every visible non-internal route, internal ones on ?in
   CHECK(operations == listed);
 }
 
-TEST_CASE("api discovery: a feature flag off hides its routes (404) and drops them from discovery") {
+TEST_CASE(
+    "api discovery: a feature flag off hides its routes (404) and drops them from discovery") {
   ServerSpec spec;
   spec.api.features[static_cast<size_t>(quayd::Feature::kAppSpecificTokens)] = false;
   ApiServer s(spec);

@@ -105,8 +105,8 @@ std::string ApiServer::Token(const std::string& user, quay::ScopeSet scopes) {
 }
 
 void ApiServer::BuildWorld() {
-  for (const char* u : {"alice", "bob", "eve", "rita", "wendy", "adam", "mike", "carl", "sue",
-                        "rosa"}) {
+  for (const char* u :
+       {"alice", "bob", "eve", "rita", "wendy", "adam", "mike", "carl", "sue", "rosa"}) {
     AddUser(u);
   }
   const quay::Actor alice = ActorFor("alice");
@@ -120,11 +120,12 @@ void ApiServer::BuildWorld() {
   using quay::Grantee;
   Require(id().SetPermission(alice, "acme/app", Grantee::User("rita"), quay::RepositoryRole::kRead),
           "rita read");
-  Require(id().SetPermission(alice, "acme/app", Grantee::User("wendy"),
-                             quay::RepositoryRole::kWrite),
-          "wendy write");
-  Require(id().SetPermission(alice, "acme/app", Grantee::User("adam"), quay::RepositoryRole::kAdmin),
-          "adam admin");
+  Require(
+      id().SetPermission(alice, "acme/app", Grantee::User("wendy"), quay::RepositoryRole::kWrite),
+      "wendy write");
+  Require(
+      id().SetPermission(alice, "acme/app", Grantee::User("adam"), quay::RepositoryRole::kAdmin),
+      "adam admin");
   robot_token_ = Require(id().CreateRobot(alice, "acme", "bot", "the robot"), "robot").token;
   Require(id().SetPermission(alice, "acme/app", Grantee::Robot("acme+bot"),
                              quay::RepositoryRole::kRead),
@@ -176,9 +177,9 @@ std::string ApiServer::PushTag(const std::string& repo, const std::string& tag,
   const std::string layer = "layer bytes for " + seed;
   push(config);
   push(layer);
-  const std::string manifest = quayd::testing::ImageManifest(
-      {quayd::testing::DigestOf(config), config.size()},
-      {{quayd::testing::DigestOf(layer), layer.size()}});
+  const std::string manifest =
+      quayd::testing::ImageManifest({quayd::testing::DigestOf(config), config.size()},
+                                    {{quayd::testing::DigestOf(layer), layer.size()}});
   Require(registry().PutManifest(repo, tag, quayd::testing::kOciManifest, manifest), "PutManifest");
   return quayd::testing::DigestOf(manifest);
 }

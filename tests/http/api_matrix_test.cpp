@@ -35,18 +35,24 @@ struct Who {
   std::string_view label;
   std::string user;  // empty: no bearer token
   quay::ScopeSet scopes = quay::ScopeSet::All();
-  bool robot_basic = false;          // sends the robot's Basic credentials
-  Role repo_role = Role::kNone;      // on acme/app
-  bool org_member = false;           // of acme (any team)
-  bool org_admin = false;            // of acme
+  bool robot_basic = false;      // sends the robot's Basic credentials
+  Role repo_role = Role::kNone;  // on acme/app
+  bool org_member = false;       // of acme (any team)
+  bool org_admin = false;        // of acme
   quay::SuperuserKind su = quay::SuperuserKind::kNone;
   bool authenticated() const { return !user.empty(); }
 
   Who(std::string_view l, std::string u, quay::ScopeSet s = quay::ScopeSet::All(),
       bool robot = false, Role role = Role::kNone, bool member = false, bool admin = false,
       quay::SuperuserKind kind = quay::SuperuserKind::kNone)
-      : label(l), user(std::move(u)), scopes(s), robot_basic(robot), repo_role(role),
-        org_member(member), org_admin(admin), su(kind) {}
+      : label(l),
+        user(std::move(u)),
+        scopes(s),
+        robot_basic(robot),
+        repo_role(role),
+        org_member(member),
+        org_admin(admin),
+        su(kind) {}
 };
 
 std::vector<Who> Principals() {
@@ -81,7 +87,8 @@ bool ScopeCovers(quay::ScopeSet scopes, std::string_view scope) {
   using quay::Scope;
   if (scope.empty()) return true;
   auto has = [&](Scope s) { return scopes.Has(s); };
-  if (scope == "repo:read") return has(Scope::kRepoRead) || has(Scope::kRepoWrite) || has(Scope::kRepoAdmin);
+  if (scope == "repo:read")
+    return has(Scope::kRepoRead) || has(Scope::kRepoWrite) || has(Scope::kRepoAdmin);
   if (scope == "repo:write") return has(Scope::kRepoWrite) || has(Scope::kRepoAdmin);
   if (scope == "repo:admin") return has(Scope::kRepoAdmin);
   if (scope == "user:read") return has(Scope::kUserRead) || has(Scope::kUserAdmin);
@@ -163,7 +170,8 @@ Expect Expected(const ApiRoute& r, const Who& p) {
 std::string BodyFor(const ApiRoute& r, const Who& p) {
   const std::string n(r.nickname);
   const std::string own = p.user.empty() ? "acme" : p.user;
-  if (n == "signinUser") return R"({"username":"bob","password":")" + std::string(kPassword) + "\"}";
+  if (n == "signinUser")
+    return R"({"username":"bob","password":")" + std::string(kPassword) + "\"}";
   if (n == "createNewUser" || n == "createInitialUser")
     return R"({"username":"newbie","password":")" + std::string(kPassword) +
            R"(","email":"newbie@example.com"})";
@@ -172,8 +180,7 @@ std::string BodyFor(const ApiRoute& r, const Who& p) {
     return R"({"namespace":")" + own + R"(","repository":"matrix","visibility":"private"})";
   if (n == "updateRepo") return R"({"description":"from the matrix"})";
   if (n == "changeRepoVisibility") return R"({"visibility":"private"})";
-  if (n == "restoreTag")
-    return R"({"manifest_digest":"sha256:)" + std::string(64, '0') + "\"}";
+  if (n == "restoreTag") return R"({"manifest_digest":"sha256:)" + std::string(64, '0') + "\"}";
   if (n == "changeUserPermissions" || n == "changeTeamPermissions") return R"({"role":"read"})";
   if (n == "createOrganization") return R"({"name":"matrixorg","email":"m@example.com"})";
   if (n == "updateOrganizationTeam") return R"({"role":"member"})";
@@ -238,7 +245,9 @@ class Worlds {
   }
 
  private:
-  std::map<std::string, std::string>& tokens(bool full) { return full ? full_tokens_ : plain_tokens_; }
+  std::map<std::string, std::string>& tokens(bool full) {
+    return full ? full_tokens_ : plain_tokens_;
+  }
   std::unique_ptr<ApiServer> plain_, full_;
   bool plain_dirty_ = false, full_dirty_ = false;
   std::map<std::string, std::string> plain_tokens_, full_tokens_;
@@ -268,12 +277,12 @@ TEST_CASE("api permission matrix: every route row x every principal answers Quay
       if (who.robot_basic) {
         headers.emplace("Authorization", "Basic " + Base64("acme+bot:" + same.robot_token()));
       }
-      const Reply reply = same.Call(quayd::HttpMethodName(route.method), *path,
-                                    BodyFor(route, who), headers);
+      const Reply reply =
+          same.Call(quayd::HttpMethodName(route.method), *path, BodyFor(route, who), headers);
       const Expect expect = Expected(route, who);
-      INFO(quayd::HttpMethodName(route.method) << " " << *path << " (" << route.nickname
-                                               << ") as " << who.label << ": expected "
-                                               << std::string(Name(expect)) << ", got " << reply);
+      INFO(quayd::HttpMethodName(route.method)
+           << " " << *path << " (" << route.nickname << ") as " << who.label << ": expected "
+           << std::string(Name(expect)) << ", got " << reply);
       ++checks;
       switch (expect) {
         case Expect::kAllowed:
@@ -305,8 +314,9 @@ TEST_CASE("api permission matrix: repository creation in an org needs admin or a
   spec.counts_for_coverage = false;
   ApiServer s(spec);
   auto create = [&](const std::string& user, const std::string& name) {
-    return s.As(s.Token(user), "POST", "/api/v1/repository",
-                R"({"namespace":"acme","repository":")" + name + R"(","visibility":"private"})")
+    return s
+        .As(s.Token(user), "POST", "/api/v1/repository",
+            R"({"namespace":"acme","repository":")" + name + R"(","visibility":"private"})")
         .status;
   };
   CHECK(create("carl", "bycreator") == 201);

@@ -30,7 +30,8 @@ TEST_CASE("api more: tag list, tag change (create and move), manifest view, labe
   const std::string first = s.PushTag("acme/app", "v1", "one");
   const std::string second = s.PushTag("acme/app", "v2", "two");
 
-  auto tags = Body(s.As(alice, "GET", "/api/v1/repository/acme/app/tag/?onlyActiveTags=true&limit=1"), 200);
+  auto tags =
+      Body(s.As(alice, "GET", "/api/v1/repository/acme/app/tag/?onlyActiveTags=true&limit=1"), 200);
   REQUIRE(tags["tags"].IsArray());
   CHECK(tags["tags"].Size() == 1);
   CHECK(tags["has_additional"].GetBool());
@@ -45,9 +46,10 @@ TEST_CASE("api more: tag list, tag change (create and move), manifest view, labe
              R"({"manifest_digest":")" + second + "\"}")
             .status == 201);
   CHECK(s.AuditRows("move_tag", "acme/app").size() == 1);
-  CHECK(s.As(alice, "PUT", "/api/v1/repository/acme/app/tag/v4",
-             R"({"manifest_digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"})")
-            .status == 404);
+  CHECK(
+      s.As(alice, "PUT", "/api/v1/repository/acme/app/tag/v4",
+           R"({"manifest_digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"})")
+          .status == 404);
   auto history = Body(s.As(alice, "GET", "/api/v1/repository/acme/app/tag/?specificTag=v3"), 200);
   CHECK(history["tags"].Size() == 2);  // the move ended the first row
 
@@ -58,7 +60,9 @@ TEST_CASE("api more: tag list, tag change (create and move), manifest view, labe
   CHECK(s.As(alice, "GET", "/api/v1/repository/acme/app/manifest/nonsense").status == 404);
 
   const std::string labels = "/api/v1/repository/acme/app/manifest/" + first + "/labels";
-  auto added = Body(s.As(alice, "POST", labels, R"({"key":"owner","value":"team-a","media_type":"text/plain"})"), 201);
+  auto added = Body(
+      s.As(alice, "POST", labels, R"({"key":"owner","value":"team-a","media_type":"text/plain"})"),
+      201);
   REQUIRE(added["label"].IsObject());
   const std::string id = added["label"]["id"].GetString();
   CHECK(s.AuditRows("manifest_label_add", "acme/app").size() == 1);
@@ -116,7 +120,8 @@ TEST_CASE("api more: OAuth applications, their tokens, authorizations, public in
 TEST_CASE("api more: /oauth endpoints refuse what they must") {
   ApiServer s;
   // Unknown client: shown, not redirected.
-  Reply r = s.Call("GET", "/oauth/authorize?response_type=code&client_id=nope&redirect_uri=http://x/");
+  Reply r =
+      s.Call("GET", "/oauth/authorize?response_type=code&client_id=nope&redirect_uri=http://x/");
   CHECK(r.status == 400);
   CHECK(r.Header("Location").empty());
   // Token endpoint: RFC 6749 error names.
@@ -152,7 +157,8 @@ TEST_CASE("api more: stars, entity lookup, organization members") {
   auto found = Body(s.As(alice, "GET", "/api/v1/entities/wen"), 200);
   REQUIRE(found["results"].IsArray());
   bool wendy = false;
-  for (const auto& e : found["results"].GetArray()) wendy = wendy || std::string(e["name"].GetString()) == "wendy";
+  for (const auto& e : found["results"].GetArray())
+    wendy = wendy || std::string(e["name"].GetString()) == "wendy";
   CHECK(wendy);
 
   auto members = Body(s.As(alice, "GET", "/api/v1/organization/acme/members"), 200);
@@ -168,9 +174,11 @@ TEST_CASE("api more: repository notifications") {
   ApiServer s;
   const std::string alice = s.Token("alice");
   const std::string base = "/api/v1/repository/acme/app/notification/";
-  auto created = Body(s.As(alice, "POST", base,
-                           R"({"event":"repo_push","method":"webhook","config":{"url":"http://127.0.0.1:9/"},"eventConfig":{},"title":"hook"})"),
-                      201);
+  auto created = Body(
+      s.As(
+          alice, "POST", base,
+          R"({"event":"repo_push","method":"webhook","config":{"url":"http://127.0.0.1:9/"},"eventConfig":{},"title":"hook"})"),
+      201);
   const std::string uuid = created["uuid"].GetString();
   CHECK(s.AuditRows("add_repo_notification", "acme/app").size() == 1);
   CHECK(s.As(alice, "POST", base, R"({"event":"no_such_event","method":"webhook"})").status == 400);
@@ -191,20 +199,22 @@ TEST_CASE("api more: account and organization details, grant listings, prototype
   auto me = Body(s.As(alice, "PUT", "/api/v1/user/", R"({"email":"alice@new.example"})"), 200);
   CHECK(std::string(me["email"].GetString()) == "alice@new.example");
   CHECK(s.AuditRows("user_change_email").size() == 1);
-  auto org = Body(s.As(alice, "PUT", "/api/v1/organization/acme", R"({"email":"ops@acme.example"})"), 200);
+  auto org =
+      Body(s.As(alice, "PUT", "/api/v1/organization/acme", R"({"email":"ops@acme.example"})"), 200);
   CHECK(std::string(org["email"].GetString()) == "ops@acme.example");
   CHECK(s.AuditRows("org_change_email").size() == 1);
 
-  REQUIRE(s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/team/ci", R"({"role":"write"})")
-              .status == 200);
+  REQUIRE(
+      s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/team/ci", R"({"role":"write"})")
+          .status == 200);
   auto team = Body(s.As(alice, "GET", "/api/v1/organization/acme/team/ci/permissions"), 200);
   CHECK(team["permissions"].Size() == 1);
   auto robot = Body(s.As(alice, "GET", "/api/v1/organization/acme/robots/bot/permissions"), 200);
   CHECK(robot["permissions"].Size() == 1);  // read on acme/app
   auto mine = Body(s.As(s.Token("bob"), "GET", "/api/v1/user/robots/none/permissions"), 404);
   (void)mine;
-  auto transitive = Body(
-      s.As(alice, "GET", "/api/v1/repository/acme/app/permissions/user/mike/transitive"), 200);
+  auto transitive =
+      Body(s.As(alice, "GET", "/api/v1/repository/acme/app/permissions/user/mike/transitive"), 200);
   REQUIRE(transitive["permissions"].Size() == 1);  // through team ci
   CHECK(std::string(transitive["permissions"][0]["role"].GetString()) == "write");
 

@@ -64,7 +64,8 @@ TEST_CASE("api pagination: listRepos over 100+ repositories follows next_page wi
   std::string next;
   int pages = 0;
   do {
-    Page p = ReposPage(s, token, "namespace=acme" + (next.empty() ? "" : "&next_page=" + Encode(next)));
+    Page p =
+        ReposPage(s, token, "namespace=acme" + (next.empty() ? "" : "&next_page=" + Encode(next)));
     ++pages;
     CHECK(p.names.size() <= 100);
     if (!p.next.empty()) CHECK(p.names.size() == 100);
@@ -87,13 +88,15 @@ TEST_CASE("api pagination: a listRepos cursor is bound to its caller and namespa
   ApiServer s;
   const quay::Actor alice = ApiServer::ActorFor("alice");
   for (int i = 0; i < 120; ++i) {
-    REQUIRE(s.id().CreateRepository(alice, "acme/p" + std::to_string(1000 + i),
-                                     quay::Visibility::kPublic, "")
+    REQUIRE(s.id()
+                .CreateRepository(alice, "acme/p" + std::to_string(1000 + i),
+                                  quay::Visibility::kPublic, "")
                 .ok());
   }
   for (int i = 0; i < 120; ++i) {
-    REQUIRE(s.id().CreateRepository(alice, "alice/q" + std::to_string(1000 + i),
-                                     quay::Visibility::kPublic, "")
+    REQUIRE(s.id()
+                .CreateRepository(alice, "alice/q" + std::to_string(1000 + i),
+                                  quay::Visibility::kPublic, "")
                 .ok());
   }
   const std::string token = s.Token("alice");
@@ -107,12 +110,12 @@ TEST_CASE("api pagination: a listRepos cursor is bound to its caller and namespa
   CHECK(s.As("", "GET", "/api/v1/repository?namespace=acme" + cursor).status == 400);
   // Another namespace, or another filter, is refused.
   CHECK(s.As(token, "GET", "/api/v1/repository?namespace=alice" + cursor).status == 400);
-  CHECK(s.As(token, "GET", "/api/v1/repository?namespace=acme&public=true" + cursor).status ==
-        400);
+  CHECK(s.As(token, "GET", "/api/v1/repository?namespace=acme&public=true" + cursor).status == 400);
   // Tampered: one character changed, truncated, garbage.
   std::string tampered = first.next;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
-  const Reply t = s.As(token, "GET", "/api/v1/repository?namespace=acme&next_page=" + Encode(tampered));
+  const Reply t =
+      s.As(token, "GET", "/api/v1/repository?namespace=acme&next_page=" + Encode(tampered));
   CHECK(t.status == 400);
   CHECK(t.Str("error_type") == "invalid_request");
   CHECK(s.As(token, "GET",
@@ -189,13 +192,14 @@ TEST_CASE("api pagination: superuser users list pages through next_page") {
   std::string next;
   int pages = 0;
   do {
-    const Reply r = s.As(sue, "GET",
-                         "/api/v1/superuser/users/" +
-                             (next.empty() ? std::string() : "?next_page=" + Encode(next)));
+    const Reply r = s.As(
+        sue, "GET",
+        "/api/v1/superuser/users/" + (next.empty() ? std::string() : "?next_page=" + Encode(next)));
     INFO(r);
     REQUIRE(r.status == 200);
     ++pages;
-    for (const auto& u : r.json["users"].GetArray()) CHECK(names.insert(u["username"].GetString()).second);
+    for (const auto& u : r.json["users"].GetArray())
+      CHECK(names.insert(u["username"].GetString()).second);
     next = r.Str("next_page");
     REQUIRE(pages < 10);
   } while (!next.empty());
@@ -211,8 +215,9 @@ TEST_CASE("api pagination: anonymous listRepos pages through public repositories
     char name[32];
     snprintf(name, sizeof name, "acme/m%03d", i);
     const bool pub = i % 4 != 0;  // 150 public, 50 private, interleaved
-    REQUIRE(s.id().CreateRepository(alice, name, pub ? quay::Visibility::kPublic
-                                                     : quay::Visibility::kPrivate, "")
+    REQUIRE(s.id()
+                .CreateRepository(alice, name,
+                                  pub ? quay::Visibility::kPublic : quay::Visibility::kPrivate, "")
                 .ok());
     if (pub) expected.insert(name);
   }
@@ -220,7 +225,8 @@ TEST_CASE("api pagination: anonymous listRepos pages through public repositories
   std::string next;
   int pages = 0;
   do {
-    Page p = ReposPage(s, "", "namespace=acme" + (next.empty() ? "" : "&next_page=" + Encode(next)));
+    Page p =
+        ReposPage(s, "", "namespace=acme" + (next.empty() ? "" : "&next_page=" + Encode(next)));
     ++pages;
     seen.insert(seen.end(), p.names.begin(), p.names.end());
     next = p.next;

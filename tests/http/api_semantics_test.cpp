@@ -52,8 +52,8 @@ TEST_CASE("api semantics: unknown targets are 404 (or Quay's 400 for unknown use
   CHECK(status("DELETE", "/api/v1/user/apptoken/nosuchtoken") == 404);
   // Granting to or adding an account that does not exist: 400 in Quay
   // ("Invalid username"), 404 accepted.
-  const int grant = status("PUT", "/api/v1/repository/acme/app/permissions/user/nobody",
-                           R"({"role":"read"})");
+  const int grant =
+      status("PUT", "/api/v1/repository/acme/app/permissions/user/nobody", R"({"role":"read"})");
   CHECK((grant == 400 || grant == 404));
   const int add = status("PUT", "/api/v1/organization/acme/team/ci/members/nobody");
   CHECK((add == 400 || add == 404));
@@ -66,7 +66,8 @@ TEST_CASE("api semantics: disabled users, unknown tokens, and Bearer over a cook
   const Reply signin = s.Call("POST", "/api/v1/signin",
                               R"({"username":"bob","password":")" + std::string(kPassword) + "\"}");
   REQUIRE(signin.status == 200);
-  const std::string cookie = signin.Header("Set-Cookie").substr(0, signin.Header("Set-Cookie").find(';'));
+  const std::string cookie =
+      signin.Header("Set-Cookie").substr(0, signin.Header("Set-Cookie").find(';'));
 
   // Bearer wins over the cookie (and needs no CSRF token).
   const Reply both = s.Call("PUT", "/api/v1/user/robots/both", "{}",
@@ -133,9 +134,9 @@ TEST_CASE("api semantics: a deleted repository takes its grants and tags with it
   REQUIRE(s.As(alice, "POST", "/api/v1/repository",
                R"({"namespace":"acme","repository":"tmp","visibility":"private"})")
               .status == 201);
-  REQUIRE(s.As(alice, "PUT", "/api/v1/repository/acme/tmp/permissions/user/eve",
-               R"({"role":"write"})")
-              .status == 200);
+  REQUIRE(
+      s.As(alice, "PUT", "/api/v1/repository/acme/tmp/permissions/user/eve", R"({"role":"write"})")
+          .status == 200);
   s.PushTag("acme/tmp", "v1", "tmp");
   CHECK(s.As(eve, "GET", "/api/v1/repository/acme/tmp").status == 200);
   REQUIRE(s.As(alice, "DELETE", "/api/v1/repository/acme/tmp").status == 204);
@@ -224,8 +225,9 @@ TEST_CASE("api semantics: a public repository is readable anonymously") {
   CHECK(s.As(s.Token("eve"), "GET", "/api/v1/repository/acme/app").status == 200);
   // Still admin-only below.
   CHECK(s.As("", "GET", "/api/v1/repository/acme/app/permissions/user/").status == 401);
-  CHECK(s.As(s.Token("eve"), "PUT", "/api/v1/repository/acme/app", R"({"description":"x"})")
-            .status == 403);
+  CHECK(
+      s.As(s.Token("eve"), "PUT", "/api/v1/repository/acme/app", R"({"description":"x"})").status ==
+      403);
 }
 
 // Deleting an account takes its grants: a namesake created later inherits
@@ -271,7 +273,8 @@ TEST_CASE("api semantics: deleted orgs and users leave nothing to a namesake") {
   const Reply rita = t.As(t.Token("rita"), "GET", "/api/v1/repository/acme/app");
   INFO(rita);
   CHECK(rita.status == 403);
-  const Reply perms = t.As(t.Token("alice"), "GET", "/api/v1/repository/acme/app/permissions/user/");
+  const Reply perms =
+      t.As(t.Token("alice"), "GET", "/api/v1/repository/acme/app/permissions/user/");
   CHECK(!perms.json["permissions"].HasMember("rita"));
 }
 
@@ -290,9 +293,9 @@ TEST_CASE("api semantics: FEATURE_SUPERUSERS_ORG_CREATION_ONLY, and superuser-ma
   REQUIRE(made.status == 200);
   const std::string password = made.Str("password");
   REQUIRE(!password.empty());
-  CHECK(s.Call("POST", "/api/v1/signin",
-               R"({"username":"fresh","password":")" + password + "\"}")
+  CHECK(s.Call("POST", "/api/v1/signin", R"({"username":"fresh","password":")" + password + "\"}")
             .status == 200);
-  CHECK(s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/", R"({"username":"fresh"})")
-            .status == 400);
+  CHECK(
+      s.As(s.Token("sue"), "POST", "/api/v1/superuser/users/", R"({"username":"fresh"})").status ==
+      400);
 }

@@ -95,8 +95,8 @@ TEST_CASE("api sessions: a forged or altered cookie is anonymous") {
   std::string altered = login.cookie;
   const size_t i = altered.size() - 5;
   altered[i] = altered[i] == 'A' ? 'B' : 'A';
-  for (const std::string& cookie :
-       {altered, std::string("quay_session=bob"), login.cookie.substr(0, login.cookie.size() - 8)}) {
+  for (const std::string& cookie : {altered, std::string("quay_session=bob"),
+                                    login.cookie.substr(0, login.cookie.size() - 8)}) {
     INFO(cookie);
     const Reply me = s.Call("GET", "/api/v1/user/", "", {{"Cookie", cookie}});
     CHECK(me.status == 200);
@@ -118,13 +118,13 @@ TEST_CASE("api sessions: signout clears the cookie; a wrong password is 403 with
   CHECK(cleared.starts_with("quay_session=;"));
   CHECK(cleared.find("Max-Age=0") != std::string::npos);
 
-  const Reply wrong = s.Call("POST", "/api/v1/signin",
-                             R"({"username":"bob","password":"not-the-password"})");
+  const Reply wrong =
+      s.Call("POST", "/api/v1/signin", R"({"username":"bob","password":"not-the-password"})");
   CHECK(wrong.status == 403);
   CHECK(wrong.Header("Set-Cookie").empty());
   CHECK(wrong.Header("X-Next-CSRF-Token").empty());
-  const Reply nobody = s.Call("POST", "/api/v1/signin",
-                              R"({"username":"nobody","password":"not-the-password"})");
+  const Reply nobody =
+      s.Call("POST", "/api/v1/signin", R"({"username":"nobody","password":"not-the-password"})");
   CHECK(nobody.status == 403);
   CHECK(nobody.Header("Set-Cookie").empty());
   CHECK(s.Call("POST", "/api/v1/signin", R"({"username":"bob"})").status == 400);

@@ -16,24 +16,36 @@ enum class T { kStr, kBool, kInt, kObj, kArr, kStrOrNull };
 
 bool Is(const rapidjson::Value& v, T t) {
   switch (t) {
-    case T::kStr: return v.IsString();
-    case T::kBool: return v.IsBool();
-    case T::kInt: return v.IsInt64() || v.IsUint64();
-    case T::kObj: return v.IsObject();
-    case T::kArr: return v.IsArray();
-    case T::kStrOrNull: return v.IsString() || v.IsNull();
+    case T::kStr:
+      return v.IsString();
+    case T::kBool:
+      return v.IsBool();
+    case T::kInt:
+      return v.IsInt64() || v.IsUint64();
+    case T::kObj:
+      return v.IsObject();
+    case T::kArr:
+      return v.IsArray();
+    case T::kStrOrNull:
+      return v.IsString() || v.IsNull();
   }
   return false;
 }
 
 const char* Name(T t) {
   switch (t) {
-    case T::kStr: return "string";
-    case T::kBool: return "bool";
-    case T::kInt: return "integer";
-    case T::kObj: return "object";
-    case T::kArr: return "array";
-    case T::kStrOrNull: return "string or null";
+    case T::kStr:
+      return "string";
+    case T::kBool:
+      return "bool";
+    case T::kInt:
+      return "integer";
+    case T::kObj:
+      return "object";
+    case T::kArr:
+      return "array";
+    case T::kStrOrNull:
+      return "string or null";
   }
   return "?";
 }
@@ -68,14 +80,23 @@ rapidjson::Document Json(const Reply& r, int status = 200) {
 
 }  // namespace
 
-TEST_CASE("api shape: getRepo has namespace, name, description, is_public, can_write, can_admin, tags") {
+TEST_CASE(
+    "api shape: getRepo has namespace, name, description, is_public, can_write, can_admin, tags") {
   ApiServer s;
   s.PushTag("acme/app", "latest", "one");
   const auto d = Json(s.As(s.Token("wendy"), "GET", "/api/v1/repository/acme/app"));
-  Fields(d, {{"namespace", T::kStr}, {"name", T::kStr}, {"description", T::kStr},
-             {"is_public", T::kBool}, {"can_write", T::kBool}, {"can_admin", T::kBool},
-             {"tags", T::kObj}, {"kind", T::kStr}, {"is_organization", T::kBool},
-             {"is_starred", T::kBool}, {"state", T::kStr}},
+  Fields(d,
+         {{"namespace", T::kStr},
+          {"name", T::kStr},
+          {"description", T::kStr},
+          {"is_public", T::kBool},
+          {"can_write", T::kBool},
+          {"can_admin", T::kBool},
+          {"tags", T::kObj},
+          {"kind", T::kStr},
+          {"is_organization", T::kBool},
+          {"is_starred", T::kBool},
+          {"state", T::kStr}},
          "getRepo");
   CHECK(std::string(d["namespace"].GetString()) == "acme");
   CHECK(std::string(d["name"].GetString()) == "app");
@@ -92,7 +113,8 @@ TEST_CASE("api shape: getRepo has namespace, name, description, is_public, can_w
   CHECK(s.As(s.Token("alice"), "GET", "/api/v1/repository/acme/nothing").status == 404);
 }
 
-TEST_CASE("api shape: listRepos has repositories[] rows; namespace, starred or public is required") {
+TEST_CASE(
+    "api shape: listRepos has repositories[] rows; namespace, starred or public is required") {
   ApiServer s;
   const std::string alice = s.Token("alice");
   const auto d = Json(s.As(alice, "GET", "/api/v1/repository?namespace=acme"));
@@ -100,8 +122,11 @@ TEST_CASE("api shape: listRepos has repositories[] rows; namespace, starred or p
   REQUIRE(d["repositories"].IsArray());
   REQUIRE(d["repositories"].Size() == 1);
   Fields(d["repositories"][0],
-         {{"namespace", T::kStr}, {"name", T::kStr}, {"description", T::kStrOrNull},
-          {"is_public", T::kBool}, {"kind", T::kStr}},
+         {{"namespace", T::kStr},
+          {"name", T::kStr},
+          {"description", T::kStrOrNull},
+          {"is_public", T::kBool},
+          {"kind", T::kStr}},
          "listRepos.repositories[0]");
   CHECK(!d.HasMember("next_page"));  // one page only
   CHECK(s.As(alice, "GET", "/api/v1/repository").status == 400);
@@ -109,9 +134,10 @@ TEST_CASE("api shape: listRepos has repositories[] rows; namespace, starred or p
   // access is on; FEATURE_PUBLIC_CATALOG is about /v2/_catalog).
   const auto none = Json(s.As("", "GET", "/api/v1/repository?namespace=acme"));
   CHECK(none["repositories"].Size() == 0);
-  REQUIRE(s.id().CreateRepository(ApiServer::ActorFor("alice"), "acme/pub",
-                                  quay::Visibility::kPublic, "")
-              .ok());
+  REQUIRE(
+      s.id()
+          .CreateRepository(ApiServer::ActorFor("alice"), "acme/pub", quay::Visibility::kPublic, "")
+          .ok());
   const auto anon = Json(s.As("", "GET", "/api/v1/repository?namespace=acme"));
   REQUIRE(anon["repositories"].Size() == 1);
   CHECK(std::string(anon["repositories"][0]["name"].GetString()) == "pub");
@@ -127,8 +153,11 @@ TEST_CASE("api shape: robots (user and org), created with their token once") {
   REQUIRE(list["robots"].IsArray());
   REQUIRE(list["robots"].Size() == 1);
   Fields(list["robots"][0],
-         {{"name", T::kStr}, {"description", T::kStr}, {"created", T::kStr},
-          {"last_accessed", T::kStrOrNull}, {"unstructured_metadata", T::kObj}},
+         {{"name", T::kStr},
+          {"description", T::kStr},
+          {"created", T::kStr},
+          {"last_accessed", T::kStrOrNull},
+          {"unstructured_metadata", T::kObj}},
          "getOrgRobots.robots[0]");
   CHECK(std::string(list["robots"][0]["name"].GetString()) == "acme+bot");
   const auto one = Json(s.As(alice, "GET", "/api/v1/organization/acme/robots/bot"));
@@ -137,8 +166,8 @@ TEST_CASE("api shape: robots (user and org), created with their token once") {
   CHECK(s.As(alice, "GET", "/api/v1/organization/acme/robots/nobody").status == 404);
 
   const std::string bob = s.Token("bob");
-  const auto made = Json(s.As(bob, "PUT", "/api/v1/user/robots/builder", R"({"description":"b"})"),
-                         201);
+  const auto made =
+      Json(s.As(bob, "PUT", "/api/v1/user/robots/builder", R"({"description":"b"})"), 201);
   Fields(made, {{"name", T::kStr}, {"token", T::kStr}, {"description", T::kStr}},
          "createUserRobot");
   CHECK(std::string(made["name"].GetString()) == "bob+builder");
@@ -155,14 +184,22 @@ TEST_CASE("api shape: robots (user and org), created with their token once") {
 TEST_CASE("api shape: organization views, teams and members") {
   ApiServer s;
   const auto admin = Json(s.As(s.Token("alice"), "GET", "/api/v1/organization/acme"));
-  Fields(admin, {{"name", T::kStr}, {"is_admin", T::kBool}, {"is_member", T::kBool},
-                 {"teams", T::kObj}, {"ordered_teams", T::kArr}, {"email", T::kStr}},
+  Fields(admin,
+         {{"name", T::kStr},
+          {"is_admin", T::kBool},
+          {"is_member", T::kBool},
+          {"teams", T::kObj},
+          {"ordered_teams", T::kArr},
+          {"email", T::kStr}},
          "getOrganization(admin)");
   Avatar(admin, "getOrganization");
   CHECK(admin["is_admin"].GetBool());
   REQUIRE(admin["teams"].HasMember("ci"));
   Fields(admin["teams"]["ci"],
-         {{"name", T::kStr}, {"role", T::kStr}, {"member_count", T::kInt}, {"can_view", T::kBool},
+         {{"name", T::kStr},
+          {"role", T::kStr},
+          {"member_count", T::kInt},
+          {"can_view", T::kBool},
           {"description", T::kStr}},
          "getOrganization.teams.ci");
   CHECK(std::string(admin["teams"]["ci"]["role"].GetString()) == "member");
@@ -204,9 +241,9 @@ TEST_CASE("api shape: prototypes list delegate, role, id") {
 TEST_CASE("api shape: repository permissions of users, robots and teams") {
   ApiServer s;
   const std::string alice = s.Token("alice");
-  REQUIRE(s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/team/ci",
-               R"({"role":"write"})")
-              .status == 200);
+  REQUIRE(
+      s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/team/ci", R"({"role":"write"})")
+          .status == 200);
   const auto users = Json(s.As(alice, "GET", "/api/v1/repository/acme/app/permissions/user/"));
   REQUIRE(users.HasMember("permissions"));
   REQUIRE(users["permissions"].IsObject());
@@ -231,9 +268,9 @@ TEST_CASE("api shape: repository permissions of users, robots and teams") {
   const auto team = Json(s.As(alice, "GET", "/api/v1/repository/acme/app/permissions/team/ci"));
   CHECK(std::string(team["role"].GetString()) == "write");
   CHECK(s.As(alice, "GET", "/api/v1/repository/acme/app/permissions/user/bob").status == 404);
-  CHECK(s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/user/bob",
-             R"({"role":"owner"})")
-            .status == 400);
+  CHECK(
+      s.As(alice, "PUT", "/api/v1/repository/acme/app/permissions/user/bob", R"({"role":"owner"})")
+          .status == 400);
 }
 
 TEST_CASE("api shape: log rows have kind, metadata, datetime, performer; aggregates count kinds") {
@@ -306,8 +343,13 @@ TEST_CASE("api shape: superuser users list, one user, changes") {
   CHECK(d["users"].Size() == 10);
   bool saw_sue = false, saw_rosa = false;
   for (const auto& u : d["users"].GetArray()) {
-    Fields(u, {{"username", T::kStr}, {"email", T::kStr}, {"kind", T::kStr}, {"enabled", T::kBool},
-               {"super_user", T::kBool}, {"verified", T::kBool}},
+    Fields(u,
+           {{"username", T::kStr},
+            {"email", T::kStr},
+            {"kind", T::kStr},
+            {"enabled", T::kBool},
+            {"super_user", T::kBool},
+            {"verified", T::kBool}},
            "listAllUsers.users[]");
     const std::string name = u["username"].GetString();
     if (name == "sue") saw_sue = u["super_user"].GetBool();
@@ -332,9 +374,14 @@ TEST_CASE("api shape: superuser users list, one user, changes") {
 TEST_CASE("api shape: the signed-in user, public user information, capabilities") {
   ApiServer s;
   const auto me = Json(s.As(s.Token("bob"), "GET", "/api/v1/user/"));
-  Fields(me, {{"anonymous", T::kBool}, {"username", T::kStr}, {"email", T::kStr},
-              {"verified", T::kBool}, {"super_user", T::kBool}, {"organizations", T::kArr},
-              {"can_create_repo", T::kBool}},
+  Fields(me,
+         {{"anonymous", T::kBool},
+          {"username", T::kStr},
+          {"email", T::kStr},
+          {"verified", T::kBool},
+          {"super_user", T::kBool},
+          {"organizations", T::kArr},
+          {"can_create_repo", T::kBool}},
          "getLoggedInUser");
   CHECK(std::string(me["username"].GetString()) == "bob");
   CHECK(!me["super_user"].GetBool());
@@ -361,8 +408,12 @@ TEST_CASE("api shape: app-specific tokens show token_code only when created") {
   const auto made = Json(s.As(bob, "POST", "/api/v1/user/apptoken", R"({"title":"ci"})"));
   REQUIRE(made.HasMember("token"));
   Fields(made["token"],
-         {{"uuid", T::kStr}, {"title", T::kStr}, {"created", T::kStr}, {"token_code", T::kStr},
-          {"expiration", T::kStrOrNull}, {"last_accessed", T::kStrOrNull}},
+         {{"uuid", T::kStr},
+          {"title", T::kStr},
+          {"created", T::kStr},
+          {"token_code", T::kStr},
+          {"expiration", T::kStrOrNull},
+          {"last_accessed", T::kStrOrNull}},
          "createAppToken.token");
   const std::string uuid = made["token"]["uuid"].GetString();
   const auto list = Json(s.As(bob, "GET", "/api/v1/user/apptoken"));

@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "host/auth/auth_parsing.h"
-#include "host/net/client_address.h"
 #include "host/auth/login_throttle.h"
+#include "host/net/client_address.h"
 #include "quay/clock.h"
 
 using namespace quayd;
