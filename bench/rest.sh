@@ -28,7 +28,8 @@
 # Environment: LOAD_SECONDS, REST_CONNECTIONS, PUSH_CLIENTS, REST_TAGS,
 # REST_REPOS, REST_AUDIT_ROWS, QUAYD_ARGS (default --log-level warn),
 # BENCH_TMP (where the data goes), KEEP_DATA=1, QUAY_BENCH, QUIET_BUSY /
-# QUIET_MAX_WAIT (as run.sh: wait for a quiet machine before each case).
+# QUIET_MAX_WAIT (as run.sh: wait for a quiet machine before each case),
+# REST_PERF=DIR (perf record the server during each GET case into DIR/CASE.data).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -174,8 +175,16 @@ load() {
   fi
   log "$1: GET $2 ($(stat -c %s "$dir/page.json") bytes), $connections connections, ${load_seconds}s"
   wait_quiet
+  local perf_pid=""
+  if [[ -n "${REST_PERF:-}" ]]; then  # a CPU profile of the server during the case
+    mkdir -p "$REST_PERF"
+    perf record -F 999 -g -p "$SERVER_PID" -o "$REST_PERF/$1.data" -- sleep "$((load_seconds + 1))" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   "$bench" load --url "$url" --name "$1" --method GET --path "$2" --connections "$connections" \
     --duration "$load_seconds" --pid "$SERVER_PID" | record || log "case $1 had errors or non-2xx answers"
+  [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
 }
 load rest_repo_get /api/v1/repository/bench/app '.name == "app" and .namespace == "bench"'
 load rest_tag_page "$tag_page" '(.tags | length) == 100 and .has_additional == true'

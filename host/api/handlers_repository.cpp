@@ -100,8 +100,11 @@ Status HandleGetRepo(ApiExchange& ex) {
                ? Status::NotFound(quay::Subject::kRepository, "Not Found")
                : info.status();
   }
-  auto access = ex.svc.identity.Access(ex.principal, repository);
-  if (!access.ok()) return access.status();
+  // Quay's can_write / can_admin are the permission checks themselves
+  // (scopes included), answered from the Authorizer's decision cache.
+  const quay::Authorizer& authorizer = *ex.svc.identity.authorizer();
+  const bool can_write = authorizer.Check(ex.principal, repository, quay::Action::kPush).ok();
+  const bool can_admin = authorizer.Check(ex.principal, repository, quay::Action::kAdmin).ok();
   quay::TagListQuery live;
   live.only_active = true;
   live.limit = 100;
@@ -118,8 +121,7 @@ Status HandleGetRepo(ApiExchange& ex) {
   j.Field("is_public", info->visibility == quay::Visibility::kPublic);
   j.Field("is_organization", IsOrganization(ex, info->namespace_name));
   j.Field("is_starred", starred).Field("state", "NORMAL").Field("trust_enabled", false);
-  j.Field("can_write", access->role >= quay::RepositoryRole::kWrite);
-  j.Field("can_admin", access->role >= quay::RepositoryRole::kAdmin);
+  j.Field("can_write", can_write).Field("can_admin", can_admin);
   j.Field("is_free_account", true).Field("status_token", "");
   j.Key("tags").Object();
   if (tags.ok()) {

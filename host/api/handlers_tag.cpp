@@ -101,27 +101,14 @@ Status HandleChangeTag(ApiExchange& ex) {
   auto digest = quay::Digest::Parse(*digest_text);
   if (!digest.ok())
     return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
-  auto previous = ex.svc.registry.PutTag(repository, tag, *digest);
+  // The create_tag / move_tag row commits with the tag (Registry::PutTag).
+  auto previous = ex.svc.registry.PutTag(repository, tag, *digest, ex.actor());
   if (!previous.ok()) {
     if (previous.status().code() == quay::Code::kNotFound &&
         previous.status().subject() == quay::Subject::kManifest) {
       return Status::NotFound(quay::Subject::kManifest, "Could not find manifest");
     }
     return previous.status();
-  }
-  if (!*previous || **previous != *digest) {
-    Status a = *previous ? AuditRepository(ex, "move_tag", repository,
-                                           {{"tag", tag},
-                                            {"repo", ShortName(repository)},
-                                            {"namespace", quay::NamespaceOf(repository)},
-                                            {"manifest_digest", digest->str()},
-                                            {"original_manifest_digest", (*previous)->str()}})
-                         : AuditRepository(ex, "create_tag", repository,
-                                           {{"tag", tag},
-                                            {"repo", ShortName(repository)},
-                                            {"namespace", quay::NamespaceOf(repository)},
-                                            {"manifest_digest", digest->str()}});
-    if (!a.ok()) return a;
   }
   ex.res.status = 201;
   ex.res.set_content("\"Updated\"", "application/json");

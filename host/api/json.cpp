@@ -52,12 +52,32 @@ int64_t Seconds(quay::Clock::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// "Tue, 01 Dec 2026 13:13:18 -0000" without strftime, whose locale and time
+// zone machinery cost more than the rest of a tag row.
 std::string Rfc2822(quay::Clock::TimePoint t) {
-  std::time_t s = static_cast<std::time_t>(Seconds(t));
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char out[40];
-  std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S -0000", &tm);
+  static constexpr char kDays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const auto seconds = std::chrono::sys_seconds(std::chrono::seconds(Seconds(t)));
+  const auto day = std::chrono::floor<std::chrono::days>(seconds);
+  const std::chrono::year_month_day ymd(day);
+  const std::chrono::hh_mm_ss hms(seconds - day);
+  const int64_t days = day.time_since_epoch().count();
+  const int weekday = static_cast<int>(((days % 7) + 7) % 7);
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return "Thu, 01 Jan 1970 00:00:00 -0000";
+  std::string out = "Www, DD Mmm YYYY HH:MM:SS -0000";
+  auto two = [&](size_t at, unsigned v) {
+    out[at] = static_cast<char>('0' + v / 10);
+    out[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  out.replace(0, 3, kDays + 3 * weekday, 3);
+  two(5, static_cast<unsigned>(ymd.day()));
+  out.replace(8, 3, kMonths + 3 * (static_cast<unsigned>(ymd.month()) - 1), 3);
+  two(12, static_cast<unsigned>(year / 100));
+  two(14, static_cast<unsigned>(year % 100));
+  two(17, static_cast<unsigned>(hms.hours().count()));
+  two(20, static_cast<unsigned>(hms.minutes().count()));
+  two(23, static_cast<unsigned>(hms.seconds().count()));
   return out;
 }
 

@@ -1,13 +1,32 @@
 #include "host/api/views.h"
 
+#include <string>
+#include <unordered_map>
+
 #include "quay/digest.h"
 
 namespace quayd {
 
+namespace {
+
+// The avatar hash of a name, remembered per thread: a logs page names the
+// same few performers and namespaces on every row, and each hash is an
+// OpenSSL digest call. Names are public; the map is emptied when full.
+const std::string& AvatarHash(std::string_view name) {
+  constexpr size_t kMaxRemembered = 512;
+  thread_local std::unordered_map<std::string, std::string> remembered;
+  if (auto it = remembered.find(std::string(name)); it != remembered.end()) return it->second;
+  if (remembered.size() >= kMaxRemembered) remembered.clear();
+  return remembered.emplace(std::string(name), std::string(quay::Digest::Of(name).hex()))
+      .first->second;
+}
+
+}  // namespace
+
 void WriteAvatar(Json& j, std::string_view name, std::string_view kind) {
-  const quay::Digest hash = quay::Digest::Of(name);
-  j.Key("avatar").Object().Field("name", name).Field("hash", hash.hex());
-  j.Field("color", "#" + std::string(hash.hex().substr(0, 6))).Field("kind", kind).End();
+  const std::string& hash = AvatarHash(name);
+  j.Key("avatar").Object().Field("name", name).Field("hash", hash);
+  j.Field("color", "#" + hash.substr(0, 6)).Field("kind", kind).End();
 }
 
 void WriteEntity(Json& j, std::string_view name, std::string_view kind) {

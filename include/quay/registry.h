@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "quay/audit.h"
 #include "quay/clock.h"
 #include "quay/digest.h"
 #include "quay/export.h"
@@ -314,6 +315,11 @@ class QUAY_EXPORT Registry {
   // the repository.
   virtual Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
                                                const Digest& manifest) = 0;
+  // The same, on behalf of `actor`: Quay's audit row of the change
+  // (create_tag, or move_tag with original_manifest_digest; none when
+  // nothing changed) commits in the same transaction as the tag.
+  virtual Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                               const Digest& manifest, const Actor& actor) = 0;
   // The manifest's metadata and parsed references. Errors:
   // InvalidArgument(kName/kDigest); NotFound(kRepository);
   // NotFound(kManifest) if absent or deleted; Internal if the stored bytes

@@ -989,10 +989,42 @@ class IdentityServiceImpl final : public IdentityService {
     return auth::EffectiveRole(*facts, PolicyOf(state_->options.identity));
   }
 
+  // Cached per principal, filter and page like the catalog (UIs poll it);
+  // every write that changes a listed fact (repositories, their settings,
+  // grants, teams, tags, stars) advances the cache generation.
   Result<RepositoryListingPage> ListRepositories(const Principal& who,
                                                  const RepositoryFilter& filter, size_t limit,
                                                  std::string_view after_cursor) override {
     limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
+    std::string key;
+    key += static_cast<char>(who.kind);
+    key += static_cast<char>(who.scopes.bits() & 0xff);
+    key += static_cast<char>((who.scopes.bits() >> 8) & 0xff);
+    key += filter.public_only ? 'p' : '-';
+    for (std::string_view part : {std::string_view(who.name), std::string_view(filter.namespace_name),
+                                  std::string_view(filter.starred_by), after_cursor}) {
+      key += std::to_string(part.size());
+      key += ':';
+      key += part;
+    }
+    key += std::to_string(limit);
+    const uint64_t generation = state_->db->connections().CacheGeneration();
+    if (auto hit = listing_pages_.Get(key, generation)) return **hit;
+    auto page = FindRepositories(who, filter, limit, after_cursor);
+    if (!page.ok()) return page;
+    auto shared = std::make_shared<const RepositoryListingPage>(std::move(page).value());
+    size_t cost = sizeof(RepositoryListingPage) + key.size() + shared->next_cursor.size();
+    for (const RepositoryListing& r : shared->repositories) {
+      cost += sizeof(RepositoryListing) + r.namespace_name.size() + r.name.size() +
+              r.description.size();
+    }
+    listing_pages_.Put(key, generation, shared, cost);
+    return *shared;
+  }
+
+  Result<RepositoryListingPage> FindRepositories(const Principal& who,
+                                                 const RepositoryFilter& filter, size_t limit,
+                                                 std::string_view after_cursor) {
     const auto& options = state_->options.identity;
     db::ListingQuery query;
     query.namespace_name = filter.namespace_name;
@@ -1156,20 +1188,37 @@ class IdentityServiceImpl final : public IdentityService {
   Result<db::TokenRow> VerifyToken(bool oauth, std::string_view secret, std::string_view prefix) {
     const auto parts = Split(secret, prefix);
     if (!parts) return InvalidCredentials();
-    auto found = state_->identity.FindTokenByLookup(oauth, parts->lookup);
-    if (!found.ok()) return found.status();
+    // A token with an enabled owner, as read under the current cache
+    // generation: every API request presents one, and revoking it (or
+    // disabling its owner) is a write that advances the generation, so a
+    // revoked token is refused by the next request.
+    std::string key;
+    key.reserve(1 + parts->lookup.size());
+    key += oauth ? 'o' : 'a';
+    key += parts->lookup;
+    const uint64_t generation = state_->db->connections().CacheGeneration();
+    std::shared_ptr<const db::TokenRow> row;
+    if (auto hit = verified_tokens_.Get(key, generation)) {
+      row = *hit;
+    } else {
+      auto found = state_->identity.FindTokenByLookup(oauth, parts->lookup);
+      if (!found.ok()) return found.status();
+      if (*found) {
+        auto owner = state_->identity.FindAccount((*found)->user);
+        if (!owner.ok()) return owner.status();
+        if (*owner && (*owner)->enabled) {
+          row = std::make_shared<const db::TokenRow>(std::move(**found));
+          verified_tokens_.Put(key, generation, row, sizeof(db::TokenRow) + 2 * key.size() + 128);
+        }
+      }
+    }
     // Hash even when the lookup missed, so both paths cost the same.
     const std::string presented = auth::Sha256(parts->secret);
-    if (!*found || !auth::ConstantTimeEqual((*found)->secret_hash, presented)) {
+    if (!row || !auth::ConstantTimeEqual(row->secret_hash, presented)) {
       return InvalidCredentials();
     }
-    if ((*found)->expires_at && *(*found)->expires_at <= state_->NowMicros()) {
-      return InvalidCredentials();
-    }
-    auto owner = state_->identity.FindAccount((*found)->user);
-    if (!owner.ok()) return owner.status();
-    if (!*owner || !(*owner)->enabled) return InvalidCredentials();
-    return std::move(**found);
+    if (row->expires_at && *row->expires_at <= state_->NowMicros()) return InvalidCredentials();
+    return *row;
   }
 
   std::pair<db::TokenRow, TokenText> NewToken(const db::AccountRow& account, std::string title,
@@ -1330,6 +1379,9 @@ class IdentityServiceImpl final : public IdentityService {
   AuditLogImpl audit_;
   SigningKeyStoreImpl keys_;
   db::ReadCache<std::shared_ptr<const AccountPage>> visible_pages_{4u << 20};
+  db::ReadCache<std::shared_ptr<const RepositoryListingPage>> listing_pages_{4u << 20};
+  // Verified tokens by kind and lookup (VerifyToken); ~1 MiB holds thousands.
+  db::ReadCache<std::shared_ptr<const db::TokenRow>> verified_tokens_{1u << 20};
   std::unique_ptr<Stars> stars_;
   std::unique_ptr<RepositoryNotifications> notifications_;
   std::unique_ptr<OAuthApplications> applications_;

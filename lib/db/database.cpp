@@ -114,14 +114,11 @@ CREATE INDEX IF NOT EXISTS tag_live_started ON tag(repository_id, start_at) WHER
 // in listing order (start_at DESC, then id DESC: the index's implicit
 // rowid), so LIMIT/OFFSET stop the walk early and no temporary b-tree
 // sorts. ?1 repository name, (?2, ?3) keyset bound, ?4 LIKE pattern or '',
-// ?5 limit, ?6 offset, ?7 tag name, ?8 live only. The layer sizes come from
-// the page's own manifests' JSON (SQLite evaluates result columns only for
-// rows past the OFFSET), so a page needs no second query.
-#define QUAY_TAG_PAGE_COLUMNS                                          \
-  "SELECT t.id, t.name, m.digest, m.media_type, t.start_at, t.end_at," \
-  " (SELECT SUM(json_extract(l.value, '$.size'))"                      \
-  "  FROM json_each(CAST(m.content AS TEXT), '$.layers') l),"          \
-  " json_type(CAST(m.content AS TEXT), '$.layers')"
+// ?5 limit, ?6 offset, ?7 tag name, ?8 live only. The layer sizes were summed
+// when each manifest was pushed (schema v7), so a page reads no manifest
+// JSON and needs no second query.
+#define QUAY_TAG_PAGE_COLUMNS \
+  "SELECT t.id, t.name, m.digest, m.media_type, t.start_at, t.end_at, m.layers_size"
 #define QUAY_TAG_PAGE_WHERE                                              \
   " JOIN manifest m ON m.id = t.manifest_id"                             \
   " WHERE t.repository_id = (SELECT id FROM repository WHERE name = ?1)" \
@@ -325,8 +322,9 @@ class SqliteDatabase final : public Database {
         // covers what a client has just pushed again.
         auto ins = c.Prepare(
             "INSERT INTO manifest(repository_id, digest, media_type, artifact_type,"
-            " subject_digest, size, content, created_at, config_media_type, annotations)"
-            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " subject_digest, size, content, created_at, config_media_type, annotations,"
+            " layers_size)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(repository_id, digest) DO UPDATE SET deleted_at = NULL,"
             " created_at = excluded.created_at");
         ins->bind(1, repo);
@@ -354,6 +352,11 @@ class SqliteDatabase final : public Database {
           ins->bind(10);
         } else {
           ins->bind(10, JsonObject(m.annotations));
+        }
+        if (m.layers_size) {
+          ins->bind(11, static_cast<int64_t>(*m.layers_size));
+        } else {
+          ins->bind(11);
         }
         ins->exec();
       }
@@ -800,9 +803,8 @@ class SqliteDatabase final : public Database {
         row.media_type = q->getColumn(3).getString();
         row.start_at = q->getColumn(4).getInt64();
         if (!q->getColumn(5).isNull()) row.end_at = q->getColumn(5).getInt64();
-        if (!q->getColumn(7).isNull() && q->getColumn(7).getString() == "array") {
-          row.layers_size =
-              q->getColumn(6).isNull() ? 0 : static_cast<uint64_t>(q->getColumn(6).getInt64());
+        if (!q->getColumn(6).isNull()) {
+          row.layers_size = static_cast<uint64_t>(q->getColumn(6).getInt64());
         }
         page.rows.push_back(std::move(row));
       }
@@ -829,11 +831,11 @@ class SqliteDatabase final : public Database {
   }
 
   Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
-                                       const Digest& digest, int64_t now) override {
+                                       const Digest& digest, int64_t now,
+                                       const TagAudit& audit) override {
     using Out = std::optional<Digest>;
     Out previous;
-    Status s = Write([&](Connection& c) -> Status {
-      WriteTransaction tx(c);
+    Status s = group_commits_.Run([&](Connection& c) -> Status {
       int64_t repo = 0;
       int64_t manifest_id = 0;
       {
@@ -860,7 +862,9 @@ class SqliteDatabase final : public Database {
         if (!d.ok()) return d.status();
         previous = *d;
       }
-      tx.Commit();
+      if (audit) {
+        if (std::optional<AuditRow> row = audit(previous)) InsertAudit(c, *row);
+      }
       return Status::Ok();
     });
     if (!s.ok()) return s;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "db/audit_store.h"
 #include "quay/digest.h"
 #include "quay/manifest.h"
 #include "quay/options.h"
@@ -62,6 +64,8 @@ struct NewManifest {
   std::string_view content;
   std::vector<Digest> blobs;     // config + layers; must be linked to the repository
   std::vector<Digest> children;  // index entries; must exist in the repository
+  // Sum of layers[].size of an image manifest; empty for an index.
+  std::optional<uint64_t> layers_size;
   std::string tag;               // empty when pushed by digest
   // Labels of the image config (source "manifest"), recorded only when the
   // manifest has no manifest-sourced labels yet (a re-push adds none).
@@ -284,9 +288,14 @@ class Database {
   // In one transaction: points `tag` at the (not deleted) manifest `digest`
   // as a push does (ending the live row if it points elsewhere). Returns
   // the digest the tag pointed at before, if any. NotFound(kRepository),
-  // NotFound(kManifest).
+  // NotFound(kManifest). `audit`, if set, is asked for the audit row of the
+  // change given the previous digest (none: nothing to record), and the row
+  // commits with the tag. The transaction shares its commit with concurrent
+  // pushes (db/group_commit.h).
+  using TagAudit = std::function<std::optional<AuditRow>(const std::optional<Digest>& previous)>;
   virtual Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
-                                               const Digest& digest, int64_t now) = 0;
+                                               const Digest& digest, int64_t now,
+                                               const TagAudit& audit = {}) = 0;
   // Ignores deleted manifests.
   virtual Result<std::optional<ManifestDetailRow>> FindManifestDetail(std::string_view repository,
                                                                       const Digest& digest) = 0;

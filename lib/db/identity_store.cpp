@@ -150,8 +150,17 @@ TokenRow ReadToken(Stmt& q, bool oauth) {
 // ---- accounts ----
 
 Result<std::optional<AccountRow>> IdentityStore::FindAccount(std::string_view name) {
-  return ReadOn<std::optional<AccountRow>>(pool_,
-                                           [&](Connection& c) { return AccountByName(c, name); });
+  const uint64_t generation = pool_.CacheGeneration();
+  if (auto hit = accounts_.Get(name, generation)) return std::optional<AccountRow>(std::move(*hit));
+  auto row = ReadOn<std::optional<AccountRow>>(
+      pool_, [&](Connection& c) { return AccountByName(c, name); });
+  if (row.ok() && *row) {
+    const AccountRow& a = **row;
+    accounts_.Put(name, generation, a,
+                  sizeof(AccountRow) + name.size() + a.name.size() + a.email.size() +
+                      a.password_hash.size() + a.token_hash.size() + a.description.size());
+  }
+  return row;
 }
 
 Result<AccountRow> IdentityStore::InsertAccount(const AccountRow& row, const AuditRow& audit) {
@@ -388,8 +397,18 @@ std::optional<RepositoryRow> RepositoryByName(Connection& c, std::string_view na
 }  // namespace
 
 Result<std::optional<RepositoryRow>> IdentityStore::FindRepository(std::string_view name) {
-  return ReadOn<std::optional<RepositoryRow>>(
+  const uint64_t generation = pool_.CacheGeneration();
+  if (auto hit = repositories_.Get(name, generation)) {
+    return std::optional<RepositoryRow>(std::move(*hit));
+  }
+  auto row = ReadOn<std::optional<RepositoryRow>>(
       pool_, [&](Connection& c) { return RepositoryByName(c, name); });
+  if (row.ok() && *row) {
+    const RepositoryRow& r = **row;
+    repositories_.Put(name, generation, r,
+                      sizeof(RepositoryRow) + name.size() + r.name.size() + r.description.size());
+  }
+  return row;
 }
 
 Result<bool> IdentityStore::CreateRepository(const NewRepository& repo, const AuditRow& audit) {
@@ -1091,7 +1110,8 @@ Status IdentityStore::UpdatePrototypeRole(int64_t org_id, std::string_view uuid,
 }
 
 // Two plans, both bounded by the page and the principal's own grants, never
-// by the number of repositories:
+// by the number of repositories (nor of tags: last_modified is the newest
+// tag start, as Quay's, one step down the tag_started index):
 // - starred_by: the user's stars (one index range), each checked against the
 //   visibility rule;
 // - otherwise a union of ordered, limited index ranges, one per source of
@@ -1108,7 +1128,7 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
     // Built once: Prepare caches by the text's address.
     static const std::string kColumns =
         "SELECT r.name, COALESCE(s.description, ''), COALESCE(s.visibility = 'public', 0),"
-        " (SELECT MAX(COALESCE(t.end_at, t.start_at)) FROM tag t WHERE t.repository_id = r.id),"
+        " (SELECT MAX(t.start_at) FROM tag t WHERE t.repository_id = r.id),"
         " EXISTS (SELECT 1 FROM star st WHERE st.account_id = :viewer"
         "         AND st.repository_id = r.id)";
     static const std::string kStarred =
@@ -1204,7 +1224,8 @@ Status IdentityStore::InsertStar(int64_t account_id, int64_t repository_id, int6
         ins->exec();
         return Status::Ok();
       },
-      CacheEffect::kNone);
+      // Repository listings are cached with their is_starred flags.
+      CacheEffect::kInvalidates);
 }
 
 Status IdentityStore::DeleteStar(int64_t account_id, int64_t repository_id) {
@@ -1217,7 +1238,7 @@ Status IdentityStore::DeleteStar(int64_t account_id, int64_t repository_id) {
         del->exec();
         return Status::Ok();
       },
-      CacheEffect::kNone);
+      CacheEffect::kInvalidates);
 }
 
 Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListStarred(

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "db/audit_store.h"
+#include "db/read_cache.h"
 #include "quay/status.h"
 
 namespace quay::db {
@@ -348,6 +349,12 @@ class IdentityStore {
 
  private:
   ConnectionPool& pool_;
+  // Accounts and repositories by name, as read under the pool's cache
+  // generation (db/read_cache.h): nearly every API request looks up its
+  // caller's account and its repository, and each lookup would otherwise
+  // be a read transaction of its own. Found rows only.
+  ReadCache<AccountRow> accounts_{2u << 20};
+  ReadCache<RepositoryRow> repositories_{2u << 20};
 };
 
 }  // namespace quay::db

@@ -478,7 +478,35 @@ CREATE TABLE repository_notification (
 CREATE INDEX repository_notification_repository ON repository_notification(repository_id, id);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// v7: the sum of an image manifest's layers[].size, computed once when it is
+// pushed, so that a tag page of 100 rows does not parse 100 manifests' JSON
+// (NULL for an index, which has no layers array). And verified tokens are now
+// cached (IdentityService's VerifyToken): deleting a token, or changing its
+// secret or expiry, advances change_epoch, so that a token revoked by another
+// process is refused here within the epoch poll interval (last_used_at
+// stamps do not); stars too, since repository listings are cached with
+// their is_starred flags.
+constexpr const char* kV7 = R"sql(
+CREATE TRIGGER app_token_epoch_d AFTER DELETE ON app_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER app_token_epoch_u AFTER UPDATE OF secret_hash, expires_at ON app_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER oauth_token_epoch_d AFTER DELETE ON oauth_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER oauth_token_epoch_u AFTER UPDATE OF secret_hash, expires_at ON oauth_token
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER star_epoch_i AFTER INSERT ON star
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+CREATE TRIGGER star_epoch_d AFTER DELETE ON star
+  BEGIN UPDATE change_epoch SET value = value + 1; END;
+ALTER TABLE manifest ADD COLUMN layers_size INTEGER;
+UPDATE manifest SET layers_size = COALESCE(
+    (SELECT SUM(json_extract(l.value, '$.size'))
+     FROM json_each(CAST(content AS TEXT), '$.layers') l), 0)
+  WHERE json_type(CAST(content AS TEXT), '$.layers') = 'array';
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

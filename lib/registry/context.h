@@ -14,6 +14,7 @@
 #include "quay/clock.h"
 #include "quay/logger.h"
 #include "quay/options.h"
+#include "quay/registry.h"
 #include "quay/storage.h"
 #include "registry/digest_locks.h"
 #include "registry/upload_sessions.h"
@@ -43,6 +44,10 @@ struct Context {
   // Where page N of a REST tag listing ended, (start_at, tag row id), so
   // that page N+1 continues by keyset instead of OFFSET (registry/rest_views.cpp).
   db::ReadCache<std::pair<int64_t, int64_t>> tag_row_cursors{1u << 20};
+  // REST tag listing pages and repository summaries (the UI's repository
+  // page asks for both on every view).
+  db::ReadCache<std::shared_ptr<const TagListPage>> tag_row_pages{8u << 20};
+  db::ReadCache<RepositorySummary> summaries{1u << 20};
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

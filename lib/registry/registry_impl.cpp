@@ -204,6 +204,11 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
   row.content = bytes;
   for (const auto& d : manifest->BlobReferences()) row.blobs.push_back(d.digest);
   for (const auto& d : manifest->manifests) row.children.push_back(d.digest);
+  if (manifest->kind == ManifestKind::kImage) {
+    uint64_t layers = 0;
+    for (const auto& d : manifest->layers) layers += d.size;
+    row.layers_size = layers;
+  }
   // Duplicates would make the reference checks and inserts do work twice.
   for (auto* v : {&row.blobs, &row.children}) {
     std::sort(v->begin(), v->end());

@@ -59,6 +59,8 @@ class RegistryImpl final : public Registry {
   Result<TagListPage> ListTagRows(std::string_view repository, const TagListQuery& query) override;
   Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
                                        const Digest& manifest) override;
+  Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
+                                       const Digest& manifest, const Actor& actor) override;
   Result<ManifestInfo> GetManifestInfo(std::string_view repository, const Digest& digest) override;
   Result<RepositorySummary> RepositoryStats(std::string_view repository) override;
   Result<std::vector<Label>> ListLabels(std::string_view repository, const Digest& manifest,

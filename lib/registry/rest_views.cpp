@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/manifest.h"
+#include "api/service_state.h"
 #include "db/connection.h"
 #include "quay/reference.h"
 #include "registry/registry_impl.h"
@@ -123,6 +124,8 @@ Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
   // (no write since): the same rows OFFSET would give, found by keyset.
   // Otherwise it skips (N-1) * limit rows.
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
+  const std::string key = TagPageKey(repository, query, limit, page);
+  if (auto hit = ctx_->tag_row_pages.Get(key, generation)) return **hit;
   if (page > 1) {
     const std::string previous = TagPageKey(repository, query, limit, page - 1);
     if (auto cursor = ctx_->tag_row_cursors.Get(previous, generation)) {
@@ -138,8 +141,7 @@ Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
   if (!*rows) return UnknownRepository(repository);
   if (!(*rows)->rows.empty()) {
     const db::TagPageRow& last = (*rows)->rows.back();
-    ctx_->tag_row_cursors.Put(TagPageKey(repository, query, limit, page), generation,
-                              {last.start_at, last.id}, 2 * sizeof(int64_t));
+    ctx_->tag_row_cursors.Put(key, generation, {last.start_at, last.id}, 2 * sizeof(int64_t));
   }
 
   TagListPage out;
@@ -157,7 +159,13 @@ Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
     r.last_modified = r.start;
     out.rows.push_back(std::move(r));
   }
-  return out;
+  auto shared = std::make_shared<const TagListPage>(std::move(out));
+  size_t cost = sizeof(TagListPage) + key.size();
+  for (const TagListRow& r : shared->rows) {
+    cost += sizeof(TagListRow) + r.name.size() + r.manifest_media_type.size() + 80;
+  }
+  ctx_->tag_row_pages.Put(key, generation, shared, cost);
+  return *shared;
 }
 
 Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
@@ -166,6 +174,35 @@ Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
   if (auto s = ValidateTag(tag); !s.ok()) return s;
   if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
   return ctx_->db->PutTag(repository, tag, manifest, ctx_->NowMicros());
+}
+
+Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
+                                                   std::string_view tag, const Digest& manifest,
+                                                   const Actor& actor) {
+  if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = ValidateTag(tag); !s.ok()) return s;
+  if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  const int64_t now = ctx_->NowMicros();
+  // Quay's metadata keys (endpoints/api/tag.py): create_tag, or move_tag
+  // with the digest the tag left.
+  auto audit = [&](const std::optional<Digest>& previous) -> std::optional<db::AuditRow> {
+    if (previous && *previous == manifest) return std::nullopt;
+    const std::string_view ns = NamespaceOf(repository);
+    const std::string_view repo = repository.substr(std::min(repository.size(), ns.size() + 1));
+    const std::string digest = manifest.str();
+    std::string metadata =
+        previous ? AuditMetadata({{"tag", tag},
+                                  {"repo", repo},
+                                  {"namespace", ns},
+                                  {"manifest_digest", digest},
+                                  {"original_manifest_digest", previous->str()}})
+                 : AuditMetadata(
+                       {{"tag", tag}, {"repo", repo}, {"namespace", ns}, {"manifest_digest", digest}});
+    return api::ToAuditRow(AuditEvent::By(actor, previous ? "move_tag" : "create_tag",
+                                          std::string(repository), std::move(metadata)),
+                           now);
+  };
+  return ctx_->db->PutTag(repository, tag, manifest, now, audit);
 }
 
 Result<ManifestInfo> RegistryImpl::GetManifestInfo(std::string_view repository,
@@ -210,12 +247,15 @@ Result<ManifestInfo> RegistryImpl::GetManifestInfo(std::string_view repository,
 
 Result<RepositorySummary> RegistryImpl::RepositoryStats(std::string_view repository) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  const uint64_t generation = ctx_->db->connections().CacheGeneration();
+  if (auto hit = ctx_->summaries.Get(repository, generation)) return *hit;
   auto row = ctx_->db->RepositoryStats(repository);
   if (!row.ok()) return row.status();
   if (!*row) return UnknownRepository(repository);
   RepositorySummary out;
   out.tag_count = (*row)->live_tags;
   if ((*row)->last_tag_change) out.last_modified = At(*(*row)->last_tag_change);
+  ctx_->summaries.Put(repository, generation, out, sizeof(RepositorySummary) + repository.size());
   return out;
 }
 

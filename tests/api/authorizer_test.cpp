@@ -351,3 +351,52 @@ TEST_CASE("authorizer: cached decisions follow permission changes") {
   CHECK(authz->Check(Principal::Anonymous(), "alice/app", Action::kPull).ok());
   CHECK(authz->Check(bob, "alice/app", Action::kPull).ok());
 }
+
+// Verified tokens are cached too (VerifyToken): revoking one here is seen by
+// the next request, revoking or disabling from another process within the
+// epoch poll interval (schema v7's token triggers; accounts had one).
+TEST_CASE("authorizer: cached token verification follows revocation and disabling") {
+  TempDir dir;
+  Options options = FastIdentityOptions(dir.path());
+  auto id = OpenIdentity(options);
+  REQUIRE(id->CreateUser(AdminActor(), "alice", "", "pw").ok());
+  auto scopes = ScopeSet{Scope::kRepoRead};
+  auto first = id->IssueOAuthToken(AdminActor(), "alice", "ci", scopes);
+  auto second = id->IssueOAuthToken(AdminActor(), "alice", "ci", scopes);
+  auto app = id->CreateAppToken(AdminActor(), "alice", "laptop");
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(app.ok());
+  for (int i = 0; i < 2; ++i) {  // the second answer comes from the cache
+    CHECK(id->AuthenticateOAuthToken(first->secret).ok());
+    CHECK(id->AuthenticateOAuthToken(second->secret).ok());
+    CHECK(id->AuthenticateAppToken(app->secret).ok());
+  }
+  // A wrong secret with a cached lookup part still fails.
+  std::string tampered = first->secret;
+  tampered.back() = tampered.back() == 'a' ? 'b' : 'a';
+  CHECK(id->AuthenticateOAuthToken(tampered).status().code() == Code::kUnauthenticated);
+
+  QUAY_REQUIRE_OK(id->RevokeOAuthToken(AdminActor(), first->token.id));
+  CHECK(id->AuthenticateOAuthToken(first->secret).status().code() == Code::kUnauthenticated);
+  CHECK(id->AuthenticateOAuthToken(second->secret).ok());
+
+  {
+    auto other = OpenIdentity(options);
+    QUAY_REQUIRE_OK(other->RevokeOAuthToken(AdminActor(), second->token.id));
+    QUAY_REQUIRE_OK(other->RevokeAppToken(AdminActor(), "alice", app->token.id));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  CHECK(id->AuthenticateOAuthToken(second->secret).status().code() == Code::kUnauthenticated);
+  CHECK(id->AuthenticateAppToken(app->secret).status().code() == Code::kUnauthenticated);
+
+  auto third = id->IssueOAuthToken(AdminActor(), "alice", "ci", scopes);
+  REQUIRE(third.ok());
+  CHECK(id->AuthenticateOAuthToken(third->secret).ok());
+  {
+    auto other = OpenIdentity(options);
+    QUAY_REQUIRE_OK(other->SetUserEnabled(AdminActor(), "alice", false));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  CHECK(id->AuthenticateOAuthToken(third->secret).status().code() == Code::kUnauthenticated);
+}

@@ -309,6 +309,24 @@ TEST_CASE("ListRepositories: visibility rules, filters, stars and pages") {
   REQUIRE(s.ok());
   CHECK(names(*s) == std::vector<std::string>{"carol/shared"});  // secret: not visible to bob
   CHECK(s->repositories[0].is_starred);
+  // Listings are cached: a star, a grant and a tag change show at once.
+  auto carol_shared = [&] {
+    auto listed = perms.ListRepositories(bob, {}, 100, "");
+    REQUIRE(listed.ok());
+    for (const auto& r : listed->repositories) {
+      if (r.namespace_name == "carol" && r.name == "shared") return r;
+    }
+    return RepositoryListing{};
+  };
+  CHECK(carol_shared().is_starred);
+  REQUIRE(w.id->stars().Unstar("bob", "carol/shared").ok());
+  CHECK_FALSE(carol_shared().is_starred);
+  REQUIRE(w.id->stars().Star("bob", "carol/shared").ok());
+  CHECK(carol_shared().is_starred);
+  CHECK(names(*perms.ListRepositories(bob, {}, 100, "")).size() == 4);
+  REQUIRE(perms.SetPermission(w.admin, "carol/secret", Grantee::User("bob"), RepositoryRole::kRead)
+              .ok());
+  CHECK(names(*perms.ListRepositories(bob, {}, 100, "")).size() == 5);
   starred.starred_by = "nobody";
   CHECK(perms.ListRepositories(bob, starred, 100, "").status().code() == Code::kNotFound);
 }

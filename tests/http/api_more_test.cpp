@@ -45,7 +45,21 @@ TEST_CASE("api more: tag list, tag change (create and move), manifest view, labe
   CHECK(s.As(alice, "PUT", "/api/v1/repository/acme/app/tag/v3",
              R"({"manifest_digest":")" + second + "\"}")
             .status == 201);
+  {
+    // The row committed with the tag, with Quay's keys and the performer.
+    const auto moves = s.AuditRows("move_tag", "acme/app");
+    REQUIRE(moves.size() == 1);
+    CHECK(moves[0].performer == "alice");
+    CHECK(moves[0].metadata.find("\"original_manifest_digest\":\"" + first + "\"") !=
+          std::string::npos);
+    CHECK(moves[0].metadata.find("\"manifest_digest\":\"" + second + "\"") != std::string::npos);
+  }
+  // Pointing a tag where it already points records nothing.
+  CHECK(s.As(alice, "PUT", "/api/v1/repository/acme/app/tag/v3",
+             R"({"manifest_digest":")" + second + "\"}")
+            .status == 201);
   CHECK(s.AuditRows("move_tag", "acme/app").size() == 1);
+  CHECK(s.AuditRows("create_tag", "acme/app").size() == 1);
   CHECK(
       s.As(alice, "PUT", "/api/v1/repository/acme/app/tag/v4",
            R"({"manifest_digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"})")

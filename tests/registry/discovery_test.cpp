@@ -302,7 +302,7 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
         db.exec("DROP TABLE IF EXISTS " + name);
       }
     }
-    for (const char* column : {"deleted_at", "config_media_type", "annotations"}) {
+    for (const char* column : {"deleted_at", "config_media_type", "annotations", "layers_size"}) {
       db.exec(std::string("ALTER TABLE manifest DROP COLUMN ") + column);
     }
     db.exec("DELETE FROM schema_migrations WHERE version >= 2");
@@ -314,4 +314,11 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
   CHECK(list[0].artifact_type == "application/vnd.example.sig");
   CHECK(list[0].annotations == std::map<std::string, std::string>{{"who", "bob"}});
   CHECK(r->GetManifest("sig/app", "v1").ok());
+  // Version 7 summed the layer sizes of the manifests already stored.
+  SQLite::Database db((std::filesystem::path(dir.path()) / "quay.db").string(),
+                      SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT COUNT(*) FROM manifest WHERE layers_size IS NOT NULL").getInt() >= 1);
+  CHECK(db.execAndGet("SELECT COUNT(*) FROM manifest WHERE (layers_size IS NULL) <>"
+                      " (json_type(CAST(content AS TEXT), '$.layers') IS NOT 'array')")
+            .getInt() == 0);
 }
