@@ -124,7 +124,7 @@ RegistryAuth::RegistryAuth(quay::IdentityService& identity, RegistryAuthOptions 
       clock_(clock ? std::move(clock) : quay::Clock::System()),
       logger_(logger ? std::move(logger) : quay::Logger::Discard()),
       authorizer_(identity.authorizer()),
-      throttle_(options_.login_throttle, clock_) {}
+      throttle_(quay::LoginThrottle::New(options_.login_throttle, clock_)) {}
 
 RegistryAuth::~RegistryAuth() {
   if (appender_) {

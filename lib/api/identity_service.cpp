@@ -122,6 +122,47 @@ class IdentityServiceImpl final : public IdentityService {
     return AuthenticateUser(username, password);
   }
 
+  LoginResult Login(const LoginAttempt& attempt, LoginThrottle* throttle) override {
+    const std::string_view key =
+        attempt.method == LoginAttempt::Method::kOAuthToken ? "$oauthtoken" : attempt.username;
+    LoginResult out;
+    if (throttle != nullptr) {
+      out.retry_after = throttle->RetryAfter(key, attempt.address);
+      if (out.throttled()) return out;
+    }
+    switch (attempt.method) {
+      case LoginAttempt::Method::kBasic:
+        out.principal = AuthenticateBasic(attempt.username, attempt.secret);
+        break;
+      case LoginAttempt::Method::kPassword:
+        out.principal = AuthenticateUser(attempt.username, attempt.secret);
+        break;
+      case LoginAttempt::Method::kOAuthToken:
+        out.principal = AuthenticateOAuthToken(attempt.secret);
+        break;
+    }
+    if (throttle == nullptr) return out;
+    if (out.principal.ok()) {
+      throttle->RecordSuccess(key, attempt.address);
+      return out;
+    }
+    if (out.principal.status().code() != Code::kUnauthenticated) return out;
+    auto name = LoginNameOf(key);
+    if (!name.ok()) return out;  // cannot tell: count nothing rather than guess
+    throttle->RecordFailure(key, attempt.address, *name);
+    return out;
+  }
+
+  // Which back-off table a failed login's name belongs to: only a name the
+  // database knows (or a fixed credential name) may reach an account's record.
+  Result<LoginName> LoginNameOf(std::string_view name) {
+    if (name == "$app" || name == "$oauthtoken") return LoginName::kAccount;
+    if (name.empty() || name.size() > 255) return LoginName::kUnknown;
+    auto found = state_->identity.FindAccount(name);
+    if (!found.ok()) return found.status();
+    return found->has_value() ? LoginName::kAccount : LoginName::kUnknown;
+  }
+
   Result<Principal> AuthenticateUser(std::string_view username,
                                      std::string_view password) override {
     const auto cost = state_->options.identity.password_hash_cost;
