@@ -345,16 +345,14 @@ quay::Result<IssuedToken> RegistryAuth::Issue(const quay::Actor& actor,
   return out;
 }
 
-void RegistryAuth::RecordPull(const quay::AuditEventView& event) {
+void RegistryAuth::RecordPull(const quay::ManifestAuditEvent& event) {
   if (!options_.pull_audit || !appender_) return;
-  appender_->AppendView(event);
+  appender_->AppendView(event.view());
 }
 
-void RegistryAuth::RecordPush(const quay::Actor& actor, std::string_view repository,
-                              std::string metadata) {
+void RegistryAuth::RecordPush(const quay::ManifestAuditEvent& event) {
   if (!appender_) return;
-  appender_->Append(
-      quay::AuditEvent::By(actor, "push_repo", std::string(repository), std::move(metadata)));
+  appender_->AppendView(event.view());
 }
 
 void RegistryAuth::RecordLogin(const quay::Actor& actor, bool success, std::string_view username,

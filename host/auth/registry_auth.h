@@ -155,8 +155,10 @@ class RegistryAuth {
   // Queues an audit row (pull_repo only when pull audit is on). Never blocks.
   // Whether pulls are recorded (--no-pull-audit turns them off).
   bool pull_audit() const { return options_.pull_audit && appender_ != nullptr; }
-  void RecordPull(const quay::AuditEventView& event);
-  void RecordPush(const quay::Actor& actor, std::string_view repository, std::string metadata);
+  // The rows are the library's ManifestAuditEvent (kinds and metadata as
+  // Quay writes them); these only pick the appender and the pull switch.
+  void RecordPull(const quay::ManifestAuditEvent& event);
+  void RecordPush(const quay::ManifestAuditEvent& event);
   // login_success (actor = who logged in) or login_failure (actor anonymous;
   // `username` is what was tried), metadata {"type":"v2auth","useragent",...}.
   void RecordLogin(const quay::Actor& actor, bool success, std::string_view username,
