@@ -93,6 +93,7 @@ quay::Status HandleManifestPut(Exchange& ex) {
     return true;
   });
   if (too_large) return TooLarge(limit);
+  if (quay::Status ready = PrepareForPush(ex); !ready.ok()) return ready;
   if (outcome != RequestBody::Outcome::kComplete) {
     return quay::Status::InvalidArgument(quay::Subject::kManifest,
                                          "the request body ended before its declared length");

@@ -484,6 +484,42 @@ class IdentityServiceImpl final : public IdentityService {
     return CreateRepositoryRow(actor, name, visibility, "", /*adopt=*/true);
   }
 
+  Result<PushTarget> PushToCreate(const Actor& actor, std::string_view name) override {
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    auto refused = [](const Status& s) {
+      return s.code() == Code::kDenied || s.code() == Code::kUnauthenticated || s.IsNotFound() ||
+             s.code() == Code::kInvalidArgument;
+    };
+    if (Status may = authorizer_->Check(actor.principal, name, Action::kPush); !may.ok()) {
+      if (refused(may)) return PushTarget::kRefused;
+      return may;
+    }
+    if (actor.principal.anonymous()) {
+      // AllowAll-like policies aside, an anonymous push never creates.
+      auto existing = state_->identity.FindRepository(name);
+      if (!existing.ok()) return existing.status();
+      return *existing ? PushTarget::kExists : PushTarget::kRefused;
+    }
+    auto created = EnsureRepository(actor, name);
+    if (!created.ok()) {
+      if (refused(created.status())) return PushTarget::kRefused;
+      return created.status();
+    }
+    return *created ? PushTarget::kCreated : PushTarget::kExists;
+  }
+
+  Result<RepositoryInfo> CreateRepositoryAs(const Actor& actor, std::string_view name,
+                                            Visibility visibility,
+                                            std::string_view description) override {
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    if (Status may = authorizer_->CheckNamespace(actor.principal, NamespaceOf(name),
+                                                 NamespaceAction::kCreateRepository);
+        !may.ok()) {
+      return may;
+    }
+    return CreateRepository(actor, name, visibility, description);
+  }
+
   Result<RepositoryInfo> GetRepository(std::string_view name) override {
     auto row = RequireRepository(name);
     if (!row.ok()) return row.status();
