@@ -289,6 +289,25 @@ class IdentityServiceImpl final : public IdentityService {
     return state_->identity.DeleteAccount(row->id, audit);
   }
 
+  Result<std::vector<std::string>> DeleteNamespaceRows(const Actor& actor, std::string_view name,
+                                                       NamespaceDeletion what) {
+    if (auto s = ValidateAccountName(name); !s.ok()) return s;
+    std::optional<int64_t> account;
+    std::optional<db::AuditRow> audit;
+    if (what == NamespaceDeletion::kUser) {
+      auto row = Require(name, db::AccountKind::kUser, "user");
+      if (!row.ok()) return row.status();
+      account = row->id;
+      audit = Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", name}}));
+    } else if (what == NamespaceDeletion::kOrganization) {
+      auto row = Require(name, db::AccountKind::kOrg, "organization");
+      if (!row.ok()) return row.status();
+      account = row->id;
+      audit = Audit(actor, "org_delete", row->name, "", AuditMetadata({{"namespace", name}}));
+    }
+    return state_->identity.DeleteNamespace(name, account, audit);
+  }
+
   // ---- organizations and teams ----
 
   Result<Organization> CreateOrganization(const Actor& actor, std::string_view name,
@@ -1418,6 +1437,17 @@ std::unique_ptr<IdentityService> NewIdentityService(const Options& options,
                                                     std::shared_ptr<db::Database> database) {
   return std::make_unique<IdentityServiceImpl>(
       std::make_shared<ServiceState>(options, std::move(database)));
+}
+
+Result<std::vector<std::string>> DeleteNamespaceRows(IdentityService& identity, const Actor& actor,
+                                                     std::string_view name,
+                                                     NamespaceDeletion what) {
+  auto* impl = dynamic_cast<IdentityServiceImpl*>(&identity);
+  if (impl == nullptr) {
+    return Status::InvalidArgument(Subject::kNone,
+                                   "the identity service was not opened by IdentityService::Open");
+  }
+  return impl->DeleteNamespaceRows(actor, name, what);
 }
 
 }  // namespace quay::api
