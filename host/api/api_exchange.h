@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "host/auth/login_throttle.h"
 #include "host/auth/session.h"
 #include "host/route/path_trie.h"
 #include "host/route/route_table.h"
@@ -22,6 +21,7 @@
 #include "quay/clock.h"
 #include "quay/identity.h"
 #include "quay/logger.h"
+#include "quay/login_throttle.h"
 #include "quay/registry.h"
 
 namespace httplib {
@@ -69,7 +69,7 @@ struct ApiServices {
   const SessionCodec& sessions;
   std::shared_ptr<quay::Clock> clock;
   // The failed-login back-off shared with /v2/auth (null: none).
-  LoginThrottle* throttle = nullptr;
+  quay::LoginThrottle* throttle = nullptr;
 };
 
 struct ApiExchange {

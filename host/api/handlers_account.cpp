@@ -50,8 +50,11 @@ Status HandleChangeUserDetails(ApiExchange& ex) {
 }
 
 Status HandleDeleteCurrentUser(ApiExchange& ex) {
-  if (Status s = DeleteNamespaceRepositories(ex, ex.UserName()); !s.ok()) return s;
-  if (Status s = ex.svc.identity.DeleteUser(ex.actor(), ex.UserName()); !s.ok()) return s;
+  if (Status s = quay::DeleteNamespace(ex.svc.registry, ex.svc.identity, ex.actor(), ex.UserName(),
+                                       quay::NamespaceDeletion::kUser);
+      !s.ok()) {
+    return s;
+  }
   ex.res.set_header("Set-Cookie", SessionCodec::ClearCookie());
   ReplyEmpty(ex.res, 204);
   return Status::Ok();

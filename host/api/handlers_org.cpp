@@ -147,8 +147,8 @@ Status HandleDeleteOrg(ApiExchange& ex) {
   if (!ex.svc.identity.GetOrganization(Org(ex)).ok()) {
     return Status::NotFound(quay::Subject::kNone, "Not Found");
   }
-  if (Status s = DeleteNamespaceRepositories(ex, Org(ex)); !s.ok()) return s;
-  Status deleted = ex.svc.identity.DeleteOrganization(ex.actor(), Org(ex));
+  Status deleted = quay::DeleteNamespace(ex.svc.registry, ex.svc.identity, ex.actor(), Org(ex),
+                                         quay::NamespaceDeletion::kOrganization);
   if (!deleted.ok()) return deleted;
   ReplyEmpty(ex.res, 204);
   return Status::Ok();

@@ -32,12 +32,8 @@ Status HandleCreateRepo(ApiExchange& ex) {
     return Status::InvalidArgument(quay::Subject::kNone, "only image repositories are supported");
   }
   const std::string full = *ns + "/" + *name;
-  if (Status v = quay::ValidateRepositoryName(full); !v.ok()) return v;
-  Status may = ex.svc.identity.authorizer()->CheckNamespace(
-      ex.principal, *ns, quay::NamespaceAction::kCreateRepository);
-  if (!may.ok()) return may;
-  auto created = ex.svc.identity.CreateRepository(ex.actor(), full, *visibility,
-                                                  OptString(ex.body, "description").value_or(""));
+  auto created = ex.svc.identity.CreateRepositoryAs(ex.actor(), full, *visibility,
+                                                    OptString(ex.body, "description").value_or(""));
   if (!created.ok()) {
     if (created.status().code() == quay::Code::kConflict) {
       return Status::InvalidArgument(quay::Subject::kNone, "Repository already exists");

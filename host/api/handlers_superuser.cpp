@@ -102,8 +102,11 @@ Status HandleSuperuserDeleteUser(ApiExchange& ex) {
   if (ex.svc.identity.SuperuserOf(name) != quay::SuperuserKind::kNone) {
     return Status::Denied("Cannot delete a superuser");
   }
-  if (Status s = DeleteNamespaceRepositories(ex, name); !s.ok()) return s;
-  if (Status s = ex.svc.identity.DeleteUser(ex.actor(), name); !s.ok()) return s;
+  if (Status s = quay::DeleteNamespace(ex.svc.registry, ex.svc.identity, ex.actor(), name,
+                                       quay::NamespaceDeletion::kUser);
+      !s.ok()) {
+    return s;
+  }
   ReplyEmpty(ex.res, 204);
   return Status::Ok();
 }
@@ -112,8 +115,9 @@ Status HandleSuperuserDeleteOrg(ApiExchange& ex) {
   if (!ex.svc.identity.GetOrganization(ex.Param("name")).ok()) {
     return Status::NotFound(quay::Subject::kNone, "Not Found");
   }
-  if (Status s = DeleteNamespaceRepositories(ex, ex.Param("name")); !s.ok()) return s;
-  if (Status s = ex.svc.identity.DeleteOrganization(ex.actor(), ex.Param("name")); !s.ok()) {
+  if (Status s = quay::DeleteNamespace(ex.svc.registry, ex.svc.identity, ex.actor(),
+                                       ex.Param("name"), quay::NamespaceDeletion::kOrganization);
+      !s.ok()) {
     return s;
   }
   ReplyEmpty(ex.res, 204);

@@ -42,22 +42,22 @@ Status HandleSignin(ApiExchange& ex) {
   if (!password.ok()) return password.status();
   // The same back-off as /v2/auth: past the limit, 429 with Retry-After
   // whether or not the password is right (Quay: plain text).
-  if (ex.svc.throttle != nullptr) {
-    if (auto wait = ex.svc.throttle->RetryAfter(*username, ex.ip); wait.count() > 0) {
-      ex.res.status = 429;
-      ex.res.set_header("Retry-After", std::to_string(wait.count()));
-      ex.res.set_content("Too many login attempts.", "text/plain");
-      return Status::Ok();
+  quay::LoginAttempt attempt;
+  attempt.method = quay::LoginAttempt::Method::kPassword;
+  attempt.username = *username;
+  attempt.secret = *password;
+  attempt.address = ex.ip;
+  quay::LoginResult login = ex.svc.identity.Login(attempt, ex.svc.throttle);
+  if (login.throttled()) {
+    ex.res.status = 429;
+    ex.res.set_header("Retry-After", std::to_string(login.retry_after.count()));
+    ex.res.set_content("Too many login attempts.", "text/plain");
+    return Status::Ok();
+  }
+  if (!login.principal.ok()) {
+    if (login.principal.status().code() != quay::Code::kUnauthenticated) {
+      return login.principal.status();
     }
-  }
-  quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(*username, *password);
-  if (ex.svc.throttle != nullptr) {
-    if (who.ok())
-      ex.svc.throttle->RecordSuccess(*username, ex.ip);
-    else
-      ex.svc.throttle->RecordFailure(*username, ex.ip);
-  }
-  if (!who.ok()) {
     Json j;
     j.Object().Field("success", false).Field("message", "Invalid username or password");
     j.Field("invalidCredentials", true).End();

@@ -46,22 +46,6 @@ quay::Status AuditRepository(
       ex.actor(), std::move(kind), std::string(repository), quay::AuditMetadata(fields)));
 }
 
-quay::Status DeleteNamespaceRepositories(ApiExchange& ex, std::string_view ns) {
-  const std::string prefix = std::string(ns) + "/";
-  std::string after = prefix;
-  while (true) {
-    auto page = ex.svc.registry.ListRepositories(100, after);
-    if (!page.ok()) return page.status();
-    for (const std::string& name : page->names) {
-      if (!name.starts_with(prefix)) return quay::Status::Ok();
-      quay::Status deleted = ex.svc.registry.DeleteRepository(name);
-      if (!deleted.ok() && deleted.code() != quay::Code::kNotFound) return deleted;
-      after = name;
-    }
-    if (!page->more || page->names.empty()) return quay::Status::Ok();
-  }
-}
-
 quay::Result<std::string> PageCursor(const ApiExchange& ex, const std::string& binding) {
   const std::string page = ex.Query("next_page");
   if (page.empty()) return std::string();

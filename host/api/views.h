@@ -25,12 +25,6 @@ quay::Status AuditRepository(
     ApiExchange& ex, std::string kind, std::string_view repository,
     std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
 
-// Deletes every repository of namespace `ns`: the library keeps them when
-// their namespace goes (DeleteUser / DeleteOrganization), and a namesake
-// created later must not inherit them (Quay deletes them with the
-// namespace). Call before deleting the account.
-quay::Status DeleteNamespaceRepositories(ApiExchange& ex, std::string_view ns);
-
 // Sealed next_page cursors. `binding` names the listing, its filters and the
 // caller; PageCursor answers the position inside the request's next_page
 // ("" without one), InvalidArgument for a token sealed for another binding

@@ -124,7 +124,7 @@ RegistryAuth::RegistryAuth(quay::IdentityService& identity, RegistryAuthOptions 
       clock_(clock ? std::move(clock) : quay::Clock::System()),
       logger_(logger ? std::move(logger) : quay::Logger::Discard()),
       authorizer_(identity.authorizer()),
-      throttle_(options_.login_throttle, clock_) {}
+      throttle_(quay::LoginThrottle::New(options_.login_throttle, clock_)) {}
 
 RegistryAuth::~RegistryAuth() {
   if (appender_) {
@@ -249,26 +249,17 @@ quay::Result<std::vector<std::string>> RegistryAuth::GrantActions(const quay::Ac
   const bool wants_push = std::any_of(scope.actions.begin(), scope.actions.end(),
                                       [](uint8_t a) { return a == kScopePush || a == kScopeAll; });
 
-  // Push-to-create: a granted push on a missing repository creates it now,
-  // so the pushes that follow find it with its visibility and prototypes.
+  // Push-to-create (the library's rule): a granted push on a missing
+  // repository creates it now, so the pushes that follow find it with its
+  // visibility and prototypes.
   if (wants_push && !who.anonymous()) {
-    quay::Result<bool> may_push = Allowed(who, repo, Action::kPush);
-    if (!may_push.ok()) return may_push.status();
-    if (*may_push) {
-      quay::Result<quay::RepositoryInfo> existing = identity_.GetRepository(repo);
-      if (!existing.ok() && existing.status().IsNotFound()) {
-        quay::Result<bool> created = identity_.EnsureRepository(actor, repo);
-        if (!created.ok() && !IsRefusal(created.status()) &&
-            created.status().code() != quay::Code::kInvalidArgument) {
-          return created.status();
-        }
-        logger_->Log(quay::LogLevel::kDebug, "auth",
-                     created.ok() ? "created repository on push" : "failed to create repository",
-                     {{"repository", repo},
-                      {"error", created.ok() ? std::string() : created.status().ToString()}});
-      } else if (!existing.ok()) {
-        return existing.status();
-      }
+    quay::Result<quay::PushTarget> target = identity_.PushToCreate(actor, repo);
+    if (!target.ok() && target.status().code() != quay::Code::kInvalidArgument) {
+      return target.status();
+    }
+    if (target.ok() && *target == quay::PushTarget::kCreated) {
+      logger_->Log(quay::LogLevel::kDebug, "auth", "created repository on push",
+                   {{"repository", repo}});
     }
   }
 
@@ -345,16 +336,14 @@ quay::Result<IssuedToken> RegistryAuth::Issue(const quay::Actor& actor,
   return out;
 }
 
-void RegistryAuth::RecordPull(const quay::AuditEventView& event) {
+void RegistryAuth::RecordPull(const quay::ManifestAuditEvent& event) {
   if (!options_.pull_audit || !appender_) return;
-  appender_->AppendView(event);
+  appender_->AppendView(event.view());
 }
 
-void RegistryAuth::RecordPush(const quay::Actor& actor, std::string_view repository,
-                              std::string metadata) {
+void RegistryAuth::RecordPush(const quay::ManifestAuditEvent& event) {
   if (!appender_) return;
-  appender_->Append(
-      quay::AuditEvent::By(actor, "push_repo", std::string(repository), std::move(metadata)));
+  appender_->AppendView(event.view());
 }
 
 void RegistryAuth::RecordLogin(const quay::Actor& actor, bool success, std::string_view username,

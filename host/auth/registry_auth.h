@@ -36,13 +36,13 @@
 #include <vector>
 
 #include "host/auth/auth_parsing.h"
-#include "host/auth/login_throttle.h"
 #include "host/auth/token_keys.h"
 #include "quay/access.h"
 #include "quay/audit.h"
 #include "quay/clock.h"
 #include "quay/identity.h"
 #include "quay/logger.h"
+#include "quay/login_throttle.h"
 #include "quay/status.h"
 
 namespace quayd {
@@ -64,7 +64,7 @@ struct RegistryAuthOptions {
   // (the Authorizer still decides what they grant). Default: true.
   bool anonymous_access = true;
   // Failed-login back-off of /v2/auth.
-  LoginThrottleOptions login_throttle;
+  quay::LoginThrottleOptions login_throttle;
   // Record pull_repo for manifest GETs. Default: true.
   bool pull_audit = true;
   // ACTION_LOG_AUDIT_LOGINS: record login_success for /v2/auth logins with
@@ -127,7 +127,8 @@ class RegistryAuth {
   const quay::Authorizer& authorizer() const { return *authorizer_; }
   std::shared_ptr<quay::Authorizer> shared_authorizer() const { return authorizer_; }
   TokenKeys& keys() { return *keys_; }
-  LoginThrottle& throttle() { return throttle_; }
+  // The failed-login back-off, shared with /api/v1/signin.
+  quay::LoginThrottle& throttle() { return *throttle_; }
   const RegistryAuthOptions& options() const { return options_; }
 
   // The service name for a request: SERVER_HOSTNAME, else the Host header
@@ -154,8 +155,10 @@ class RegistryAuth {
   // Queues an audit row (pull_repo only when pull audit is on). Never blocks.
   // Whether pulls are recorded (--no-pull-audit turns them off).
   bool pull_audit() const { return options_.pull_audit && appender_ != nullptr; }
-  void RecordPull(const quay::AuditEventView& event);
-  void RecordPush(const quay::Actor& actor, std::string_view repository, std::string metadata);
+  // The rows are the library's ManifestAuditEvent (kinds and metadata as
+  // Quay writes them); these only pick the appender and the pull switch.
+  void RecordPull(const quay::ManifestAuditEvent& event);
+  void RecordPush(const quay::ManifestAuditEvent& event);
   // login_success (actor = who logged in) or login_failure (actor anonymous;
   // `username` is what was tried), metadata {"type":"v2auth","useragent",...}.
   void RecordLogin(const quay::Actor& actor, bool success, std::string_view username,
@@ -182,7 +185,7 @@ class RegistryAuth {
   std::shared_ptr<quay::Logger> logger_;
   std::shared_ptr<quay::Authorizer> authorizer_;
   std::unique_ptr<TokenKeys> keys_;
-  LoginThrottle throttle_;
+  std::unique_ptr<quay::LoginThrottle> throttle_;
   std::unique_ptr<quay::AuditAppender> appender_;
 
   // Verified tokens by (service, token), until they expire.

@@ -59,6 +59,13 @@ struct Exchange {
 // address and the request id.
 quay::Actor ActorOf(const Exchange& ex);
 
+// With token auth, before a push writes to the path's repository: the
+// library's push-to-create (Permissions::PushToCreate), so a repository
+// missing since the token was issued is created with its visibility,
+// prototypes and creator's admin grant rather than as a bare row. Errors only
+// when the database fails (a refusal was the dispatcher's to answer).
+quay::Status PrepareForPush(const Exchange& ex);
+
 // The client's address (host/net/client_address.h).
 std::string ClientAddressOf(const Exchange& ex);
 

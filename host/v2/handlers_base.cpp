@@ -1,5 +1,6 @@
 #include <httplib.h>
 
+#include "host/auth/registry_auth.h"
 #include "host/net/client_address.h"
 #include "host/obs/access_log.h"
 #include "host/v2/handlers.h"
@@ -12,6 +13,16 @@ quay::Actor ActorOf(const Exchange& ex) {
   actor.ip = ClientAddressOf(ex);
   actor.request_id = CurrentRequest().id;
   return actor;
+}
+
+quay::Status PrepareForPush(const Exchange& ex) {
+  if (ex.auth == nullptr) return quay::Status::Ok();
+  quay::Result<quay::PushTarget> target =
+      ex.auth->identity().PushToCreate(ActorOf(ex), ex.match.name);
+  if (!target.ok() && target.status().code() != quay::Code::kInvalidArgument) {
+    return target.status();
+  }
+  return quay::Status::Ok();
 }
 
 std::string ClientAddressOf(const Exchange& ex) {

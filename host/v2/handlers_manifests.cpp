@@ -30,59 +30,27 @@ std::string MediaTypeOf(const std::string& content_type) {
   return std::string(s);
 }
 
-// Quay's pull_repo/push_repo metadata (track_and_log): repo, namespace,
-// user-agent, the tag (unless the reference is a digest), the manifest
-// digest and media type. Who and from where are the row's own columns.
-std::string RegistryEventMetadata(const Exchange& ex, const quay::Digest& digest,
-                                  std::string_view media_type) {
-  const std::string_view name = ex.match.name;
-  const std::string_view ns = quay::NamespaceOf(name);
-  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
-  const std::string digest_text = digest.str();
-  const std::string user_agent = ex.req.get_header_value("User-Agent").substr(0, 256);
-  const std::string_view reference = ex.match.argument;
-  if (reference.find(':') != std::string_view::npos) {
-    return quay::AuditMetadata({{"repo", repo},
-                                {"namespace", ns},
-                                {"manifest_digest", digest_text},
-                                {"mediaType", media_type},
-                                {"user-agent", user_agent}});
-  }
-  return quay::AuditMetadata({{"repo", repo},
-                              {"namespace", ns},
-                              {"tag", reference},
-                              {"manifest_digest", digest_text},
-                              {"mediaType", media_type},
-                              {"user-agent", user_agent}});
-}
-
-// pull_repo, by reference (AuditEventView): every field points into the
-// request, and the metadata becomes JSON on the appender's idle thread. The
-// same fields as RegistryEventMetadata.
-void RecordPull(const Exchange& ex, const quay::ManifestRecord& record) {
-  const std::string_view name = ex.match.name;
-  const std::string_view ns = quay::NamespaceOf(name);
-  const std::string_view repo = ns.empty() ? name : name.substr(ns.size() + 1);
-  const std::string digest_text = record.digest.str();
-  const std::string_view user_agent = FindHeader(ex.req, "User-Agent").substr(0, 256);
-  const std::string_view reference = ex.match.argument;
-  std::array<std::pair<std::string_view, std::string_view>, 6> fields;
-  size_t n = 0;
-  fields[n++] = {"repo", repo};
-  fields[n++] = {"namespace", ns};
-  if (reference.find(':') == std::string_view::npos) fields[n++] = {"tag", reference};
-  fields[n++] = {"manifest_digest", digest_text};
-  fields[n++] = {"mediaType", record.media_type};
-  fields[n++] = {"user-agent", user_agent};
+// pull_repo / push_repo (the library's ManifestAuditEvent): every field is
+// a view into the request or the record, and the metadata becomes JSON on
+// the appender's idle thread.
+void RecordManifestEvent(const Exchange& ex, quay::ManifestAuditEvent::Kind kind,
+                         const quay::Digest& digest, std::string_view media_type) {
   const std::string ip = ClientAddressOf(ex);
-  quay::AuditEventView event;
-  event.kind = "pull_repo";
-  event.repository = name;
-  event.performer = &ex.principal;
-  event.ip = ip;
-  event.request_id = CurrentRequest().id;
-  event.metadata = std::span(fields.data(), n);
-  ex.auth->RecordPull(event);
+  quay::ManifestAuditEvent::Fields fields;
+  fields.performer = &ex.principal;
+  fields.ip = ip;
+  fields.request_id = CurrentRequest().id;
+  fields.repository = ex.match.name;
+  fields.reference = ex.match.argument;
+  fields.manifest_digest = digest.str();
+  fields.media_type = media_type;
+  fields.user_agent = FindHeader(ex.req, "User-Agent");
+  const quay::ManifestAuditEvent event(kind, fields);
+  if (kind == quay::ManifestAuditEvent::Kind::kPull) {
+    ex.auth->RecordPull(event);
+  } else {
+    ex.auth->RecordPush(event);
+  }
 }
 
 quay::Status TooLarge(uint64_t limit) {
@@ -104,7 +72,8 @@ quay::Status HandleManifestGet(Exchange& ex) {
   ex.res.set_content(record->bytes, record->media_type);
   // A pull is a GET: HEAD only asks whether the manifest is there.
   if (ex.auth != nullptr && ex.auth->pull_audit() && ex.req.method == "GET")
-    RecordPull(ex, *record);
+    RecordManifestEvent(ex, quay::ManifestAuditEvent::Kind::kPull, record->digest,
+                        record->media_type);
   return quay::Status::Ok();
 }
 
@@ -124,6 +93,7 @@ quay::Status HandleManifestPut(Exchange& ex) {
     return true;
   });
   if (too_large) return TooLarge(limit);
+  if (quay::Status ready = PrepareForPush(ex); !ready.ok()) return ready;
   if (outcome != RequestBody::Outcome::kComplete) {
     return quay::Status::InvalidArgument(quay::Subject::kManifest,
                                          "the request body ended before its declared length");
@@ -140,9 +110,8 @@ quay::Status HandleManifestPut(Exchange& ex) {
   if (put->subject) ex.res.set_header("OCI-Subject", put->subject->str());
   ex.res.set_header("Content-Length", "0");
   if (ex.auth != nullptr) {
-    ex.auth->RecordPush(ActorOf(ex), ex.match.name,
-                        RegistryEventMetadata(
-                            ex, put->digest, MediaTypeOf(ex.req.get_header_value("Content-Type"))));
+    RecordManifestEvent(ex, quay::ManifestAuditEvent::Kind::kPush, put->digest,
+                        MediaTypeOf(ex.req.get_header_value("Content-Type")));
   }
   return quay::Status::Ok();
 }

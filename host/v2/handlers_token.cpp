@@ -77,24 +77,29 @@ quay::Status HandleToken(Exchange& ex) {
     // A Bearer here is an OAuth access token (Quay's process_oauth).
     const bool basic = credentials->kind == Credentials::Kind::kBasic;
     const std::string username = basic ? credentials->username : std::string("$oauthtoken");
-    if (auto wait = auth.throttle().RetryAfter(username, actor.ip); wait.count() > 0) {
-      ex.logger.Log(quay::LogLevel::kWarn, "auth", "login throttled",
-                    {{"remote", actor.ip}, {"retry_after_s", std::to_string(wait.count())}});
-      WriteTooManyRequests(ex.res, wait);
+    quay::LoginAttempt attempt;
+    attempt.method =
+        basic ? quay::LoginAttempt::Method::kBasic : quay::LoginAttempt::Method::kOAuthToken;
+    attempt.username = username;
+    attempt.secret = credentials->secret;
+    attempt.address = actor.ip;
+    quay::LoginResult login = auth.identity().Login(attempt, &auth.throttle());
+    if (login.throttled()) {
+      ex.logger.Log(
+          quay::LogLevel::kWarn, "auth", "login throttled",
+          {{"remote", actor.ip}, {"retry_after_s", std::to_string(login.retry_after.count())}});
+      WriteTooManyRequests(ex.res, login.retry_after);
       return quay::Status::Ok();
     }
-    quay::Result<quay::Principal> who =
-        basic ? auth.identity().AuthenticateBasic(credentials->username, credentials->secret)
-              : auth.identity().AuthenticateOAuthToken(credentials->secret);
-    if (!who.ok()) {
-      if (who.status().code() != quay::Code::kUnauthenticated) return who.status();
-      auth.throttle().RecordFailure(username, actor.ip);
+    if (!login.principal.ok()) {
+      if (login.principal.status().code() != quay::Code::kUnauthenticated) {
+        return login.principal.status();
+      }
       auth.RecordLogin(actor, false, username, ex.req.get_header_value("User-Agent"));
       ex.logger.Log(quay::LogLevel::kInfo, "auth", "login failed", {{"remote", actor.ip}});
       return BadCredentials();
     }
-    auth.throttle().RecordSuccess(username, actor.ip);
-    actor.principal = std::move(who).value();
+    actor.principal = std::move(login.principal).value();
     auth.RecordLogin(actor, true, username, ex.req.get_header_value("User-Agent"));
   } else {
     if (scopes->empty()) return quay::Status::Unauthenticated("authentication required");

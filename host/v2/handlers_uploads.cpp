@@ -140,6 +140,7 @@ quay::Result<std::optional<quay::BlobInfo>> TryMount(Exchange& ex) {
 
 quay::Status HandleUploadStart(Exchange& ex) {
   const std::string_view name = ex.match.name;
+  if (quay::Status ready = PrepareForPush(ex); !ready.ok()) return ready;
   quay::Result<std::optional<quay::BlobInfo>> mounted = TryMount(ex);
   if (!mounted.ok()) return mounted.status();
   if (*mounted) {

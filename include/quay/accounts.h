@@ -12,10 +12,12 @@
 // transaction; a failed audit write fails the mutation.
 #pragma once
 
+#include <chrono>
 #include <string_view>
 #include <vector>
 
 #include "quay/identity_types.h"
+#include "quay/login_throttle.h"
 
 namespace quay {
 
@@ -44,6 +46,29 @@ struct RepositoryGrant {
   friend bool operator==(const RepositoryGrant&, const RepositoryGrant&) = default;
 };
 
+// One login as a protocol binding sees it (/v2/auth, /api/v1/signin).
+struct LoginAttempt {
+  enum class Method : unsigned char {
+    kBasic,       // AuthenticateBasic's rules (every credential kind)
+    kPassword,    // AuthenticateUser: a user's password only
+    kOAuthToken,  // AuthenticateOAuthToken; `username` is ignored
+  };
+  Method method = Method::kBasic;
+  std::string_view username;
+  std::string_view secret;
+  std::string_view address;  // the client address (the back-off's key)
+};
+
+struct LoginResult {
+  // The principal, or Unauthenticated("invalid credentials") (also while
+  // throttled), or Unavailable/Internal when the database fails.
+  Result<Principal> principal = Status::Unauthenticated("invalid credentials");
+  // Non-zero: refused by the back-off before any credential was checked;
+  // the seconds to wait (a host answers 429 with Retry-After).
+  std::chrono::seconds retry_after{0};
+  bool throttled() const { return retry_after.count() > 0; }
+};
+
 class QUAY_EXPORT Accounts {
  public:
   virtual ~Accounts() = default;
@@ -63,6 +88,15 @@ class QUAY_EXPORT Accounts {
   // The principal's token_id is the token's uuid; OAuth principals carry
   // their scopes.
   virtual Result<Principal> AuthenticateOAuthToken(std::string_view secret) = 0;
+  // The login every protocol runs: refused while `throttle` (null: no
+  // back-off) holds (username, address) back, without hashing anything;
+  // otherwise authenticated by `attempt.method`, and the outcome recorded in
+  // `throttle`. A failure is counted against an existing account's record
+  // only when `username` names one ("$app" and "$oauthtoken" count as
+  // names); made-up names go to the throttle's bounded unknown-name table,
+  // so that no flood of them can push a real account's failures out
+  // (login_throttle.h). Database failures are returned and not counted.
+  virtual LoginResult Login(const LoginAttempt& attempt, LoginThrottle* throttle) = 0;
   // The superuser flavour of a username under IdentityOptions.
   virtual SuperuserKind SuperuserOf(std::string_view username) const = 0;
 

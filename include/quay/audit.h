@@ -15,6 +15,7 @@
 // Thread safety: AuditLog and AuditAppender are safe to use from many threads.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -83,6 +84,44 @@ struct AuditEventView {
   std::string_view request_id;
   Clock::TimePoint time{};  // the epoch: now
   std::span<const std::pair<std::string_view, std::string_view>> metadata;
+};
+
+// A manifest pull (pull_repo) or push (push_repo) as Quay writes it
+// (track_and_log, reference/quay-api.md Appendix B): the row's repository
+// and namespace, the performer, address and request id as columns, and the
+// metadata keys repo, namespace, tag (only when the client named a tag, not
+// a digest), manifest_digest, mediaType and user-agent (at most 256 bytes).
+// Every protocol binding and embedder records these through one type so the
+// rows read the same. It holds views only - nothing is allocated or copied -
+// so every argument must outlive it; view() is what AuditAppender::AppendView
+// takes, ToEvent() an owning AuditEvent for AuditLog::Record or Append.
+// Neither copyable nor movable (view() points into the object).
+class QUAY_EXPORT ManifestAuditEvent {
+ public:
+  enum class Kind : unsigned char { kPull, kPush };
+  struct Fields {
+    const Principal* performer = nullptr;  // null: anonymous
+    std::string_view ip;
+    std::string_view request_id;
+    std::string_view repository;       // full name "ns/repo"
+    std::string_view reference;        // the tag or digest the client named
+    std::string_view manifest_digest;  // "sha256:..."
+    std::string_view media_type;
+    std::string_view user_agent;  // cut to 256 bytes
+  };
+  ManifestAuditEvent(Kind kind, const Fields& fields);
+  ManifestAuditEvent(const ManifestAuditEvent&) = delete;
+  ManifestAuditEvent& operator=(const ManifestAuditEvent&) = delete;
+
+  // "pull_repo" or "push_repo".
+  static std::string_view KindName(Kind kind);
+
+  const AuditEventView& view() const { return view_; }
+  AuditEvent ToEvent() const;
+
+ private:
+  std::array<std::pair<std::string_view, std::string_view>, 6> metadata_;
+  AuditEventView view_;
 };
 
 // A JSON object of string values, escaped: AuditMetadata({{"tag", "v1"}}).

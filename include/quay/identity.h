@@ -110,4 +110,30 @@ class QUAY_EXPORT IdentityService : public Accounts,
   virtual RepositoryNotifications& notifications() = 0;
 };
 
+// What DeleteNamespace removes besides the namespace's repositories.
+enum class NamespaceDeletion : unsigned char {
+  kRepositoriesOnly,
+  kUser,          // and the user (user_delete: username)
+  kOrganization,  // and the organization (org_delete: namespace)
+};
+
+// Deleting a namespace (DELETE /api/v1/user/, /organization/{org},
+// /superuser/users/{u}, /superuser/organizations/{org}): every repository of
+// namespace `name` - tags, manifests, labels, blob links, upload sessions,
+// settings, grants, stars, notifications - and, per `what`, the user or
+// organization itself with its robots, teams, tokens and prototypes, in ONE
+// database transaction with the account's audit row. A crash at any instant
+// leaves the old state or the new one: the upload areas of deleted sessions
+// are removed after the commit, and areas a crash leaves without their rows
+// are removed by the next Registry::Open. Blob bytes go with GC, as for
+// Registry::DeleteRepository. `identity` must be on `registry`'s database
+// (IdentityService::Open(options, registry), or both opened on one file).
+// Errors: InvalidArgument for a malformed name, or a registry or identity
+// service not opened by this library; NotFound(kNone) when `what` names an
+// account that does not exist (as that kind); Unavailable/Internal (nothing
+// deleted).
+QUAY_EXPORT Status DeleteNamespace(Registry& registry, IdentityService& identity,
+                                   const Actor& actor, std::string_view name,
+                                   NamespaceDeletion what);
+
 }  // namespace quay

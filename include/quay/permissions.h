@@ -28,6 +28,13 @@ struct RepositoryFilter {
   std::string starred_by;      // only repositories this user starred; empty any
 };
 
+// What a push may do to the repository it names (Permissions::PushToCreate).
+enum class PushTarget : unsigned char {
+  kExists,   // the repository is there; the push goes to it
+  kCreated,  // it was missing and this call created (or adopted) it
+  kRefused,  // the principal may not push there: nothing was created
+};
+
 struct RepositoryListing {
   std::string namespace_name;
   std::string name;  // the short name, without the namespace
@@ -72,6 +79,26 @@ class QUAY_EXPORT Permissions {
   // the database, before anything is created: Denied/Unauthenticated if not
   // allowed now. Robots and anonymous actors never create namespaces.
   virtual Result<bool> EnsureRepository(const Actor& actor, std::string_view name) = 0;
+  // Push-to-create as every protocol runs it (Quay's v2auth
+  // _authorize_or_downscope_request): asks the Authorizer whether
+  // `actor.principal` may push to `name` (on a missing repository: may
+  // create repositories in its namespace - own user namespace, org admin or
+  // creator team with repo:create, full-access superuser - or create the
+  // namespace with CREATE_NAMESPACE_ON_PUSH); when it may and the repository
+  // is missing or only a bare Registry row, EnsureRepository creates or
+  // adopts it. Anonymous principals never create. A refusal of either step
+  // (Denied, Unauthenticated, NotFound, or a name that cannot become a
+  // namespace) is kRefused, not an error. Errors: InvalidArgument(kName) for
+  // a malformed name; Unavailable/Internal.
+  virtual Result<PushTarget> PushToCreate(const Actor& actor, std::string_view name) = 0;
+  // POST /api/v1/repository as every protocol runs it: the Authorizer's
+  // NamespaceAction::kCreateRepository on the name's namespace for
+  // `actor.principal` (Denied/Unauthenticated otherwise), then
+  // CreateRepository. InvalidArgument(kName) for a malformed name;
+  // Conflict(kRepository) if it exists.
+  virtual Result<RepositoryInfo> CreateRepositoryAs(const Actor& actor, std::string_view name,
+                                                    Visibility visibility,
+                                                    std::string_view description) = 0;
   // NotFound(kRepository). Repositories created by a Registry push without
   // an IdentityService are private with an empty description.
   virtual Result<RepositoryInfo> GetRepository(std::string_view name) = 0;

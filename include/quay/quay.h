@@ -8,6 +8,7 @@
 #include "quay/fault_blob_store.h"
 #include "quay/identity.h"
 #include "quay/logger.h"
+#include "quay/login_throttle.h"
 #include "quay/manifest.h"
 #include "quay/options.h"
 #include "quay/reference.h"

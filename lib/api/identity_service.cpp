@@ -122,6 +122,47 @@ class IdentityServiceImpl final : public IdentityService {
     return AuthenticateUser(username, password);
   }
 
+  LoginResult Login(const LoginAttempt& attempt, LoginThrottle* throttle) override {
+    const std::string_view key =
+        attempt.method == LoginAttempt::Method::kOAuthToken ? "$oauthtoken" : attempt.username;
+    LoginResult out;
+    if (throttle != nullptr) {
+      out.retry_after = throttle->RetryAfter(key, attempt.address);
+      if (out.throttled()) return out;
+    }
+    switch (attempt.method) {
+      case LoginAttempt::Method::kBasic:
+        out.principal = AuthenticateBasic(attempt.username, attempt.secret);
+        break;
+      case LoginAttempt::Method::kPassword:
+        out.principal = AuthenticateUser(attempt.username, attempt.secret);
+        break;
+      case LoginAttempt::Method::kOAuthToken:
+        out.principal = AuthenticateOAuthToken(attempt.secret);
+        break;
+    }
+    if (throttle == nullptr) return out;
+    if (out.principal.ok()) {
+      throttle->RecordSuccess(key, attempt.address);
+      return out;
+    }
+    if (out.principal.status().code() != Code::kUnauthenticated) return out;
+    auto name = LoginNameOf(key);
+    if (!name.ok()) return out;  // cannot tell: count nothing rather than guess
+    throttle->RecordFailure(key, attempt.address, *name);
+    return out;
+  }
+
+  // Which back-off table a failed login's name belongs to: only a name the
+  // database knows (or a fixed credential name) may reach an account's record.
+  Result<LoginName> LoginNameOf(std::string_view name) {
+    if (name == "$app" || name == "$oauthtoken") return LoginName::kAccount;
+    if (name.empty() || name.size() > 255) return LoginName::kUnknown;
+    auto found = state_->identity.FindAccount(name);
+    if (!found.ok()) return found.status();
+    return found->has_value() ? LoginName::kAccount : LoginName::kUnknown;
+  }
+
   Result<Principal> AuthenticateUser(std::string_view username,
                                      std::string_view password) override {
     const auto cost = state_->options.identity.password_hash_cost;
@@ -246,6 +287,25 @@ class IdentityServiceImpl final : public IdentityService {
     auto audit =
         Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", username}}));
     return state_->identity.DeleteAccount(row->id, audit);
+  }
+
+  Result<std::vector<std::string>> DeleteNamespaceRows(const Actor& actor, std::string_view name,
+                                                       NamespaceDeletion what) {
+    if (auto s = ValidateAccountName(name); !s.ok()) return s;
+    std::optional<int64_t> account;
+    std::optional<db::AuditRow> audit;
+    if (what == NamespaceDeletion::kUser) {
+      auto row = Require(name, db::AccountKind::kUser, "user");
+      if (!row.ok()) return row.status();
+      account = row->id;
+      audit = Audit(actor, "user_delete", row->name, "", AuditMetadata({{"username", name}}));
+    } else if (what == NamespaceDeletion::kOrganization) {
+      auto row = Require(name, db::AccountKind::kOrg, "organization");
+      if (!row.ok()) return row.status();
+      account = row->id;
+      audit = Audit(actor, "org_delete", row->name, "", AuditMetadata({{"namespace", name}}));
+    }
+    return state_->identity.DeleteNamespace(name, account, audit);
   }
 
   // ---- organizations and teams ----
@@ -441,6 +501,42 @@ class IdentityServiceImpl final : public IdentityService {
                                 ? Visibility::kPrivate
                                 : Visibility::kPublic;
     return CreateRepositoryRow(actor, name, visibility, "", /*adopt=*/true);
+  }
+
+  Result<PushTarget> PushToCreate(const Actor& actor, std::string_view name) override {
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    auto refused = [](const Status& s) {
+      return s.code() == Code::kDenied || s.code() == Code::kUnauthenticated || s.IsNotFound() ||
+             s.code() == Code::kInvalidArgument;
+    };
+    if (Status may = authorizer_->Check(actor.principal, name, Action::kPush); !may.ok()) {
+      if (refused(may)) return PushTarget::kRefused;
+      return may;
+    }
+    if (actor.principal.anonymous()) {
+      // AllowAll-like policies aside, an anonymous push never creates.
+      auto existing = state_->identity.FindRepository(name);
+      if (!existing.ok()) return existing.status();
+      return *existing ? PushTarget::kExists : PushTarget::kRefused;
+    }
+    auto created = EnsureRepository(actor, name);
+    if (!created.ok()) {
+      if (refused(created.status())) return PushTarget::kRefused;
+      return created.status();
+    }
+    return *created ? PushTarget::kCreated : PushTarget::kExists;
+  }
+
+  Result<RepositoryInfo> CreateRepositoryAs(const Actor& actor, std::string_view name,
+                                            Visibility visibility,
+                                            std::string_view description) override {
+    if (auto s = ValidateRepositoryName(name); !s.ok()) return s;
+    if (Status may = authorizer_->CheckNamespace(actor.principal, NamespaceOf(name),
+                                                 NamespaceAction::kCreateRepository);
+        !may.ok()) {
+      return may;
+    }
+    return CreateRepository(actor, name, visibility, description);
   }
 
   Result<RepositoryInfo> GetRepository(std::string_view name) override {
@@ -1393,6 +1489,17 @@ std::unique_ptr<IdentityService> NewIdentityService(const Options& options,
                                                     std::shared_ptr<db::Database> database) {
   return std::make_unique<IdentityServiceImpl>(
       std::make_shared<ServiceState>(options, std::move(database)));
+}
+
+Result<std::vector<std::string>> DeleteNamespaceRows(IdentityService& identity, const Actor& actor,
+                                                     std::string_view name,
+                                                     NamespaceDeletion what) {
+  auto* impl = dynamic_cast<IdentityServiceImpl*>(&identity);
+  if (impl == nullptr) {
+    return Status::InvalidArgument(Subject::kNone,
+                                   "the identity service was not opened by IdentityService::Open");
+  }
+  return impl->DeleteNamespaceRows(actor, name, what);
 }
 
 }  // namespace quay::api

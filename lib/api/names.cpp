@@ -128,3 +128,49 @@ AuditEvent AuditEvent::By(const Actor& actor, std::string kind, std::string repo
 }
 
 }  // namespace quay
+
+namespace quay {
+
+ManifestAuditEvent::ManifestAuditEvent(Kind kind, const Fields& f) {
+  const std::string_view ns = NamespaceOf(f.repository);
+  const std::string_view repo = ns.empty() ? f.repository : f.repository.substr(ns.size() + 1);
+  size_t n = 0;
+  metadata_[n++] = {"repo", repo};
+  metadata_[n++] = {"namespace", ns};
+  // A digest always contains ':', a tag never does.
+  if (f.reference.find(':') == std::string_view::npos) metadata_[n++] = {"tag", f.reference};
+  metadata_[n++] = {"manifest_digest", f.manifest_digest};
+  metadata_[n++] = {"mediaType", f.media_type};
+  metadata_[n++] = {"user-agent", f.user_agent.substr(0, 256)};
+  view_.kind = KindName(kind);
+  view_.repository = f.repository;
+  view_.namespace_name = ns;
+  view_.performer = f.performer;
+  view_.ip = f.ip;
+  view_.request_id = f.request_id;
+  view_.metadata = std::span(metadata_.data(), n);
+}
+
+std::string_view ManifestAuditEvent::KindName(Kind kind) {
+  return kind == Kind::kPull ? "pull_repo" : "push_repo";
+}
+
+AuditEvent ManifestAuditEvent::ToEvent() const {
+  AuditEvent e;
+  e.kind = std::string(view_.kind);
+  e.time = view_.time;
+  e.namespace_name = std::string(view_.namespace_name);
+  e.repository = std::string(view_.repository);
+  if (view_.performer != nullptr) {
+    e.performer_kind = view_.performer->kind;
+    e.performer = view_.performer->name;
+    e.token_kind = view_.performer->token_kind;
+    e.token_id = view_.performer->token_id;
+  }
+  e.ip = std::string(view_.ip);
+  e.request_id = std::string(view_.request_id);
+  e.metadata = core::JsonObjectText({view_.metadata.begin(), view_.metadata.end()});
+  return e;
+}
+
+}  // namespace quay

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "db/database.h"
 #include "quay/identity.h"
@@ -12,5 +15,11 @@ namespace quay::api {
 
 std::unique_ptr<IdentityService> NewIdentityService(const Options& options,
                                                     std::shared_ptr<db::Database> database);
+
+// DeleteNamespace's database half: the rows, in one transaction; the
+// deleted upload sessions' ids. InvalidArgument if `identity` did not come
+// from NewIdentityService.
+Result<std::vector<std::string>> DeleteNamespaceRows(IdentityService& identity, const Actor& actor,
+                                                     std::string_view name, NamespaceDeletion what);
 
 }  // namespace quay::api

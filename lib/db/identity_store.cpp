@@ -243,6 +243,55 @@ Status IdentityStore::DeleteAccount(int64_t id, const AuditRow& audit) {
   });
 }
 
+Result<std::vector<std::string>> IdentityStore::DeleteNamespace(
+    std::string_view ns, std::optional<int64_t> account_id, const std::optional<AuditRow>& audit) {
+  const std::string low = std::string(ns) + "/";
+  const std::string high = std::string(ns) + "0";
+  std::vector<std::string> uploads;
+  Status s = WriteStatusOn(pool_, [&](Connection& c) {
+    uploads.clear();
+    // Set-based, children before parents (foreign keys are on), as
+    // Database::DeleteRepository does for one repository.
+    static constexpr const char* kDeletes[] = {
+        "DELETE FROM tag WHERE repository_id IN (SELECT id FROM repository"
+        " WHERE name >= ?1 AND name < ?2)",
+        "DELETE FROM manifest_child WHERE parent_id IN (SELECT m.id FROM manifest m"
+        " JOIN repository r ON r.id = m.repository_id WHERE r.name >= ?1 AND r.name < ?2)",
+        "DELETE FROM manifest_blob WHERE manifest_id IN (SELECT m.id FROM manifest m"
+        " JOIN repository r ON r.id = m.repository_id WHERE r.name >= ?1 AND r.name < ?2)",
+        "DELETE FROM manifest_label WHERE manifest_id IN (SELECT m.id FROM manifest m"
+        " JOIN repository r ON r.id = m.repository_id WHERE r.name >= ?1 AND r.name < ?2)",
+        "DELETE FROM manifest WHERE repository_id IN (SELECT id FROM repository"
+        " WHERE name >= ?1 AND name < ?2)",
+        "DELETE FROM repository_blob WHERE repository_id IN (SELECT id FROM repository"
+        " WHERE name >= ?1 AND name < ?2)",
+        "DELETE FROM repository WHERE name >= ?1 AND name < ?2",
+    };
+    for (const char* sql : kDeletes) {
+      auto del = c.Prepare(sql);
+      del->bind(1, low);
+      del->bind(2, high);
+      del->exec();
+    }
+    {
+      auto del =
+          c.Prepare("DELETE FROM upload WHERE repository >= ?1 AND repository < ?2 RETURNING id");
+      del->bind(1, low);
+      del->bind(2, high);
+      while (del->executeStep()) uploads.push_back(del->getColumn(0).getString());
+    }
+    if (account_id) {
+      auto del = c.Prepare("DELETE FROM account WHERE id = ?");
+      del->bind(1, static_cast<int64_t>(*account_id));
+      if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown account");
+    }
+    if (audit) InsertAudit(c, *audit);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return uploads;
+}
+
 Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListAccounts(
     AccountKind kind, size_t limit, std::string_view after) {
   using Out = std::pair<std::vector<std::string>, bool>;

@@ -204,6 +204,15 @@ class IdentityStore {
   Status UpdateEnabled(std::string_view name, bool enabled, const AuditRow& audit);
   Status UpdateRobotToken(int64_t robot_id, std::string_view token_hash, const AuditRow& audit);
   Status DeleteAccount(int64_t id, const AuditRow& audit);
+  // Every repository of namespace `ns` (names in ["ns/", "ns0"): '0' follows
+  // '/'), with its tags, manifests, labels, blob links and upload sessions
+  // (settings, grants, stars and notifications cascade), then, when
+  // `account_id` is set, that account, and `audit` - in one write
+  // transaction. The deleted upload sessions' ids (their areas are the
+  // caller's to remove). NotFound(kNone) if the account is gone.
+  Result<std::vector<std::string>> DeleteNamespace(std::string_view ns,
+                                                   std::optional<int64_t> account_id,
+                                                   const std::optional<AuditRow>& audit);
   // Names of accounts of `kind` after `after`, at most `limit` (+ whether more).
   Result<std::pair<std::vector<std::string>, bool>> ListAccounts(AccountKind kind, size_t limit,
                                                                  std::string_view after);

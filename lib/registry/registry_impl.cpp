@@ -334,19 +334,23 @@ Status RegistryImpl::DeleteRepository(std::string_view repository) {
   auto uploads = ctx_->db->DeleteRepository(repository);
   if (!uploads.ok()) return uploads.status();
   if (!*uploads) return UnknownRepository(repository);
+  ForgetUploads(**uploads);
+  ctx_->logger->Log(LogLevel::kInfo, "registry", "deleted repository",
+                    {{"repository", std::string(repository)}});
+  return Status::Ok();
+}
+
+void RegistryImpl::ForgetUploads(const std::vector<std::string>& ids) {
   // The rows are gone, so no request can resume these sessions (one still
   // writing fails at Save or Commit). An area left behind by a failure here
   // has no row, and the next Reconcile() removes it.
-  for (const auto& id : **uploads) {
+  for (const auto& id : ids) {
     ctx_->sessions.Forget(id);
     if (auto s = ctx_->store->DeleteUpload(id); !s.ok()) {
       ctx_->logger->Log(LogLevel::kWarn, "registry", "failed to delete upload area",
                         {{"upload", id}, {"error", s.ToString()}});
     }
   }
-  ctx_->logger->Log(LogLevel::kInfo, "registry", "deleted repository",
-                    {{"repository", std::string(repository)}});
-  return Status::Ok();
 }
 
 // ---- tag history ----

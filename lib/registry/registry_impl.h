@@ -47,6 +47,9 @@ class RegistryImpl final : public Registry {
   Result<BlobInfo> MountBlob(std::string_view repository, const Digest& digest,
                              std::string_view from) override;
   Status DeleteRepository(std::string_view repository) override;
+  // After the rows of these upload sessions were deleted: forgets them and
+  // removes their areas (failures are logged; Reconcile() finishes them).
+  void ForgetUploads(const std::vector<std::string>& ids);
 
   Result<std::vector<TagEvent>> TagHistory(std::string_view repository,
                                            std::string_view tag) override;

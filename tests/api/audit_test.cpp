@@ -338,6 +338,74 @@ TEST_CASE("appender: every queued event is written with its own fields") {
   }
 }
 
+// Pull and push rows are built by the library (ManifestAuditEvent), so an
+// embedder's rows read like quayd's: Quay's kinds, the namespace column, the
+// performer's columns and the metadata keys in Quay's order; no tag when the
+// client named a digest; the user agent cut to 256 bytes. Both ways in (the
+// appender's by-reference AppendView and an owning event) write the same.
+TEST_CASE("manifest pull and push events: Quay's kinds and metadata keys") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  Principal robot = Principal::Robot("acme+ci");
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  const std::string long_agent(300, 'x');
+  ManifestAuditEvent::Fields pull;
+  pull.performer = &robot;
+  pull.ip = "10.1.2.3";
+  pull.request_id = "req-1";
+  pull.repository = "acme/team/app";
+  pull.reference = "v1";
+  pull.manifest_digest = digest;
+  pull.media_type = "application/vnd.oci.image.manifest.v1+json";
+  pull.user_agent = long_agent;
+  ManifestAuditEvent::Fields push = pull;
+  push.performer = nullptr;
+  push.reference = digest;
+  push.user_agent = "skopeo/1.0";
+  {
+    const ManifestAuditEvent pulled(ManifestAuditEvent::Kind::kPull, pull);
+    CHECK(pulled.view().kind == "pull_repo");
+    CHECK(pulled.view().namespace_name == "acme");
+    CHECK(pulled.view().metadata.size() == 6);
+    const ManifestAuditEvent pushed(ManifestAuditEvent::Kind::kPush, push);
+    CHECK(pushed.view().metadata.size() == 5);  // a digest reference: no tag
+    auto appender = id->audit().NewAppender({});
+    REQUIRE(appender->AppendView(pulled.view()));
+    REQUIRE(appender->AppendView(pushed.view()));
+    REQUIRE(appender->Append(pulled.ToEvent()));
+    REQUIRE(appender->Flush().ok());
+  }
+  const std::string pull_metadata =
+      R"({"repo":"team/app","namespace":"acme","tag":"v1","manifest_digest":")" + digest +
+      R"(","mediaType":"application/vnd.oci.image.manifest.v1+json","user-agent":")" +
+      std::string(256, 'x') + "\"}";
+  const std::string push_metadata = R"({"repo":"team/app","namespace":"acme","manifest_digest":")" +
+                                    digest +
+                                    R"(","mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                                    R"("user-agent":"skopeo/1.0"})";
+  auto page = id->audit().Query(All());
+  REQUIRE(page.ok());
+  REQUIRE(page->events.size() == 3);
+  size_t pulls = 0;
+  for (const AuditEvent& e : page->events) {
+    CHECK(e.repository == "acme/team/app");
+    CHECK(e.namespace_name == "acme");
+    CHECK(e.ip == "10.1.2.3");
+    CHECK(e.request_id == "req-1");
+    if (e.kind == "pull_repo") {
+      ++pulls;
+      CHECK(e.performer_kind == Principal::Kind::kRobot);
+      CHECK(e.performer == "acme+ci");
+      CHECK(e.metadata == pull_metadata);
+    } else {
+      CHECK(e.kind == "push_repo");
+      CHECK(e.performer_kind == Principal::Kind::kAnonymous);
+      CHECK(e.performer.empty());
+      CHECK(e.metadata == push_metadata);
+    }
+  }
+  CHECK(pulls == 2);
+}
+
 // Schema 5 rebuilt audit_log without the metadata CHECK (the appender
 // validates) and with slimmer indexes. A version-4 log must come through with
 // every row, and queries must still use the indexes.

@@ -399,4 +399,54 @@ TEST_CASE("authorizer: cached token verification follows revocation and disablin
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   CHECK(id->AuthenticateOAuthToken(third->secret).status().code() == Code::kUnauthenticated);
+
+// Push-to-create and POST /api/v1/repository as the library decides them
+// (Permissions::PushToCreate, CreateRepositoryAs), for every protocol: own
+// namespace and an org's creator team may create; a plain member, another
+// user and anonymous may not, and nothing is created for them.
+TEST_CASE("push-to-create and authorized creation: who may create where") {
+  auto id = OpenIdentity(FastIdentityOptions());
+  const Actor admin = AdminActor();
+  for (const char* u : {"alice", "bob", "carol"}) {
+    REQUIRE(id->CreateUser(admin, u, std::string(u) + "@example.com", "pw").ok());
+  }
+  REQUIRE(id->CreateOrganization(admin, "acme", "acme@example.com", "alice").ok());
+  REQUIRE(id->CreateTeam(admin, "acme", "builders", TeamRole::kCreator, "").ok());
+  REQUIRE(id->AddTeamMember(admin, "acme", "builders", "bob").ok());
+  REQUIRE(id->CreateTeam(admin, "acme", "readers", TeamRole::kMember, "").ok());
+  REQUIRE(id->AddTeamMember(admin, "acme", "readers", "carol").ok());
+  auto as = [](const char* user) {
+    Actor a;
+    a.principal = Principal::User(user);
+    return a;
+  };
+
+  auto own = id->PushToCreate(as("alice"), "alice/app");
+  REQUIRE(own.ok());
+  CHECK(*own == PushTarget::kCreated);
+  CHECK(id->GetRepository("alice/app")->visibility == Visibility::kPrivate);  // on-push default
+  CHECK(*id->PushToCreate(as("alice"), "alice/app") == PushTarget::kExists);
+
+  CHECK(*id->PushToCreate(as("bob"), "acme/tool") == PushTarget::kCreated);
+  CHECK(*id->UserRoleOn("bob", "acme/tool") == RepositoryRole::kAdmin);  // the creator's grant
+  CHECK(*id->PushToCreate(as("carol"), "acme/other") == PushTarget::kRefused);
+  CHECK(*id->PushToCreate(as("carol"), "acme/tool") == PushTarget::kRefused);  // no write
+  CHECK(*id->PushToCreate(as("bob"), "alice/mine") == PushTarget::kRefused);
+  CHECK(*id->PushToCreate(Actor{}, "alice/anon") == PushTarget::kRefused);
+  CHECK(*id->PushToCreate(as("alice"), "nosuchns/app") == PushTarget::kRefused);
+  for (const char* name : {"acme/other", "alice/mine", "alice/anon", "nosuchns/app"}) {
+    CHECK(id->GetRepository(name).status().IsNotFound());
+  }
+  CHECK(id->PushToCreate(as("alice"), "Bad/Name").status().code() == Code::kInvalidArgument);
+
+  auto created = id->CreateRepositoryAs(as("bob"), "acme/api", Visibility::kPublic, "d");
+  REQUIRE(created.ok());
+  CHECK(created->visibility == Visibility::kPublic);
+  CHECK(id->CreateRepositoryAs(as("carol"), "acme/nope", Visibility::kPublic, "").status().code() ==
+        Code::kDenied);
+  CHECK(id->CreateRepositoryAs(Actor{}, "acme/nope", Visibility::kPublic, "").status().code() ==
+        Code::kUnauthenticated);
+  CHECK(id->GetRepository("acme/nope").status().IsNotFound());
+  CHECK(id->CreateRepositoryAs(as("bob"), "acme/api", Visibility::kPublic, "").status().code() ==
+        Code::kConflict);
 }

@@ -1,12 +1,11 @@
 // Host-side auth units: Authorization header and scope parsing, the
-// challenge, GrantCovers, and the failed-login throttle on a manual clock.
+// challenge, GrantCovers (the failed-login throttle is tests/api/login_throttle_test.cpp).
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <memory>
 
 #include "host/auth/auth_parsing.h"
-#include "host/auth/login_throttle.h"
 #include "host/net/client_address.h"
 #include "quay/clock.h"
 
@@ -121,69 +120,6 @@ TEST_CASE("challenge values") {
   CHECK_FALSE(IsSaneHost("evil\"host"));
   CHECK_FALSE(IsSaneHost("a b"));
   CHECK_FALSE(IsSaneHost(std::string(256, 'a')));
-}
-
-TEST_CASE("LoginThrottle: back-off after N failures in the window, doubling, per key") {
-  auto clock = std::make_shared<quay::ManualClock>();
-  LoginThrottleOptions options;
-  options.max_failures = 3;
-  options.window = seconds(60);
-  options.initial_delay = seconds(5);
-  options.max_delay = seconds(30);
-  LoginThrottle throttle(options, clock);
-
-  for (int i = 0; i < 2; ++i) {
-    CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(0));
-    throttle.RecordFailure("alice", "10.0.0.1");
-  }
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(0));
-  throttle.RecordFailure("alice", "10.0.0.1");  // third: blocked 5 s
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(5));
-  CHECK(throttle.RetryAfter("alice", "10.0.0.2") == seconds(0));  // other address
-  CHECK(throttle.RetryAfter("bob", "10.0.0.1") == seconds(0));    // other user
-
-  clock->Advance(std::chrono::milliseconds(4500));
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(1));  // rounded up
-  clock->Advance(std::chrono::milliseconds(500));
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(0));
-  throttle.RecordFailure("alice", "10.0.0.1");
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(10));
-  clock->Advance(seconds(10));
-  throttle.RecordFailure("alice", "10.0.0.1");
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(20));
-  clock->Advance(seconds(20));
-  throttle.RecordFailure("alice", "10.0.0.1");
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(30));  // capped
-
-  // After the window (and the block) pass, failures start over.
-  clock->Advance(seconds(120));
-  throttle.RecordFailure("alice", "10.0.0.1");
-  CHECK(throttle.RetryAfter("alice", "10.0.0.1") == seconds(0));
-
-  // A success forgets.
-  throttle.RecordFailure("carol", "10.0.0.1");
-  throttle.RecordFailure("carol", "10.0.0.1");
-  throttle.RecordSuccess("carol", "10.0.0.1");
-  throttle.RecordFailure("carol", "10.0.0.1");
-  CHECK(throttle.RetryAfter("carol", "10.0.0.1") == seconds(0));
-}
-
-TEST_CASE("LoginThrottle: bounded memory; 0 failures disables") {
-  auto clock = std::make_shared<quay::ManualClock>();
-  LoginThrottleOptions options;
-  options.max_failures = 2;
-  options.max_entries = 10;
-  LoginThrottle throttle(options, clock);
-  for (int i = 0; i < 50; ++i) throttle.RecordFailure("user" + std::to_string(i), "1.2.3.4");
-  CHECK(throttle.tracked() <= 10);
-  clock->Advance(seconds(3600));  // everything idle: swept on the next insert
-  throttle.RecordFailure("late", "1.2.3.4");
-  CHECK(throttle.tracked() == 1);
-
-  options.max_failures = 0;
-  LoginThrottle off(options, clock);
-  for (int i = 0; i < 10; ++i) off.RecordFailure("x", "y");
-  CHECK(off.RetryAfter("x", "y") == seconds(0));
 }
 
 TEST_CASE("client address: X-Forwarded-For only from trusted proxies") {

@@ -524,6 +524,58 @@ TEST_CASE("token auth: failed logins back off per user and address (429, Retry-A
   CHECK(after->get_header_value("Retry-After") == "");
 }
 
+// Issue 11: made-up names (robot-shaped "org+name" ones fail without a
+// password hash, so they are the cheapest to send) must not fill the back-off
+// table so that a real user's failures stop counting. With an account table
+// of 64 keys, 1,000 made-up names before the victim's first wrong password
+// and 200 more between the next ones: the 6th attempt (even with the right
+// password) is 429 with Retry-After, and /api/v1/signin, sharing the one
+// throttle, refuses it too.
+TEST_CASE("token auth: a flood of made-up names cannot save a victim from the back-off") {
+  auto clock = std::make_shared<quay::ManualClock>();
+  ServerOptions options;
+  options.clock = clock;
+  options.auth.login_throttle.max_failures = 5;
+  options.auth.login_throttle.initial_delay = std::chrono::seconds(10);
+  options.auth.login_throttle.max_entries = 64;
+  AuthServer s(options);
+  s.AddUser("alice");
+  auto client = s.server.Client();
+  auto attempt = [&](const std::string& user, const char* password) {
+    auto res = TokenRequest(*client, {"repository:alice/app:pull"}, BasicAuth(user, password));
+    REQUIRE(res);
+    return res;
+  };
+  int next = 0;
+  auto flood = [&](int n) {
+    for (int i = 0; i < n; ++i, ++next) {
+      const std::string name =
+          next % 4 == 0 ? "ghost" + std::to_string(next)
+                        : "org" + std::to_string(next % 13) + "+bot" + std::to_string(next);
+      REQUIRE(attempt(name, "guess")->status == 401);
+    }
+  };
+  flood(1000);
+  for (int i = 1; i <= 5; ++i) {
+    REQUIRE(attempt("alice", "wrong")->status == 401);
+    clock->Advance(std::chrono::seconds(1));
+    if (i < 5) flood(200);
+  }
+  auto sixth = attempt("alice", kPassword);
+  CHECK(sixth->status == 429);
+  CHECK(sixth->get_header_value("Retry-After") == "9");
+  CHECK(ErrorCode(sixth->body) == "TOOMANYREQUESTS");
+  auto signin = client->Post("/api/v1/signin",
+                             R"({"username":"alice","password":")" + std::string(kPassword) + "\"}",
+                             "application/json");
+  REQUIRE(signin);
+  CHECK(signin->status == 429);
+  CHECK(signin->get_header_value("Retry-After") == "9");
+  const quay::LoginThrottleSize size = s.server.auth().throttle().size();
+  CHECK(size.accounts == 1);
+  CHECK(size.unknown <= options.auth.login_throttle.max_unknown_entries);
+}
+
 TEST_CASE("token auth: expired tokens and rotated keys") {
   auto clock = std::make_shared<quay::ManualClock>();
   ServerOptions options;
