@@ -71,6 +71,41 @@ Status HandleSignin(ApiExchange& ex) {
   return Status::Ok();
 }
 
+// Re-entering the password renews the session's login time (the fresh
+// login the superuser panel and app tokens need). The same back-off as a
+// signin; a wrong password is Quay's 403 {"message","invalidCredentials"}.
+Status HandleVerifyUser(ApiExchange& ex) {
+  auto password = RequireString(ex.body, "password");
+  if (!password.ok()) return password.status();
+  const std::string username(ex.UserName());
+  if (ex.svc.throttle != nullptr) {
+    if (auto wait = ex.svc.throttle->RetryAfter(username, ex.ip); wait.count() > 0) {
+      ex.res.status = 429;
+      ex.res.set_header("Retry-After", std::to_string(wait.count()));
+      ex.res.set_content("Too many login attempts.", "text/plain");
+      return Status::Ok();
+    }
+  }
+  quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(username, *password);
+  if (ex.svc.throttle != nullptr) {
+    if (who.ok())
+      ex.svc.throttle->RecordSuccess(username, ex.ip);
+    else
+      ex.svc.throttle->RecordFailure(username, ex.ip);
+  }
+  if (!who.ok()) {
+    Json j;
+    j.Object().Field("message", "Invalid password").Field("invalidCredentials", true).End();
+    Reply(ex.res, 403, j);
+    return Status::Ok();
+  }
+  StartSession(ex, username);
+  Json j;
+  j.Object().Field("success", true).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
 Status HandleSignout(ApiExchange& ex) {
   ex.res.set_header("Set-Cookie", SessionCodec::ClearCookie());
   Json j;

@@ -97,12 +97,14 @@ class IdentityServiceImpl final : public IdentityService {
         keys_(state_),
         stars_(NewStars(state_)),
         notifications_(NewNotifications(state_)),
-        applications_(NewOAuthApplications(state_)) {}
+        applications_(NewOAuthApplications(state_)),
+        messages_(NewGlobalMessages(state_)) {}
 
   std::shared_ptr<Authorizer> authorizer() override { return authorizer_; }
   OAuthApplications& applications() override { return *applications_; }
   Stars& stars() override { return *stars_; }
   RepositoryNotifications& notifications() override { return *notifications_; }
+  GlobalMessages& messages() override { return *messages_; }
   AuditLog& audit() override { return audit_; }
   SigningKeyStore& signing_keys() override { return keys_; }
 
@@ -670,6 +672,38 @@ class IdentityServiceImpl final : public IdentityService {
     return out;
   }
 
+  Result<AppTokenPage> ListAllAppTokens(bool only_expiring, size_t limit,
+                                        std::string_view after_cursor) override {
+    limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
+    int64_t after_id = 0;
+    if (!after_cursor.empty()) {
+      try {
+        size_t used = 0;
+        after_id = std::stoll(std::string(after_cursor), &used);
+        if (used != after_cursor.size() || after_id < 0) throw std::invalid_argument("cursor");
+      } catch (const std::exception&) {
+        return Status::InvalidArgument(Subject::kNone, "invalid cursor");
+      }
+    }
+    const int64_t now = state_->NowMicros();
+    std::optional<int64_t> before;
+    if (only_expiring) {
+      // Quay: "expiring soon" is a tenth of the token lifetime, at least a
+      // second. Tokens that never expire are never expiring.
+      const auto lifetime = state_->options.identity.app_token_lifetime;
+      const int64_t window =
+          std::max<int64_t>(1, (static_cast<int64_t>(lifetime.count()) + 9) / 10) * 1000000;
+      before = lifetime.count() > 0 ? now + window : now;
+    }
+    auto rows = state_->identity.ListAllAppTokens(before, now, limit, after_id);
+    if (!rows.ok()) return rows.status();
+    AppTokenPage page;
+    for (const auto& r : rows->first) page.tokens.push_back(AppTokenFrom(r));
+    page.more = rows->second;
+    if (page.more) page.next_cursor = std::to_string(rows->first.back().id);
+    return page;
+  }
+
   Status RevokeAppToken(const Actor& actor, std::string_view user,
                         std::string_view token_id) override {
     auto account = Require(user, db::AccountKind::kUser, "user");
@@ -860,6 +894,74 @@ class IdentityServiceImpl final : public IdentityService {
     return out;
   }
 
+  Result<std::vector<OutsideCollaborator>> ListOutsideCollaborators(
+      std::string_view organization) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.OutsideCollaborators(org->id, org->name);
+    if (!rows.ok()) return rows.status();
+    std::vector<OutsideCollaborator> out;
+    for (auto& [user, repository] : *rows) {
+      if (out.empty() || out.back().name != user) out.push_back({user, {}});
+      out.back().repositories.push_back(ShortName(repository));
+    }
+    return out;
+  }
+
+  Result<Organization> RenameOrganization(const Actor& actor, std::string_view organization,
+                                          std::string_view new_name) override {
+    if (auto s = ValidateAccountName(new_name); !s.ok()) return s;
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    if (org->name != new_name) {
+      auto audit = Audit(actor, "org_change_name", std::string(new_name), "",
+                         AuditMetadata({{"old_name", org->name},
+                                        {"new_name", new_name},
+                                        {"superuser", actor.principal.name}}));
+      if (auto s = state_->identity.RenameOrganization(org->id, org->name, new_name, audit);
+          !s.ok()) {
+        return s;
+      }
+      org->name = std::string(new_name);
+    }
+    return OrganizationFrom(*org);
+  }
+
+  Result<OwnershipTaken> TakeOwnership(const Actor& actor,
+                                       std::string_view namespace_name) override {
+    auto entity = state_->identity.FindAccount(namespace_name);
+    if (!entity.ok()) return entity.status();
+    if (!*entity) return UnknownAccount("namespace", namespace_name);
+    if ((*entity)->kind == db::AccountKind::kRobot) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of a robot");
+    }
+    if ((*entity)->kind == db::AccountKind::kUser &&
+        SuperuserOf((*entity)->name) != SuperuserKind::kNone) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of a superuser");
+    }
+    auto admin = Require(actor.principal.name, db::AccountKind::kUser, "user");
+    if (!admin.ok()) return admin.status();
+    if (admin->id == (*entity)->id) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of oneself");
+    }
+    OwnershipTaken taken;
+    taken.entity_id = (*entity)->id;
+    taken.was_user = (*entity)->kind == db::AccountKind::kUser;
+    // Quay logs the row under the superuser's namespace.
+    std::string metadata = "{\"entity_id\":" + std::to_string(taken.entity_id) + ",\"namespace\":";
+    AppendJsonString(metadata, (*entity)->name);
+    metadata +=
+        std::string(",\"was_user\":") + (taken.was_user ? "true" : "false") + ",\"superuser\":";
+    AppendJsonString(metadata, admin->name);
+    metadata += "}";
+    auto audit = Audit(actor, "take_ownership", admin->name, "", std::move(metadata));
+    Status done = taken.was_user ? state_->identity.ConvertUserToOrganization(
+                                       (*entity)->id, admin->id, state_->NowMicros(), audit)
+                                 : state_->identity.JoinAdminTeam((*entity)->id, admin->id, audit);
+    if (!done.ok()) return done;
+    return taken;
+  }
+
   Status RemoveOrganizationMember(const Actor& actor, std::string_view organization,
                                   std::string_view member) override {
     auto org = Require(organization, db::AccountKind::kOrg, "organization");
@@ -997,6 +1099,7 @@ class IdentityServiceImpl final : public IdentityService {
     db::ListingQuery query;
     query.namespace_name = filter.namespace_name;
     query.public_only = filter.public_only;
+    query.search = filter.search;
     if (!filter.starred_by.empty()) {
       auto starred = Require(filter.starred_by, db::AccountKind::kUser, "user");
       if (!starred.ok()) return starred.status();
@@ -1034,6 +1137,8 @@ class IdentityServiceImpl final : public IdentityService {
       l.is_public = r.is_public;
       if (r.last_modified) l.last_modified = FromMicros(*r.last_modified);
       l.is_starred = r.is_starred;
+      l.namespace_is_org = r.namespace_is_org;
+      l.star_count = static_cast<uint64_t>(r.star_count);
       page.repositories.push_back(std::move(l));
     }
     page.more = rows->second;
@@ -1333,6 +1438,7 @@ class IdentityServiceImpl final : public IdentityService {
   std::unique_ptr<Stars> stars_;
   std::unique_ptr<RepositoryNotifications> notifications_;
   std::unique_ptr<OAuthApplications> applications_;
+  std::unique_ptr<GlobalMessages> messages_;
 };
 
 }  // namespace

@@ -478,7 +478,21 @@ CREATE TABLE repository_notification (
 CREATE INDEX repository_notification_repository ON repository_notification(repository_id, id);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: global messages (Quay's Messages: the banners a superuser
+// posts for every user of the web UI). No audit kind exists for them in
+// Quay, and none is written here either.
+constexpr const char* kV7 = R"sql(
+CREATE TABLE global_message (
+  id         INTEGER PRIMARY KEY,
+  uuid       TEXT NOT NULL UNIQUE,
+  content    TEXT NOT NULL,
+  media_type TEXT NOT NULL CHECK (media_type IN ('text/plain', 'text/markdown')),
+  severity   TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+  created_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 
