@@ -148,13 +148,16 @@ class QUAY_EXPORT OAuthApplications {
   // client_id) Assigns the application to `user` (an enabled user) with
   // `scopes` (non-empty); the assigner is the actor's user. Whether the
   // actor administers the application's organization is the caller's check.
-  // `response_type` "code" or "token" (InvalidArgument otherwise).
+  // `response_type` "code" or "token" (InvalidArgument otherwise). Also
+  // leaves the user an "assigned_authorization" notification.
   virtual Result<AssignedAuthorization> AssignAuthorization(const Actor& actor,
                                                             std::string_view client_id,
                                                             std::string_view user, ScopeSet scopes,
                                                             std::string_view redirect_uri,
                                                             std::string_view response_type) = 0;
-  // The user's pending assignments, oldest first. One query.
+  // The user's pending assignments, oldest first. One query; clears the
+  // user's "assigned_authorization" notifications (AssignAuthorization
+  // writes one), as Quay does on listing.
   virtual Result<std::vector<AssignedAuthorization>> ListAssignedAuthorizations(
       std::string_view user) = 0;
   // Deletes one of the user's assignments; NotFound for another user's or an

@@ -506,7 +506,13 @@ class OAuthApplicationsImpl final : public OAuthApplications {
                                                    {"assigned_user", account->name},
                                                    {"application", app->name},
                                                    {"client_id", app->client_id}}));
-    if (auto s = state_->identity.InsertAssignedToken(row, audit); !s.ok()) return s;
+    // Quay tells the user through a notification, cleared when the user
+    // lists its assignments.
+    db::UserNotificationRow note;
+    note.uuid = auth::NewUuid();
+    note.kind = "assigned_authorization";
+    note.created_at = row.created_at;
+    if (auto s = state_->identity.InsertAssignedToken(row, note, audit); !s.ok()) return s;
     return AssignedFrom(*app, row);
   }
 
@@ -516,6 +522,12 @@ class OAuthApplicationsImpl final : public OAuthApplications {
     if (!account.ok()) return account.status();
     auto rows = state_->identity.ListAssignedTokens(account->id);
     if (!rows.ok()) return rows.status();
+    // Seen now (Quay deletes them on listing too).
+    if (auto s =
+            state_->identity.DeleteUserNotificationsOfKind(account->id, "assigned_authorization");
+        !s.ok()) {
+      return s;
+    }
     std::vector<AssignedAuthorization> out;
     for (const auto& [app, row] : *rows) out.push_back(AssignedFrom(app, row));
     return out;

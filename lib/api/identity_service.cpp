@@ -672,19 +672,43 @@ class IdentityServiceImpl final : public IdentityService {
     return out;
   }
 
+  Result<UserNotificationPage> ListUserNotifications(std::string_view user, size_t limit,
+                                                     std::string_view after_cursor) override {
+    limit = std::min<size_t>(std::max<size_t>(limit, 1), 100);
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto before = ParseCursor(after_cursor);
+    if (!before.ok()) return before.status();
+    auto rows = state_->identity.ListUserNotifications(account->id, limit, *before);
+    if (!rows.ok()) return rows.status();
+    UserNotificationPage page;
+    for (const auto& r : rows->first) page.notifications.push_back(NotificationFrom(r));
+    page.more = rows->second;
+    if (page.more) page.next_cursor = std::to_string(rows->first.back().id);
+    return page;
+  }
+
+  Result<UserNotification> GetUserNotification(std::string_view user,
+                                               std::string_view id) override {
+    auto row = FindNotification(user, id);
+    if (!row.ok()) return row.status();
+    return NotificationFrom(*row);
+  }
+
+  Result<UserNotification> SetUserNotificationDismissed(std::string_view user, std::string_view id,
+                                                        bool dismissed) override {
+    auto row = FindNotification(user, id);
+    if (!row.ok()) return row.status();
+    if (auto s = state_->identity.SetNotificationDismissed(row->id, dismissed); !s.ok()) return s;
+    row->dismissed = dismissed;
+    return NotificationFrom(*row);
+  }
+
   Result<AppTokenPage> ListAllAppTokens(bool only_expiring, size_t limit,
                                         std::string_view after_cursor) override {
     limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
-    int64_t after_id = 0;
-    if (!after_cursor.empty()) {
-      try {
-        size_t used = 0;
-        after_id = std::stoll(std::string(after_cursor), &used);
-        if (used != after_cursor.size() || after_id < 0) throw std::invalid_argument("cursor");
-      } catch (const std::exception&) {
-        return Status::InvalidArgument(Subject::kNone, "invalid cursor");
-      }
-    }
+    auto after_id = ParseCursor(after_cursor);
+    if (!after_id.ok()) return after_id.status();
     const int64_t now = state_->NowMicros();
     std::optional<int64_t> before;
     if (only_expiring) {
@@ -695,7 +719,7 @@ class IdentityServiceImpl final : public IdentityService {
           std::max<int64_t>(1, (static_cast<int64_t>(lifetime.count()) + 9) / 10) * 1000000;
       before = lifetime.count() > 0 ? now + window : now;
     }
-    auto rows = state_->identity.ListAllAppTokens(before, now, limit, after_id);
+    auto rows = state_->identity.ListAllAppTokens(before, now, limit, *after_id);
     if (!rows.ok()) return rows.status();
     AppTokenPage page;
     for (const auto& r : rows->first) page.tokens.push_back(AppTokenFrom(r));
@@ -1158,6 +1182,38 @@ class IdentityServiceImpl final : public IdentityService {
   }
 
  private:
+  // A row-id cursor ("" is 0).
+  static Result<int64_t> ParseCursor(std::string_view cursor) {
+    if (cursor.empty()) return int64_t{0};
+    try {
+      size_t used = 0;
+      const int64_t id = std::stoll(std::string(cursor), &used);
+      if (used == cursor.size() && id >= 0) return id;
+    } catch (const std::exception&) {
+    }
+    return Status::InvalidArgument(Subject::kNone, "invalid cursor");
+  }
+
+  Result<db::UserNotificationRow> FindNotification(std::string_view user, std::string_view id) {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto row = state_->identity.FindUserNotification(account->id, id);
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound(Subject::kNone, "unknown notification");
+    return std::move(**row);
+  }
+
+  static UserNotification NotificationFrom(const db::UserNotificationRow& row) {
+    UserNotification n;
+    n.id = row.uuid;
+    if (row.target_is_org) n.organization = row.target;
+    n.kind = row.kind;
+    n.metadata_json = row.metadata;
+    n.dismissed = row.dismissed;
+    n.created_at = FromMicros(row.created_at);
+    return n;
+  }
+
   struct TokenText {
     std::string lookup;
     std::string text;  // what the caller gets

@@ -1706,8 +1706,104 @@ Result<std::pair<std::vector<TokenRow>, bool>> IdentityStore::ListAllAppTokens(
 
 // ---- assigned OAuth authorizations ----
 
-Status IdentityStore::InsertAssignedToken(const AssignedTokenRow& row, const AuditRow& audit) {
+namespace {
+
+void InsertUserNotificationRow(Connection& c, int64_t account_id, const UserNotificationRow& n) {
+  auto ins = c.Prepare(
+      "INSERT INTO user_notification(uuid, account_id, kind, metadata, dismissed, created_at)"
+      " VALUES(?, ?, ?, ?, ?, ?)");
+  ins->bind(1, n.uuid);
+  ins->bind(2, static_cast<int64_t>(account_id));
+  ins->bind(3, n.kind);
+  ins->bind(4, n.metadata);
+  ins->bind(5, n.dismissed ? 1 : 0);
+  ins->bind(6, static_cast<int64_t>(n.created_at));
+  ins->exec();
+}
+
+#define QUAY_USER_NOTIFICATION_COLUMNS                                               \
+  "SELECT n.id, n.uuid, a.name, a.kind = 'org', n.kind, n.metadata, n.dismissed,"    \
+  " n.created_at FROM user_notification n JOIN account a ON a.id = n.account_id"     \
+  " WHERE (n.account_id = ?1 OR n.account_id IN (SELECT t.org_id FROM team_member m" \
+  " JOIN team t ON t.id = m.team_id WHERE m.account_id = ?1 AND t.role = 2)) "
+
+UserNotificationRow ReadUserNotification(Stmt& q) {
+  UserNotificationRow n;
+  n.id = q->getColumn(0).getInt64();
+  n.uuid = q->getColumn(1).getString();
+  n.target = q->getColumn(2).getString();
+  n.target_is_org = q->getColumn(3).getInt() != 0;
+  n.kind = q->getColumn(4).getString();
+  n.metadata = q->getColumn(5).getString();
+  n.dismissed = q->getColumn(6).getInt() != 0;
+  n.created_at = q->getColumn(7).getInt64();
+  return n;
+}
+
+}  // namespace
+
+Result<std::pair<std::vector<UserNotificationRow>, bool>> IdentityStore::ListUserNotifications(
+    int64_t account_id, size_t limit, int64_t before_id) {
+  using Out = std::pair<std::vector<UserNotificationRow>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_USER_NOTIFICATION_COLUMNS
+                       "AND (?2 = 0 OR n.id < ?2) ORDER BY n.id DESC LIMIT ?3");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, static_cast<int64_t>(before_id));
+    q->bind(3, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(ReadUserNotification(q));
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+Result<std::optional<UserNotificationRow>> IdentityStore::FindUserNotification(
+    int64_t account_id, std::string_view uuid) {
+  using Out = std::optional<UserNotificationRow>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_USER_NOTIFICATION_COLUMNS "AND n.uuid = ?2");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, Str(uuid));
+    if (!q->executeStep()) return Out();
+    return Out(ReadUserNotification(q));
+  });
+}
+
+Status IdentityStore::SetNotificationDismissed(int64_t id, bool dismissed) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto up = c.Prepare("UPDATE user_notification SET dismissed = ? WHERE id = ?");
+        up->bind(1, dismissed ? 1 : 0);
+        up->bind(2, static_cast<int64_t>(id));
+        up->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Status IdentityStore::DeleteUserNotificationsOfKind(int64_t account_id, std::string_view kind) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto del = c.Prepare("DELETE FROM user_notification WHERE account_id = ? AND kind = ?");
+        del->bind(1, static_cast<int64_t>(account_id));
+        del->bind(2, Str(kind));
+        del->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Status IdentityStore::InsertAssignedToken(const AssignedTokenRow& row,
+                                          const UserNotificationRow& notification,
+                                          const AuditRow& audit) {
   return WriteStatusOn(pool_, [&](Connection& c) {
+    InsertUserNotificationRow(c, row.account_id, notification);
     auto ins = c.Prepare(
         "INSERT INTO oauth_assigned_token(uuid, application_id, account_id, assigner_id, scopes,"
         " redirect_uri, response_type, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");

@@ -201,6 +201,17 @@ struct AssignedTokenRow {  // oauth_assigned_token
   int64_t created_at = 0;
 };
 
+struct UserNotificationRow {
+  int64_t id = 0;
+  std::string uuid;
+  std::string target;  // the target account's name
+  bool target_is_org = false;
+  std::string kind;
+  std::string metadata = "{}";
+  bool dismissed = false;
+  int64_t created_at = 0;
+};
+
 struct CodeRow {
   std::string lookup;
   std::string code_hash;  // raw SHA-256
@@ -353,12 +364,25 @@ class IdentityStore {
       std::optional<int64_t> expiring_before, int64_t now, size_t limit, int64_t after_id);
 
   // ---- assigned OAuth authorizations (FEATURE_ASSIGN_OAUTH_TOKEN) ----
-  Status InsertAssignedToken(const AssignedTokenRow& row, const AuditRow& audit);
+  // Also writes `notification` (for the assigned user) in the same transaction.
+  Status InsertAssignedToken(const AssignedTokenRow& row, const UserNotificationRow& notification,
+                             const AuditRow& audit);
   // The account's assignments with their applications, by id. One query.
   Result<std::vector<std::pair<ApplicationRow, AssignedTokenRow>>> ListAssignedTokens(
       int64_t account_id);
   // NotFound unless the account has an assignment with that uuid.
   Status DeleteAssignedToken(int64_t account_id, std::string_view uuid);
+
+  // ---- user notifications ----
+  // The account's notifications and those of orgs where it is in an admin
+  // team, newest first, with row id below `before_id` (0: from the newest).
+  Result<std::pair<std::vector<UserNotificationRow>, bool>> ListUserNotifications(
+      int64_t account_id, size_t limit, int64_t before_id);
+  // One of those, by uuid.
+  Result<std::optional<UserNotificationRow>> FindUserNotification(int64_t account_id,
+                                                                  std::string_view uuid);
+  Status SetNotificationDismissed(int64_t id, bool dismissed);
+  Status DeleteUserNotificationsOfKind(int64_t account_id, std::string_view kind);
 
   // ---- global messages ----
   Status InsertMessage(const MessageRow& row);

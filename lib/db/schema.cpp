@@ -479,9 +479,22 @@ CREATE INDEX repository_notification_repository ON repository_notification(repos
 )sql";
 
 // Version 7: global messages (Quay's Messages: the banners a superuser
-// posts for every user of the web UI). No audit kind exists for them in
-// Quay, and none is written here either.
+// posts for every user of the web UI; no audit kind exists for them in
+// Quay, and none is written here either) and user notifications (Quay's
+// Notification: what the web UI's bell shows a user, or the admins of an
+// organization when the target is an org; they die with the target).
 constexpr const char* kV7 = R"sql(
+CREATE TABLE user_notification (
+  id         INTEGER PRIMARY KEY,
+  uuid       TEXT NOT NULL UNIQUE,
+  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL,
+  metadata   TEXT NOT NULL DEFAULT '{}',
+  dismissed  INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX user_notification_account ON user_notification(account_id, id);
+
 CREATE TABLE global_message (
   id         INTEGER PRIMARY KEY,
   uuid       TEXT NOT NULL UNIQUE,

@@ -379,6 +379,7 @@ TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK"
     // And versions 6 and 7 undone, so every later migration runs again.
     db.exec(R"sql(
       DROP TABLE global_message;
+      DROP TABLE user_notification;
       DROP TABLE manifest_label;
       DROP TABLE star;
       DROP TABLE repository_notification;

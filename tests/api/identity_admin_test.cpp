@@ -291,4 +291,43 @@ TEST_CASE("AssignAuthorization: pending per user, audited, deleted by its user o
   CHECK(apps.ListAssignedAuthorizations("bob")->empty());
 }
 
+TEST_CASE("user notifications: own and admined orgs', newest first, paged, dismissable") {
+  World w;
+  OAuthApplicationSpec spec;
+  spec.name = "ci";
+  auto app = w.id->applications().CreateApplication(As("alice"), "acme", spec);
+  REQUIRE(app.ok());
+  for (int i = 0; i < 3; ++i) {
+    w.clock->Advance(std::chrono::seconds(1));
+    REQUIRE(w.id->applications()
+                .AssignAuthorization(As("alice"), app->client_id, "bob", ScopeSet{Scope::kRepoRead},
+                                     "", "code")
+                .ok());
+  }
+  auto& accounts = w.id->accounts();
+  auto first = accounts.ListUserNotifications("bob", 2, "");
+  REQUIRE(first.ok());
+  REQUIRE(first->notifications.size() == 2);
+  CHECK(first->more);
+  CHECK(first->notifications[0].created_at > first->notifications[1].created_at);
+  CHECK(first->notifications[0].kind == "assigned_authorization");
+  CHECK(first->notifications[0].organization.empty());
+  auto second = accounts.ListUserNotifications("bob", 2, first->next_cursor);
+  REQUIRE(second.ok());
+  CHECK(second->notifications.size() == 1);
+  CHECK(!second->more);
+  CHECK(accounts.ListUserNotifications("carol", 10, "")->notifications.empty());
+  CHECK(accounts.ListUserNotifications("bob", 2, "x").status().code() == Code::kInvalidArgument);
+
+  const std::string id = first->notifications[0].id;
+  auto dismissed = accounts.SetUserNotificationDismissed("bob", id, true);
+  REQUIRE(dismissed.ok());
+  CHECK(dismissed->dismissed);
+  CHECK(accounts.GetUserNotification("bob", id)->dismissed);
+  CHECK(accounts.GetUserNotification("carol", id).status().code() == Code::kNotFound);
+  // Listing the assignments clears their notifications.
+  REQUIRE(w.id->applications().ListAssignedAuthorizations("bob").ok());
+  CHECK(accounts.ListUserNotifications("bob", 10, "")->notifications.empty());
+}
+
 }  // namespace quay::testing

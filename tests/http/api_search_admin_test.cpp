@@ -393,7 +393,9 @@ TEST_CASE("api superuser: a plain superuser may not audit app tokens without ful
   CHECK(s.As(s.Token("rosa"), "GET", "/api/v1/superuser/apptokens").status == 200);
 }
 
-TEST_CASE("api assigned authorizations: the user's pending assignments, listed and deleted") {
+TEST_CASE(
+    "api assigned authorizations and user notifications: pending per user, listed, dismissed, "
+    "deleted") {
   ApiServer s;
   quay::OAuthApplicationSpec spec;
   spec.name = "deployer";
@@ -409,7 +411,29 @@ TEST_CASE("api assigned authorizations: the user's pending assignments, listed a
   CHECK(s.AuditRows("oauth_token_assigned").size() == 1);
 
   const std::string bob = s.Token("bob");
+  const std::string eve = s.Token("eve");
+  // The assignment left bob a notification; listing the assignments clears it.
+  auto notes = Body(s.As(bob, "GET", "/api/v1/user/notifications"), 200);
+  REQUIRE(notes["notifications"].Size() == 1);
+  CHECK(notes["additional"].IsFalse());
+  const auto& note = notes["notifications"][0];
+  CHECK(std::string(note["kind"].GetString()) == "assigned_authorization");
+  CHECK(note["organization"].IsNull());
+  CHECK(note["metadata"].IsObject());
+  CHECK(note["dismissed"].IsFalse());
+  CHECK(note.HasMember("created"));
+  const std::string note_id = note["id"].GetString();
+  CHECK(s.As(bob, "GET", "/api/v1/user/notifications/" + note_id).status == 200);
+  CHECK(s.As(eve, "GET", "/api/v1/user/notifications/" + note_id).status == 404);
+  auto dismissed =
+      Body(s.As(bob, "PUT", "/api/v1/user/notifications/" + note_id, R"({"dismissed":true})"), 200);
+  CHECK(dismissed["dismissed"].IsTrue());
+  CHECK(s.As(eve, "PUT", "/api/v1/user/notifications/" + note_id, R"({"dismissed":true})").status ==
+        404);
+  CHECK(s.As(bob, "GET", "/api/v1/user/notifications?page=2").status == 400);
+
   auto list = Body(s.As(bob, "GET", "/api/v1/user/assignedauthorization"), 200);
+  CHECK(Body(s.As(bob, "GET", "/api/v1/user/notifications"), 200)["notifications"].Size() == 0);
   REQUIRE(list["authorizations"].Size() == 1);
   const auto& a = list["authorizations"][0];
   CHECK(std::string(a["uuid"].GetString()) == assigned->uuid);
@@ -421,7 +445,6 @@ TEST_CASE("api assigned authorizations: the user's pending assignments, listed a
   CHECK(!a["application"].HasMember("clientSecret"));
   CHECK(list.HasMember("authorizations"));
   // Nobody else sees or deletes it.
-  const std::string eve = s.Token("eve");
   CHECK(
       Body(s.As(eve, "GET", "/api/v1/user/assignedauthorization"), 200)["authorizations"].Size() ==
       0);
