@@ -149,6 +149,10 @@ Status ApiDispatcher::Authorize(ApiExchange& ex) {
         return Refuse(ex);
       }
       return Status::Ok();
+    case Need::kAuditingSuperuser:
+      if (su == quay::SuperuserKind::kFullAccess) return Status::Ok();
+      if (reading && su == quay::SuperuserKind::kGlobalReadOnly) return Status::Ok();
+      return Refuse(ex);
   }
   if (allowed.ok() || read_only_su_passes || any_su_passes) return Status::Ok();
   return allowed;

@@ -17,11 +17,15 @@ quay::Status HandleCsrfToken(ApiExchange& ex);
 // handlers_user.cpp
 quay::Status HandleSignin(ApiExchange& ex);
 quay::Status HandleSignout(ApiExchange& ex);
+quay::Status HandleVerifyUser(ApiExchange& ex);
 quay::Status HandleGetUser(ApiExchange& ex);
 quay::Status HandleCreateUser(ApiExchange& ex);
 quay::Status HandleInitializeUser(ApiExchange& ex);
 quay::Status HandleUserInformation(ApiExchange& ex);
 quay::Status HandleListAppTokens(ApiExchange& ex);
+quay::Status HandleListUserNotifications(ApiExchange& ex);
+quay::Status HandleGetUserNotification(ApiExchange& ex);
+quay::Status HandleUpdateUserNotification(ApiExchange& ex);
 quay::Status HandleCreateAppToken(ApiExchange& ex);
 quay::Status HandleGetAppToken(ApiExchange& ex);
 quay::Status HandleRevokeAppToken(ApiExchange& ex);
@@ -99,6 +103,8 @@ quay::Status HandleDeleteApplicationToken(ApiExchange& ex);
 quay::Status HandleListAuthorizations(ApiExchange& ex);
 quay::Status HandleGetAuthorization(ApiExchange& ex);
 quay::Status HandleDeleteAuthorization(ApiExchange& ex);
+quay::Status HandleListAssignedAuthorizations(ApiExchange& ex);
+quay::Status HandleDeleteAssignedAuthorization(ApiExchange& ex);
 
 // host/oauth/handlers_oauth.cpp
 quay::Status HandleOAuthAuthorize(ApiExchange& ex);
@@ -113,6 +119,7 @@ quay::Status HandleDeleteStar(ApiExchange& ex);
 quay::Status HandleEntities(ApiExchange& ex);
 quay::Status HandleListOrgMembers(ApiExchange& ex);
 quay::Status HandleGetOrgMember(ApiExchange& ex);
+quay::Status HandleListOrgCollaborators(ApiExchange& ex);
 quay::Status HandleRemoveOrgMember(ApiExchange& ex);
 quay::Status HandleCreateNotification(ApiExchange& ex);
 quay::Status HandleListNotifications(ApiExchange& ex);
@@ -138,5 +145,20 @@ quay::Status HandleSuperuserGetUser(ApiExchange& ex);
 quay::Status HandleSuperuserChangeUser(ApiExchange& ex);
 quay::Status HandleSuperuserDeleteUser(ApiExchange& ex);
 quay::Status HandleSuperuserDeleteOrg(ApiExchange& ex);
+quay::Status HandleRegistrySize(ApiExchange& ex);
+quay::Status HandleQueueRegistrySize(ApiExchange& ex);
+quay::Status HandleRegistryStatus(ApiExchange& ex);
+quay::Status HandleTakeOwnership(ApiExchange& ex);
+quay::Status HandleSuperuserChangeOrg(ApiExchange& ex);
+quay::Status HandleSuperuserAppTokens(ApiExchange& ex);
+
+// handlers_search.cpp
+quay::Status HandleConductRepoSearch(ApiExchange& ex);
+quay::Status HandleConductSearch(ApiExchange& ex);
+
+// handlers_messages.cpp
+quay::Status HandleListMessages(ApiExchange& ex);
+quay::Status HandleCreateMessage(ApiExchange& ex);
+quay::Status HandleDeleteMessage(ApiExchange& ex);
 
 }  // namespace quayd

@@ -236,4 +236,37 @@ Status HandleDeleteAuthorization(ApiExchange& ex) {
   return Status::Ok();
 }
 
+// FEATURE_ASSIGN_OAUTH_TOKEN: what org admins assigned to the user, pending.
+Status HandleListAssignedAuthorizations(ApiExchange& ex) {
+  auto assigned = ex.svc.identity.applications().ListAssignedAuthorizations(ex.UserName());
+  if (!assigned.ok()) return assigned.status();
+  Json j;
+  j.Object().Key("authorizations").Array();
+  for (const quay::AssignedAuthorization& a : *assigned) {
+    j.Object().Key("application").Object();
+    j.Field("name", a.application.name).Field("clientId", a.application.client_id);
+    j.Field("description", a.application.description).Field("url", a.application.application_uri);
+    WriteAvatar(j, a.application.name, "app");
+    j.Key("organization").Object().Field("name", a.application.organization);
+    WriteAvatar(j, a.application.organization, "org");
+    j.End().End();
+    j.Field("uuid", a.uuid).Field("redirectUri", a.redirect_uri);
+    j.Field("scopes", a.scopes.ToString()).Field("responseType", a.response_type).End();
+  }
+  j.EndArray().End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleDeleteAssignedAuthorization(ApiExchange& ex) {
+  if (Status s = ex.svc.identity.applications().DeleteAssignedAuthorization(
+          ex.UserName(), ex.Param("assigned_authorization_uuid"));
+      !s.ok()) {
+    return s.code() == quay::Code::kNotFound ? Status::NotFound(quay::Subject::kNone, "Not Found")
+                                             : s;
+  }
+  ReplyEmpty(ex.res, 204);
+  return Status::Ok();
+}
+
 }  // namespace quayd

@@ -137,6 +137,25 @@ Status HandleListOrgMembers(ApiExchange& ex) {
   return Status::Ok();
 }
 
+// Quay's outside collaborators: users in none of the org's teams with direct
+// grants on its repositories (one library query).
+Status HandleListOrgCollaborators(ApiExchange& ex) {
+  auto collaborators = ex.svc.identity.ListOutsideCollaborators(ex.Param("orgname"));
+  if (!collaborators.ok()) return collaborators.status();
+  Json j;
+  j.Object().Key("collaborators").Array();
+  for (const quay::OutsideCollaborator& c : *collaborators) {
+    j.Object().Field("kind", "user").Field("name", c.name);
+    WriteAvatar(j, c.name, "user");
+    j.Key("repositories").Array();
+    for (const std::string& r : c.repositories) j.Str(r);
+    j.EndArray().End();
+  }
+  j.EndArray().End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
 Status HandleGetOrgMember(ApiExchange& ex) {
   auto members = ex.svc.identity.ListOrganizationMembers(ex.Param("orgname"));
   if (!members.ok()) return members.status();

@@ -125,3 +125,116 @@ Status HandleSuperuserDeleteOrg(ApiExchange& ex) {
 }
 
 }  // namespace quayd
+
+namespace quayd {
+
+// Computed when asked (one aggregate over the blob rows), so nothing is ever
+// queued or running; last_ran is now, in milliseconds as Quay's completed_ms.
+Status HandleRegistrySize(ApiExchange& ex) {
+  auto bytes = ex.svc.registry.TotalBlobBytes();
+  if (!bytes.ok()) return bytes.status();
+  Json j;
+  j.Object().Field("size_bytes", static_cast<int64_t>(*bytes));
+  j.Field("last_ran", ex.Now() * 1000).Field("queued", false).Field("running", false).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// Nothing to queue: GET computes the size. 201 as Quay's "queued".
+Status HandleQueueRegistrySize(ApiExchange& ex) {
+  ReplyEmpty(ex.res, 201);
+  return Status::Ok();
+}
+
+// quayd is configured by its file and environment before it serves, so it
+// is always set up (Quay: SETUP_COMPLETE with the file config provider).
+Status HandleRegistryStatus(ApiExchange& ex) {
+  Json j;
+  j.Object().Field("provider_id", "file").Field("status", "ready").End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleTakeOwnership(ApiExchange& ex) {
+  const std::string ns(ex.Param("namespace"));
+  auto taken = ex.svc.identity.TakeOwnership(ex.actor(), ns);
+  if (!taken.ok()) {
+    return taken.status().code() == quay::Code::kNotFound
+               ? Status::NotFound(quay::Subject::kNone, "Not Found")
+               : taken.status();
+  }
+  Json j;
+  j.Object().Field("namespace", ns).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// Quay's UpdateOrg takes "name" (a rename); quayd also takes "email".
+Status HandleSuperuserChangeOrg(ApiExchange& ex) {
+  std::string name(ex.Param("name"));
+  if (!ex.svc.identity.GetOrganization(name).ok()) {
+    return Status::NotFound(quay::Subject::kNone, "Not Found");
+  }
+  if (auto email = OptString(ex.body, "email")) {
+    if (Status s = ex.svc.identity.SetOrganizationEmail(ex.actor(), name, *email); !s.ok()) {
+      return s;
+    }
+  }
+  if (auto new_name = OptString(ex.body, "name")) {
+    auto renamed = ex.svc.identity.RenameOrganization(ex.actor(), name, *new_name);
+    if (!renamed.ok()) {
+      if (renamed.status().code() == quay::Code::kConflict) {
+        return Status::InvalidArgument(quay::Subject::kNone, "Namespace already taken");
+      }
+      return renamed.status();
+    }
+    name = renamed->name;
+  }
+  auto org = ex.svc.identity.GetOrganization(name);
+  if (!org.ok()) return org.status();
+  Json j;
+  j.Object().Field("name", org->name).Field("email", org->email);
+  WriteAvatar(j, org->name, "org");
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// Every user's app-specific tokens, without secrets (quayd stores only
+// hashes). Pages of 100 with a sealed next_page (Quay answers all at once).
+Status HandleSuperuserAppTokens(ApiExchange& ex) {
+  const bool has_expiring = ex.HasQuery("expiring");
+  const bool expiring = ex.QueryFlag("expiring");
+  const std::string binding =
+      "superuser-apptokens\n" + ex.principal.name + "\n" + (expiring ? "e" : "") + "\n";
+  auto after = PageCursor(ex, binding);
+  if (!after.ok()) return after.status();
+  auto page = ex.svc.identity.ListAllAppTokens(expiring, 100, *after);
+  if (!page.ok()) return page.status();
+  Json j;
+  j.Object().Key("tokens").Array();
+  for (const quay::AppToken& t : page->tokens) {
+    j.Object().Field("uuid", t.id).Field("title", t.title);
+    if (t.last_used_at)
+      j.Field("last_accessed", Rfc2822(*t.last_used_at));
+    else
+      j.NullField("last_accessed");
+    j.Field("created", Rfc2822(t.created_at));
+    if (t.expires_at)
+      j.Field("expiration", Rfc2822(*t.expires_at));
+    else
+      j.NullField("expiration");
+    j.End();
+  }
+  j.EndArray();
+  if (has_expiring)
+    j.Field("only_expiring", expiring);
+  else
+    j.NullField("only_expiring");
+  if (page->more) j.Field("next_page", NextPage(ex, binding, page->next_cursor));
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+}  // namespace quayd

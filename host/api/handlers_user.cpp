@@ -26,6 +26,17 @@ void WriteAppToken(Json& j, const quay::AppToken& t, std::string_view secret) {
   j.End();
 }
 
+// Quay's notification_view.
+void WriteUserNotification(Json& j, const quay::UserNotification& n) {
+  j.Object().Field("id", n.id);
+  if (n.organization.empty())
+    j.NullField("organization");
+  else
+    j.Field("organization", n.organization);
+  j.Field("kind", n.kind).Field("created", Rfc2822(n.created_at));
+  j.Key("metadata").Raw(n.metadata_json).Field("dismissed", n.dismissed).End();
+}
+
 void StartSession(ApiExchange& ex, const std::string& user) {
   Session session = ex.svc.sessions.Start(user, ex.Now());
   ex.res.set_header("Set-Cookie",
@@ -65,6 +76,41 @@ Status HandleSignin(ApiExchange& ex) {
     return Status::Ok();
   }
   StartSession(ex, *username);
+  Json j;
+  j.Object().Field("success", true).End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// Re-entering the password renews the session's login time (the fresh
+// login the superuser panel and app tokens need). The same back-off as a
+// signin; a wrong password is Quay's 403 {"message","invalidCredentials"}.
+Status HandleVerifyUser(ApiExchange& ex) {
+  auto password = RequireString(ex.body, "password");
+  if (!password.ok()) return password.status();
+  const std::string username(ex.UserName());
+  if (ex.svc.throttle != nullptr) {
+    if (auto wait = ex.svc.throttle->RetryAfter(username, ex.ip); wait.count() > 0) {
+      ex.res.status = 429;
+      ex.res.set_header("Retry-After", std::to_string(wait.count()));
+      ex.res.set_content("Too many login attempts.", "text/plain");
+      return Status::Ok();
+    }
+  }
+  quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(username, *password);
+  if (ex.svc.throttle != nullptr) {
+    if (who.ok())
+      ex.svc.throttle->RecordSuccess(username, ex.ip);
+    else
+      ex.svc.throttle->RecordFailure(username, ex.ip);
+  }
+  if (!who.ok()) {
+    Json j;
+    j.Object().Field("message", "Invalid password").Field("invalidCredentials", true).End();
+    Reply(ex.res, 403, j);
+    return Status::Ok();
+  }
+  StartSession(ex, username);
   Json j;
   j.Object().Field("success", true).End();
   Reply(ex.res, 200, j);
@@ -181,6 +227,57 @@ Status HandleUserInformation(ApiExchange& ex) {
   j.Object().Field("username", user->name).Field("kind", "user").Field("is_robot", false);
   WriteAvatar(j, user->name, "user");
   j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+// `limit` (default 5, as Quay; at most 100) and a sealed next_page; Quay's
+// offset `page` is served for the first page only (docs/api.md).
+Status HandleListUserNotifications(ApiExchange& ex) {
+  if (std::string page = ex.Query("page"); !page.empty() && page != "0" && page != "1") {
+    return Status::InvalidArgument(quay::Subject::kNone,
+                                   "page past the first is not served: use next_page");
+  }
+  int64_t limit = 5;
+  if (std::string text = ex.Query("limit"); !text.empty()) {
+    char* end = nullptr;
+    limit = std::strtoll(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || limit < 1) {
+      return Status::InvalidArgument(quay::Subject::kNone, "limit must be a positive integer");
+    }
+  }
+  const std::string binding =
+      "user-notifications\n" + std::string(ex.UserName()) + "\n" + std::to_string(limit) + "\n";
+  auto after = PageCursor(ex, binding);
+  if (!after.ok()) return after.status();
+  auto page =
+      ex.svc.identity.ListUserNotifications(ex.UserName(), static_cast<size_t>(limit), *after);
+  if (!page.ok()) return page.status();
+  Json j;
+  j.Object().Key("notifications").Array();
+  for (const quay::UserNotification& n : page->notifications) WriteUserNotification(j, n);
+  j.EndArray().Field("additional", page->more);
+  if (page->more) j.Field("next_page", NextPage(ex, binding, page->next_cursor));
+  j.End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleGetUserNotification(ApiExchange& ex) {
+  auto n = ex.svc.identity.GetUserNotification(ex.UserName(), ex.Param("uuid"));
+  if (!n.ok()) return n.status();
+  Json j;
+  WriteUserNotification(j, *n);
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
+Status HandleUpdateUserNotification(ApiExchange& ex) {
+  const bool dismissed = OptBool(ex.body, "dismissed").value_or(false);
+  auto n = ex.svc.identity.SetUserNotificationDismissed(ex.UserName(), ex.Param("uuid"), dismissed);
+  if (!n.ok()) return n.status();
+  Json j;
+  WriteUserNotification(j, *n);
   Reply(ex.res, 200, j);
   return Status::Ok();
 }

@@ -36,6 +36,7 @@ class Json {
   }
   Json& Int(int64_t v) { return w_.Int64(v), *this; }
   Json& Bool(bool v) { return w_.Bool(v), *this; }
+  Json& Double(double v) { return w_.Double(v), *this; }
   Json& Null() { return w_.Null(), *this; }
   Json& Raw(std::string_view json) {
     w_.RawValue(json.data(), json.size(), rapidjson::kObjectType);

@@ -38,6 +38,11 @@ enum class Need : unsigned char {
   kOrgMember,  // {orgname}: member of any team
   kOrgAdmin,   // {orgname}: admin team (scope org:admin)
   kSuperuser,  // a superuser (scope super:user): plain or full access
+  // System-wide auditing (scope super:user): a full-access superuser
+  // (FEATURE_SUPERUSERS_FULL_ACCESS) or, for reads, a global read-only
+  // superuser; a plain superuser is refused (Quay's
+  // allow_if_global_readonly_superuser() or allow_if_superuser_with_full_access()).
+  kAuditingSuperuser,
 };
 
 // Which superusers pass a repository or organization check besides the

@@ -69,6 +69,23 @@ struct LoginResult {
   bool throttled() const { return retry_after.count() > 0; }
 };
 
+// What the web UI's bell shows a user (Quay's Notification): its own, and
+// those of organizations it administers. Quay writes no audit row for them.
+struct UserNotification {
+  std::string id;                    // uuid
+  std::string organization;          // the target org; empty when the target is the user
+  std::string kind;                  // e.g. "assigned_authorization"
+  std::string metadata_json = "{}";  // a JSON object
+  bool dismissed = false;
+  Clock::TimePoint created_at{};
+};
+
+struct UserNotificationPage {
+  std::vector<UserNotification> notifications;  // newest first
+  bool more = false;
+  std::string next_cursor;  // pass as `after_cursor`; empty when !more
+};
+
 class QUAY_EXPORT Accounts {
  public:
   virtual ~Accounts() = default;
@@ -129,6 +146,21 @@ class QUAY_EXPORT Accounts {
   // The user's (or robot's) direct repository grants, in repository name
   // order (team grants are not included: see Permissions::UserRoleOn).
   virtual Result<std::vector<RepositoryGrant>> ListUserPermissions(std::string_view account) = 0;
+
+  // ---- user notifications ----
+  // The user's notifications and those of orgs where it is in an admin
+  // team, newest first, at most `limit` (1..100) after `after_cursor`. One
+  // index range per page. NotFound for an unknown user; InvalidArgument for
+  // a malformed cursor.
+  virtual Result<UserNotificationPage> ListUserNotifications(std::string_view user, size_t limit,
+                                                             std::string_view after_cursor) = 0;
+  // One of those; NotFound (kNone) if the user may not see it.
+  virtual Result<UserNotification> GetUserNotification(std::string_view user,
+                                                       std::string_view id) = 0;
+  // Marks it dismissed or not and returns it (no audit row, as Quay).
+  virtual Result<UserNotification> SetUserNotificationDismissed(std::string_view user,
+                                                                std::string_view id,
+                                                                bool dismissed) = 0;
 
   // Accounts and teams whose name starts with `query.prefix`, each kind in
   // name order, users first, then robots, teams, orgs. Each kind is one

@@ -15,10 +15,11 @@
 //   applications()   quay/oauth_apps.h     OAuth applications, codes, authorized apps
 //   stars()          quay/stars.h          starred repositories
 //   notifications()  quay/notifications.h  repository notifications
+//   messages()       quay/messages.h       global (banner) messages
 // Transition: IdentityService still inherits Accounts, Organizations,
 // Robots, Permissions and Tokens, so existing `identity->CreateUser(...)`
 // calls compile unchanged; new code should call through the accessors (the
-// inheritance will go once host/ and the tests use them). The last three are
+// inheritance will go once host/ and the tests use them). The last four are
 // reachable through their accessors only.
 //
 // Opening. The Registry works without it (embedders who want no auth keep
@@ -66,6 +67,7 @@
 #include "quay/clock.h"
 #include "quay/export.h"
 #include "quay/identity_types.h"
+#include "quay/messages.h"
 #include "quay/notifications.h"
 #include "quay/oauth_apps.h"
 #include "quay/options.h"
@@ -108,6 +110,7 @@ class QUAY_EXPORT IdentityService : public Accounts,
   virtual OAuthApplications& applications() = 0;
   virtual Stars& stars() = 0;
   virtual RepositoryNotifications& notifications() = 0;
+  virtual GlobalMessages& messages() = 0;
 };
 
 // What DeleteNamespace removes besides the namespace's repositories.

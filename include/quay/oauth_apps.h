@@ -75,6 +75,19 @@ struct AuthorizedApplication {
   std::vector<OAuthToken> tokens;
 };
 
+// FEATURE_ASSIGN_OAUTH_TOKEN: an org admin asked `user` to authorize an
+// application with these scopes (Quay's OauthAssignedToken); the user sees
+// it pending until accepted or deleted.
+struct AssignedAuthorization {
+  std::string uuid;
+  OAuthApplication application;  // client_secret left empty
+  ScopeSet scopes;
+  std::string redirect_uri;
+  std::string response_type;  // "code" or "token"
+  std::string assigner;       // the admin who assigned it; empty once deleted
+  Clock::TimePoint created_at{};
+};
+
 class QUAY_EXPORT OAuthApplications {
  public:
   virtual ~OAuthApplications() = default;
@@ -129,6 +142,27 @@ class QUAY_EXPORT OAuthApplications {
   // scope of `scopes` (lets /oauth/authorize skip the consent page).
   virtual Result<bool> HasGrantedScopes(std::string_view user, std::string_view client_id,
                                         ScopeSet scopes) = 0;
+
+  // ---- assigned authorizations (FEATURE_ASSIGN_OAUTH_TOKEN) ----
+  // (oauth_token_assigned: assigning_user, assigned_user, application,
+  // client_id) Assigns the application to `user` (an enabled user) with
+  // `scopes` (non-empty); the assigner is the actor's user. Whether the
+  // actor administers the application's organization is the caller's check.
+  // `response_type` "code" or "token" (InvalidArgument otherwise). Also
+  // leaves the user an "assigned_authorization" notification.
+  virtual Result<AssignedAuthorization> AssignAuthorization(const Actor& actor,
+                                                            std::string_view client_id,
+                                                            std::string_view user, ScopeSet scopes,
+                                                            std::string_view redirect_uri,
+                                                            std::string_view response_type) = 0;
+  // The user's pending assignments, oldest first. One query; clears the
+  // user's "assigned_authorization" notifications (AssignAuthorization
+  // writes one), as Quay does on listing.
+  virtual Result<std::vector<AssignedAuthorization>> ListAssignedAuthorizations(
+      std::string_view user) = 0;
+  // Deletes one of the user's assignments; NotFound for another user's or an
+  // unknown uuid. Quay logs no row for it, and neither does this.
+  virtual Status DeleteAssignedAuthorization(std::string_view user, std::string_view uuid) = 0;
 
   // ---- an application's tokens (/organization/{org}/applications/{id}/tokens) ----
   // Tokens issued for the application, by issue order (their uuid is the

@@ -40,6 +40,19 @@ struct TeamSummary {
   bool is_member = false;   // the `viewer` passed to ListTeamSummaries
 };
 
+// A user in none of the org's teams with direct grants on its repositories
+// (GET /api/v1/organization/{org}/collaborators).
+struct OutsideCollaborator {
+  std::string name;
+  std::vector<std::string> repositories;  // short names, in name order
+};
+
+// What TakeOwnership did.
+struct OwnershipTaken {
+  int64_t entity_id = 0;  // the namespace's account id (Quay's entity_id)
+  bool was_user = false;  // the namespace was a user, now an organization
+};
+
 class QUAY_EXPORT Organizations {
  public:
   virtual ~Organizations() = default;
@@ -60,10 +73,33 @@ class QUAY_EXPORT Organizations {
   // (org_change_email: email, namespace, old_email) Same e-mail: OK, no row.
   virtual Status SetOrganizationEmail(const Actor& actor, std::string_view organization,
                                       std::string_view email) = 0;
+  // (org_change_name: old_name, new_name, superuser) Renames the org, its
+  // robots ("<new>+<short>") and its repositories ("<new>/<repo>") in one
+  // transaction; grants, teams, tokens, stars and tags follow (they hang off
+  // ids). Audit rows already written keep the old name. The superuser key
+  // is the actor's name. InvalidArgument for a malformed name, Conflict if
+  // `new_name` is taken, NotFound for an unknown org. Same name: OK, no row.
+  virtual Result<Organization> RenameOrganization(const Actor& actor, std::string_view organization,
+                                                  std::string_view new_name) = 0;
+  // (take_ownership: entity_id, namespace, was_user, superuser; the row's
+  // namespace is the superuser, as Quay logs it) The superuser `actor`'s
+  // user joins an admin team of the org `namespace_name`; a user namespace
+  // is first converted into an organization (Quay's
+  // convert_user_to_organization: its password, tokens, team memberships
+  // and direct grants go; an "owners" admin team holds the superuser), in
+  // one transaction. InvalidArgument when the namespace is a superuser or
+  // a robot; NotFound when it does not exist.
+  virtual Result<OwnershipTaken> TakeOwnership(const Actor& actor,
+                                               std::string_view namespace_name) = 0;
   // (org_delete: namespace) Removes the org, its teams, robots, prototypes,
   // permissions and OAuth applications.
   virtual Status DeleteOrganization(const Actor& actor, std::string_view name) = 0;
 
+  // Users outside the org (in none of its teams) holding direct grants on
+  // its repositories, in name order, each with those repositories. Robots
+  // are not collaborators. One query. NotFound for an unknown org.
+  virtual Result<std::vector<OutsideCollaborator>> ListOutsideCollaborators(
+      std::string_view organization) = 0;
   // The org's user members, in name order. One query.
   virtual Result<std::vector<OrganizationMember>> ListOrganizationMembers(
       std::string_view organization) = 0;

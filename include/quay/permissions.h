@@ -26,6 +26,11 @@ struct RepositoryFilter {
   std::string namespace_name;  // only this namespace; empty any
   bool public_only = false;    // only public repositories
   std::string starred_by;      // only repositories this user starred; empty any
+  // Only repositories whose short name or description contains this text
+  // (ASCII case-insensitive, as Quay's ILIKE '%text%'); empty any. Quay's
+  // repository search (GET /api/v1/find/repositories) pairs it with
+  // namespace_name for a "namespace/text" query.
+  std::string search;
 };
 
 // What a push may do to the repository it names (Permissions::PushToCreate).
@@ -43,7 +48,9 @@ struct RepositoryListing {
   // The latest tag change (push, move or delete) in the repository; unset
   // when it never had a tag.
   std::optional<Clock::TimePoint> last_modified;
-  bool is_starred = false;  // by the listing principal's user
+  bool is_starred = false;        // by the listing principal's user
+  bool namespace_is_org = false;  // the namespace is an organization (not a user)
+  uint64_t star_count = 0;        // how many users starred it
 };
 
 struct RepositoryListingPage {
@@ -120,7 +127,9 @@ class QUAY_EXPORT Permissions {
   // superusers) that pass `filter`, in full-name order after `after_cursor`,
   // at most `limit` (1..1000). One query per page; each source of visibility
   // is an index range, so a page costs its size, not the number of
-  // repositories. NotFound(kNone) if filter.starred_by is not a user.
+  // repositories (filter.search scans each source's range until the page
+  // is full: its cost is bounded by what the principal can see, not by the
+  // registry). NotFound(kNone) if filter.starred_by is not a user.
   virtual Result<RepositoryListingPage> ListRepositories(const Principal& who,
                                                          const RepositoryFilter& filter,
                                                          size_t limit,

@@ -329,6 +329,10 @@ class QUAY_EXPORT Registry {
   // Live tag count and last tag change. Errors: InvalidArgument(kName);
   // NotFound(kRepository).
   virtual Result<RepositorySummary> RepositoryStats(std::string_view repository) = 0;
+  // The bytes of every blob the registry holds, each digest counted once
+  // (GET /api/v1/superuser/registrysize). One aggregate over the blob rows,
+  // computed when asked (Quay queues a worker and caches the answer).
+  virtual Result<uint64_t> TotalBlobBytes() = 0;
 
   // ---- manifest labels (Quay's Label) ----
   // Each: InvalidArgument(kName/kDigest); NotFound(kRepository);

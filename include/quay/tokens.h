@@ -25,6 +25,13 @@ struct OAuthClientId {
   std::string value;
 };
 
+// One keyset page of every user's app-specific tokens.
+struct AppTokenPage {
+  std::vector<AppToken> tokens;  // oldest first; no secrets
+  bool more = false;
+  std::string next_cursor;  // pass as `after_cursor`; empty when !more
+};
+
 class QUAY_EXPORT Tokens {
  public:
   virtual ~Tokens() = default;
@@ -35,6 +42,13 @@ class QUAY_EXPORT Tokens {
   virtual Result<Issued<AppToken>> CreateAppToken(const Actor& actor, std::string_view user,
                                                   std::string_view title) = 0;
   virtual Result<std::vector<AppToken>> ListAppTokens(std::string_view user) = 0;
+  // Every user's app-specific tokens, oldest first, at most `limit`
+  // (1..1000) after `after_cursor` (GET /api/v1/superuser/apptokens). With
+  // `only_expiring`, only live tokens that expire within a tenth of
+  // IdentityOptions::app_token_lifetime (Quay's "expiring soon" window; none
+  // when tokens never expire). One index range per page.
+  virtual Result<AppTokenPage> ListAllAppTokens(bool only_expiring, size_t limit,
+                                                std::string_view after_cursor) = 0;
   // (revoke_app_specific_token: same keys)
   virtual Status RevokeAppToken(const Actor& actor, std::string_view user,
                                 std::string_view token_id) = 0;

@@ -476,7 +476,83 @@ class OAuthApplicationsImpl final : public OAuthApplications {
                                          {RevokeAudit(actor, *app, token_id)});
   }
 
+  Result<AssignedAuthorization> AssignAuthorization(const Actor& actor, std::string_view client_id,
+                                                    std::string_view user, ScopeSet scopes,
+                                                    std::string_view redirect_uri,
+                                                    std::string_view response_type) override {
+    if (scopes.empty()) return Status::InvalidArgument(Subject::kNone, "no scopes given");
+    if (response_type != "code" && response_type != "token") {
+      return Status::InvalidArgument(Subject::kNone, "response_type must be code or token");
+    }
+    auto app = Require(client_id);
+    if (!app.ok()) return app.status();
+    auto account = RequireUser(*state_, user);
+    if (!account.ok()) return account.status();
+    if (!account->enabled) return Unknown("user", user);
+    auto assigner = RequireUser(*state_, actor.principal.name);
+    if (!assigner.ok()) return assigner.status();
+    db::AssignedTokenRow row;
+    row.uuid = auth::NewUuid();
+    row.application_id = app->id;
+    row.account_id = account->id;
+    row.assigner_id = assigner->id;
+    row.assigner = assigner->name;
+    row.scopes = scopes.bits();
+    row.redirect_uri = std::string(redirect_uri);
+    row.response_type = std::string(response_type);
+    row.created_at = state_->NowMicros();
+    auto audit = AuditRowFor(*state_, actor, "oauth_token_assigned", app->organization, "",
+                             core::JsonObjectText({{"assigning_user", assigner->name},
+                                                   {"assigned_user", account->name},
+                                                   {"application", app->name},
+                                                   {"client_id", app->client_id}}));
+    // Quay tells the user through a notification, cleared when the user
+    // lists its assignments.
+    db::UserNotificationRow note;
+    note.uuid = auth::NewUuid();
+    note.kind = "assigned_authorization";
+    note.created_at = row.created_at;
+    if (auto s = state_->identity.InsertAssignedToken(row, note, audit); !s.ok()) return s;
+    return AssignedFrom(*app, row);
+  }
+
+  Result<std::vector<AssignedAuthorization>> ListAssignedAuthorizations(
+      std::string_view user) override {
+    auto account = RequireUser(*state_, user);
+    if (!account.ok()) return account.status();
+    auto rows = state_->identity.ListAssignedTokens(account->id);
+    if (!rows.ok()) return rows.status();
+    // Seen now (Quay deletes them on listing too).
+    if (auto s =
+            state_->identity.DeleteUserNotificationsOfKind(account->id, "assigned_authorization");
+        !s.ok()) {
+      return s;
+    }
+    std::vector<AssignedAuthorization> out;
+    for (const auto& [app, row] : *rows) out.push_back(AssignedFrom(app, row));
+    return out;
+  }
+
+  Status DeleteAssignedAuthorization(std::string_view user, std::string_view uuid) override {
+    auto account = RequireUser(*state_, user);
+    if (!account.ok()) return account.status();
+    return state_->identity.DeleteAssignedToken(account->id, uuid);
+  }
+
  private:
+  static AssignedAuthorization AssignedFrom(const db::ApplicationRow& app,
+                                            const db::AssignedTokenRow& row) {
+    AssignedAuthorization a;
+    a.uuid = row.uuid;
+    a.application = From(app, {});
+    a.scopes = ScopeSet::FromBits(row.scopes);
+    a.redirect_uri = row.redirect_uri;
+    a.response_type = row.response_type;
+    a.assigner = row.assigner;
+    a.created_at = FromMicros(row.created_at);
+    return a;
+  }
+
   static Status InvalidGrant(std::string_view why) {
     return Status::InvalidArgument(Subject::kNone, "invalid_grant: " + std::string(why));
   }
@@ -590,6 +666,57 @@ class OAuthApplicationsImpl final : public OAuthApplications {
   std::shared_ptr<const auth::FieldCipher> cipher_;
 };
 
+// ---- global messages ----
+
+constexpr std::array<std::string_view, 2> kMessageMediaTypes = {"text/plain", "text/markdown"};
+constexpr std::array<std::string_view, 3> kSeverities = {"info", "warning", "error"};
+
+GlobalMessage MessageFrom(const db::MessageRow& row) {
+  return GlobalMessage{row.uuid, row.content, row.media_type, row.severity,
+                       FromMicros(row.created_at)};
+}
+
+class GlobalMessagesImpl final : public GlobalMessages {
+ public:
+  explicit GlobalMessagesImpl(std::shared_ptr<ServiceState> state) : state_(std::move(state)) {}
+
+  Result<std::vector<GlobalMessage>> ListMessages() override {
+    auto rows = state_->identity.ListMessages();
+    if (!rows.ok()) return rows.status();
+    std::vector<GlobalMessage> out;
+    for (const auto& r : *rows) out.push_back(MessageFrom(r));
+    return out;
+  }
+
+  Result<GlobalMessage> CreateMessage(std::string_view severity, std::string_view media_type,
+                                      std::string_view content) override {
+    if (std::find(kSeverities.begin(), kSeverities.end(), severity) == kSeverities.end()) {
+      return Status::InvalidArgument(Subject::kNone, "severity must be info, warning or error");
+    }
+    if (std::find(kMessageMediaTypes.begin(), kMessageMediaTypes.end(), media_type) ==
+        kMessageMediaTypes.end()) {
+      return Status::InvalidArgument(Subject::kNone,
+                                     "media_type must be text/plain or text/markdown");
+    }
+    if (content.empty()) return Status::InvalidArgument(Subject::kNone, "content is empty");
+    db::MessageRow row;
+    row.uuid = auth::NewUuid();
+    row.content = std::string(content);
+    row.media_type = std::string(media_type);
+    row.severity = std::string(severity);
+    row.created_at = state_->NowMicros();
+    if (auto s = state_->identity.InsertMessage(row); !s.ok()) return s;
+    return MessageFrom(row);
+  }
+
+  Status DeleteMessage(std::string_view uuid) override {
+    return state_->identity.DeleteMessage(uuid);
+  }
+
+ private:
+  std::shared_ptr<ServiceState> state_;
+};
+
 }  // namespace
 
 OAuthToken OAuthTokenFromRow(const db::TokenRow& row) {
@@ -648,6 +775,9 @@ std::unique_ptr<RepositoryNotifications> NewNotifications(std::shared_ptr<Servic
 }
 std::unique_ptr<OAuthApplications> NewOAuthApplications(std::shared_ptr<ServiceState> state) {
   return std::make_unique<OAuthApplicationsImpl>(std::move(state));
+}
+std::unique_ptr<GlobalMessages> NewGlobalMessages(std::shared_ptr<ServiceState> state) {
+  return std::make_unique<GlobalMessagesImpl>(std::move(state));
 }
 
 }  // namespace quay::api

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/service_state.h"
+#include "quay/messages.h"
 #include "quay/notifications.h"
 #include "quay/oauth_apps.h"
 #include "quay/stars.h"
@@ -16,6 +17,7 @@ namespace quay::api {
 std::unique_ptr<Stars> NewStars(std::shared_ptr<ServiceState> state);
 std::unique_ptr<RepositoryNotifications> NewNotifications(std::shared_ptr<ServiceState> state);
 std::unique_ptr<OAuthApplications> NewOAuthApplications(std::shared_ptr<ServiceState> state);
+std::unique_ptr<GlobalMessages> NewGlobalMessages(std::shared_ptr<ServiceState> state);
 
 // Issues an OAuth token for `account` (a user) of `application` and writes
 // create_oauth_api_token (oauth_token_uuid, application_name, client_id,

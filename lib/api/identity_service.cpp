@@ -97,12 +97,14 @@ class IdentityServiceImpl final : public IdentityService {
         keys_(state_),
         stars_(NewStars(state_)),
         notifications_(NewNotifications(state_)),
-        applications_(NewOAuthApplications(state_)) {}
+        applications_(NewOAuthApplications(state_)),
+        messages_(NewGlobalMessages(state_)) {}
 
   std::shared_ptr<Authorizer> authorizer() override { return authorizer_; }
   OAuthApplications& applications() override { return *applications_; }
   Stars& stars() override { return *stars_; }
   RepositoryNotifications& notifications() override { return *notifications_; }
+  GlobalMessages& messages() override { return *messages_; }
   AuditLog& audit() override { return audit_; }
   SigningKeyStore& signing_keys() override { return keys_; }
 
@@ -766,6 +768,62 @@ class IdentityServiceImpl final : public IdentityService {
     return out;
   }
 
+  Result<UserNotificationPage> ListUserNotifications(std::string_view user, size_t limit,
+                                                     std::string_view after_cursor) override {
+    limit = std::min<size_t>(std::max<size_t>(limit, 1), 100);
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto before = ParseCursor(after_cursor);
+    if (!before.ok()) return before.status();
+    auto rows = state_->identity.ListUserNotifications(account->id, limit, *before);
+    if (!rows.ok()) return rows.status();
+    UserNotificationPage page;
+    for (const auto& r : rows->first) page.notifications.push_back(NotificationFrom(r));
+    page.more = rows->second;
+    if (page.more) page.next_cursor = std::to_string(rows->first.back().id);
+    return page;
+  }
+
+  Result<UserNotification> GetUserNotification(std::string_view user,
+                                               std::string_view id) override {
+    auto row = FindNotification(user, id);
+    if (!row.ok()) return row.status();
+    return NotificationFrom(*row);
+  }
+
+  Result<UserNotification> SetUserNotificationDismissed(std::string_view user, std::string_view id,
+                                                        bool dismissed) override {
+    auto row = FindNotification(user, id);
+    if (!row.ok()) return row.status();
+    if (auto s = state_->identity.SetNotificationDismissed(row->id, dismissed); !s.ok()) return s;
+    row->dismissed = dismissed;
+    return NotificationFrom(*row);
+  }
+
+  Result<AppTokenPage> ListAllAppTokens(bool only_expiring, size_t limit,
+                                        std::string_view after_cursor) override {
+    limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
+    auto after_id = ParseCursor(after_cursor);
+    if (!after_id.ok()) return after_id.status();
+    const int64_t now = state_->NowMicros();
+    std::optional<int64_t> before;
+    if (only_expiring) {
+      // Quay: "expiring soon" is a tenth of the token lifetime, at least a
+      // second. Tokens that never expire are never expiring.
+      const auto lifetime = state_->options.identity.app_token_lifetime;
+      const int64_t window =
+          std::max<int64_t>(1, (static_cast<int64_t>(lifetime.count()) + 9) / 10) * 1000000;
+      before = lifetime.count() > 0 ? now + window : now;
+    }
+    auto rows = state_->identity.ListAllAppTokens(before, now, limit, *after_id);
+    if (!rows.ok()) return rows.status();
+    AppTokenPage page;
+    for (const auto& r : rows->first) page.tokens.push_back(AppTokenFrom(r));
+    page.more = rows->second;
+    if (page.more) page.next_cursor = std::to_string(rows->first.back().id);
+    return page;
+  }
+
   Status RevokeAppToken(const Actor& actor, std::string_view user,
                         std::string_view token_id) override {
     auto account = Require(user, db::AccountKind::kUser, "user");
@@ -956,6 +1014,74 @@ class IdentityServiceImpl final : public IdentityService {
     return out;
   }
 
+  Result<std::vector<OutsideCollaborator>> ListOutsideCollaborators(
+      std::string_view organization) override {
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    auto rows = state_->identity.OutsideCollaborators(org->id, org->name);
+    if (!rows.ok()) return rows.status();
+    std::vector<OutsideCollaborator> out;
+    for (auto& [user, repository] : *rows) {
+      if (out.empty() || out.back().name != user) out.push_back({user, {}});
+      out.back().repositories.push_back(ShortName(repository));
+    }
+    return out;
+  }
+
+  Result<Organization> RenameOrganization(const Actor& actor, std::string_view organization,
+                                          std::string_view new_name) override {
+    if (auto s = ValidateAccountName(new_name); !s.ok()) return s;
+    auto org = Require(organization, db::AccountKind::kOrg, "organization");
+    if (!org.ok()) return org.status();
+    if (org->name != new_name) {
+      auto audit = Audit(actor, "org_change_name", std::string(new_name), "",
+                         AuditMetadata({{"old_name", org->name},
+                                        {"new_name", new_name},
+                                        {"superuser", actor.principal.name}}));
+      if (auto s = state_->identity.RenameOrganization(org->id, org->name, new_name, audit);
+          !s.ok()) {
+        return s;
+      }
+      org->name = std::string(new_name);
+    }
+    return OrganizationFrom(*org);
+  }
+
+  Result<OwnershipTaken> TakeOwnership(const Actor& actor,
+                                       std::string_view namespace_name) override {
+    auto entity = state_->identity.FindAccount(namespace_name);
+    if (!entity.ok()) return entity.status();
+    if (!*entity) return UnknownAccount("namespace", namespace_name);
+    if ((*entity)->kind == db::AccountKind::kRobot) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of a robot");
+    }
+    if ((*entity)->kind == db::AccountKind::kUser &&
+        SuperuserOf((*entity)->name) != SuperuserKind::kNone) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of a superuser");
+    }
+    auto admin = Require(actor.principal.name, db::AccountKind::kUser, "user");
+    if (!admin.ok()) return admin.status();
+    if (admin->id == (*entity)->id) {
+      return Status::InvalidArgument(Subject::kNone, "Cannot take ownership of oneself");
+    }
+    OwnershipTaken taken;
+    taken.entity_id = (*entity)->id;
+    taken.was_user = (*entity)->kind == db::AccountKind::kUser;
+    // Quay logs the row under the superuser's namespace.
+    std::string metadata = "{\"entity_id\":" + std::to_string(taken.entity_id) + ",\"namespace\":";
+    AppendJsonString(metadata, (*entity)->name);
+    metadata +=
+        std::string(",\"was_user\":") + (taken.was_user ? "true" : "false") + ",\"superuser\":";
+    AppendJsonString(metadata, admin->name);
+    metadata += "}";
+    auto audit = Audit(actor, "take_ownership", admin->name, "", std::move(metadata));
+    Status done = taken.was_user ? state_->identity.ConvertUserToOrganization(
+                                       (*entity)->id, admin->id, state_->NowMicros(), audit)
+                                 : state_->identity.JoinAdminTeam((*entity)->id, admin->id, audit);
+    if (!done.ok()) return done;
+    return taken;
+  }
+
   Status RemoveOrganizationMember(const Actor& actor, std::string_view organization,
                                   std::string_view member) override {
     auto org = Require(organization, db::AccountKind::kOrg, "organization");
@@ -1125,6 +1251,7 @@ class IdentityServiceImpl final : public IdentityService {
     db::ListingQuery query;
     query.namespace_name = filter.namespace_name;
     query.public_only = filter.public_only;
+    query.search = filter.search;
     if (!filter.starred_by.empty()) {
       auto starred = Require(filter.starred_by, db::AccountKind::kUser, "user");
       if (!starred.ok()) return starred.status();
@@ -1162,6 +1289,8 @@ class IdentityServiceImpl final : public IdentityService {
       l.is_public = r.is_public;
       if (r.last_modified) l.last_modified = FromMicros(*r.last_modified);
       l.is_starred = r.is_starred;
+      l.namespace_is_org = r.namespace_is_org;
+      l.star_count = static_cast<uint64_t>(r.star_count);
       page.repositories.push_back(std::move(l));
     }
     page.more = rows->second;
@@ -1181,6 +1310,38 @@ class IdentityServiceImpl final : public IdentityService {
   }
 
  private:
+  // A row-id cursor ("" is 0).
+  static Result<int64_t> ParseCursor(std::string_view cursor) {
+    if (cursor.empty()) return int64_t{0};
+    try {
+      size_t used = 0;
+      const int64_t id = std::stoll(std::string(cursor), &used);
+      if (used == cursor.size() && id >= 0) return id;
+    } catch (const std::exception&) {
+    }
+    return Status::InvalidArgument(Subject::kNone, "invalid cursor");
+  }
+
+  Result<db::UserNotificationRow> FindNotification(std::string_view user, std::string_view id) {
+    auto account = Require(user, db::AccountKind::kUser, "user");
+    if (!account.ok()) return account.status();
+    auto row = state_->identity.FindUserNotification(account->id, id);
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound(Subject::kNone, "unknown notification");
+    return std::move(**row);
+  }
+
+  static UserNotification NotificationFrom(const db::UserNotificationRow& row) {
+    UserNotification n;
+    n.id = row.uuid;
+    if (row.target_is_org) n.organization = row.target;
+    n.kind = row.kind;
+    n.metadata_json = row.metadata;
+    n.dismissed = row.dismissed;
+    n.created_at = FromMicros(row.created_at);
+    return n;
+  }
+
   struct TokenText {
     std::string lookup;
     std::string text;  // what the caller gets
@@ -1481,6 +1642,7 @@ class IdentityServiceImpl final : public IdentityService {
   std::unique_ptr<Stars> stars_;
   std::unique_ptr<RepositoryNotifications> notifications_;
   std::unique_ptr<OAuthApplications> applications_;
+  std::unique_ptr<GlobalMessages> messages_;
 };
 
 }  // namespace

@@ -916,6 +916,14 @@ class SqliteDatabase final : public Database {
     });
   }
 
+  Result<uint64_t> TotalBlobBytes() override {
+    return Read<uint64_t>([&](Connection& c) -> Result<uint64_t> {
+      auto q = c.Prepare("SELECT COALESCE(SUM(size), 0) FROM blob");
+      if (!q->executeStep()) return uint64_t{0};
+      return static_cast<uint64_t>(q->getColumn(0).getInt64());
+    });
+  }
+
   // ---- manifest labels ----
 
   Result<std::vector<LabelRow>> ListLabels(std::string_view repository, const Digest& manifest,

@@ -302,6 +302,8 @@ class Database {
   // Empty optional = unknown repository.
   virtual Result<std::optional<RepositoryStatsRow>> RepositoryStats(
       std::string_view repository) = 0;
+  // SUM(size) over the blob rows (each digest once).
+  virtual Result<uint64_t> TotalBlobBytes() = 0;
 
   // ---- manifest labels (each: NotFound(kRepository) / NotFound(kManifest)
   // when the repository / the not deleted manifest is unknown) ----

@@ -1179,13 +1179,27 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
         "SELECT r.name, COALESCE(s.description, ''), COALESCE(s.visibility = 'public', 0),"
         " (SELECT MAX(t.start_at) FROM tag t WHERE t.repository_id = r.id),"
         " EXISTS (SELECT 1 FROM star st WHERE st.account_id = :viewer"
-        "         AND st.repository_id = r.id)";
+        "         AND st.repository_id = r.id),"
+        " COALESCE((SELECT a.kind = 'org' FROM account a"
+        "           WHERE a.name = substr(r.name, 1, instr(r.name, '/') - 1)), 0),"
+        " (SELECT COUNT(*) FROM star sc WHERE sc.repository_id = r.id)";
+    // The search filter on a source over `repository r` (descriptions are
+    // in the settings row) and on the public source over the settings.
+    static const std::string kMatch =
+        " AND (:search = '' OR substr(r.name, instr(r.name, '/') + 1) LIKE :pattern ESCAPE '!'"
+        " OR EXISTS (SELECT 1 FROM repository_settings d WHERE d.repository_id = r.id"
+        "            AND d.description LIKE :pattern ESCAPE '!'))";
+    static const std::string kMatchSettings =
+        " AND (:search = '' OR substr(s.name, instr(s.name, '/') + 1) LIKE :pattern ESCAPE '!'"
+        " OR s.description LIKE :pattern ESCAPE '!')";
     static const std::string kStarred =
         kColumns +
         " FROM star sb JOIN repository r ON r.id = sb.repository_id"
         " LEFT JOIN repository_settings s ON s.repository_id = r.id"
         " WHERE sb.account_id = :starred AND r.name > :after AND r.name >= :lo"
-        " AND r.name < :hi AND (NOT :public_only OR s.visibility = 'public') AND ("
+        " AND r.name < :hi AND (NOT :public_only OR s.visibility = 'public')" +
+        kMatch +
+        " AND ("
         " :everything"
         " OR (:public_ones AND s.visibility = 'public')"
         " OR (:own <> '' AND r.name >= :own || '/' AND r.name < :own || '0')"
@@ -1201,26 +1215,32 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
         std::string("WITH cand(name) AS (") +
         " SELECT name FROM (SELECT s.name FROM repository_settings s"
         "   WHERE :public_ones AND s.visibility = 'public' AND s.name > :after"
-        "   AND s.name >= :lo AND s.name < :hi ORDER BY s.name LIMIT :n)"
+        "   AND s.name >= :lo AND s.name < :hi" +
+        kMatchSettings +
+        " ORDER BY s.name LIMIT :n)"
         " UNION SELECT name FROM (SELECT r.name FROM repository r"
         "   WHERE :everything AND NOT :public_only AND r.name > :after AND r.name >= :lo"
-        "   AND r.name < :hi ORDER BY r.name LIMIT :n)"
+        "   AND r.name < :hi" +
+        kMatch +
+        " ORDER BY r.name LIMIT :n)"
         " UNION SELECT name FROM (SELECT r.name FROM repository r"
         "   WHERE :own <> '' AND NOT :public_only AND r.name > :after AND r.name >= :lo"
-        "   AND r.name < :hi AND r.name >= :own || '/' AND r.name < :own || '0'"
-        "   ORDER BY r.name LIMIT :n)"
+        "   AND r.name < :hi AND r.name >= :own || '/' AND r.name < :own || '0'" +
+        kMatch +
+        " ORDER BY r.name LIMIT :n)"
         " UNION SELECT name FROM (SELECT r.name FROM repository_permission p"
         "   JOIN repository r ON r.id = p.repository_id"
         "   WHERE :account <> 0 AND NOT :public_only AND (p.account_id = :account"
         "   OR p.team_id IN (SELECT team_id FROM team_member WHERE account_id = :account))"
-        "   AND r.name > :after AND r.name >= :lo AND r.name < :hi ORDER BY r.name LIMIT :n)"
+        "   AND r.name > :after AND r.name >= :lo AND r.name < :hi" +
+        kMatch +
+        " ORDER BY r.name LIMIT :n)"
         " UNION SELECT name FROM (SELECT r.name FROM team_member m JOIN team t"
         "   ON t.id = m.team_id JOIN account o ON o.id = t.org_id"
         "   CROSS JOIN repository r ON r.name >= o.name || '/' AND r.name < o.name || '0'"
         "   WHERE :account <> 0 AND NOT :public_only AND m.account_id = :account"
-        "   AND t.role = 2 AND r.name > :after AND r.name >= :lo AND r.name < :hi"
-        "   ORDER BY r.name LIMIT :n))" +
-        kColumns +
+        "   AND t.role = 2 AND r.name > :after AND r.name >= :lo AND r.name < :hi" +
+        kMatch + " ORDER BY r.name LIMIT :n))" + kColumns +
         " FROM cand JOIN repository r ON r.name = cand.name"
         " LEFT JOIN repository_settings s ON s.repository_id = r.id"
         " ORDER BY r.name LIMIT :n";
@@ -1240,6 +1260,19 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
     bind_if(":own", query.own_namespace);
     bind_if(":account", static_cast<int64_t>(query.account_id));
     bind_if(":n", LimitPlusOne(limit));
+    bind_if(":search", query.search);
+    if (!query.search.empty()) {
+      // Quay's match_like: '%text%' with the LIKE wildcards escaped by '!'.
+      std::string pattern = "%";
+      for (char ch : query.search) {
+        if (ch == '!' || ch == '%' || ch == '_') pattern += '!';
+        pattern += ch;
+      }
+      pattern += '%';
+      bind_if(":pattern", pattern);
+    } else {
+      bind_if(":pattern", std::string("%"));
+    }
     Out out;
     while (q->executeStep()) {
       RepositoryListingRow row;
@@ -1248,6 +1281,8 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
       row.is_public = q->getColumn(2).getInt() != 0;
       if (!q->getColumn(3).isNull()) row.last_modified = q->getColumn(3).getInt64();
       row.is_starred = q->getColumn(4).getInt() != 0;
+      row.namespace_is_org = q->getColumn(5).getInt() != 0;
+      row.star_count = q->getColumn(6).getInt64();
       out.first.push_back(std::move(row));
     }
     if (out.first.size() > limit) {
@@ -1592,6 +1627,360 @@ Result<std::pair<std::vector<TokenRow>, bool>> IdentityStore::ListApplicationTok
     }
     return out;
   });
+}
+
+// ---- superuser panel and organization collaborators ----
+
+// One query: the org's repositories are a name range; membership is any
+// team of the org.
+Result<std::vector<std::pair<std::string, std::string>>> IdentityStore::OutsideCollaborators(
+    int64_t org_id, std::string_view org_name) {
+  using Out = std::vector<std::pair<std::string, std::string>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT a.name, r.name FROM repository r"
+        " JOIN repository_permission p ON p.repository_id = r.id"
+        " JOIN account a ON a.id = p.account_id"
+        " WHERE r.name >= ?2 || '/' AND r.name < ?2 || '0' AND a.kind = 'user'"
+        " AND NOT EXISTS (SELECT 1 FROM team_member m JOIN team t ON t.id = m.team_id"
+        "                 WHERE t.org_id = ?1 AND m.account_id = a.id)"
+        " ORDER BY a.name, r.name");
+    q->bind(1, static_cast<int64_t>(org_id));
+    q->bind(2, Str(org_name));
+    Out out;
+    while (q->executeStep()) {
+      out.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getString());
+    }
+    return out;
+  });
+}
+
+Status IdentityStore::RenameOrganization(int64_t org_id, std::string_view old_name,
+                                         std::string_view new_name, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    if (AccountByName(c, new_name)) return Status::Conflict(Subject::kNone, "name already taken");
+    // Repositories a Registry push left under the new name (no account owns
+    // them) would collide with the renamed ones.
+    auto taken =
+        c.Prepare("SELECT 1 FROM repository WHERE name >= ?1 || '/' AND name < ?1 || '0' LIMIT 1");
+    taken->bind(1, Str(new_name));
+    if (taken->executeStep()) {
+      return Status::Conflict(Subject::kNone, "repositories already exist under that name");
+    }
+    auto account = c.Prepare("UPDATE account SET name = ? WHERE id = ? AND kind = 'org'");
+    account->bind(1, Str(new_name));
+    account->bind(2, static_cast<int64_t>(org_id));
+    if (account->exec() == 0) return Status::NotFound(Subject::kNone, "unknown organization");
+    // "<old>+bot" -> "<new>+bot", "<old>/app" -> "<new>/app".
+    auto robots = c.Prepare(
+        "UPDATE account SET name = ?1 || substr(name, length(?2) + 1)"
+        " WHERE owner_id = ?3 AND kind = 'robot'");
+    robots->bind(1, Str(new_name));
+    robots->bind(2, Str(old_name));
+    robots->bind(3, static_cast<int64_t>(org_id));
+    robots->exec();
+    for (const char* sql : {
+             "UPDATE repository SET name = ?1 || substr(name, length(?2) + 1)"
+             " WHERE name >= ?2 || '/' AND name < ?2 || '0'",
+             "UPDATE repository_settings SET name = ?1 || substr(name, length(?2) + 1)"
+             " WHERE name >= ?2 || '/' AND name < ?2 || '0'",
+             "UPDATE upload SET repository = ?1 || substr(repository, length(?2) + 1)"
+             " WHERE repository >= ?2 || '/' AND repository < ?2 || '0'",
+         }) {
+      auto up = c.Prepare(sql);
+      up->bind(1, Str(new_name));
+      up->bind(2, Str(old_name));
+      up->exec();
+    }
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::JoinAdminTeam(int64_t org_id, int64_t member_id, const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto team = c.Prepare("SELECT id FROM team WHERE org_id = ? AND role = 2 ORDER BY id LIMIT 1");
+    team->bind(1, static_cast<int64_t>(org_id));
+    if (!team->executeStep()) {
+      return Status::InvalidArgument(Subject::kNone, "the organization has no admin team");
+    }
+    const int64_t team_id = team->getColumn(0).getInt64();
+    auto member = c.Prepare(
+        "INSERT INTO team_member(team_id, account_id) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    member->bind(1, static_cast<int64_t>(team_id));
+    member->bind(2, static_cast<int64_t>(member_id));
+    member->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Status IdentityStore::ConvertUserToOrganization(int64_t user_id, int64_t admin_id, int64_t now,
+                                                const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto convert = c.Prepare(
+        "UPDATE account SET kind = 'org', password_hash = NULL WHERE id = ? AND kind = 'user'");
+    convert->bind(1, static_cast<int64_t>(user_id));
+    if (convert->exec() == 0) return Status::NotFound(Subject::kNone, "unknown user");
+    // What only a user can hold: credentials, memberships, its own grants
+    // and stars.
+    for (const char* sql : {
+             "DELETE FROM app_token WHERE account_id = ?",
+             "DELETE FROM oauth_token WHERE account_id = ?",
+             "DELETE FROM oauth_authorization_code WHERE account_id = ?",
+             "DELETE FROM oauth_assigned_token WHERE account_id = ?",
+             "DELETE FROM team_member WHERE account_id = ?",
+             "DELETE FROM repository_permission WHERE account_id = ?",
+             "DELETE FROM star WHERE account_id = ?",
+         }) {
+      auto del = c.Prepare(sql);
+      del->bind(1, static_cast<int64_t>(user_id));
+      del->exec();
+    }
+    auto team = c.Prepare(
+        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, 'owners', 2, '',"
+        " ?)");
+    team->bind(1, static_cast<int64_t>(user_id));
+    team->bind(2, static_cast<int64_t>(now));
+    team->exec();
+    const int64_t team_id = c.db().getLastInsertRowid();
+    auto member = c.Prepare("INSERT INTO team_member(team_id, account_id) VALUES(?, ?)");
+    member->bind(1, static_cast<int64_t>(team_id));
+    member->bind(2, static_cast<int64_t>(admin_id));
+    member->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::pair<std::vector<TokenRow>, bool>> IdentityStore::ListAllAppTokens(
+    std::optional<int64_t> expiring_before, int64_t now, size_t limit, int64_t after_id) {
+  using Out = std::pair<std::vector<TokenRow>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_APP_TOKEN_COLUMNS
+                       "WHERE t.id > ?1 AND (?2 IS NULL OR (t.expires_at >= ?3"
+                       " AND t.expires_at < ?2)) ORDER BY t.id LIMIT ?4");
+    q->bind(1, static_cast<int64_t>(after_id));
+    BindOptional(q, 2, expiring_before);
+    q->bind(3, static_cast<int64_t>(now));
+    q->bind(4, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(ReadToken(q, false));
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+// ---- assigned OAuth authorizations ----
+
+namespace {
+
+void InsertUserNotificationRow(Connection& c, int64_t account_id, const UserNotificationRow& n) {
+  auto ins = c.Prepare(
+      "INSERT INTO user_notification(uuid, account_id, kind, metadata, dismissed, created_at)"
+      " VALUES(?, ?, ?, ?, ?, ?)");
+  ins->bind(1, n.uuid);
+  ins->bind(2, static_cast<int64_t>(account_id));
+  ins->bind(3, n.kind);
+  ins->bind(4, n.metadata);
+  ins->bind(5, n.dismissed ? 1 : 0);
+  ins->bind(6, static_cast<int64_t>(n.created_at));
+  ins->exec();
+}
+
+#define QUAY_USER_NOTIFICATION_COLUMNS                                               \
+  "SELECT n.id, n.uuid, a.name, a.kind = 'org', n.kind, n.metadata, n.dismissed,"    \
+  " n.created_at FROM user_notification n JOIN account a ON a.id = n.account_id"     \
+  " WHERE (n.account_id = ?1 OR n.account_id IN (SELECT t.org_id FROM team_member m" \
+  " JOIN team t ON t.id = m.team_id WHERE m.account_id = ?1 AND t.role = 2)) "
+
+UserNotificationRow ReadUserNotification(Stmt& q) {
+  UserNotificationRow n;
+  n.id = q->getColumn(0).getInt64();
+  n.uuid = q->getColumn(1).getString();
+  n.target = q->getColumn(2).getString();
+  n.target_is_org = q->getColumn(3).getInt() != 0;
+  n.kind = q->getColumn(4).getString();
+  n.metadata = q->getColumn(5).getString();
+  n.dismissed = q->getColumn(6).getInt() != 0;
+  n.created_at = q->getColumn(7).getInt64();
+  return n;
+}
+
+}  // namespace
+
+Result<std::pair<std::vector<UserNotificationRow>, bool>> IdentityStore::ListUserNotifications(
+    int64_t account_id, size_t limit, int64_t before_id) {
+  using Out = std::pair<std::vector<UserNotificationRow>, bool>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_USER_NOTIFICATION_COLUMNS
+                       "AND (?2 = 0 OR n.id < ?2) ORDER BY n.id DESC LIMIT ?3");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, static_cast<int64_t>(before_id));
+    q->bind(3, LimitPlusOne(limit));
+    Out out;
+    while (q->executeStep()) out.first.push_back(ReadUserNotification(q));
+    if (out.first.size() > limit) {
+      out.first.resize(limit);
+      out.second = true;
+    }
+    return out;
+  });
+}
+
+Result<std::optional<UserNotificationRow>> IdentityStore::FindUserNotification(
+    int64_t account_id, std::string_view uuid) {
+  using Out = std::optional<UserNotificationRow>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(QUAY_USER_NOTIFICATION_COLUMNS "AND n.uuid = ?2");
+    q->bind(1, static_cast<int64_t>(account_id));
+    q->bind(2, Str(uuid));
+    if (!q->executeStep()) return Out();
+    return Out(ReadUserNotification(q));
+  });
+}
+
+Status IdentityStore::SetNotificationDismissed(int64_t id, bool dismissed) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto up = c.Prepare("UPDATE user_notification SET dismissed = ? WHERE id = ?");
+        up->bind(1, dismissed ? 1 : 0);
+        up->bind(2, static_cast<int64_t>(id));
+        up->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Status IdentityStore::DeleteUserNotificationsOfKind(int64_t account_id, std::string_view kind) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto del = c.Prepare("DELETE FROM user_notification WHERE account_id = ? AND kind = ?");
+        del->bind(1, static_cast<int64_t>(account_id));
+        del->bind(2, Str(kind));
+        del->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Status IdentityStore::InsertAssignedToken(const AssignedTokenRow& row,
+                                          const UserNotificationRow& notification,
+                                          const AuditRow& audit) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    InsertUserNotificationRow(c, row.account_id, notification);
+    auto ins = c.Prepare(
+        "INSERT INTO oauth_assigned_token(uuid, application_id, account_id, assigner_id, scopes,"
+        " redirect_uri, response_type, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    ins->bind(1, row.uuid);
+    ins->bind(2, static_cast<int64_t>(row.application_id));
+    ins->bind(3, static_cast<int64_t>(row.account_id));
+    BindOptional(ins, 4, row.assigner_id);
+    ins->bind(5, static_cast<int>(row.scopes));
+    ins->bind(6, row.redirect_uri);
+    ins->bind(7, row.response_type);
+    ins->bind(8, static_cast<int64_t>(row.created_at));
+    ins->exec();
+    InsertAudit(c, audit);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<std::pair<ApplicationRow, AssignedTokenRow>>> IdentityStore::ListAssignedTokens(
+    int64_t account_id) {
+  using Out = std::vector<std::pair<ApplicationRow, AssignedTokenRow>>;
+  return ReadOn<Out>(pool_, [&](Connection& c) {
+    // Application columns 0..10, then the assignment's.
+    auto q = c.Prepare(
+        "SELECT app.id, app.client_id, app.org_id, o.name, app.name, app.description,"
+        " app.application_uri, app.redirect_uri, app.avatar_email, app.secret_sealed,"
+        " app.created_at, t.uuid, t.assigner_id, COALESCE(g.name, ''), t.scopes, t.redirect_uri,"
+        " t.response_type, t.created_at"
+        " FROM oauth_assigned_token t JOIN oauth_application app ON app.id = t.application_id"
+        " JOIN account o ON o.id = app.org_id LEFT JOIN account g ON g.id = t.assigner_id"
+        " WHERE t.account_id = ? ORDER BY t.id");
+    q->bind(1, static_cast<int64_t>(account_id));
+    Out out;
+    while (q->executeStep()) {
+      AssignedTokenRow t;
+      t.application_id = q->getColumn(0).getInt64();
+      t.account_id = account_id;
+      t.uuid = q->getColumn(11).getString();
+      if (!q->getColumn(12).isNull()) t.assigner_id = q->getColumn(12).getInt64();
+      t.assigner = q->getColumn(13).getString();
+      t.scopes = static_cast<uint16_t>(q->getColumn(14).getInt());
+      t.redirect_uri = q->getColumn(15).getString();
+      t.response_type = q->getColumn(16).getString();
+      t.created_at = q->getColumn(17).getInt64();
+      out.emplace_back(ReadApplication(q), std::move(t));
+    }
+    return out;
+  });
+}
+
+Status IdentityStore::DeleteAssignedToken(int64_t account_id, std::string_view uuid) {
+  return WriteStatusOn(pool_, [&](Connection& c) {
+    auto del = c.Prepare("DELETE FROM oauth_assigned_token WHERE account_id = ? AND uuid = ?");
+    del->bind(1, static_cast<int64_t>(account_id));
+    del->bind(2, Str(uuid));
+    if (del->exec() == 0) return Status::NotFound(Subject::kNone, "unknown assigned authorization");
+    return Status::Ok();
+  });
+}
+
+// ---- global messages ----
+
+Status IdentityStore::InsertMessage(const MessageRow& row) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto ins = c.Prepare(
+            "INSERT INTO global_message(uuid, content, media_type, severity, created_at)"
+            " VALUES(?, ?, ?, ?, ?)");
+        ins->bind(1, row.uuid);
+        ins->bind(2, row.content);
+        ins->bind(3, row.media_type);
+        ins->bind(4, row.severity);
+        ins->bind(5, static_cast<int64_t>(row.created_at));
+        ins->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
+}
+
+Result<std::vector<MessageRow>> IdentityStore::ListMessages() {
+  return ReadOn<std::vector<MessageRow>>(pool_, [&](Connection& c) {
+    auto q = c.Prepare(
+        "SELECT uuid, content, media_type, severity, created_at FROM global_message ORDER BY id");
+    std::vector<MessageRow> out;
+    while (q->executeStep()) {
+      MessageRow row;
+      row.uuid = q->getColumn(0).getString();
+      row.content = q->getColumn(1).getString();
+      row.media_type = q->getColumn(2).getString();
+      row.severity = q->getColumn(3).getString();
+      row.created_at = q->getColumn(4).getInt64();
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Status IdentityStore::DeleteMessage(std::string_view uuid) {
+  return WriteStatusOn(
+      pool_,
+      [&](Connection& c) {
+        auto del = c.Prepare("DELETE FROM global_message WHERE uuid = ?");
+        del->bind(1, Str(uuid));
+        del->exec();
+        return Status::Ok();
+      },
+      CacheEffect::kNone);
 }
 
 }  // namespace quay::db

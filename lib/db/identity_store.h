@@ -135,6 +135,8 @@ struct RepositoryListingRow {
   bool is_public = false;
   std::optional<int64_t> last_modified;
   bool is_starred = false;
+  bool namespace_is_org = false;
+  int64_t star_count = 0;
 };
 
 struct ListingQuery {
@@ -147,6 +149,17 @@ struct ListingQuery {
   bool public_only = false;
   int64_t starred_by = 0;   // 0 any
   int64_t star_viewer = 0;  // is_starred for this account; 0 none
+  // Short name or description contains it (LIKE, ASCII case-insensitive);
+  // empty any.
+  std::string search;
+};
+
+struct MessageRow {
+  std::string uuid;
+  std::string content;
+  std::string media_type;
+  std::string severity;
+  int64_t created_at = 0;
 };
 
 struct NotificationRow {
@@ -174,6 +187,29 @@ struct ApplicationRow {
   std::string redirect_uri;
   std::string avatar_email;
   std::string secret_sealed;
+  int64_t created_at = 0;
+};
+
+struct AssignedTokenRow {  // oauth_assigned_token
+  std::string uuid;
+  int64_t application_id = 0;
+  int64_t account_id = 0;
+  std::optional<int64_t> assigner_id;
+  std::string assigner;  // the assigner's name; empty when gone
+  uint16_t scopes = 0;
+  std::string redirect_uri;
+  std::string response_type;
+  int64_t created_at = 0;
+};
+
+struct UserNotificationRow {
+  int64_t id = 0;
+  std::string uuid;
+  std::string target;  // the target account's name
+  bool target_is_org = false;
+  std::string kind;
+  std::string metadata = "{}";
+  bool dismissed = false;
   int64_t created_at = 0;
 };
 
@@ -315,6 +351,53 @@ class IdentityStore {
                              const AuditRow& audit);
   Result<std::pair<std::vector<RepositoryListingRow>, bool>> ListRepositories(
       const ListingQuery& query, size_t limit, std::string_view after);
+
+  // ---- superuser panel and organization collaborators ----
+  // (user name, repository full name) of direct grants to users that are in
+  // no team of the org, on the org's repositories, by user then repository.
+  Result<std::vector<std::pair<std::string, std::string>>> OutsideCollaborators(
+      int64_t org_id, std::string_view org_name);
+  // Renames the org, its robots and its repositories; Conflict if `new_name`
+  // is taken.
+  Status RenameOrganization(int64_t org_id, std::string_view old_name, std::string_view new_name,
+                            const AuditRow& audit);
+  // Adds `member_id` to the org's first admin team (no-op if already in it).
+  // InvalidArgument if the org has no admin team.
+  Status JoinAdminTeam(int64_t org_id, int64_t member_id, const AuditRow& audit);
+  // Turns the user into an organization: no password, no tokens, no team
+  // memberships, no direct grants; an "owners" admin team with `admin_id`.
+  Status ConvertUserToOrganization(int64_t user_id, int64_t admin_id, int64_t now,
+                                   const AuditRow& audit);
+  // App tokens of every account after the token with row id `after_id`, by
+  // id; with `expiring_before` set, only those expiring in [now, before).
+  Result<std::pair<std::vector<TokenRow>, bool>> ListAllAppTokens(
+      std::optional<int64_t> expiring_before, int64_t now, size_t limit, int64_t after_id);
+
+  // ---- assigned OAuth authorizations (FEATURE_ASSIGN_OAUTH_TOKEN) ----
+  // Also writes `notification` (for the assigned user) in the same transaction.
+  Status InsertAssignedToken(const AssignedTokenRow& row, const UserNotificationRow& notification,
+                             const AuditRow& audit);
+  // The account's assignments with their applications, by id. One query.
+  Result<std::vector<std::pair<ApplicationRow, AssignedTokenRow>>> ListAssignedTokens(
+      int64_t account_id);
+  // NotFound unless the account has an assignment with that uuid.
+  Status DeleteAssignedToken(int64_t account_id, std::string_view uuid);
+
+  // ---- user notifications ----
+  // The account's notifications and those of orgs where it is in an admin
+  // team, newest first, with row id below `before_id` (0: from the newest).
+  Result<std::pair<std::vector<UserNotificationRow>, bool>> ListUserNotifications(
+      int64_t account_id, size_t limit, int64_t before_id);
+  // One of those, by uuid.
+  Result<std::optional<UserNotificationRow>> FindUserNotification(int64_t account_id,
+                                                                  std::string_view uuid);
+  Status SetNotificationDismissed(int64_t id, bool dismissed);
+  Status DeleteUserNotificationsOfKind(int64_t account_id, std::string_view kind);
+
+  // ---- global messages ----
+  Status InsertMessage(const MessageRow& row);
+  Result<std::vector<MessageRow>> ListMessages();
+  Status DeleteMessage(std::string_view uuid);
 
   // ---- stars ----
   Status InsertStar(int64_t account_id, int64_t repository_id, int64_t now);

@@ -506,7 +506,34 @@ UPDATE manifest SET layers_size = COALESCE(
   WHERE json_type(CAST(content AS TEXT), '$.layers') = 'array';
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+// Version 8: global messages (Quay's Messages: the banners a superuser
+// posts for every user of the web UI; no audit kind exists for them in
+// Quay, and none is written here either) and user notifications (Quay's
+// Notification: what the web UI's bell shows a user, or the admins of an
+// organization when the target is an org; they die with the target).
+constexpr const char* kV8 = R"sql(
+CREATE TABLE user_notification (
+  id         INTEGER PRIMARY KEY,
+  uuid       TEXT NOT NULL UNIQUE,
+  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL,
+  metadata   TEXT NOT NULL DEFAULT '{}',
+  dismissed  INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX user_notification_account ON user_notification(account_id, id);
+
+CREATE TABLE global_message (
+  id         INTEGER PRIMARY KEY,
+  uuid       TEXT NOT NULL UNIQUE,
+  content    TEXT NOT NULL,
+  media_type TEXT NOT NULL CHECK (media_type IN ('text/plain', 'text/markdown')),
+  severity   TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+  created_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
 
 }  // namespace
 

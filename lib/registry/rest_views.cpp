@@ -259,6 +259,8 @@ Result<RepositorySummary> RegistryImpl::RepositoryStats(std::string_view reposit
   return out;
 }
 
+Result<uint64_t> RegistryImpl::TotalBlobBytes() { return ctx_->db->TotalBlobBytes(); }
+
 // ---- manifest labels ----
 
 std::vector<db::LabelRow> RegistryImpl::ConfigLabels(const Manifest& manifest, int64_t now) {

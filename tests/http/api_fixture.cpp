@@ -212,6 +212,8 @@ std::optional<std::string> FillPath(std::string_view path, const ApiServer& worl
       {"access_token_uuid", "nosuchclient00000000"},
       {"uuid", "00000000-0000-4000-8000-000000000002"},
       {"prefix", "al"},
+      {"namespace", "acme"},
+      {"assigned_authorization_uuid", "00000000-0000-4000-8000-000000000003"},
   };
   std::string out;
   size_t i = 0;

@@ -152,6 +152,10 @@ Expect Expected(const ApiRoute& r, const Who& p) {
              (p.su == SuperuserKind::kGlobalReadOnly && reading &&
               (r.superusers & quayd::kReadOnlySuperuser));
       break;
+    case Need::kAuditingSuperuser:
+      pass =
+          p.su == SuperuserKind::kFullAccess || (p.su == SuperuserKind::kGlobalReadOnly && reading);
+      break;
   }
   if (namespace_check) {
     // FEATURE_SUPERUSERS_FULL_ACCESS: Quay's permission check short-circuits.

@@ -629,3 +629,16 @@ TEST_CASE("labels go with their manifest: GC and repository deletion leave none 
   REQUIRE(r->DeleteRepository("lib/app").ok());
   CHECK(r->ListLabels("lib/app", m).status().subject() == Subject::kRepository);
 }
+
+TEST_CASE("TotalBlobBytes counts each blob once, across repositories") {
+  auto r = quay::testing::OpenRegistry();
+  auto empty = r->TotalBlobBytes();
+  REQUIRE(empty.ok());
+  CHECK(*empty == 0);
+  PushBlob(*r, "a/one", "12345");
+  PushBlob(*r, "b/two", "12345");  // the same digest in another repository
+  PushBlob(*r, "b/two", "abc");
+  auto total = r->TotalBlobBytes();
+  REQUIRE(total.ok());
+  CHECK(*total == 8);
+}
