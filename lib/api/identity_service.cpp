@@ -1223,8 +1223,9 @@ class IdentityServiceImpl final : public IdentityService {
     key += static_cast<char>(who.scopes.bits() & 0xff);
     key += static_cast<char>((who.scopes.bits() >> 8) & 0xff);
     key += filter.public_only ? 'p' : '-';
-    for (std::string_view part : {std::string_view(who.name), std::string_view(filter.namespace_name),
-                                  std::string_view(filter.starred_by), after_cursor}) {
+    for (std::string_view part :
+         {std::string_view(who.name), std::string_view(filter.namespace_name),
+          std::string_view(filter.starred_by), std::string_view(filter.search), after_cursor}) {
       key += std::to_string(part.size());
       key += ':';
       key += part;
