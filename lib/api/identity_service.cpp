@@ -1218,6 +1218,8 @@ class IdentityServiceImpl final : public IdentityService {
                                                  const RepositoryFilter& filter, size_t limit,
                                                  std::string_view after_cursor) override {
     limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
+    // Every field of RepositoryFilter is part of the key: a new filter field
+    // must be added here too.
     std::string key;
     key += static_cast<char>(who.kind);
     key += static_cast<char>(who.scopes.bits() & 0xff);
