@@ -44,6 +44,14 @@ void StartSession(ApiExchange& ex, const std::string& user) {
   ex.res.set_header("X-Next-CSRF-Token", session.csrf_token);
 }
 
+// Past the back-off's limit: 429 with Retry-After (Quay: plain text).
+Status ReplyThrottled(ApiExchange& ex, const quay::LoginResult& login) {
+  ex.res.status = 429;
+  ex.res.set_header("Retry-After", std::to_string(login.retry_after.count()));
+  ex.res.set_content("Too many login attempts.", "text/plain");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status HandleSignin(ApiExchange& ex) {
@@ -59,12 +67,7 @@ Status HandleSignin(ApiExchange& ex) {
   attempt.secret = *password;
   attempt.address = ex.ip;
   quay::LoginResult login = ex.svc.identity.Login(attempt, ex.svc.throttle);
-  if (login.throttled()) {
-    ex.res.status = 429;
-    ex.res.set_header("Retry-After", std::to_string(login.retry_after.count()));
-    ex.res.set_content("Too many login attempts.", "text/plain");
-    return Status::Ok();
-  }
+  if (login.throttled()) return ReplyThrottled(ex, login);
   if (!login.principal.ok()) {
     if (login.principal.status().code() != quay::Code::kUnauthenticated) {
       return login.principal.status();
@@ -89,21 +92,16 @@ Status HandleVerifyUser(ApiExchange& ex) {
   auto password = RequireString(ex.body, "password");
   if (!password.ok()) return password.status();
   const std::string username(ex.UserName());
-  if (ex.svc.throttle != nullptr) {
-    if (auto wait = ex.svc.throttle->RetryAfter(username, ex.ip); wait.count() > 0) {
-      ex.res.status = 429;
-      ex.res.set_header("Retry-After", std::to_string(wait.count()));
-      ex.res.set_content("Too many login attempts.", "text/plain");
-      return Status::Ok();
-    }
-  }
-  quay::Result<quay::Principal> who = ex.svc.identity.AuthenticateUser(username, *password);
-  if (ex.svc.throttle != nullptr) {
-    if (who.ok())
-      ex.svc.throttle->RecordSuccess(username, ex.ip);
-    else
-      ex.svc.throttle->RecordFailure(username, ex.ip);
-  }
+  // The same back-off as signin and /v2/auth (Accounts::Login).
+  quay::LoginAttempt attempt;
+  attempt.method = quay::LoginAttempt::Method::kPassword;
+  attempt.username = username;
+  attempt.secret = *password;
+  attempt.address = ex.ip;
+  quay::LoginResult login = ex.svc.identity.Login(attempt, ex.svc.throttle);
+  if (login.throttled()) return ReplyThrottled(ex, login);
+  const quay::Result<quay::Principal>& who = login.principal;
+  if (!who.ok() && who.status().code() != quay::Code::kUnauthenticated) return who.status();
   if (!who.ok()) {
     Json j;
     j.Object().Field("message", "Invalid password").Field("invalidCredentials", true).End();

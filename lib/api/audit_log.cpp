@@ -138,20 +138,20 @@ db::AuditRow ToAuditRow(AuditEvent&& e, int64_t now) {
 
 db::AuditRow ToAuditRow(const AuditEvent& e, int64_t now) { return ToAuditRow(AuditEvent(e), now); }
 
-AuditEvent FromAuditRow(const db::AuditRow& row) {
+AuditEvent FromAuditRow(db::AuditRow&& row) {
   AuditEvent e;
   e.id = row.id;
-  e.kind = row.kind;
+  e.kind = std::move(row.kind);
   e.time = FromMicros(row.at);
-  e.namespace_name = row.namespace_name;
-  e.repository = row.repository;
+  e.namespace_name = std::move(row.namespace_name);
+  e.repository = std::move(row.repository);
   e.performer_kind = PerformerKindFrom(row.performer_kind);
-  e.performer = row.performer;
+  e.performer = std::move(row.performer);
   e.token_kind = TokenKindFrom(row.token_kind);
-  e.token_id = row.token_id;
-  e.ip = row.ip;
-  e.request_id = row.request_id;
-  e.metadata = row.metadata;
+  e.token_id = std::move(row.token_id);
+  e.ip = std::move(row.ip);
+  e.request_id = std::move(row.request_id);
+  e.metadata = std::move(row.metadata);
   return e;
 }
 
@@ -234,8 +234,9 @@ Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
   AuditPage page;
   const bool more = rows->size() > limit;
   if (more) rows->resize(limit);
-  for (const auto& row : *rows) page.events.push_back(FromAuditRow(row));
   if (more) page.next_page = EncodeCursor(rows->back());
+  page.events.reserve(rows->size());
+  for (auto& row : *rows) page.events.push_back(FromAuditRow(std::move(row)));
   return page;
 }
 

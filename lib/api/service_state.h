@@ -66,7 +66,7 @@ Clock::TimePoint FromMicros(int64_t micros);
 db::AuditRow ToAuditRow(const AuditEvent& event, int64_t now);
 // The same, taking the event's strings instead of copying them.
 db::AuditRow ToAuditRow(AuditEvent&& event, int64_t now);
-AuditEvent FromAuditRow(const db::AuditRow& row);
+AuditEvent FromAuditRow(db::AuditRow&& row);
 
 // The audit row of a mutation by `actor`: namespace given explicitly (the
 // org, user or repository namespace the event belongs to).
