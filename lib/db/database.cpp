@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/json_text.h"
+#include "core/private_files.h"
 #include "db/connection.h"
 #include "db/gc_queries.h"
 #include "db/group_commit.h"
@@ -1232,9 +1233,7 @@ class SqliteDatabase final : public Database {
 Result<std::string> DatabasePathFor(const Options& options) {
   std::string path = options.database_path;
   if (!options.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.data_dir, ec);
-    if (ec) {
+    if (std::error_code ec = core::CreatePrivateDirectories(options.data_dir)) {
       return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
                                  ec.message());
     }
