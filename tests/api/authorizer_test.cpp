@@ -399,6 +399,7 @@ TEST_CASE("authorizer: cached token verification follows revocation and disablin
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   CHECK(id->AuthenticateOAuthToken(third->secret).status().code() == Code::kUnauthenticated);
+}
 
 // Push-to-create and POST /api/v1/repository as the library decides them
 // (Permissions::PushToCreate, CreateRepositoryAs), for every protocol: own
