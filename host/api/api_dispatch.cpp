@@ -2,9 +2,12 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <exception>
+#include <string_view>
 
 #include "host/auth/auth_parsing.h"
+#include "host/net/body_budget.h"
 #include "host/net/client_address.h"
 #include "host/net/http_parse.h"
 #include "host/net/request_body.h"
@@ -211,12 +214,24 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res, R
     return;
   }
 
+  BodyBudget::Lease body_lease;  // released once the response is built
+  bool over_budget = false;
   Status status = [&]() -> Status {
     if (!body.framing().ok()) return body.framing();
     // The body: JSON for /api/v1 (an empty body is no fields), a form for /oauth.
     if (!body.empty()) {
       if (body.content_length() && *body.content_length() > services_.options.max_body_bytes) {
         return Status::TooLarge(quay::Subject::kNone, "request body too large");
+      }
+      // Held in memory (and parsed) until the handler returns: the declared
+      // size (the cap when chunked) comes out of the shared budget first.
+      if (services_.options.body_budget) {
+        body_lease = services_.options.body_budget->Reserve(
+            ex.ip, body.content_length().value_or(services_.options.max_body_bytes));
+        if (!body_lease) {
+          over_budget = true;
+          return Status::Ok();
+        }
       }
       std::string text;
       bool too_large = false;
@@ -256,7 +271,15 @@ void ApiDispatcher::Serve(const httplib::Request& req, httplib::Response& res, R
     }
   }();
 
-  if (!status.ok()) {
+  if (over_budget) {
+    constexpr std::string_view kBusy = "too many request bodies in progress; retry later";
+    if (oauth) {
+      res.set_header("Retry-After", "1");
+      WriteOAuthError(res, 429, "temporarily_unavailable", kBusy);
+    } else {
+      WriteApiTooManyRequests(res, base, std::chrono::seconds(1), kBusy);
+    }
+  } else if (!status.ok()) {
     if (IsPrivate(status)) {
       services_.logger.Log(quay::LogLevel::kError, "api", "failed to handle request",
                            {{"route", std::string(route->nickname)}, {"error", status.ToString()}});

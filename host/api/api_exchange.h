@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "host/auth/session.h"
+#include "host/net/body_budget.h"
 #include "host/route/path_trie.h"
 #include "host/route/route_table.h"
 #include "quay/access.h"
@@ -59,6 +60,9 @@ struct ApiOptions {
   std::vector<std::string> trusted_proxies;
   // Most bytes of a JSON request body. Default: 1 MiB.
   size_t max_body_bytes = 1 << 20;
+  // The memory budget request bodies share with /v2 manifest PUTs
+  // (host/net/body_budget.h); the Server sets it. Null: no budget.
+  std::shared_ptr<BodyBudget> body_budget;
 };
 
 struct ApiServices {

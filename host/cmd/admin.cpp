@@ -1,11 +1,14 @@
 #include "host/cmd/admin.h"
 
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "host/cmd/config_file.h"
@@ -175,6 +178,21 @@ quay::Status Run(const AdminFlags& flags, quay::IdentityService& identity, std::
   return quay::Status::Internal("unknown admin command");
 }
 
+// The data folder holds the databases and blobs: every level made here is
+// 0700 whatever the umask (the library makes the same folder the same way).
+std::error_code CreatePrivateDirectories(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || std::filesystem::is_directory(dir, ec)) return {};
+  const std::filesystem::path parent = dir.lexically_normal().parent_path();
+  if (!parent.empty() && parent != dir && parent != dir.root_path()) {
+    if (std::error_code up = CreatePrivateDirectories(parent)) return up;
+  }
+  if (::mkdir(dir.c_str(), 0700) == 0) return {};
+  const int err = errno;
+  if (err == EEXIST && std::filesystem::is_directory(dir, ec)) return {};
+  return std::error_code(err, std::generic_category());
+}
+
 }  // namespace
 
 int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* err) {
@@ -191,8 +209,7 @@ int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* 
   }
   const std::string data_dir =
       flags.data_dir_given || flags.config_path.empty() ? flags.data_dir : settings.data_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  std::error_code ec = CreatePrivateDirectories(data_dir);
   if (ec) {
     std::fprintf(err, "quayd %.*s: cannot create %s: %s\n", static_cast<int>(verb.size()),
                  verb.data(), data_dir.c_str(), ec.message().c_str());

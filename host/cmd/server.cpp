@@ -20,12 +20,22 @@ namespace {
 // the dispatcher).
 thread_local bool t_counted = false;
 
+// One budget for every body held in memory, /v2 and /api/v1 alike.
+ServerConfig WithBodyBudget(ServerConfig config) {
+  if (!config.limits.body_budget) {
+    config.limits.body_budget = std::make_shared<BodyBudget>(
+        config.limits.body_budget_bytes, config.limits.body_budget_per_client_bytes);
+  }
+  config.api.body_budget = config.limits.body_budget;
+  return config;
+}
+
 }  // namespace
 
 class Server::Impl {
  public:
   Impl(quay::Registry& registry, ServerConfig config)
-      : config_(std::move(config)),
+      : config_(WithBodyBudget(std::move(config))),
         authorizer_(config_.auth         ? config_.auth->shared_authorizer()
                     : config_.authorizer ? config_.authorizer
                                          : quay::Authorizer::AllowAll()),

@@ -74,8 +74,13 @@ RequestBody::Outcome RequestBody::Stream(
 void RequestBody::Finish(httplib::Response& res) {
   if (complete_ || (empty() && framing_.ok())) return;
   // Unusable framing leaves the body's end unknown; a body on a method that
-  // takes none is refused. Otherwise the connection drains what is unread.
-  if (!framing_.ok() || reader_ == nullptr) ForceClose(res);
+  // takes none is refused. A body refused for its size (413) or for the
+  // memory budget (429) is not read at all: draining it first would hold the
+  // answer back until the client had sent it. Otherwise the connection
+  // drains what is unread.
+  if (!framing_.ok() || reader_ == nullptr || res.status == 413 || res.status == 429) {
+    ForceClose(res);
+  }
 }
 
 void ForceClose(httplib::Response& res) {

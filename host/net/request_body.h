@@ -56,8 +56,9 @@ class RequestBody {
   uint64_t bytes_read() const { return bytes_read_; }
 
   // Called once the response is built: marks the response so the connection
-  // closes after it when the body's framing is unusable or it was not
-  // allowed (a body on GET).
+  // closes after it when the body's framing is unusable, it was not allowed
+  // (a body on GET), or it was refused unread (413, 429), so that the answer
+  // is not held back behind draining it.
   void Finish(httplib::Response& res);
 
  private:

@@ -120,11 +120,15 @@ std::string ErrorBody(const quay::Status& status) {
 }
 
 void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after) {
+  WriteTooManyRequests(res, retry_after, "too many failed login attempts; retry later");
+}
+
+void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after,
+                          std::string_view message) {
   res.status = 429;
   res.set_header("Retry-After", std::to_string(retry_after.count()));
   res.headers.erase("Content-Length");
-  res.set_content(OciBody("TOOMANYREQUESTS", "too many failed login attempts; retry later"),
-                  "application/json");
+  res.set_content(OciBody("TOOMANYREQUESTS", message), "application/json");
 }
 
 void WriteError(httplib::Response& res, const quay::Status& status) {
@@ -177,6 +181,7 @@ constexpr ApiErrorType kApiErrorTypes[] = {
     {"not_found", "The resource was not found."},
     {"tag_immutable", "The tag is immutable and cannot be changed."},
     {"internal_error", "The server failed to handle the request."},
+    {"too_many_requests", "Too many requests are in progress; retry later."},
 };
 
 std::string_view PublicMessage(const quay::Status& status) {
@@ -205,9 +210,9 @@ ApiError MapApiStatus(const quay::Status& status) {
   return {500, "internal_error"};
 }
 
-std::string ApiErrorBody(const quay::Status& status, std::string_view base) {
-  const ApiError error = MapApiStatus(status);
-  const std::string_view message = PublicMessage(status);
+namespace {
+
+std::string ApiProblemBody(std::string_view base, const ApiError& error, std::string_view message) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();
@@ -220,6 +225,21 @@ std::string ApiErrorBody(const quay::Status& status, std::string_view base) {
   Put(w, "error_type", error.error_type);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::string ApiErrorBody(const quay::Status& status, std::string_view base) {
+  return ApiProblemBody(base, MapApiStatus(status), PublicMessage(status));
+}
+
+void WriteApiTooManyRequests(httplib::Response& res, std::string_view base,
+                             std::chrono::seconds retry_after, std::string_view message) {
+  res.status = 429;
+  res.set_header("Retry-After", std::to_string(retry_after.count()));
+  res.headers.erase("Content-Length");
+  res.set_content(ApiProblemBody(base, {429, "too_many_requests"}, message),
+                  "application/problem+json");
 }
 
 void WriteApiError(httplib::Response& res, const quay::Status& status, std::string_view base) {

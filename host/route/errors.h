@@ -40,6 +40,9 @@ std::string ErrorBody(const quay::Status& status);
 // the failed-login back-off. Not a quay::Status: the library has no such
 // condition; the host's throttle decides it.
 void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after);
+// The same answer for another cause (the request-body memory budget).
+void WriteTooManyRequests(httplib::Response& res, std::chrono::seconds retry_after,
+                          std::string_view message);
 
 // Sets status, Content-Type application/json and the OCI body on `res`.
 // Headers already on `res` (Range, Content-Range, Allow...) are kept.
@@ -56,6 +59,10 @@ ApiError MapApiStatus(const quay::Status& status);
 // `base` is "http://host" (the type URL's prefix).
 std::string ApiErrorBody(const quay::Status& status, std::string_view base);
 void WriteApiError(httplib::Response& res, const quay::Status& status, std::string_view base);
+// 429 with Retry-After and error_type "too_many_requests": the request-body
+// memory budget (host/net/body_budget.h). Not a quay::Status, like the OCI one.
+void WriteApiTooManyRequests(httplib::Response& res, std::string_view base,
+                             std::chrono::seconds retry_after, std::string_view message);
 // Read-only mode on /v2: 405 DENIED with "is_readonly": true beside the errors.
 void WriteV2ReadOnly(httplib::Response& res);
 // Read-only mode (REGISTRY_STATE: readonly): 503 {"message", "is_readonly": true}.

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "host/net/body_budget.h"
 #include "host/v2/router.h"
 #include "quay/access.h"
 #include "quay/audit.h"
@@ -35,6 +37,15 @@ struct HostLimits {
   // Peers whose X-Forwarded-For is believed (host/net/client_address.h): the
   // operator's reverse proxies. Default: none.
   std::vector<std::string> trusted_proxies;
+  // What request bodies held in memory (manifest PUTs here, /api/v1 bodies)
+  // may take at once, in total and per client address; past either a request
+  // is answered 429 before its body is read (host/net/body_budget.h). 0:
+  // unlimited. Defaults: 64 MiB and 16 MiB.
+  uint64_t body_budget_bytes = 64ull << 20;
+  uint64_t body_budget_per_client_bytes = 16ull << 20;
+  // The budget itself, built from the two above by the Server and shared by
+  // every dispatcher. Null: no budget.
+  std::shared_ptr<BodyBudget> body_budget;
 };
 
 struct Exchange {

@@ -6,13 +6,16 @@
 #include <httplib.h>
 
 #include <array>
+#include <chrono>
 #include <span>
 #include <string>
 
 #include "host/auth/registry_auth.h"
+#include "host/net/body_budget.h"
 #include "host/net/http_parse.h"
 #include "host/net/request_body.h"
 #include "host/obs/access_log.h"
+#include "host/route/errors.h"
 #include "host/v2/handlers.h"
 #include "quay/audit.h"
 #include "quay/digest.h"
@@ -80,6 +83,19 @@ quay::Status HandleManifestGet(Exchange& ex) {
 quay::Status HandleManifestPut(Exchange& ex) {
   const uint64_t limit = ex.limits.max_manifest_bytes;
   if (ex.body.content_length() && *ex.body.content_length() > limit) return TooLarge(limit);
+
+  // The body is held whole in memory: its declared size (the cap when
+  // chunked) comes out of the shared budget before a byte is read.
+  BodyBudget::Lease lease;
+  if (ex.limits.body_budget && !ex.body.empty()) {
+    lease = ex.limits.body_budget->Reserve(ClientAddressOf(ex),
+                                           ex.body.content_length().value_or(limit));
+    if (!lease) {
+      WriteTooManyRequests(ex.res, std::chrono::seconds(1),
+                           "too many request bodies in progress; retry later");
+      return quay::Status::Ok();
+    }
+  }
 
   std::string bytes;
   if (ex.body.content_length()) bytes.reserve(static_cast<size_t>(*ex.body.content_length()));

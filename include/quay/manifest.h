@@ -43,6 +43,12 @@ struct Descriptor {
   std::string artifact_type;                       // optional; empty if absent
   std::map<std::string, std::string> annotations;  // optional
   std::optional<Platform> platform;                // index entries only
+  std::vector<std::string> urls;                   // optional; where a foreign layer lives
+
+  // True for a layer the registry need not hold (OCI image spec, "Non-
+  // distributable layers"): one with urls, or of a non-distributable or
+  // Docker foreign layer media type.
+  QUAY_EXPORT bool non_distributable() const;
 };
 
 enum class ManifestKind : unsigned char { kImage, kIndex };
@@ -59,13 +65,15 @@ struct Manifest {
 
   // Parses and validates a manifest body. `content_type` is the request's
   // Content-Type (may be empty: then the body's mediaType decides). Errors:
-  // InvalidArgument(kManifest) for malformed content or a mediaType that
+  // InvalidArgument(kManifest) for malformed content (a UTF-8 byte-order
+  // mark and duplicate object keys anywhere included) or a mediaType that
   // contradicts content_type; Unsupported(kMediaType) for a media type this
   // registry does not store (e.g. Docker schema 1).
   static Result<Manifest> Parse(std::string_view bytes, std::string_view content_type);
 
-  // Every blob the manifest needs in the repository: config then layers
-  // (empty for indexes).
+  // Every blob the manifest references: config then layers (empty for
+  // indexes). Those whose non_distributable() is true need not be in the
+  // repository; the others must be, with the descriptor's size.
   std::vector<Descriptor> BlobReferences() const;
 };
 

@@ -245,7 +245,8 @@ class QUAY_EXPORT Registry {
                                                 std::string_view content_type,
                                                 std::string_view bytes) = 0;
   // The stored bytes and media type. NotFound(kRepository) for an unknown
-  // repository, NotFound(kManifest) for an unknown tag or digest.
+  // repository, NotFound(kManifest) for an unknown tag or digest and for a
+  // reference that is neither a valid tag nor a valid digest.
   virtual Result<ManifestRecord> GetManifest(std::string_view repository,
                                              std::string_view reference) = 0;
 

@@ -3,9 +3,12 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/manifest.h"
 
@@ -144,6 +147,7 @@ Status ParseDescriptor(const Value& v, const std::string& path, bool index_entry
     if (!urls->IsArray()) return Invalid(prefix + "urls must be an array");
     for (const Value& url : urls->GetArray()) {
       if (!url.IsString()) return Invalid(prefix + "urls entries must be strings");
+      out->urls.push_back(AsString(url));
     }
   }
 
@@ -219,9 +223,45 @@ Result<std::string> EffectiveMediaType(const Value& root, const std::string& bod
   return Invalid("cannot tell the manifest type: no mediaType, config or manifests");
 }
 
+// Readers disagree on what a duplicate key means (RapidJSON's FindMember
+// takes the first, Go's encoding/json the last), so a document with one could
+// be validated here as one manifest and pulled by a Go client as another.
+// Walks the whole document without recursion (the parse is iterative too, so
+// nesting depth is unbounded); objects with many members are checked through
+// a sorted copy of their keys so that a hostile body costs O(n log n).
+Status CheckNoDuplicateKeys(const Value& root) {
+  std::vector<const Value*> pending{&root};
+  std::vector<std::string_view> keys;
+  while (!pending.empty()) {
+    const Value* v = pending.back();
+    pending.pop_back();
+    if (v->IsArray()) {
+      for (const Value& item : v->GetArray()) {
+        if (item.IsObject() || item.IsArray()) pending.push_back(&item);
+      }
+      continue;
+    }
+    if (!v->IsObject()) continue;
+    keys.clear();
+    for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it) {
+      keys.emplace_back(it->name.GetString(), it->name.GetStringLength());
+      if (it->value.IsObject() || it->value.IsArray()) pending.push_back(&it->value);
+    }
+    std::sort(keys.begin(), keys.end());
+    auto dup = std::adjacent_find(keys.begin(), keys.end());
+    if (dup != keys.end()) return Invalid("duplicate object key " + Quote(*dup));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Manifest> Manifest::Parse(std::string_view bytes, std::string_view content_type) {
+  // RapidJSON skips a UTF-8 byte-order mark silently; Go's encoding/json (and
+  // RFC 8259 for networked JSON) does not accept one.
+  if (bytes.starts_with("\xEF\xBB\xBF")) {
+    return Invalid("manifest must not start with a byte-order mark");
+  }
   rapidjson::Document doc;
   // Iterative parsing: a hostile body of nested brackets must not exhaust the stack.
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(bytes.data(),
@@ -232,6 +272,7 @@ Result<Manifest> Manifest::Parse(std::string_view bytes, std::string_view conten
                    std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject()) return Invalid("manifest must be a JSON object");
+  if (Status s = CheckNoDuplicateKeys(doc); !s.ok()) return s;
 
   std::string ct = NormalizeContentType(content_type);
   if (IsSchema1(ct)) {
@@ -286,6 +327,18 @@ Result<Manifest> Manifest::Parse(std::string_view bytes, std::string_view conten
   }
   if (Status s = ParseAnnotations(doc, "", &m.annotations); !s.ok()) return s;
   return m;
+}
+
+bool Descriptor::non_distributable() const {
+  constexpr std::string_view kOciNonDistributable =
+      "application/vnd.oci.image.layer.nondistributable.v1.tar";
+  constexpr std::string_view kDockerForeign =
+      "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+  // The OCI type has +gzip and +zstd variants.
+  return !urls.empty() || media_type == kDockerForeign ||
+         (media_type.starts_with(kOciNonDistributable) &&
+          (media_type.size() == kOciNonDistributable.size() ||
+           media_type[kOciNonDistributable.size()] == '+'));
 }
 
 std::vector<Descriptor> Manifest::BlobReferences() const {

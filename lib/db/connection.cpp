@@ -3,12 +3,28 @@
 #include <chrono>
 #include <climits>
 
+#include "core/private_files.h"
+
 namespace quay::db {
+namespace {
+
+// SQLite would create the file 0644 less the umask; it holds password hashes
+// and audit rows, so it is made 0600 first (its -wal and -shm copy its mode).
+// A failure here is left for SQLite's own open to report.
+const std::string& CreatedPrivately(const std::string& path, bool read_only, bool in_memory) {
+  if (!read_only && !in_memory && !path.empty() && path != ":memory:" &&
+      !path.starts_with("file:")) {
+    (void)core::CreatePrivateFile(path);
+  }
+  return path;
+}
+
+}  // namespace
 
 Connection::Connection(const std::string& path, bool read_only, bool durable, bool in_memory)
     // NOMUTEX: a connection is used by one thread at a time (the pool lends
     // it out), so SQLite's per-call connection mutex is pure overhead.
-    : db_(path,
+    : db_(CreatedPrivately(path, read_only, in_memory),
           SQLite::OPEN_NOMUTEX |
               (read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)),
           /*busyTimeoutMs=*/10'000),

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/json_text.h"
+#include "core/private_files.h"
 #include "db/connection.h"
 #include "db/gc_queries.h"
 #include "db/group_commit.h"
@@ -286,21 +287,41 @@ class SqliteDatabase final : public Database {
     // Shares commits with concurrent pushes (db/group_commit.h).
     return group_commits_.Run([&](Connection& c) -> Status {
       const int64_t repo = EnsureRepository(c, repository, now);
-      const std::string blobs = JsonArray(m.blobs);
+      // [[digest, size or null, required 1/0], ...]
+      std::string blobs = "[";
+      for (const auto& b : m.blobs) {
+        if (blobs.size() > 1) blobs += ',';
+        blobs += "[\"" + b.digest.str() + "\"," + (b.size ? std::to_string(*b.size) : "null") +
+                 (b.required ? ",1]" : ",0]");
+      }
+      blobs += ']';
       const std::string children = JsonArray(m.children);
       // The reference checks run inside the write transaction, so nothing can
-      // unlink a blob between the check and the insert.
+      // unlink a blob between the check and the insert. One query checks
+      // presence and size together: the join reads each blob row once.
       if (!m.blobs.empty()) {
-        auto missing = c.Prepare(
-            "SELECT j.value FROM json_each(?) j WHERE NOT EXISTS ("
-            " SELECT 1 FROM repository_blob rb WHERE rb.repository_id = ? AND rb.digest = j.value)"
+        auto bad = c.Prepare(
+            "SELECT j.d, j.s, b.size FROM"
+            " (SELECT json_extract(value, '$[0]') AS d, json_extract(value, '$[1]') AS s,"
+            "  json_extract(value, '$[2]') AS required FROM json_each(?)) j"
+            " LEFT JOIN repository_blob rb ON rb.repository_id = ? AND rb.digest = j.d"
+            " LEFT JOIN blob b ON b.digest = rb.digest"
+            " WHERE (rb.digest IS NULL AND j.required = 1)"
+            "  OR (rb.digest IS NOT NULL AND j.s IS NOT NULL AND b.size <> j.s)"
             " LIMIT 1");
-        missing->bind(1, blobs);
-        missing->bind(2, repo);
-        if (missing->executeStep()) {
-          return Status::NotFound(Subject::kReference, "blob " + missing->getColumn(0).getString() +
-                                                           " is not in repository " +
-                                                           Str(repository));
+        bad->bind(1, blobs);
+        bad->bind(2, repo);
+        if (bad->executeStep()) {
+          const std::string digest = bad->getColumn(0).getString();
+          if (bad->getColumn(2).isNull()) {
+            return Status::NotFound(Subject::kReference,
+                                    "blob " + digest + " is not in repository " + Str(repository));
+          }
+          return Status::InvalidArgument(
+              Subject::kManifest, "descriptor of blob " + digest + " gives size " +
+                                      std::to_string(bad->getColumn(1).getInt64()) +
+                                      " but the blob has " +
+                                      std::to_string(bad->getColumn(2).getInt64()) + " bytes");
         }
       }
       if (!m.children.empty()) {
@@ -369,11 +390,16 @@ class SqliteDatabase final : public Database {
         manifest_id = q->getColumn(0).getInt64();
       }
       if (!m.blobs.empty()) {
+        // Non-distributable layers that were never pushed have no blob row
+        // to reference.
         auto ins = c.Prepare(
             "INSERT OR IGNORE INTO manifest_blob(manifest_id, digest)"
-            " SELECT ?, value FROM json_each(?)");
+            " SELECT ?1, json_extract(j.value, '$[0]') FROM json_each(?2) j"
+            " WHERE EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.repository_id = ?3"
+            "  AND rb.digest = json_extract(j.value, '$[0]'))");
         ins->bind(1, manifest_id);
         ins->bind(2, blobs);
+        ins->bind(3, repo);
         ins->exec();
       }
       if (!m.children.empty()) {
@@ -1215,9 +1241,7 @@ class SqliteDatabase final : public Database {
 Result<std::string> DatabasePathFor(const Options& options) {
   std::string path = options.database_path;
   if (!options.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.data_dir, ec);
-    if (ec) {
+    if (std::error_code ec = core::CreatePrivateDirectories(options.data_dir)) {
       return Status::Unavailable("cannot create data dir " + options.data_dir + ": " +
                                  ec.message());
     }

@@ -62,11 +62,19 @@ struct NewManifest {
   std::map<std::string, std::string> annotations;  // top-level annotations
   std::optional<Digest> subject;                   // OCI 1.1 subject
   std::string_view content;
-  std::vector<Digest> blobs;     // config + layers; must be linked to the repository
+  // Config + layers. A required one must be linked to the repository; an
+  // optional one (a non-distributable layer) is referenced only if it is.
+  // Either way a linked blob's size must equal `size` when that is set.
+  struct BlobReference {
+    Digest digest;
+    std::optional<uint64_t> size;
+    bool required = true;
+  };
+  std::vector<BlobReference> blobs;
   std::vector<Digest> children;  // index entries; must exist in the repository
   // Sum of layers[].size of an image manifest; empty for an index.
   std::optional<uint64_t> layers_size;
-  std::string tag;               // empty when pushed by digest
+  std::string tag;  // empty when pushed by digest
   // Labels of the image config (source "manifest"), recorded only when the
   // manifest has no manifest-sourced labels yet (a re-push adds none).
   std::vector<LabelRow> labels;
@@ -218,11 +226,12 @@ class Database {
 
   // ---- manifests and tags ----
   // In one transaction: creates the repository if needed, verifies that every
-  // blob and child is present (NotFound(kReference) naming the first missing
-  // one), stores the manifest and its references, and points the tag at it
-  // (closing the tag's previous history row). Deleted children count as
-  // missing. Pushing a known manifest again clears its deletion and refreshes
-  // its created_at.
+  // required blob and every child is present (NotFound(kReference) naming the
+  // first missing one) and that linked blobs have the sizes the manifest
+  // gives (InvalidArgument(kManifest) naming the first that does not), stores the manifest and its
+  // references, and points the tag at it (closing the tag's previous history row). Deleted children
+  // count as missing. Pushing a known manifest again clears its deletion and refreshes its
+  // created_at.
   virtual Status PutManifest(std::string_view repository, const NewManifest& manifest,
                              int64_t now) = 0;
   // Both ignore deleted manifests.

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/private_files.h"
+
 namespace quay::db {
 namespace {
 
@@ -70,9 +72,11 @@ Result<std::unique_ptr<EventJournal>> EventJournal::Open(const std::filesystem::
   // one before its owner holds the lock.
   const bool fresh = !std::filesystem::exists(dir, ec);
   const std::filesystem::path made = fresh ? std::filesystem::path(dir.string() + ".new") : dir;
-  std::filesystem::create_directories(made, ec);
+  // Audit rows are private: 0700 folders and 0600 files whatever the umask.
+  ec = core::CreatePrivateDirectories(made);
   if (ec) return Status::Unavailable("cannot create " + made.string() + ": " + ec.message());
-  const int fd = ::open((made / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd =
+      ::open((made / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, core::kPrivateFileMode);
   if (fd < 0) return Errno("cannot open " + (made / "LOCK").string());
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -129,7 +133,8 @@ Status EventJournal::Sync() {
 Status EventJournal::StartSegment() {
   const uint64_t next = std::max(writing_.load(), last_closed_.load()) + 1;
   // O_EXCL: a segment is only ever written by the journal that created it.
-  const int fd = ::open(SegmentPath(next).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(SegmentPath(next).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        core::kPrivateFileMode);
   if (fd < 0) return Errno("cannot create " + SegmentPath(next).string());
   // The closed segment and the new name reach the disk before records go to
   // the new segment.

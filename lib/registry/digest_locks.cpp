@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/private_files.h"
+
 namespace quay::registry {
 
 DigestLocks::~DigestLocks() {
@@ -16,7 +18,7 @@ DigestLocks::~DigestLocks() {
 
 Status DigestLocks::ShareThroughFile(const std::string& path) {
 #ifdef F_OFD_SETLK
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, core::kPrivateFileMode);
   if (fd < 0) {
     return Status::Unavailable("failed to open lock file " + path + ": " + std::strerror(errno));
   }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <system_error>
+#include <tuple>
 #include <unordered_set>
 
 #include "db/connection.h"
@@ -202,7 +203,9 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
   row.annotations = manifest->annotations;
   if (manifest->subject) row.subject = manifest->subject->digest;
   row.content = bytes;
-  for (const auto& d : manifest->BlobReferences()) row.blobs.push_back(d.digest);
+  for (const auto& d : manifest->BlobReferences()) {
+    row.blobs.push_back({d.digest, d.size, !d.non_distributable()});
+  }
   for (const auto& d : manifest->manifests) row.children.push_back(d.digest);
   if (manifest->kind == ManifestKind::kImage) {
     uint64_t layers = 0;
@@ -210,9 +213,17 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
     row.layers_size = layers;
   }
   // Duplicates would make the reference checks and inserts do work twice.
-  for (auto* v : {&row.blobs, &row.children}) {
-    std::sort(v->begin(), v->end());
-    v->erase(std::unique(v->begin(), v->end()), v->end());
+  {
+    const auto key = [](const db::NewManifest::BlobReference& b) {
+      return std::tie(b.digest, b.size, b.required);
+    };
+    std::sort(row.blobs.begin(), row.blobs.end(),
+              [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    row.blobs.erase(std::unique(row.blobs.begin(), row.blobs.end(),
+                                [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+                    row.blobs.end());
+    std::sort(row.children.begin(), row.children.end());
+    row.children.erase(std::unique(row.children.begin(), row.children.end()), row.children.end());
   }
   row.tag = ref->tag();
   const int64_t now = ctx_->NowMicros();
@@ -228,7 +239,12 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
                                                  std::string_view reference) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   auto ref = Reference::Parse(reference);
-  if (!ref.ok()) return ref.status();
+  // No manifest can have a name that is neither a tag nor a digest; the
+  // distribution-spec conformance suite expects such a pull to be a miss.
+  if (!ref.ok()) {
+    return Status::NotFound(Subject::kManifest,
+                            "manifest " + std::string(reference.substr(0, 128)) + " is unknown");
+  }
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   const std::string key = CacheKey(repository, reference);
   if (auto hit = ctx_->manifests.Get(key, generation)) return **hit;

@@ -2,7 +2,7 @@
 //
 // On-disk layout under the root (the data dir):
 //
-//   <root>/blobs/<algorithm>/<first 2 hex>/<hex>   a committed blob, mode 0644 & ~umask
+//   <root>/blobs/<algorithm>/<first 2 hex>/<hex>   a committed blob, mode 0600 (folders 0700)
 //   <root>/uploads/<upload id>                     in-progress bytes of one upload
 //
 // A blob appears only through rename(2) of a complete upload file, so a reader
@@ -29,14 +29,17 @@
 #include <utility>
 #include <vector>
 
+#include "core/private_files.h"
 #include "quay/storage.h"
 #include "storage/upload_id_validation.h"
 
 namespace quay {
 namespace {
 
-constexpr mode_t kDirMode = 0755;
-constexpr mode_t kFileMode = 0644;
+// Blobs are private images: no group or other bits whatever the umask
+// (core/private_files.h).
+constexpr mode_t kDirMode = core::kPrivateDirMode;
+constexpr mode_t kFileMode = core::kPrivateFileMode;
 
 // Errors that may go away on retry (full disk, fd exhaustion) are Unavailable
 // so a host can answer "try later"; anything else is an unexpected failure.

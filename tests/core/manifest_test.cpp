@@ -337,5 +337,63 @@ TEST_CASE("top-level optional fields are type-checked") {
   CHECK_FALSE(r->subject.has_value());
 }
 
+// Go clients (encoding/json) refuse a BOM and take the last of duplicate
+// keys where RapidJSON takes the first: such a document would be validated
+// here as one manifest and read by the client as another.
+TEST_CASE("a UTF-8 byte-order mark is refused") {
+  CheckInvalid(Manifest::Parse("\xEF\xBB\xBF" + Image(mt::kOciManifest), ""), "byte-order mark");
+  CheckInvalid(Manifest::Parse("\xEF\xBB\xBF" + Index(mt::kOciIndex), ""), "byte-order mark");
+}
+
+TEST_CASE("duplicate object keys are refused at any depth") {
+  // Top level.
+  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, ",\"schemaVersion\":2"), ""),
+               "duplicate object key \"schemaVersion\"");
+  // Inside a descriptor: the digest a Go client would read is the second one.
+  const std::string layer = Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer1Digest, "20",
+                                 ",\"digest\":" + Quoted(kChildDigest));
+  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, "", layer), ""),
+               "duplicate object key \"digest\"");
+  // Inside annotations, an index platform and an unknown extension field.
+  CheckInvalid(
+      Manifest::Parse(Image(mt::kOciManifest, ",\"annotations\":{\"a\":\"1\",\"a\":\"2\"}"), ""),
+      "duplicate object key \"a\"");
+  CheckInvalid(Manifest::Parse(Index(mt::kOciIndex, ",\"x\":[{\"y\":{\"k\":1,\"k\":1}}]"), ""),
+               "duplicate object key \"k\"");
+  // Many members: still found (sorted, not pairwise).
+  std::string many = ",\"annotations\":{";
+  for (int i = 0; i < 2000; ++i) many += "\"k" + std::to_string(i) + "\":\"v\",";
+  many += "\"k1999\":\"v\"}";
+  CheckInvalid(Manifest::Parse(Image(mt::kOciManifest, many), ""),
+               "duplicate object key \"k1999\"");
+  // The same key in sibling objects is fine.
+  CHECK(Manifest::Parse(Image(mt::kOciManifest), "").ok());
+}
+
+TEST_CASE("non-distributable layers are recognised by urls or media type") {
+  auto r = Manifest::Parse(Image(mt::kOciManifest, "",
+                                 Desc("application/vnd.oci.image.layer.v1.tar+gzip", kLayer1Digest,
+                                      "20", ",\"urls\":[\"https://example.com/layer\"]")),
+                           "");
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->layers[0].non_distributable());
+  CHECK(r->layers[1].non_distributable());
+  CHECK(r->layers[1].urls == std::vector<std::string>{"https://example.com/layer"});
+  Descriptor d;
+  for (std::string_view t : {"application/vnd.oci.image.layer.nondistributable.v1.tar",
+                             "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                             "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+                             "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"}) {
+    d.media_type = t;
+    CHECK_MESSAGE(d.non_distributable(), t);
+  }
+  for (std::string_view t : {"application/vnd.oci.image.layer.v1.tar",
+                             "application/vnd.oci.image.layer.nondistributable.v1.tarball",
+                             "application/vnd.docker.image.rootfs.diff.tar.gzip"}) {
+    d.media_type = t;
+    CHECK_FALSE_MESSAGE(d.non_distributable(), t);
+  }
+}
+
 }  // namespace
 }  // namespace quay

@@ -9,6 +9,8 @@ using namespace quayd::testing;
 
 namespace {
 
+constexpr std::string_view kIndexType = "application/vnd.oci.image.index.v1+json";
+
 httplib::Result PutManifest(httplib::Client& client, const std::string& repo,
                             const std::string& ref, const std::string& body,
                             std::string_view media_type = kOciManifest) {
@@ -186,4 +188,87 @@ TEST_CASE("unknown manifest: 404 MANIFEST_UNKNOWN; unknown repository: 404 NAME_
   REQUIRE(unknown_repo);
   CHECK(unknown_repo->status == 404);
   CHECK(ErrorCode(unknown_repo->body) == "NAME_UNKNOWN");
+}
+
+TEST_CASE("a reference that is neither a tag nor a digest: GET/HEAD 404 MANIFEST_UNKNOWN") {
+  TestServer server;
+  auto client = server.Client();
+  std::string manifest = PushImageBlobs(*client, "known");
+  REQUIRE(PutManifest(*client, "known", "v1", manifest)->status == 201);
+  for (const std::string& ref :
+       {std::string("-bad-tag"), std::string("sha256:short"), std::string(200, 'a')}) {
+    CAPTURE(ref);
+    auto get = client->Get("/v2/known/manifests/" + ref);
+    REQUIRE(get);
+    CHECK(get->status == 404);
+    CHECK(ErrorCode(get->body) == "MANIFEST_UNKNOWN");
+    auto head = client->Head("/v2/known/manifests/" + ref);
+    REQUIRE(head);
+    CHECK(head->status == 404);
+  }
+}
+
+// Go clients read these documents differently from quayd: refused.
+TEST_CASE("a manifest with a byte-order mark or a duplicate key: 400 MANIFEST_INVALID") {
+  TestServer server;
+  auto client = server.Client();
+  std::string manifest = PushImageBlobs(*client, "repo");
+  std::string index = std::string(R"({"schemaVersion":2,"mediaType":")") + std::string(kIndexType) +
+                      R"(","manifests":[]})";
+  const std::vector<std::pair<std::string, std::string_view>> bodies = {
+      {"\xEF\xBB\xBF" + manifest, kOciManifest},
+      {"\xEF\xBB\xBF" + index, kIndexType},
+      {manifest.substr(0, manifest.size() - 1) + R"(,"schemaVersion":2})", kOciManifest},
+      {index.substr(0, index.size() - 1) + R"(,"annotations":{"a":"1","a":"2"}})", kIndexType},
+  };
+  for (const auto& [body, type] : bodies) {
+    CAPTURE(body);
+    auto put = PutManifest(*client, "repo", "latest", body, type);
+    REQUIRE(put);
+    CHECK(put->status == 400);
+    CHECK(ErrorCode(put->body) == "MANIFEST_INVALID");
+  }
+  auto get = client->Get("/v2/repo/manifests/latest");
+  REQUIRE(get);
+  CHECK(get->status == 404);
+}
+
+TEST_CASE("a descriptor size that differs from the blob's: 400 MANIFEST_INVALID") {
+  TestServer server;
+  auto client = server.Client();
+  std::string config = "{}";
+  std::string layer = "layer";
+  REQUIRE(PushBlob(*client, "repo", config) == 201);
+  REQUIRE(PushBlob(*client, "repo", layer) == 201);
+  auto put = PutManifest(
+      *client, "repo", "latest",
+      ImageManifest({DigestOf(config), config.size()}, {{DigestOf(layer), layer.size() + 1}}));
+  REQUIRE(put);
+  CHECK(put->status == 400);
+  CHECK(ErrorCode(put->body) == "MANIFEST_INVALID");
+  auto ok = PutManifest(
+      *client, "repo", "latest",
+      ImageManifest({DigestOf(config), config.size()}, {{DigestOf(layer), layer.size()}}));
+  REQUIRE(ok);
+  CHECK(ok->status == 201);
+}
+
+TEST_CASE("a foreign layer that was never pushed does not block the manifest: 201") {
+  TestServer server;
+  auto client = server.Client();
+  std::string config = "{}";
+  REQUIRE(PushBlob(*client, "repo", config) == 201);
+  std::string manifest =
+      std::string(R"({"schemaVersion":2,"mediaType":")") + std::string(kOciManifest) +
+      R"(","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      DigestOf(config) +
+      R"(","size":2},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":")" +
+      DigestOf("windows base layer") + R"(","size":1234,"urls":["https://example.com/base"]}]})";
+  auto put = PutManifest(*client, "repo", "win", manifest);
+  REQUIRE(put);
+  CHECK(put->status == 201);
+  auto get = client->Get("/v2/repo/manifests/win");
+  REQUIRE(get);
+  CHECK(get->status == 200);
+  CHECK(get->body == manifest);
 }

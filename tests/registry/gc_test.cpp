@@ -655,7 +655,7 @@ Digest PutRow(db::Database& d, std::string_view repo, const std::string& seed, i
   m.content = content;
   m.digest = Digest::Of(content);
   m.media_type = std::string(children.empty() ? kOci : media_type::kOciIndex);
-  m.blobs = std::move(blobs);
+  for (const Digest& b : blobs) m.blobs.push_back({b, std::nullopt, true});
   m.children = std::move(children);
   m.subject = subject;
   m.tag = std::move(tag);

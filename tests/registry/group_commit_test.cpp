@@ -84,7 +84,8 @@ TEST_CASE("concurrent manifest pushes share commits; a bad one fails alone") {
       m.media_type = "application/vnd.oci.image.manifest.v1+json";
       m.content = contents[i];
       // Every fourth references a blob the repository does not have.
-      m.blobs = {i % 4 == 0 ? Digest::Of("missing " + std::to_string(i)) : layer};
+      m.blobs = {
+          {i % 4 == 0 ? Digest::Of("missing " + std::to_string(i)) : layer, std::nullopt, true}};
       m.tag = "t" + std::to_string(i);
       results[i] = database.PutManifest("group/app", m, 2);
     });

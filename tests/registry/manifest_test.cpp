@@ -69,6 +69,85 @@ TEST_CASE("a manifest whose blobs are not in the repository is refused and store
   CHECK(r->GetManifest("lacks/blobs", "v1").status().subject() == Subject::kRepository);
 }
 
+TEST_CASE("a descriptor whose size differs from the stored blob is refused") {
+  auto r = OpenRegistry();
+  const std::string config = R"({"architecture":"amd64","os":"linux"})";
+  const std::string layer = "layer bytes";
+  const Digest cd = PushBlob(*r, "size/check", config);
+  const Digest ld = PushBlob(*r, "size/check", layer);
+  const auto manifest = [&](size_t config_size, size_t layer_size) {
+    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+           DescriptorJson("application/vnd.oci.image.config.v1+json", cd, config_size) +
+           R"(,"layers":[)" +
+           DescriptorJson("application/vnd.oci.image.layer.v1.tar+gzip", ld, layer_size) + "]}";
+  };
+  for (auto [c, l] :
+       {std::pair{config.size() + 1, layer.size()}, std::pair{config.size(), layer.size() - 1}}) {
+    auto put = r->PutManifest("size/check", "v1", kOci, manifest(c, l));
+    CHECK(put.status().code() == Code::kInvalidArgument);
+    CHECK(put.status().subject() == Subject::kManifest);
+    CHECK_MESSAGE(put.status().message().find("size") != std::string::npos, put.status().message());
+    CHECK(r->GetManifest("size/check", "v1").status().code() == Code::kNotFound);
+  }
+  auto put = r->PutManifest("size/check", "v1", kOci, manifest(config.size(), layer.size()));
+  CHECK_MESSAGE(put.ok(), put.status().ToString());
+}
+
+// OCI image spec: non-distributable layers (with urls, or of the
+// non-distributable/foreign media types) need not be pushed.
+TEST_CASE("non-distributable layers that were never pushed do not block a push") {
+  auto r = OpenRegistry();
+  const std::string config = R"({"architecture":"amd64","os":"windows"})";
+  const Digest cd = PushBlob(*r, "win/app", config);
+  const std::string pushed = "pushed layer";
+  const Digest pd = PushBlob(*r, "win/app", pushed);
+  const Digest absent = Digest::Of("never pushed");
+  const std::string with_urls =
+      R"({"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + absent.str() +
+      R"(","size":1000,"urls":["https://example.com/base.tar.gz"]})";
+  for (const std::string& foreign :
+       {DescriptorJson("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", absent, 1000),
+        DescriptorJson("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", absent,
+                       1000),
+        with_urls}) {
+    const std::string m =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+        DescriptorJson("application/vnd.oci.image.config.v1+json", cd, config.size()) +
+        R"(,"layers":[)" + foreign + "," +
+        DescriptorJson("application/vnd.oci.image.layer.v1.tar+gzip", pd, pushed.size()) + "]}";
+    auto put = r->PutManifest("win/app", "v1", kOci, m);
+    CHECK_MESSAGE(put.ok(), put.status().ToString());
+    CHECK(r->GetManifest("win/app", "v1").ok());
+  }
+  // A distributable layer that is missing still blocks the push.
+  const std::string m =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+      DescriptorJson("application/vnd.oci.image.config.v1+json", cd, config.size()) +
+      R"(,"layers":[)" +
+      DescriptorJson("application/vnd.oci.image.layer.v1.tar+gzip", absent, 1000) + "]}";
+  CHECK(r->PutManifest("win/app", "v2", kOci, m).status().subject() == Subject::kReference);
+  // A pushed non-distributable layer is referenced, so its size is checked.
+  const std::string wrong =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+      DescriptorJson("application/vnd.oci.image.config.v1+json", cd, config.size()) +
+      R"(,"layers":[)" +
+      DescriptorJson("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", pd,
+                     pushed.size() + 5) +
+      "]}";
+  CHECK(r->PutManifest("win/app", "v3", kOci, wrong).status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("a manifest reference that is neither a tag nor a digest is not found") {
+  auto r = OpenRegistry();
+  const std::string m = PushImageBlobs(*r, "lib/app", "ref");
+  REQUIRE(r->PutManifest("lib/app", "v1", kOci, m).ok());
+  for (std::string_view bad : {"bad tag!", "sha256:short", "-leading-dash", "sha256:"}) {
+    auto get = r->GetManifest("lib/app", bad);
+    CHECK_MESSAGE(get.status().code() == Code::kNotFound, bad);
+    CHECK_MESSAGE(get.status().subject() == Subject::kManifest, bad);
+  }
+}
+
 TEST_CASE("an index needs its children in the repository") {
   auto r = OpenRegistry();
   const std::string amd = PushImageBlobs(*r, "multi/arch", "amd64");
