@@ -36,8 +36,20 @@ sqlite3 "$AUDIT_DB" <"$LOCK_FIFO" >/dev/null 2>&1 &
 LOCK_PID=$!
 track_bg "$LOCK_PID"
 exec 7>"$LOCK_FIFO"
+# Taken for certain, not assumed after a pause: the holder waits for the
+# lock (quayd's indexer may hold it for a moment), says so through a file,
+# and a second writer must then be refused.
+echo ".timeout 10000" >&7
 echo "BEGIN EXCLUSIVE; SELECT 1;" >&7
-sleep 0.3
+echo ".shell touch '$WORK/locked'" >&7
+for ((t = 0; t < 200; t++)); do
+    [[ -f $WORK/locked ]] && break
+    sleep 0.05
+done
+[[ -f $WORK/locked ]] || fail "the lock holder never got past BEGIN EXCLUSIVE"
+if sqlite3 "$AUDIT_DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; then
+    fail "the audit database is not locked after BEGIN EXCLUSIVE"
+fi
 
 log "$PULLS pulls while the audit database is locked"
 for ((i = 0; i < PULLS; i++)); do
