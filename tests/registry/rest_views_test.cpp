@@ -277,30 +277,26 @@ TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table") {
     CHECK(plan->find("SEARCH t USING INDEX") != std::string::npos);
   }
 
+  // The plans above are what bound the cost (no wall-clock bound here: it
+  // would only measure how busy the machine is).
   db::TagPageQuery first;
   first.limit = 100;
-  const auto t0 = std::chrono::steady_clock::now();
   auto page = d.ListTagPage("lib/big", first);
-  const auto took = std::chrono::steady_clock::now() - t0;
   REQUIRE(page.ok());
   REQUIRE(page->has_value());
   CHECK((*page)->rows.size() == 100);
   CHECK((*page)->more);
   CHECK((*page)->rows[0].name == "tag10000");
   CHECK((*page)->rows[0].layers_size == 12u);
-  CHECK(took < 50ms);
 
   // A deep page found by OFFSET (no cursor) still walks only the index.
   db::TagPageQuery deep;
   deep.limit = 100;
   deep.offset = 19'900;
-  const auto t1 = std::chrono::steady_clock::now();
   auto last = d.ListTagPage("lib/big", deep);
-  const auto deep_took = std::chrono::steady_clock::now() - t1;
   REQUIRE(last.ok());
   CHECK((*last)->rows.size() == 100);
   CHECK((*last)->more);  // the seed tag's row is the 20,001st
-  CHECK(deep_took < 200ms);
 
   db::TagPageQuery live;
   live.only_active = true;
