@@ -603,23 +603,7 @@ class IdentityServiceImpl final : public IdentityService {
       }
       filter.public_ones = true;
     } else {
-      auto facts = GatherFacts(*state_, who, {}, {});
-      if (!facts.ok()) return facts.status();
-      if (!facts->account_valid)
-        return Status::Unauthenticated("the account is unknown or disabled");
-      auto account = state_->identity.FindAccount(who.name);
-      if (!account.ok()) return account.status();
-      filter.public_ones = true;
-      filter.everything = facts->superuser == SuperuserKind::kFullAccess ||
-                          facts->superuser == SuperuserKind::kGlobalReadOnly;
-      // A token without any repo:* scope reads public repositories only.
-      const bool may_read_grants = who.scopes.Has(Scope::kRepoRead) ||
-                                   who.scopes.Has(Scope::kRepoWrite) ||
-                                   who.scopes.Has(Scope::kRepoAdmin);
-      if (may_read_grants && *account) {
-        filter.account_id = (*account)->id;
-        if (ActsAsUser(who)) filter.own_namespace = who.name;
-      }
+      if (auto account = SignedInSources(who, filter); !account.ok()) return account.status();
     }
     auto page = state_->identity.ListVisibleRepositories(filter, limit, after);
     if (!page.ok()) return page.status();
@@ -1263,22 +1247,8 @@ class IdentityServiceImpl final : public IdentityService {
     if (who.kind == Principal::Kind::kAnonymous || who.name.empty()) {
       query.public_ones = options.anonymous_access;
     } else {
-      auto facts = GatherFacts(*state_, who, {}, {});
-      if (!facts.ok()) return facts.status();
-      if (!facts->account_valid)
-        return Status::Unauthenticated("the account is unknown or disabled");
-      auto account = state_->identity.FindAccount(who.name);
+      auto account = SignedInSources(who, query);
       if (!account.ok()) return account.status();
-      query.public_ones = true;
-      query.everything = facts->superuser == SuperuserKind::kFullAccess ||
-                         facts->superuser == SuperuserKind::kGlobalReadOnly;
-      const bool may_read_grants = who.scopes.Has(Scope::kRepoRead) ||
-                                   who.scopes.Has(Scope::kRepoWrite) ||
-                                   who.scopes.Has(Scope::kRepoAdmin);
-      if (may_read_grants && *account) {
-        query.account_id = (*account)->id;
-        if (ActsAsUser(who)) query.own_namespace = who.name;
-      }
       if (*account && ActsAsUser(who)) query.star_viewer = (*account)->id;
     }
     auto rows = state_->identity.ListRepositories(query, limit, after_cursor);
@@ -1349,6 +1319,31 @@ class IdentityServiceImpl final : public IdentityService {
     std::string lookup;
     std::string text;  // what the caller gets
   };
+
+  // The visibility sources of a signed-in principal's repository listing,
+  // shared by the catalog (db VisibleFilter) and GET /api/v1/repository (db
+  // ListingQuery), whose fields of the same names mean the same. Returns the
+  // principal's account row.
+  template <typename Sources>
+  Result<std::optional<db::AccountRow>> SignedInSources(const Principal& who, Sources& q) {
+    auto facts = GatherFacts(*state_, who, {}, {});
+    if (!facts.ok()) return facts.status();
+    if (!facts->account_valid) return Status::Unauthenticated("the account is unknown or disabled");
+    auto account = state_->identity.FindAccount(who.name);
+    if (!account.ok()) return account.status();
+    q.public_ones = true;
+    q.everything = facts->superuser == SuperuserKind::kFullAccess ||
+                   facts->superuser == SuperuserKind::kGlobalReadOnly;
+    // A token without any repo:* scope reads public repositories only.
+    const bool may_read_grants = who.scopes.Has(Scope::kRepoRead) ||
+                                 who.scopes.Has(Scope::kRepoWrite) ||
+                                 who.scopes.Has(Scope::kRepoAdmin);
+    if (may_read_grants && *account) {
+      q.account_id = (*account)->id;
+      if (ActsAsUser(who)) q.own_namespace = who.name;
+    }
+    return account;
+  }
 
   db::AuditRow Audit(const Actor& actor, std::string kind, std::string namespace_name,
                      std::string repository, std::string metadata) const {

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <string>
 
-#include "core/manifest.h"
 #include "api/service_state.h"
+#include "core/manifest.h"
 #include "db/connection.h"
 #include "quay/reference.h"
 #include "registry/registry_impl.h"
@@ -191,13 +191,14 @@ Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
     const std::string_view repo = repository.substr(std::min(repository.size(), ns.size() + 1));
     const std::string digest = manifest.str();
     std::string metadata =
-        previous ? AuditMetadata({{"tag", tag},
-                                  {"repo", repo},
-                                  {"namespace", ns},
-                                  {"manifest_digest", digest},
-                                  {"original_manifest_digest", previous->str()}})
-                 : AuditMetadata(
-                       {{"tag", tag}, {"repo", repo}, {"namespace", ns}, {"manifest_digest", digest}});
+        previous
+            ? AuditMetadata({{"tag", tag},
+                             {"repo", repo},
+                             {"namespace", ns},
+                             {"manifest_digest", digest},
+                             {"original_manifest_digest", previous->str()}})
+            : AuditMetadata(
+                  {{"tag", tag}, {"repo", repo}, {"namespace", ns}, {"manifest_digest", digest}});
     return api::ToAuditRow(AuditEvent::By(actor, previous ? "move_tag" : "create_tag",
                                           std::string(repository), std::move(metadata)),
                            now);
