@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/api/render_memo.h"
 #include "host/auth/session.h"
 #include "host/net/body_budget.h"
 #include "host/route/path_trie.h"
@@ -74,6 +75,8 @@ struct ApiServices {
   std::shared_ptr<quay::Clock> clock;
   // The failed-login back-off shared with /v2/auth (null: none).
   quay::LoginThrottle* throttle = nullptr;
+  // Rendered JSON of shared pages (tag pages, log pages).
+  std::shared_ptr<RenderMemo> rendered = std::make_shared<RenderMemo>();
 };
 
 struct ApiExchange {

@@ -64,6 +64,36 @@ std::string_view PerformerKind(quay::Principal::Kind kind) {
   }
 }
 
+// The "logs" array of a page.
+std::string RenderLogs(const ApiExchange& ex, const quay::AuditPage& page) {
+  // Quay's namespace block says "org" for organizations.
+  std::map<std::string, bool, std::less<>> is_org;
+  auto namespace_kind = [&](const std::string& ns) -> std::string_view {
+    auto it = is_org.find(ns);
+    if (it == is_org.end()) it = is_org.emplace(ns, ex.svc.identity.GetOrganization(ns).ok()).first;
+    return it->second ? "org" : "user";
+  };
+  Json j;
+  j.Array();
+  for (const quay::AuditEvent& e : page.events) {
+    j.Object().Field("kind", e.kind).Key("metadata").Raw(e.metadata);
+    j.Field("ip", e.ip).Field("datetime", Rfc2822(e.time));
+    if (!e.performer.empty()) {
+      j.Key("performer").Object();
+      WriteEntity(j, e.performer, PerformerKind(e.performer_kind));
+      j.End();
+    }
+    if (!e.namespace_name.empty()) {
+      j.Key("namespace").Object();
+      WriteEntity(j, e.namespace_name, namespace_kind(e.namespace_name));
+      j.End();
+    }
+    j.End();
+  }
+  j.EndArray();
+  return j.str();
+}
+
 // `view` names the listing ("repo:ns/app", "user:alice", ...) so a cursor
 // of one listing or caller cannot page through another.
 Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view) {
@@ -80,35 +110,19 @@ Status ListLogs(ApiExchange& ex, quay::AuditQuery query, const std::string& view
   auto cursor = PageCursor(ex, binding);
   if (!cursor.ok()) return cursor.status();
   query.page = *cursor;
-  auto page = ex.svc.identity.audit().Query(query);
+  auto page = ex.svc.identity.audit().SharedQuery(query);
   if (!page.ok()) return page.status();
-  // Quay's namespace block says "org" for organizations.
-  std::map<std::string, bool, std::less<>> is_org;
-  auto namespace_kind = [&](const std::string& ns) -> std::string_view {
-    auto it = is_org.find(ns);
-    if (it == is_org.end()) it = is_org.emplace(ns, ex.svc.identity.GetOrganization(ns).ok()).first;
-    return it->second ? "org" : "user";
-  };
+  // The page object changes with any change to the main database (the
+  // "org" or "user" of a namespace below included).
+  auto logs =
+      ex.svc.rendered->Render(*page, RenderMemo::View::kAuditLogs,
+                              [&ex](const quay::AuditPage& p) { return RenderLogs(ex, p); });
   Json j;
   j.Object().Field("start_time", Rfc2822(window->first));
-  j.Field("end_time", Rfc2822(window->second)).Key("logs").Array();
-  for (const quay::AuditEvent& e : page->events) {
-    j.Object().Field("kind", e.kind).Key("metadata").Raw(e.metadata);
-    j.Field("ip", e.ip).Field("datetime", Rfc2822(e.time));
-    if (!e.performer.empty()) {
-      j.Key("performer").Object();
-      WriteEntity(j, e.performer, PerformerKind(e.performer_kind));
-      j.End();
-    }
-    if (!e.namespace_name.empty()) {
-      j.Key("namespace").Object();
-      WriteEntity(j, e.namespace_name, namespace_kind(e.namespace_name));
-      j.End();
-    }
-    j.End();
+  j.Field("end_time", Rfc2822(window->second)).Key("logs").Raw(*logs);
+  if (!(*page)->next_page.empty()) {
+    j.Field("next_page", NextPage(ex, binding, (*page)->next_page));
   }
-  j.EndArray();
-  if (!page->next_page.empty()) j.Field("next_page", NextPage(ex, binding, page->next_page));
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();

@@ -104,7 +104,7 @@ Status HandleGetRepo(ApiExchange& ex) {
   quay::TagListQuery live;
   live.only_active = true;
   live.limit = 100;
-  auto tags = ex.svc.registry.ListTagRows(repository, live);
+  auto tags = ex.svc.registry.SharedTagRows(repository, live);
   auto stats = ex.svc.registry.RepositoryStats(repository);
   bool starred = false;
   if (!ex.UserName().empty()) {
@@ -119,16 +119,24 @@ Status HandleGetRepo(ApiExchange& ex) {
   j.Field("is_starred", starred).Field("state", "NORMAL").Field("trust_enabled", false);
   j.Field("can_write", can_write).Field("can_admin", can_admin);
   j.Field("is_free_account", true).Field("status_token", "");
-  j.Key("tags").Object();
   if (tags.ok()) {
-    for (const quay::TagListRow& tag : tags->rows) {
-      j.Key(tag.name).Object().Field("name", tag.name);
-      j.Field("manifest_digest", tag.manifest_digest.str());
-      if (tag.size) j.Field("size", static_cast<int64_t>(*tag.size));
-      j.Field("last_modified", Rfc2822(tag.last_modified)).End();
-    }
+    auto rendered = ex.svc.rendered->Render(
+        *tags, RenderMemo::View::kRepositoryTags, [](const quay::TagListPage& page) {
+          Json t;
+          t.Object();
+          for (const quay::TagListRow& tag : page.rows) {
+            t.Key(tag.name).Object().Field("name", tag.name);
+            t.Field("manifest_digest", tag.manifest_digest.str());
+            if (tag.size) t.Field("size", static_cast<int64_t>(*tag.size));
+            t.Field("last_modified", Rfc2822(tag.last_modified)).End();
+          }
+          t.End();
+          return t.str();
+        });
+    j.Key("tags").Raw(*rendered);
+  } else {
+    j.Key("tags").Object().End();
   }
-  j.End();
   if (stats.ok()) {
     j.Field("tag_count", static_cast<int64_t>(stats->tag_count));
     if (stats->last_modified) j.Field("last_modified", Seconds(*stats->last_modified));

@@ -67,23 +67,30 @@ Status HandleListTags(ApiExchange& ex) {
   }
   query.page = ParseCount(ex.Query("page"), 1);
   query.limit = std::min<size_t>(ParseCount(ex.Query("limit"), 50), 100);
-  auto page = ex.svc.registry.ListTagRows(ex.Param("repository"), query);
+  auto page = ex.svc.registry.SharedTagRows(ex.Param("repository"), query);
   if (!page.ok()) return page.status();
+  auto tags =
+      ex.svc.rendered->Render(*page, RenderMemo::View::kTagList, [](const quay::TagListPage& p) {
+        Json j;
+        j.Array();
+        for (const quay::TagListRow& row : p.rows) {
+          j.Object().Field("name", row.name).Field("reversion", false);
+          j.Field("start_ts", Seconds(row.start));
+          if (row.end) j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
+          j.Field("manifest_digest", row.manifest_digest.str());
+          j.Field("is_manifest_list", row.is_manifest_list);
+          if (row.size)
+            j.Field("size", static_cast<int64_t>(*row.size));
+          else
+            j.NullField("size");
+          j.Field("last_modified", Rfc2822(row.last_modified)).End();
+        }
+        j.EndArray();
+        return j.str();
+      });
   Json j;
-  j.Object().Key("tags").Array();
-  for (const quay::TagListRow& row : page->rows) {
-    j.Object().Field("name", row.name).Field("reversion", false);
-    j.Field("start_ts", Seconds(row.start));
-    if (row.end) j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
-    j.Field("manifest_digest", row.manifest_digest.str());
-    j.Field("is_manifest_list", row.is_manifest_list);
-    if (row.size)
-      j.Field("size", static_cast<int64_t>(*row.size));
-    else
-      j.NullField("size");
-    j.Field("last_modified", Rfc2822(row.last_modified)).End();
-  }
-  j.EndArray().Field("page", query.page).Field("has_additional", page->has_additional).End();
+  j.Object().Key("tags").Raw(*tags);
+  j.Field("page", query.page).Field("has_additional", (*page)->has_additional).End();
   Reply(ex.res, 200, j);
   return Status::Ok();
 }

@@ -210,7 +210,17 @@ class QUAY_EXPORT AuditLog {
   virtual Status Record(const AuditEvent& event) = 0;
   // One page of rows matching every filter. InvalidArgument for a malformed
   // page cursor.
-  virtual Result<AuditPage> Query(const AuditQuery& query) = 0;
+  Result<AuditPage> Query(const AuditQuery& query) {
+    auto page = SharedQuery(query);
+    if (!page.ok()) return page.status();
+    return **page;
+  }
+  // The same page, shared and immutable. Pages are cached: while no row was
+  // written (by this process; another process's rows within a second) and
+  // nothing else changed, the same query returns the same object, so a
+  // caller may keep what it derives from a page (rendered JSON) keyed by the
+  // pointer.
+  virtual Result<std::shared_ptr<const AuditPage>> SharedQuery(const AuditQuery& query) = 0;
   // Row counts per (kind, UTC day) for the query's filters (limit and page are
   // ignored), ordered by day then kind.
   virtual Result<std::vector<AuditCount>> Aggregate(const AuditQuery& query) = 0;

@@ -305,8 +305,16 @@ class QUAY_EXPORT Registry {
   // first until the page is full. Errors: InvalidArgument(kName);
   // NotFound(kRepository). A specific tag or eq filter that is not a valid
   // tag name matches nothing.
-  virtual Result<TagListPage> ListTagRows(std::string_view repository,
-                                          const TagListQuery& query) = 0;
+  Result<TagListPage> ListTagRows(std::string_view repository, const TagListQuery& query) {
+    auto page = SharedTagRows(repository, query);
+    if (!page.ok()) return page.status();
+    return **page;
+  }
+  // The same page, shared and immutable: while nothing is written, the same
+  // query returns the same object, so a caller may keep what it derives from
+  // a page (rendered JSON) keyed by the pointer.
+  virtual Result<std::shared_ptr<const TagListPage>> SharedTagRows(std::string_view repository,
+                                                                   const TagListQuery& query) = 0;
   // Points `tag` at `manifest` (already in the repository, not deleted),
   // creating the tag or moving it; a move ends the tag's live history row
   // and starts a new one, exactly as a push does. Returns the digest the tag

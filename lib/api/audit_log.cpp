@@ -207,18 +207,47 @@ Status AuditLogImpl::Record(const AuditEvent& event) {
   return state_->audit.Append({ToAuditRow(event, state_->NowMicros())});
 }
 
-Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
+uint64_t AuditLogImpl::PageGeneration(const db::AuditStore& events) const {
+  // Rows written in a mutation's own transaction advance the main cache
+  // generation, rows of Record() and of the appender's indexer the stores'
+  // append counts; the sum changes whenever any of them does. Rows another
+  // process appends without changing anything else (none does today) are
+  // seen within a second: the clock's second is part of the generation (a
+  // clock set back only makes pages miss until it catches up).
+  const uint64_t sum =
+      state_->db->connections().CacheGeneration() + state_->audit.appends() + events.appends();
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(
+                          state_->clock->Now().time_since_epoch())
+                          .count();
+  constexpr uint64_t kSumBits = 40;
+  return (static_cast<uint64_t>(second) << kSumBits) | (sum & ((uint64_t{1} << kSumBits) - 1));
+}
+
+Result<std::shared_ptr<const AuditPage>> AuditLogImpl::SharedQuery(const AuditQuery& query) {
   auto cursor = DecodeCursor(query.page);
   if (!cursor.ok()) return cursor.status();
   const size_t limit = query.limit == 0 ? 20 : query.limit;
+  auto events = state_->Events();
+  if (!events.ok()) return events.status();
+
+  std::string key;
+  for (const std::string* part :
+       {&query.repository, &query.namespace_name, &query.performer, &query.page}) {
+    key += std::to_string(part->size()) + ':' + *part;
+  }
+  for (const std::string& kind : query.kinds) key += std::to_string(kind.size()) + 'k' + kind;
+  key += std::to_string(query.since ? ToMicros(*query.since) : INT64_MIN) + '/';
+  key += std::to_string(query.until ? ToMicros(*query.until) : INT64_MAX) + '/';
+  key += std::to_string(limit);
+  const uint64_t generation = PageGeneration(**events);  // before reading the rows
+  if (auto hit = pages_.Get(key, generation)) return std::move(*hit);
+
   // One more than asked tells whether an older page exists. The page is the
   // newest of both databases' pages: their ids never collide, so (time, id)
   // orders them as one log.
   const db::AuditFilter filter = FilterOf(query);
   auto rows = state_->audit.Query(filter, *cursor, limit + 1);
   if (!rows.ok()) return rows.status();
-  auto events = state_->Events();
-  if (!events.ok()) return events.status();
   auto appended = (*events)->Query(filter, *cursor, limit + 1);
   if (!appended.ok()) return appended.status();
   if (!appended->empty()) {
@@ -236,8 +265,17 @@ Result<AuditPage> AuditLogImpl::Query(const AuditQuery& query) {
   if (more) rows->resize(limit);
   if (more) page.next_page = EncodeCursor(rows->back());
   page.events.reserve(rows->size());
-  for (auto& row : *rows) page.events.push_back(FromAuditRow(std::move(row)));
-  return page;
+  size_t cost = sizeof(AuditPage) + page.next_page.size();
+  for (auto& row : *rows) {
+    page.events.push_back(FromAuditRow(std::move(row)));
+    const AuditEvent& e = page.events.back();
+    cost += sizeof(AuditEvent) + e.kind.size() + e.namespace_name.size() + e.repository.size() +
+            e.performer.size() + e.token_id.size() + e.ip.size() + e.request_id.size() +
+            e.metadata.size();
+  }
+  auto shared = std::make_shared<const AuditPage>(std::move(page));
+  pages_.Put(key, generation, shared, cost);
+  return shared;
 }
 
 Result<std::vector<AuditCount>> AuditLogImpl::Aggregate(const AuditQuery& query) {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "api/service_state.h"
+#include "db/read_cache.h"
 #include "quay/audit.h"
 
 namespace quay::api {
@@ -14,12 +15,17 @@ class AuditLogImpl final : public AuditLog {
   explicit AuditLogImpl(std::shared_ptr<ServiceState> state) : state_(std::move(state)) {}
 
   Status Record(const AuditEvent& event) override;
-  Result<AuditPage> Query(const AuditQuery& query) override;
+  Result<std::shared_ptr<const AuditPage>> SharedQuery(const AuditQuery& query) override;
   Result<std::vector<AuditCount>> Aggregate(const AuditQuery& query) override;
   std::unique_ptr<AuditAppender> NewAppender(const AuditAppenderOptions& options) override;
 
  private:
+  // What a cached page is checked against (audit_log.cpp).
+  uint64_t PageGeneration(const db::AuditStore& events) const;
+
   std::shared_ptr<ServiceState> state_;
+  // Query pages by filter, cursor and limit.
+  db::ReadCache<std::shared_ptr<const AuditPage>> pages_{4u << 20};
 };
 
 // The journaling appender (audit_appender.cpp).

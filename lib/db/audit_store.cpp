@@ -157,13 +157,17 @@ static void InsertRows(Connection& c, const std::vector<AuditRow>& rows) {
 
 Status AuditStore::Append(const std::vector<AuditRow>& rows, Connection::Sync sync) {
   if (rows.empty()) return Status::Ok();
-  return WriteStatusOn(
+  Status s = WriteStatusOn(
       pool_,
       [&](Connection& c) {
         InsertRows(c, rows);
         return Status::Ok();
       },
       CacheEffect::kNone, sync);
+  // After the commit, as InvalidateCaches: a reader that counted before it
+  // caches at most a page that is already stale.
+  if (s.ok()) appends_.fetch_add(1, std::memory_order_acq_rel);
+  return s;
 }
 
 namespace {
@@ -223,7 +227,7 @@ Result<std::unique_ptr<ConnectionPool>> OpenAuditEventsDatabase(const std::strin
 
 Status AuditStore::AppendJournaled(const std::vector<AuditRow>& rows, const std::string& journal,
                                    const JournalPosition& pos, Connection::Sync sync) {
-  return WriteStatusOn(
+  Status s = WriteStatusOn(
       pool_,
       [&](Connection& c) {
         InsertRows(c, rows);
@@ -238,6 +242,8 @@ Status AuditStore::AppendJournaled(const std::vector<AuditRow>& rows, const std:
         return Status::Ok();
       },
       CacheEffect::kNone, sync);
+  if (s.ok() && !rows.empty()) appends_.fetch_add(1, std::memory_order_acq_rel);
+  return s;
 }
 
 Result<JournalPosition> AuditStore::JournalPositionOf(const std::string& journal) {

@@ -4,6 +4,7 @@
 // queries. Times are microseconds since the Unix epoch.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,8 +88,14 @@ class AuditStore {
   // Counts per (UTC day, kind), ordered by day then kind.
   Result<std::vector<AuditDayCount>> Aggregate(const AuditFilter& filter);
 
+  // Commits of Append / AppendJournaled so far in this process. These writes
+  // leave the pool's cache generation alone (they come at pull rate), so
+  // cached query pages check this count as well.
+  uint64_t appends() const { return appends_.load(std::memory_order_acquire); }
+
  private:
   ConnectionPool& pool_;
+  std::atomic<uint64_t> appends_{0};
 };
 
 // The database of the events an AuditAppender journals (pulls, pushes,

@@ -59,7 +59,8 @@ class RegistryImpl final : public Registry {
                     const Digest& manifest) override;
 
   // In rest_views.cpp.
-  Result<TagListPage> ListTagRows(std::string_view repository, const TagListQuery& query) override;
+  Result<std::shared_ptr<const TagListPage>> SharedTagRows(std::string_view repository,
+                                                           const TagListQuery& query) override;
   Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
                                        const Digest& manifest) override;
   Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,

@@ -98,8 +98,8 @@ Label ToLabel(db::LabelRow row) {
 
 }  // namespace
 
-Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
-                                              const TagListQuery& query) {
+Result<std::shared_ptr<const TagListPage>> RegistryImpl::SharedTagRows(std::string_view repository,
+                                                                       const TagListQuery& query) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   const size_t limit = std::clamp<size_t>(query.limit, 1, kMaxTagPageRows);
   const size_t page = std::max<size_t>(query.page, 1);
@@ -125,7 +125,7 @@ Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
   // Otherwise it skips (N-1) * limit rows.
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   const std::string key = TagPageKey(repository, query, limit, page);
-  if (auto hit = ctx_->tag_row_pages.Get(key, generation)) return **hit;
+  if (auto hit = ctx_->tag_row_pages.Get(key, generation)) return std::move(*hit);
   if (page > 1) {
     const std::string previous = TagPageKey(repository, query, limit, page - 1);
     if (auto cursor = ctx_->tag_row_cursors.Get(previous, generation)) {
@@ -165,7 +165,7 @@ Result<TagListPage> RegistryImpl::ListTagRows(std::string_view repository,
     cost += sizeof(TagListRow) + r.name.size() + r.manifest_media_type.size() + 80;
   }
   ctx_->tag_row_pages.Put(key, generation, shared, cost);
-  return *shared;
+  return shared;
 }
 
 Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "identity_test_support.h"
@@ -497,4 +498,58 @@ TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK"
   while (plan.executeStep()) details += plan.getColumn(3).getString() + ";";
   CHECK(details.find("audit_log_repository") != std::string::npos);
   CHECK(details.find("TEMP B-TREE") == std::string::npos);  // the index orders it
+}
+
+TEST_CASE("query pages are shared while nothing is written, and fresh after any write") {
+  TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  Options options = FastIdentityOptions(dir.path());
+  options.clock = clock;
+  auto id = OpenIdentity(options);
+  AuditLog& log = id->audit();
+  REQUIRE(log.Record(AuditEvent::By(AdminActor(), "pull_repo", "a/b")).ok());
+  auto first = log.SharedQuery(All());
+  REQUIRE(first.ok());
+  CHECK((*first)->events.size() == 1);
+  // The same object: callers may key what they render on it.
+  CHECK(log.SharedQuery(All())->get() == first->get());
+  CHECK(log.SharedQuery(All(5))->get() != first->get());  // another query, its own page
+
+  // A strict row (Record) shows at once.
+  REQUIRE(log.Record(AuditEvent::By(AdminActor(), "push_repo", "a/b")).ok());
+  auto second = log.SharedQuery(All());
+  CHECK(second->get() != first->get());
+  CHECK((*second)->events.size() == 2);
+
+  // So does a row the appender indexed...
+  {
+    auto appender = log.NewAppender({});
+    CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "a/b")));
+    REQUIRE(appender->Flush().ok());
+  }
+  auto third = log.SharedQuery(All());
+  CHECK((*third)->events.size() == 3);
+
+  // ...and one a mutation wrote in its own transaction.
+  REQUIRE(id->CreateUser(AdminActor(), "carol", "carol@example.com", "pw").ok());
+  // The mutation's change_epoch bump is heard again at the next epoch poll
+  // (at most every 10 ms); let that poll happen first, so that what follows
+  // sees only the changes it makes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto fourth = log.SharedQuery(All());
+  CHECK((*fourth)->events.size() == 4);
+  CHECK(log.SharedQuery(All())->get() == fourth->get());
+
+  // A row another process adds to either database, with nothing else
+  // changed, shows once the clock's second has moved on.
+  for (const char* file : {"quay.db", "quay-audit.db"}) {
+    SQLite::Database other((std::filesystem::path(dir.path()) / file).string(),
+                           SQLite::OPEN_READWRITE);
+    other.exec(
+        "INSERT INTO audit_log(kind, performer_kind, created_at)"
+        " VALUES('pull_repo', 'anonymous', 1)");
+  }
+  CHECK((*log.SharedQuery(All()))->events.size() == 4);
+  clock->Advance(std::chrono::seconds(1));
+  CHECK((*log.SharedQuery(All()))->events.size() == 6);
 }

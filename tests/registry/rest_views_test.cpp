@@ -638,3 +638,19 @@ TEST_CASE("TotalBlobBytes counts each blob once, across repositories") {
   REQUIRE(total.ok());
   CHECK(*total == 8);
 }
+
+TEST_CASE("a tag page is one shared object until a tag changes") {
+  ClockedRegistry r;
+  const Digest m1 = PushImage(*r, "lib/app", "one", "v1");
+  TagListQuery live;
+  live.only_active = true;
+  auto first = r->SharedTagRows("lib/app", live);
+  REQUIRE(first.ok());
+  CHECK(r->SharedTagRows("lib/app", live)->get() == first->get());
+  CHECK(r->SharedTagRows("lib/app", {})->get() != first->get());  // the history: its own page
+  REQUIRE(r->PutTag("lib/app", "v2", m1).ok());
+  auto second = r->SharedTagRows("lib/app", live);
+  CHECK(second->get() != first->get());
+  CHECK(Names(**second) == std::vector<std::string>{"v2", "v1"});
+  CHECK(Names(**first) == std::vector<std::string>{"v1"});  // a page held stays as it was
+}
