@@ -64,6 +64,11 @@ constexpr Row kTable[] = {
     {Code::kUnsupported, Subject::kMediaType, 415, "MANIFEST_INVALID"},
     {Code::kUnsupported, std::nullopt, 405, "UNSUPPORTED"},
 
+    // A full disk or database. distribution has no code for it (its storage
+    // errors are 500 UNKNOWN); 507 Insufficient Storage says what is wrong,
+    // and that retrying at once will not help, with distribution's
+    // UNAVAILABLE code for clients that read only the body.
+    {Code::kUnavailable, Subject::kStorage, 507, "UNAVAILABLE"},
     {Code::kUnavailable, std::nullopt, 503, "UNAVAILABLE"},
     {Code::kInternal, std::nullopt, 500, "UNKNOWN"},
 };
@@ -111,7 +116,9 @@ std::string OciBody(std::string_view oci_code, std::string_view message) {
 
 std::string ErrorBody(const quay::Status& status) {
   std::string_view message = status.message();
-  if (status.code() == Code::kUnavailable) {
+  if (status.IsNoSpace()) {
+    message = "insufficient storage: the registry is out of space; retry once space is freed";
+  } else if (status.code() == Code::kUnavailable) {
     message = "service temporarily unavailable";
   } else if (IsPrivate(status)) {
     message = "internal error";

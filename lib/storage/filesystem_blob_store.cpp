@@ -41,14 +41,16 @@ namespace {
 constexpr mode_t kDirMode = core::kPrivateDirMode;
 constexpr mode_t kFileMode = core::kPrivateFileMode;
 
-// Errors that may go away on retry (full disk, fd exhaustion) are Unavailable
-// so a host can answer "try later"; anything else is an unexpected failure.
+// Errors that may go away on retry (fd exhaustion) are Unavailable so a host
+// can answer "try later", a full disk is NoSpace (it goes away only once space
+// is freed); anything else is an unexpected failure.
 Status ErrnoStatus(std::string_view action, const std::string& path, int err) {
   std::string msg = "failed to ";
   msg.append(action).append(" ").append(path).append(": ").append(std::strerror(err));
   switch (err) {
     case ENOSPC:
     case EDQUOT:
+      return Status::NoSpace(std::move(msg));
     case EAGAIN:
     case EMFILE:
     case ENFILE:
