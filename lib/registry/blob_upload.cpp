@@ -93,10 +93,28 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
   }
   if (auto s = writer_->Append(data, n); !s.ok()) {
     digester_valid_ = false;  // the area may hold part of this write
+    DropUnsavedBytes();
     return s;
   }
   offset_ += n;
   return Status::Ok();
+}
+
+void BlobUploadImpl::DropUnsavedBytes() {
+  // Reopening at the saved offset truncates the area to it (BlobStore::
+  // OpenUpload). At once rather than at the next resume: on a full disk the
+  // unacknowledged bytes hold the space that other requests (and the
+  // session's own retry) need.
+  writer_.reset();
+  auto reopened = ctx_->store->OpenUpload(id_, saved_offset_);
+  if (!reopened.ok()) {
+    ctx_->logger->Log(LogLevel::kWarn, "registry", "failed to drop unsaved upload bytes",
+                      {{"upload", id_}, {"error", reopened.status().ToString()}});
+    ended_ = true;  // no writer left; the session resumes from its row
+    return;
+  }
+  writer_ = std::move(*reopened);
+  offset_ = saved_offset_;
 }
 
 void BlobUploadImpl::JoinDigester() {
@@ -111,8 +129,13 @@ Status BlobUploadImpl::Save() {
   // Bytes first, then the offset that acknowledges them, both durable: an
   // acknowledged chunk survives a power loss, and a crash between the two
   // leaves an offset that is behind the bytes, never ahead of them.
-  if (auto s = writer_->Sync(); !s.ok()) return s;
-  if (auto s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros()); !s.ok()) return s;
+  Status s = writer_->Sync();
+  if (s.ok()) s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros());
+  if (!s.ok()) {
+    digester_valid_ = false;
+    if (s.IsNoSpace()) DropUnsavedBytes();
+    return s;
+  }
   saved_offset_ = offset_;
   return Status::Ok();
 }
