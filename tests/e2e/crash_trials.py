@@ -54,7 +54,8 @@ REPOS = ["crash/trials-a", "crash/trials-b"]
 
 
 def log(msg):
-    print(f"[crash-trials {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    print(f"[{name} {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def sha256(data: bytes) -> str:

@@ -108,10 +108,11 @@ class Pusher:
             raise Failed(f"push blob {digest}: {st} {body[:200]!r}")
         return digest
 
-    def image(self, tag, layer):
+    def image(self, tag, layer, layer_pushed=False):
         config = json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
         self.blob(config)
-        self.blob(layer)
+        if not layer_pushed:
+            self.blob(layer)
         manifest = self.manifest(config, layer)
         st, _, body = self.req("PUT", f"/v2/{REPO}/manifests/{tag}", manifest,
                                {"Content-Type": MT_MANIFEST})
@@ -203,6 +204,10 @@ def run(quayd, work, mnt):
         check(not os.path.exists(mono_file), "no blob file left behind")
 
         # 3. Reads go on; a manifest push is refused clearly or succeeds.
+        # From here the disk is full to the last byte.
+        filler2 = filler + "2"
+        fill(filler2)
+        log(f"disk full: {free_bytes(mnt)} bytes free")
         check(p.reads_back(sha256(layer_a)), "a stored blob reads back")
         check(p.manifest_reads_back("a", manifest_a), "a stored manifest reads back by tag")
         st, _, body = p.req("GET", f"/v2/{REPO}/tags/list")
@@ -230,12 +235,14 @@ def run(quayd, work, mnt):
 
         # Space again: the same server resumes and pushes.
         os.unlink(filler)
-        log(f"filler removed: {free_bytes(mnt)} bytes free")
+        os.unlink(filler2)
+        log(f"fillers removed: {free_bytes(mnt)} bytes free")
         st, hdrs, body = p.patch(session, blob_s[acked:], acked)
         check(st == 202, f"the interrupted session resumes from {acked} ({st} {body[:200]!r})")
         st, _, body = p.req("PUT", with_digest(upload_path(hdrs["location"]), sha256(blob_s)))
         check(st == 201, f"and completes ({st} {body[:200]!r})")
         check(p.reads_back(sha256(blob_s)), "the resumed blob reads back")
+        manifest_s, _ = p.image("s", blob_s, layer_pushed=True)  # so that gc keeps it
         manifest_c, _ = p.image("c", os.urandom(500 * 1024))
         check(p.manifest_reads_back("c", manifest_c), "a new image pushes and reads back")
         check(p.manifest_reads_back("a", manifest_a), "the first image still reads back")
@@ -251,7 +258,8 @@ def run(quayd, work, mnt):
         check(not os.path.exists(garbage_file), "quayd gc removed the garbage layer")
         check(free_bytes(mnt) >= len(garbage_layer) // 2, f"space freed ({free_bytes(mnt)} bytes)")
         check(p.manifest_reads_back("a", manifest_a), "image a still reads back after gc")
-        check(p.reads_back(sha256(blob_s)), "the resumed blob still reads back after gc")
+        check(p.manifest_reads_back("s", manifest_s) and p.reads_back(sha256(blob_s)),
+              "the resumed blob's image still reads back after gc")
         os.unlink(filler)
         db = sqlite3.connect(f"file:{os.path.join(data_dir, 'quay.db')}?mode=ro", uri=True)
         result = db.execute("PRAGMA integrity_check").fetchall()
