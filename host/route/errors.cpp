@@ -92,6 +92,9 @@ bool IsPrivate(const quay::Status& status) {
 
 namespace {
 
+constexpr std::string_view kNoSpaceMessage =
+    "insufficient storage: the registry is out of space; retry once space is freed";
+
 std::string OciBody(std::string_view oci_code, std::string_view message) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -117,7 +120,7 @@ std::string OciBody(std::string_view oci_code, std::string_view message) {
 std::string ErrorBody(const quay::Status& status) {
   std::string_view message = status.message();
   if (status.IsNoSpace()) {
-    message = "insufficient storage: the registry is out of space; retry once space is freed";
+    message = kNoSpaceMessage;
   } else if (status.code() == Code::kUnavailable) {
     message = "service temporarily unavailable";
   } else if (IsPrivate(status)) {
@@ -167,6 +170,7 @@ constexpr ApiRow kApiTable[] = {
     {Code::kUnauthenticated, std::nullopt, 401, "invalid_token"},
     {Code::kDenied, std::nullopt, 403, "insufficient_scope"},
     {Code::kUnsupported, std::nullopt, 405, "invalid_request"},
+    {Code::kUnavailable, Subject::kStorage, 507, "internal_error"},  // full disk, as on /v2
     {Code::kUnavailable, std::nullopt, 503, "internal_error"},
     {Code::kInternal, std::nullopt, 500, "internal_error"},
 };
@@ -192,6 +196,7 @@ constexpr ApiErrorType kApiErrorTypes[] = {
 };
 
 std::string_view PublicMessage(const quay::Status& status) {
+  if (status.IsNoSpace()) return kNoSpaceMessage;
   if (status.code() == Code::kUnavailable) return "service temporarily unavailable";
   if (IsPrivate(status)) return "internal error";
   return status.message();

@@ -122,3 +122,9 @@ TEST_CASE("ErrorBody: OCI JSON, escaped, internals hidden") {
   CHECK(full.find("/secret") == std::string::npos);
   CHECK(full.find("out of space") != std::string::npos);
 }
+
+TEST_CASE("a full disk is 507 on /api/v1 too, with the same message") {
+  const Status full = Status::NoSpace("write /secret/path: No space left on device");
+  CHECK(quayd::MapApiStatus(full).http_status == 507);
+  CHECK(quayd::MapApiStatus(Status::Unavailable("")).http_status == 503);
+}
