@@ -21,6 +21,7 @@
 #include "host/cmd/gc.h"
 #include "host/cmd/server.h"
 #include "host/cmd/signals.h"
+#include "host/cmd/space_reserve.h"
 #include "host/obs/structured_logger.h"
 #include "quay/identity.h"
 #include "quay/options.h"
@@ -73,6 +74,11 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
     return 1;
   }
   std::unique_ptr<quay::Registry> registry = std::move(opened).value();
+  if (!quayd::EnsureSpaceReserve(flags.data_dir)) {
+    logger->Log(quay::LogLevel::kWarn, "server",
+                "failed to make the space reserve: quayd gc may not free space on a full disk",
+                {{"data_dir", flags.data_dir}});
+  }
   quay::Result<std::unique_ptr<quay::IdentityService>> identity_opened =
       quay::IdentityService::Open(options, *registry);
   if (!identity_opened.ok()) {
@@ -178,6 +184,16 @@ int CollectGarbage(const quayd::GcFlags& flags) {
   quay::GcOptions gc_options;
   gc_options.dry_run = flags.dry_run;
   quay::Result<quay::GcReport> report = (*opened)->CollectGarbage(gc_options);
+  if (!report.ok() && report.status().IsNoSpace() && !flags.dry_run &&
+      quayd::ReleaseSpaceReserve(flags.data_dir)) {
+    // A full disk: the database could not record the deletions. The
+    // reserve gives it the room; what was collected before the failure
+    // stays collected, and a second pass takes the rest.
+    logger->Log(quay::LogLevel::kWarn, "gc", "disk full: released the space reserve to collect",
+                {{"data_dir", flags.data_dir}});
+    report = (*opened)->CollectGarbage(gc_options);
+  }
+  (void)quayd::EnsureSpaceReserve(flags.data_dir);
   if (!report.ok()) {
     std::fprintf(stderr, "quayd gc: failed to collect garbage: %s\n",
                  report.status().ToString().c_str());

@@ -64,6 +64,11 @@ constexpr Row kTable[] = {
     {Code::kUnsupported, Subject::kMediaType, 415, "MANIFEST_INVALID"},
     {Code::kUnsupported, std::nullopt, 405, "UNSUPPORTED"},
 
+    // A full disk or database. distribution has no code for it (its storage
+    // errors are 500 UNKNOWN); 507 Insufficient Storage says what is wrong,
+    // and that retrying at once will not help, with distribution's
+    // UNAVAILABLE code for clients that read only the body.
+    {Code::kUnavailable, Subject::kStorage, 507, "UNAVAILABLE"},
     {Code::kUnavailable, std::nullopt, 503, "UNAVAILABLE"},
     {Code::kInternal, std::nullopt, 500, "UNKNOWN"},
 };
@@ -86,6 +91,9 @@ bool IsPrivate(const quay::Status& status) {
 }
 
 namespace {
+
+constexpr std::string_view kNoSpaceMessage =
+    "insufficient storage: the registry is out of space; retry once space is freed";
 
 std::string OciBody(std::string_view oci_code, std::string_view message) {
   rapidjson::StringBuffer buffer;
@@ -111,7 +119,9 @@ std::string OciBody(std::string_view oci_code, std::string_view message) {
 
 std::string ErrorBody(const quay::Status& status) {
   std::string_view message = status.message();
-  if (status.code() == Code::kUnavailable) {
+  if (status.IsNoSpace()) {
+    message = kNoSpaceMessage;
+  } else if (status.code() == Code::kUnavailable) {
     message = "service temporarily unavailable";
   } else if (IsPrivate(status)) {
     message = "internal error";
@@ -160,6 +170,7 @@ constexpr ApiRow kApiTable[] = {
     {Code::kUnauthenticated, std::nullopt, 401, "invalid_token"},
     {Code::kDenied, std::nullopt, 403, "insufficient_scope"},
     {Code::kUnsupported, std::nullopt, 405, "invalid_request"},
+    {Code::kUnavailable, Subject::kStorage, 507, "internal_error"},  // full disk, as on /v2
     {Code::kUnavailable, std::nullopt, 503, "internal_error"},
     {Code::kInternal, std::nullopt, 500, "internal_error"},
 };
@@ -185,6 +196,7 @@ constexpr ApiErrorType kApiErrorTypes[] = {
 };
 
 std::string_view PublicMessage(const quay::Status& status) {
+  if (status.IsNoSpace()) return kNoSpaceMessage;
   if (status.code() == Code::kUnavailable) return "service temporarily unavailable";
   if (IsPrivate(status)) return "internal error";
   return status.message();

@@ -14,7 +14,7 @@ class QUAY_EXPORT FaultInjectingBlobStore final : public BlobStore {
  public:
   explicit FaultInjectingBlobStore(std::shared_ptr<BlobStore> inner);
 
-  // The n-th (1-based) call from now of Append / Sync / Commit fails with
+  // The n-th (1-based) call from now of Append / Sync / Commit (or Publish) fails with
   // Unavailable; 0 disables. Each counter is one-shot.
   void FailNthAppend(int n);
   void FailNthSync(int n);

@@ -47,6 +47,7 @@ enum class Subject : unsigned char {
   kMediaType,   // a content type
   kSize,        // a declared size
   kRange,       // a byte range
+  kStorage,     // the registry's own space (disk or database) is exhausted
 };
 
 class QUAY_EXPORT Status {
@@ -85,12 +86,19 @@ class QUAY_EXPORT Status {
   static Status Unavailable(std::string msg) {
     return {Code::kUnavailable, Subject::kNone, std::move(msg)};
   }
+  // The disk or the database is full (ENOSPC, EDQUOT, SQLITE_FULL): transient
+  // like Unavailable, but retrying is useless until space is freed, so hosts
+  // answer it apart (quayd: 507).
+  static Status NoSpace(std::string msg) {
+    return {Code::kUnavailable, Subject::kStorage, std::move(msg)};
+  }
   static Status Internal(std::string msg) {
     return {Code::kInternal, Subject::kNone, std::move(msg)};
   }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
+  bool IsNoSpace() const { return code_ == Code::kUnavailable && subject_ == Subject::kStorage; }
   Code code() const { return code_; }
   Subject subject() const { return subject_; }
   const std::string& message() const { return message_; }

@@ -51,6 +51,17 @@ class QUAY_EXPORT UploadWriter {
   // is durable) and removes the upload. If the blob already exists, the upload
   // is dropped and the existing blob kept. The writer is spent afterwards.
   virtual Status Commit(const Digest& digest) = 0;
+  // Like Commit, but the upload area stays where it is until the caller
+  // removes it (DeleteUpload), so that the caller can record the blob first:
+  // a crash between the two then leaves a session that still has its bytes
+  // (filesystem: the blob is a second hard link to the area's file). Returns
+  // true when this call created the blob, false when it existed already; a
+  // caller that fails to record a blob it created deletes it again. A writer
+  // that has published is spent. The default commits (the area goes at once).
+  virtual Result<bool> Publish(const Digest& digest) {
+    if (Status s = Commit(digest); !s.ok()) return s;
+    return false;
+  }
 };
 
 class QUAY_EXPORT BlobStore {
@@ -60,7 +71,10 @@ class QUAY_EXPORT BlobStore {
   // A new, empty upload area. Conflict(kUpload) if `id` exists.
   virtual Result<std::unique_ptr<UploadWriter>> CreateUpload(std::string_view id) = 0;
   // Reopens an upload for appending after its first `keep` bytes; bytes past
-  // `keep` (from an append that was never acknowledged) are discarded.
+  // `keep` (from an append that was never acknowledged) are discarded. An
+  // area that still shares its bytes with a published blob (a crash after
+  // Publish, before DeleteUpload) is first copied, so appending never
+  // changes the blob.
   // NotFound(kUpload) if absent; RangeInvalid(kUpload) if it holds fewer than `keep` bytes.
   virtual Result<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id, uint64_t keep) = 0;
   // Reads an upload's current bytes (used to rebuild hash state after a restart).

@@ -63,6 +63,8 @@ std::string_view SubjectName(Subject subject) {
       return "size";
     case Subject::kRange:
       return "range";
+    case Subject::kStorage:
+      return "storage";
   }
   return "unknown";
 }

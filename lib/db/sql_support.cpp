@@ -10,7 +10,12 @@ Status FromException(const std::exception& e) {
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
       return Status::Unavailable(std::string("database busy: ") + se->what());
     }
-    if (code == SQLITE_FULL || code == SQLITE_IOERR) {
+    // SQLite rolls back what it could not write; the database stays intact
+    // and readable, so a full disk is reported as such and reads go on.
+    if (code == SQLITE_FULL) {
+      return Status::NoSpace(std::string("database full: ") + se->what());
+    }
+    if (code == SQLITE_IOERR) {
       return Status::Unavailable(std::string("database i/o failure: ") + se->what());
     }
   }

@@ -93,10 +93,28 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
   }
   if (auto s = writer_->Append(data, n); !s.ok()) {
     digester_valid_ = false;  // the area may hold part of this write
+    DropUnsavedBytes();
     return s;
   }
   offset_ += n;
   return Status::Ok();
+}
+
+void BlobUploadImpl::DropUnsavedBytes() {
+  // Reopening at the saved offset truncates the area to it (BlobStore::
+  // OpenUpload). At once rather than at the next resume: on a full disk the
+  // unacknowledged bytes hold the space that other requests (and the
+  // session's own retry) need.
+  writer_.reset();
+  auto reopened = ctx_->store->OpenUpload(id_, saved_offset_);
+  if (!reopened.ok()) {
+    ctx_->logger->Log(LogLevel::kWarn, "registry", "failed to drop unsaved upload bytes",
+                      {{"upload", id_}, {"error", reopened.status().ToString()}});
+    ended_ = true;  // no writer left; the session resumes from its row
+    return;
+  }
+  writer_ = std::move(*reopened);
+  offset_ = saved_offset_;
 }
 
 void BlobUploadImpl::JoinDigester() {
@@ -111,8 +129,13 @@ Status BlobUploadImpl::Save() {
   // Bytes first, then the offset that acknowledges them, both durable: an
   // acknowledged chunk survives a power loss, and a crash between the two
   // leaves an offset that is behind the bytes, never ahead of them.
-  if (auto s = writer_->Sync(); !s.ok()) return s;
-  if (auto s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros()); !s.ok()) return s;
+  Status s = writer_->Sync();
+  if (s.ok()) s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros());
+  if (!s.ok()) {
+    digester_valid_ = false;
+    if (s.IsNoSpace()) DropUnsavedBytes();
+    return s;
+  }
   saved_offset_ = offset_;
   return Status::Ok();
 }
@@ -141,19 +164,37 @@ Result<BlobInfo> BlobUploadImpl::Commit(const Digest& expected,
     return Status::DigestMismatch("content digest " + actual->str() + " does not match " +
                                   expected.str());
   }
-  // Bytes first (durable, atomically in place), then the row that makes them
-  // visible. A crash between the two leaves an unreferenced file, never a row
-  // without bytes. The digest's lock keeps GC from deleting a file the store
-  // decided to keep (it already existed) before the row below refers to it.
+  // Commit order: bytes durable and in place as the blob (Publish: fsync the
+  // file, link it as blobs/.../<digest>, fsync that directory), then the row
+  // that makes the blob visible and ends the session, then the upload area's
+  // removal. A kill before the row leaves the session with all its bytes
+  // (it resumes, or its client PUTs again) plus an unreferenced blob file;
+  // a kill after the row leaves an area without a row, which Reconcile()
+  // removes. Never a session row without its bytes, never a row without a
+  // blob. The digest's lock keeps GC from deleting a file the store decided
+  // to keep (it already existed) before the row below refers to it.
   auto locked = ctx_->digest_locks.Lock(expected);
   if (!locked.ok()) return locked.status();
-  if (auto s = writer_->Commit(expected); !s.ok()) return s;
+  auto created = writer_->Publish(expected);
+  if (!created.ok()) return created.status();
   ended_ = true;
   if (auto s = ctx_->db->CommitBlob(id_, repository_, expected, offset_, ctx_->NowMicros());
       !s.ok()) {
     ctx_->logger->Log(LogLevel::kError, "registry", "failed to record committed blob",
                       {{"digest", expected.str()}, {"error", s.ToString()}});
+    // The session keeps its area and may be retried. A blob file this call
+    // made (still under the digest lock, so nobody else relies on it) goes
+    // when the row certainly was not written: the session had ended, or the
+    // database could not grow (a full disk keeps no stray copy). After
+    // another error the commit might still reach the database, so the file
+    // stays; unreferenced, GC removes it, and a resumed session copies its
+    // area first (BlobStore::OpenUpload).
+    if (*created && (s.IsNotFound() || s.IsNoSpace())) (void)ctx_->store->DeleteBlob(expected);
     return s;
+  }
+  if (auto s = ctx_->store->DeleteUpload(id_); !s.ok()) {
+    ctx_->logger->Log(LogLevel::kWarn, "registry", "failed to delete upload area",
+                      {{"upload", id_}, {"error", s.ToString()}});
   }
   ctx_->sessions.Forget(id_);
   return BlobInfo{expected, offset_};

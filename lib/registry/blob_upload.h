@@ -30,6 +30,8 @@ class BlobUploadImpl final : public BlobUpload {
   Result<Digest> DigestFor(const Digest& expected);
   // Brings the hash state back from the background thread, if one runs.
   void JoinDigester();
+  // After a failed Write or Save: cuts the area back to the saved offset.
+  void DropUnsavedBytes();
 
   Context* ctx_;
   std::string id_;
@@ -42,7 +44,7 @@ class BlobUploadImpl final : public BlobUpload {
   bool digester_valid_ = true;  // false once Finish() ran or a write failed
   uint64_t saved_offset_;
   uint64_t offset_;
-  bool ended_ = false;  // committed: nothing to park
+  bool ended_ = false;  // committed (or writer lost): nothing to park
 };
 
 // Hashes the first `length` bytes of an upload area (rebuilding hash state

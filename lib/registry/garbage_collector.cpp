@@ -48,6 +48,13 @@ Result<GcReport> GarbageCollector::Run() {
                      &GarbageCollector::CollectBlobLinks, &GarbageCollector::CollectBlobs,
                      &GarbageCollector::SweepUnrecordedFiles, &GarbageCollector::ExpireUploads}) {
     if (Status s = (this->*phase)(); !s.ok()) {
+      // A full disk stops the phases that write the database, but blob
+      // files without a row go with no database write: free those still,
+      // which may be the room the next run needs.
+      if (s.IsNoSpace() && phase != &GarbageCollector::SweepUnrecordedFiles &&
+          phase != &GarbageCollector::ExpireUploads) {
+        (void)SweepUnrecordedFiles();
+      }
       ctx_.logger->Log(LogLevel::kError, "gc", "failed to collect garbage",
                        {{"error", s.ToString()},
                         {"manifests_deleted", std::to_string(report_.manifests_deleted)},

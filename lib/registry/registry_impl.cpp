@@ -139,7 +139,18 @@ Status RegistryImpl::CancelUpload(std::string_view repository, std::string_view 
   if (!row.ok()) return row.status();
   // Row first: once it is gone no request can resume the session, and a
   // request still writing fails at Save().
-  if (auto s = ctx_->db->DeleteUpload(row->id); !s.ok()) return s;
+  if (auto s = ctx_->db->DeleteUpload(row->id); !s.ok()) {
+    if (!s.IsNoSpace()) return s;
+    // A full disk: even a DELETE needs room in SQLite's WAL. The area's
+    // bytes are what a cancel frees, so they go first (the session is then
+    // dead: a PATCH finds no area), and the row is tried again; one that
+    // still cannot go is removed by the next start's Reconcile().
+    ctx_->logger->Log(LogLevel::kWarn, "registry", "database full: freeing the upload area first",
+                      {{"upload", row->id}});
+    ctx_->sessions.Forget(row->id);
+    if (auto d = ctx_->store->DeleteUpload(row->id); !d.ok()) return d;
+    return ctx_->db->DeleteUpload(row->id);
+  }
   ctx_->sessions.Forget(row->id);
   return ctx_->store->DeleteUpload(row->id);
 }

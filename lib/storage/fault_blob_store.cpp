@@ -36,6 +36,11 @@ class FaultInjectingUploadWriter final : public UploadWriter {
     return inner_->Commit(digest);
   }
 
+  Result<bool> Publish(const Digest& digest) override {
+    if (store_->ShouldFailCommit()) return InjectedFault();
+    return inner_->Publish(digest);
+  }
+
  private:
   FaultInjectingBlobStore* store_;
   std::unique_ptr<UploadWriter> inner_;

@@ -41,14 +41,16 @@ namespace {
 constexpr mode_t kDirMode = core::kPrivateDirMode;
 constexpr mode_t kFileMode = core::kPrivateFileMode;
 
-// Errors that may go away on retry (full disk, fd exhaustion) are Unavailable
-// so a host can answer "try later"; anything else is an unexpected failure.
+// Errors that may go away on retry (fd exhaustion) are Unavailable so a host
+// can answer "try later", a full disk is NoSpace (it goes away only once space
+// is freed); anything else is an unexpected failure.
 Status ErrnoStatus(std::string_view action, const std::string& path, int err) {
   std::string msg = "failed to ";
   msg.append(action).append(" ").append(path).append(": ").append(std::strerror(err));
   switch (err) {
     case ENOSPC:
     case EDQUOT:
+      return Status::NoSpace(std::move(msg));
     case EAGAIN:
     case EMFILE:
     case ENFILE:
@@ -307,6 +309,22 @@ class FileUploadWriter final : public UploadWriter {
   }
 
   Status Commit(const Digest& digest) override {
+    auto published = Place(digest, /*keep_upload=*/false);
+    return published.ok() ? Status::Ok() : published.status();
+  }
+
+  Result<bool> Publish(const Digest& digest) override { return Place(digest, true); }
+
+ private:
+  // Puts the bytes in place as the blob `digest`. Order, with durability: the
+  // data is fsync'd, then the blob's name appears, then its directory is
+  // fsync'd; the caller writes the row after that. With `keep_upload` the blob
+  // is a second hard link to the upload's file and the upload's own name
+  // stays until the caller removes it after the row: a kill between the two
+  // then leaves a session that still has every byte it acknowledged, instead
+  // of a session row whose area is gone (which the next start would delete).
+  // True when this call created the blob.
+  Result<bool> Place(const Digest& digest, bool keep_upload) {
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
     if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     const bool durable = layout_->durable();
@@ -321,29 +339,45 @@ class FileUploadWriter final : public UploadWriter {
       // rather than renaming over it leaves its inode (and readers) alone.
       // The upload's removal need not be durable: an area that reappears
       // after a power loss has no session row and Reconcile() removes it.
-      if (::unlink(path_.c_str()) < 0 && errno != ENOENT) {
+      if (!keep_upload && ::unlink(path_.c_str()) < 0 && errno != ENOENT) {
         return ErrnoStatus("remove upload", path_, errno);
       }
       fd_.Reset();
-      return Status::Ok();
+      return false;
     }
     if (durable && FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
+    bool linked = false;
+    if (keep_upload) {
+      if (::link(path_.c_str(), blob_path.c_str()) == 0) {
+        linked = true;
+      } else if (errno == EEXIST) {
+        // A concurrent commit of the same digest won since the stat: same bytes.
+        fd_.Reset();
+        return false;
+      } else if (errno == ENOENT) {
+        return Status::NotFound(Subject::kUpload, "upload was removed");
+      } else if (errno != EPERM && errno != EOPNOTSUPP && errno != EMLINK) {
+        return ErrnoStatus("link upload to", blob_path, errno);
+      }
+      // A filesystem without hard links: rename, and the upload is gone
+      // before its row (the window the link closes stays open there).
+    }
     // A concurrent Commit of the same digest may win between stat and rename;
     // rename then replaces identical bytes atomically, which readers never see.
-    if (::rename(path_.c_str(), blob_path.c_str()) < 0) {
+    if (!linked && ::rename(path_.c_str(), blob_path.c_str()) < 0) {
       if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload was removed");
       return ErrnoStatus("rename upload to", blob_path, errno);
     }
     fd_.Reset();
-    if (!durable) return Status::Ok();
+    if (!durable) return true;
     // The blob is visible from here on; a failure below only means its entry
     // may not survive a crash yet.
     // Only the new entry must be durable; the vanished upload entry may come
     // back after a power loss as an orphan area, which Reconcile() removes.
-    return FsyncDir(layout_->BlobDir(digest));
+    if (Status s = FsyncDir(layout_->BlobDir(digest)); !s.ok()) return s;
+    return true;
   }
 
- private:
   // A DeleteUpload plus a CreateUpload of the same id while this writer lived
   // would otherwise commit someone else's bytes under our digest.
   Status CheckStillOurUpload() const {
@@ -395,6 +429,14 @@ class FilesystemBlobStore final : public BlobStore {
     if (::fstat(fd.get(), &st) < 0) return ErrnoStatus("stat", path, errno);
     if (static_cast<uint64_t>(st.st_size) < keep) {
       return Status::RangeInvalid(Subject::kUpload, "upload holds fewer bytes than requested");
+    }
+    if (st.st_nlink > 1) {
+      // Still a hard link of a blob (a kill after Publish, before the row or
+      // before the area's removal): truncating or appending would change
+      // the blob's bytes under its digest, so the session gets its own copy.
+      auto copied = Detach(path, keep);
+      if (!copied.ok()) return copied.status();
+      fd = std::move(*copied);
     }
     int rc;
     do {
@@ -494,6 +536,53 @@ class FilesystemBlobStore final : public BlobStore {
     if (!S_ISREG(st.st_mode)) return Status::NotFound(subject, missing);
     return std::unique_ptr<BlobReader>(
         std::make_unique<FileBlobReader>(std::move(fd), static_cast<uint64_t>(st.st_size), path));
+  }
+
+  // Replaces the upload file at `path` by a new file holding the first `keep`
+  // bytes of `from`, and returns it open for writing. The copy is written
+  // under a name ListUploads ignores (it is not an upload id) and renamed
+  // over the area, so a crash midway leaves the shared area as it was.
+  Result<UniqueFd> Detach(const std::string& path, uint64_t keep) {
+    UniqueFd in(OpenRetrying(path, O_RDONLY));
+    if (!in.valid()) return ErrnoStatus("open upload", path, errno);
+    const int from = in.get();
+    const std::string temp = path + ".detach";
+    UniqueFd out(OpenRetrying(temp, O_RDWR | O_CREAT | O_TRUNC, kFileMode));
+    if (!out.valid()) return ErrnoStatus("create", temp, errno);
+    std::vector<char> buf(1 << 20);
+    uint64_t pos = 0;
+    while (pos < keep) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), keep - pos));
+      const ssize_t r = ::pread(from, buf.data(), want, static_cast<off_t>(pos));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        const int err = r < 0 ? errno : EIO;
+        ::unlink(temp.c_str());
+        return ErrnoStatus("read", path, err);
+      }
+      for (size_t done = 0; done < static_cast<size_t>(r);) {
+        const ssize_t w = ::write(out.get(), buf.data() + done, static_cast<size_t>(r) - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          const int err = w < 0 ? errno : ENOSPC;
+          ::unlink(temp.c_str());
+          return ErrnoStatus("write", temp, err);
+        }
+        done += static_cast<size_t>(w);
+      }
+      pos += static_cast<uint64_t>(r);
+    }
+    if (layout_->durable() && FsyncRetrying(out.get()) < 0) {
+      const int err = errno;
+      ::unlink(temp.c_str());
+      return ErrnoStatus("fsync", temp, err);
+    }
+    if (::rename(temp.c_str(), path.c_str()) < 0) {
+      const int err = errno;
+      ::unlink(temp.c_str());
+      return ErrnoStatus("rename", temp, err);
+    }
+    return out;
   }
 
   static Status RemoveFile(const std::string& path, std::string_view action) {

@@ -79,6 +79,17 @@ class MemoryUploadWriter final : public UploadWriter {
     return Status::Ok();
   }
 
+  // The blob gets a copy; the upload stays until DeleteUpload, as on disk.
+  Result<bool> Publish(const Digest& digest) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    std::lock_guard lock(state_->mu);
+    if (Status s = CheckOwnedLocked(); !s.ok()) return s;
+    const bool created =
+        state_->blobs.emplace(digest, std::make_shared<const std::string>(upload_->bytes)).second;
+    upload_.reset();
+    return created;
+  }
+
  private:
   // The upload must still be the one this writer opened: it may have been
   // committed by this writer, deleted, or replaced by another CreateUpload.

@@ -47,6 +47,7 @@ TEST_CASE("MapStatus: the OCI table") {
   Expect(Status::Denied(""), 403, "DENIED");
   Expect(Status::Unsupported(Subject::kNone, ""), 405, "UNSUPPORTED");
   Expect(Status::Unavailable(""), 503, "UNAVAILABLE");
+  Expect(Status::NoSpace(""), 507, "UNAVAILABLE");
   Expect(Status::Internal(""), 500, "UNKNOWN");
 }
 
@@ -90,7 +91,7 @@ Status Make(quay::Code code, Subject s) {
 
 TEST_CASE("every Code x Subject maps to an error status") {
   for (int c = 1; c <= static_cast<int>(quay::Code::kInternal); ++c) {
-    for (int s = 0; s <= static_cast<int>(Subject::kRange); ++s) {
+    for (int s = 0; s <= static_cast<int>(Subject::kStorage); ++s) {
       Status status = Make(static_cast<quay::Code>(c), static_cast<Subject>(s));
       CAPTURE(status.ToString());
       quayd::HttpError mapped = quayd::MapStatus(status);
@@ -117,4 +118,13 @@ TEST_CASE("ErrorBody: OCI JSON, escaped, internals hidden") {
   CHECK(internal.find("/var/lib") == std::string::npos);
   std::string unavailable = quayd::ErrorBody(Status::Unavailable("open /secret/path failed"));
   CHECK(unavailable.find("/secret") == std::string::npos);
+  std::string full = quayd::ErrorBody(Status::NoSpace("write /secret/path: No space left"));
+  CHECK(full.find("/secret") == std::string::npos);
+  CHECK(full.find("out of space") != std::string::npos);
+}
+
+TEST_CASE("a full disk is 507 on /api/v1 too, with the same message") {
+  const Status full = Status::NoSpace("write /secret/path: No space left on device");
+  CHECK(quayd::MapApiStatus(full).http_status == 507);
+  CHECK(quayd::MapApiStatus(Status::Unavailable("")).http_status == 503);
 }

@@ -132,3 +132,28 @@ TEST_CASE("a failed sync does not acknowledge the chunk") {
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
   CHECK(info->size == first.size() + second.size());
 }
+
+TEST_CASE("a failed write cuts the upload area back to the acknowledged offset at once") {
+  // On a full disk the unacknowledged bytes hold the space the retry needs
+  // (issue 11): they go when the write fails, not at the next resume.
+  Faulty f;
+  const std::string chunk(4096, 'c');
+  auto up = f.registry->StartUpload("fault/repo");
+  REQUIRE(up.ok());
+  const std::string id = (*up)->id();
+  REQUIRE((*up)->Write(chunk.data(), chunk.size()).ok());
+  REQUIRE((*up)->Save().ok());
+  REQUIRE((*up)->Write(chunk.data(), chunk.size()).ok());  // in the area, not acknowledged
+  f.store->FailNthAppend(1);
+  CHECK((*up)->Write(chunk.data(), chunk.size()).code() == Code::kUnavailable);
+  auto area = f.store->ReadUpload(id);
+  REQUIRE(area.ok());
+  CHECK((*area)->size() == chunk.size());
+  CHECK((*up)->offset() == chunk.size());
+  up->reset();
+  auto resumed = f.registry->ResumeUpload("fault/repo", id);
+  REQUIRE(resumed.ok());
+  CHECK((*resumed)->offset() == chunk.size());
+  REQUIRE((*resumed)->Write(chunk.data(), chunk.size()).ok());
+  REQUIRE((*resumed)->Commit(Digest::Of(chunk + chunk)).ok());
+}

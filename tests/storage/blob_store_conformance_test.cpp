@@ -169,6 +169,55 @@ TEST_CASE("reopening with keep past the end is RangeInvalid and changes nothing"
   });
 }
 
+TEST_CASE("publish makes the blob readable and keeps the upload until DeleteUpload") {
+  // The registry records the blob between the two, so a crash there leaves
+  // a session that still has its bytes (issue 11).
+  ForEachDriver([](BlobStore& store) {
+    const Digest digest = Digest::Of("published");
+    auto writer = store.CreateUpload("u1");
+    REQUIRE(writer.ok());
+    Append(**writer, "published");
+    auto created = (*writer)->Publish(digest);
+    REQUIRE(created.ok());
+    CHECK(*created);
+    CHECK(ReadBlob(store, digest) == "published");
+    CHECK(ReadUploadBytes(store, "u1") == "published");
+    REQUIRE(store.DeleteUpload("u1").ok());
+    CHECK(ReadBlob(store, digest) == "published");
+
+    // The same bytes again: the blob existed, nothing is created.
+    auto again = store.CreateUpload("u2");
+    REQUIRE(again.ok());
+    Append(**again, "published");
+    created = (*again)->Publish(digest);
+    REQUIRE(created.ok());
+    CHECK_FALSE(*created);
+    CHECK(ReadUploadBytes(store, "u2") == "published");
+  });
+}
+
+TEST_CASE("a reopened upload that was published never changes the blob") {
+  // A crash after Publish, before the row: the session resumes, truncates
+  // and appends, and the blob keeps its bytes.
+  ForEachDriver([](BlobStore& store) {
+    const Digest digest = Digest::Of("0123456789");
+    {
+      auto writer = store.CreateUpload("u1");
+      REQUIRE(writer.ok());
+      Append(**writer, "0123456789");
+      REQUIRE((*writer)->Publish(digest).ok());
+    }
+    auto resumed = store.OpenUpload("u1", 4);
+    REQUIRE(resumed.ok());
+    Append(**resumed, "xyz");
+    CHECK(ReadUploadBytes(store, "u1") == "0123xyz");
+    CHECK(ReadBlob(store, digest) == "0123456789");
+    auto uploads = store.ListUploads();
+    REQUIRE(uploads.ok());
+    CHECK(*uploads == std::vector<std::string>{"u1"});
+  });
+}
+
 TEST_CASE("commit makes the exact bytes readable as a blob and removes the upload") {
   ForEachDriver([](BlobStore& store) {
     const std::string bytes = "0123456789";
