@@ -37,6 +37,16 @@ attack_interval=${ATTACK_INTERVAL:-10}
 out=${OUT:-$(mktemp "${TMPDIR:-/tmp}/slowloris-results.XXXXXX")}
 bench=$(find_quay_bench)
 export QUAYD_ARGS="--log-level warn"
+# Listening ports below the ephemeral range: the attack's thousands of client
+# sockets take ports from it, and a listener cannot bind one of those.
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! ss -Htan "sport = :$port" | grep -q .; then echo "$port"; return; fi
+  done
+  fail "no free port found"
+}
 
 SERVER_PID="" ATTACK_PID="" dir=""
 cleanup() {
@@ -110,7 +120,7 @@ run_binary() {
   awk -v line="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
     n = split(line, f, " "); ok = 0
     for (i = 1; i <= n; i++) if (f[i] ~ /^ok=/) { split(f[i], kv, "="); ok = kv[2] }
-    printf "%s server_cpu_us_per_req=%.1f\n", line, ok > 0 ? t / hz * 1e6 / ok : 0 }' |
+    printf "%s server_cpu_us_per_req=%.1f\n", line, (ok > 0 ? t / hz * 1e6 / ok : 0) }' |
     record "$name" "$round"
 
   log "$name round $round: pulls without attack"
