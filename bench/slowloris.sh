@@ -18,7 +18,8 @@
 #
 # Environment: ROUNDS (3), SECONDS_PER_CASE (10), CONNECTIONS (16),
 # ATTACK_CONNECTIONS (5000), ATTACK_SOURCES (127.0.0.2-127.0.0.21),
-# ATTACK_INTERVAL (10 s between header lines), OUT (raw lines; default a
+# ATTACK_INTERVAL (10 s between header lines), CASES ("hot pull cap": any
+# of hot, pull (with the attacked pull), cap), OUT (raw lines; default a
 # temp file). Needs wrk, python3, curl. Prints key=value lines.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -34,6 +35,7 @@ connections=${CONNECTIONS:-16}
 attack_connections=${ATTACK_CONNECTIONS:-5000}
 attack_sources=${ATTACK_SOURCES:-127.0.0.2-127.0.0.21}
 attack_interval=${ATTACK_INTERVAL:-10}
+cases=" ${CASES:-hot pull cap} "
 out=${OUT:-$(mktemp "${TMPDIR:-/tmp}/slowloris-results.XXXXXX")}
 bench=$(find_quay_bench)
 export QUAYD_ARGS="--log-level warn"
@@ -107,42 +109,45 @@ run_binary() {
   export BEARER PULL_PATH_MANIFEST=/v2/bench/app/manifests/bench
   export PULL_PATH_BLOB="/v2/bench/app/blobs/$config"
 
-  log "$name round $round: hot path"
-  wrk_case manifest_get "$url" manifest | record "$name" "$round"
-  local before after line
-  before=$(cpu_ticks "$SERVER_PID")
-  line=$("$bench" load --url "$url" --name head_blob --method HEAD \
-    --path "/v2/bench/app/blobs/$layer" --connections "$connections" --duration "$seconds" \
-    2>/dev/null | sed 's/ rss_idle.*//')
-  after=$(cpu_ticks "$SERVER_PID")
-  # quay-bench counts the measured window only (after its warm-up): the CPU
-  # per request is over every request it sent, so a little high.
-  awk -v line="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
-    n = split(line, f, " "); ok = 0
-    for (i = 1; i <= n; i++) if (f[i] ~ /^ok=/) { split(f[i], kv, "="); ok = kv[2] }
-    printf "%s server_cpu_us_per_req=%.1f\n", line, (ok > 0 ? t / hz * 1e6 / ok : 0) }' |
-    record "$name" "$round"
+  if [[ $cases == *" hot "* ]]; then
+    log "$name round $round: hot path"
+    wrk_case manifest_get "$url" manifest | record "$name" "$round"
+    local before after line
+    before=$(cpu_ticks "$SERVER_PID")
+    line=$("$bench" load --url "$url" --name head_blob --method HEAD \
+      --path "/v2/bench/app/blobs/$layer" --connections "$connections" --duration "$seconds" \
+      2>/dev/null | sed 's/ rss_idle.*//')
+    after=$(cpu_ticks "$SERVER_PID")
+    # quay-bench counts the measured window only (after its warm-up): the CPU
+    # per request is over every request it sent, so a little high.
+    awk -v line="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      n = split(line, f, " "); ok = 0
+      for (i = 1; i <= n; i++) if (f[i] ~ /^ok=/) { split(f[i], kv, "="); ok = kv[2] }
+      printf "%s server_cpu_us_per_req=%.1f\n", line, (ok > 0 ? t / hz * 1e6 / ok : 0) }' |
+      record "$name" "$round"
+  fi
+  if [[ $cases == *" pull "* ]]; then
+    log "$name round $round: pulls without attack"
+    wrk_case pull "$url" | record "$name" "$round"
 
-  log "$name round $round: pulls without attack"
-  wrk_case pull "$url" | record "$name" "$round"
-
-  log "$name round $round: $attack_connections slow connections from $attack_sources"
-  local ready="$dir/attack.status"
-  python3 "$BENCH_DIR/slowloris.py" --url "$url" --connections "$attack_connections" \
-    --sources "$attack_sources" --interval "$attack_interval" --report 1 \
-    --ready-file "$ready" >"$dir/attack.out" 2>"$dir/attack.err" &
-  ATTACK_PID=$!
-  # Until the attack holds what it asked for (or 30 s: the old server never lets it).
-  for _ in $(seq 1 30); do
-    sleep 1
-    [[ -f "$ready" ]] && awk -v want="$attack_connections" \
-      '{ for (i = 1; i <= NF; i++) if ($i ~ /^open=/) { split($i, kv, "="); exit !(kv[2] >= want) } }' \
-      "$ready" && break
-  done
-  echo "case=attack_before_pull $(cat "$ready" 2>/dev/null)" | record "$name" "$round"
-  wrk_case pull_attacked "$url" | record "$name" "$round"
-  kill "$ATTACK_PID"; wait "$ATTACK_PID" 2>/dev/null || true; ATTACK_PID=""
-  sed 's/^case=slowloris/case=attack_end/' "$dir/attack.out" | record "$name" "$round"
+    log "$name round $round: $attack_connections slow connections from $attack_sources"
+    local ready="$dir/attack.status"
+    python3 "$BENCH_DIR/slowloris.py" --url "$url" --connections "$attack_connections" \
+      --sources "$attack_sources" --interval "$attack_interval" --report 1 \
+      --ready-file "$ready" >"$dir/attack.out" 2>"$dir/attack.err" &
+    ATTACK_PID=$!
+    # Until the attack holds what it asked for (or 30 s: the old server never lets it).
+    for _ in $(seq 1 30); do
+      sleep 1
+      [[ -f "$ready" ]] && awk -v want="$attack_connections" \
+        '{ for (i = 1; i <= NF; i++) if ($i ~ /^open=/) { split($i, kv, "="); exit !(kv[2] >= want) } }' \
+        "$ready" && break
+    done
+    echo "case=attack_before_pull $(cat "$ready" 2>/dev/null)" | record "$name" "$round"
+    wrk_case pull_attacked "$url" | record "$name" "$round"
+    kill "$ATTACK_PID"; wait "$ATTACK_PID" 2>/dev/null || true; ATTACK_PID=""
+    sed 's/^case=slowloris/case=attack_end/' "$dir/attack.out" | record "$name" "$round"
+  fi
   stop_server "$SERVER_PID"; SERVER_PID=""
   rm -rf "$dir"; dir=""
 }
@@ -151,6 +156,7 @@ for ((round = 1; round <= rounds; round++)); do
   for i in "${!binaries[@]}"; do run_binary "${names[$i]}" "${binaries[$i]}" "$round"; done
 done
 
+[[ $cases == *" cap "* ]] || { log "raw results in $out"; exit 0; }
 # The default cap against one address.
 new=${binaries[${#binaries[@]} - 1]}
 dir=$(bench_tmpdir slowloris)
