@@ -56,6 +56,10 @@ std::string_view Usage() {
          "  --threads N            most connections served at once; threads start on\n"
          "                         demand (default 1024); as many more may wait, and\n"
          "                         beyond that a new connection gets 503 at once\n"
+         "  --max-connections-per-address N\n"
+         "                         connections one client address may hold open; more\n"
+         "                         are answered 429 and closed (default 256; 0: no\n"
+         "                         limit; trusted proxies are exempt)\n"
          "  --gc-interval SECONDS  collect garbage in the background every SECONDS\n"
          "                         (default 3600; 0 disables)\n"
          "  --no-pull-audit        do not record pull_repo audit rows\n"
@@ -346,6 +350,13 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
       std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;
       if (!n || *n < 1 || *n > 4096) return Misuse("--threads wants a number from 1 to 4096");
       sf.threads = static_cast<size_t>(*n);
+    } else if (serve && name == "--max-connections-per-address") {
+      auto v = take_value();
+      std::optional<uint64_t> n = v ? ParseDecimal(*v) : std::nullopt;
+      if (!n || *n > kMaxConnectionsPerAddress) {
+        return Misuse("--max-connections-per-address wants a number from 0 to 1000000");
+      }
+      sf.max_connections_per_address = static_cast<size_t>(*n);
     } else if (serve && name == "--trusted-proxy") {
       auto v = take_value();
       if (!v || !IsIpAddress(*v)) return Misuse("--trusted-proxy wants an IP address");

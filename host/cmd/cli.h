@@ -1,6 +1,7 @@
 // quayd's command line:
 //   quayd serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--no-fsync]
 //               [--log-level LEVEL] [--log-format text|json] [--threads N]
+//               [--max-connections-per-address N]
 //               [--gc-interval SECONDS] [--no-pull-audit]
 //               [--protection-window SECONDS] [--tag-recovery-window SECONDS]
 //   quayd gc [--data-dir DIR] [--dry-run] [--log-level LEVEL] [--log-format F]
@@ -24,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +39,9 @@
 
 namespace quayd {
 
+// The largest --max-connections-per-address (and config key) accepted.
+inline constexpr uint64_t kMaxConnectionsPerAddress = 1000000;
+
 struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 5000;
@@ -45,6 +50,9 @@ struct ServeFlags {
   quay::LogLevel log_level = quay::LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
   size_t threads = 1024;
+  // Connections one peer address may hold open; 0: unlimited
+  // (HttpServerOptions::max_connections_per_address).
+  size_t max_connections_per_address = 256;
   // Period of the background garbage collection; zero disables it.
   std::chrono::seconds gc_interval{3600};
   // Options::gc_protection_window and tag_recovery_window for the background

@@ -266,6 +266,13 @@ const Key kKeys[] = {
        if (s.ok()) f.threads = static_cast<size_t>(threads);
        return s;
      }},
+    {"max_connections_per_address",
+     [](const YAML::Node& n, ServeFlags& f) {
+       uint64_t cap = 0;
+       quay::Status s = ReadCount(n, 0, kMaxConnectionsPerAddress, cap);
+       if (s.ok()) f.max_connections_per_address = static_cast<size_t>(cap);
+       return s;
+     }},
     {"gc_interval",
      [](const YAML::Node& n, ServeFlags& f) { return ReadDuration(n, f.gc_interval); }},
     {"pull_audit",

@@ -4,6 +4,8 @@
 // then closes everything and exits 0. `quayd gc` collects garbage once; the
 // user/robot/token/repo commands administer accounts (host/cmd/admin.h).
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -32,6 +34,20 @@
 #endif
 
 namespace {
+
+// A connection waiting for its head costs no thread but one descriptor, so
+// the number of clients quayd can hold is its descriptor limit: the soft
+// limit (often 1024) is raised to the hard one. Returns the limit in force.
+rlim_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
 
 int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config_warnings) {
   auto logger = std::make_shared<quayd::StructuredLogger>(flags.log_level, flags.log_format);
@@ -106,6 +122,8 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   config.host = flags.host;
   config.port = flags.port;
   config.threads = flags.threads;
+  config.max_connections_per_address = flags.max_connections_per_address;
+  const rlim_t open_files = RaiseOpenFileLimit();
   config.limits.max_manifest_bytes = options.max_manifest_bytes;
   config.limits.trusted_proxies = flags.trusted_proxies;
   config.logger = logger;
@@ -145,7 +163,9 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
          {"server_hostname", flags.auth.server_hostname.empty() ? std::string("(request Host)")
                                                                 : flags.auth.server_hostname},
          {"anonymous_access", flags.identity.anonymous_access ? "true" : "false"},
-         {"pull_audit", flags.auth.pull_audit ? "true" : "false"}});
+         {"pull_audit", flags.auth.pull_audit ? "true" : "false"},
+         {"max_connections_per_address", std::to_string(flags.max_connections_per_address)},
+         {"open_files_limit", std::to_string(open_files)}});
 
     server.Run();
     server_ptr.store(nullptr);

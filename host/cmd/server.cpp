@@ -30,12 +30,21 @@ ServerConfig WithBodyBudget(ServerConfig config) {
   return config;
 }
 
+// Every client behind a trusted reverse proxy shares the proxy's address,
+// so the per-address connection cap does not apply to it.
+ServerConfig WithProxiesUncapped(ServerConfig config) {
+  config.uncapped_addresses.insert(config.uncapped_addresses.end(),
+                                   config.limits.trusted_proxies.begin(),
+                                   config.limits.trusted_proxies.end());
+  return config;
+}
+
 }  // namespace
 
 class Server::Impl {
  public:
   Impl(quay::Registry& registry, ServerConfig config)
-      : config_(WithBodyBudget(std::move(config))),
+      : config_(WithProxiesUncapped(WithBodyBudget(std::move(config)))),
         authorizer_(config_.auth         ? config_.auth->shared_authorizer()
                     : config_.authorizer ? config_.authorizer
                                          : quay::Authorizer::AllowAll()),
@@ -63,6 +72,8 @@ class Server::Impl {
   }
 
   bool accepting() const { return http_.running() || run_returned_.load(); }
+
+  const HttpServer& http() const { return http_; }
 
   void Stop() {
     std::call_once(stop_once_, [this] {
@@ -107,6 +118,11 @@ class Server::Impl {
     handlers.reject = [this](httplib::Response& res, int status, std::string_view message) {
       if (status == 503) {
         WriteError(res, quay::Status::Unavailable(std::string(message)));
+      } else if (status == 429) {
+        // Over the per-address connection cap, answered before a request
+        // was read: the /v2 body, the surface most clients speak.
+        WriteTooManyRequests(res, std::chrono::seconds(1), message);
+        return;
       } else if (status >= 500) {
         logger_->Log(quay::LogLevel::kError, "http", "failed to handle request",
                      {{"error", std::string(message)}});
@@ -156,6 +172,10 @@ Server::~Server() { Stop(); }
 quay::Status Server::Bind() { return impl_->Bind(port_); }
 
 void Server::Run() { impl_->Run(); }
+
+size_t Server::connection_threads() const { return impl_->http().threads(); }
+
+size_t Server::waiting_for_head() const { return impl_->http().waiting_for_head(); }
 
 quay::Status Server::Start() {
   quay::Status bound = Bind();

@@ -69,6 +69,11 @@ class Server {
   // Serves until Stop(). Returns after in-flight requests have finished.
   void Run();
 
+  // While serving, for tests and logs: connection threads alive, and
+  // connections waiting for a request head (which hold no thread).
+  size_t connection_threads() const;
+  size_t waiting_for_head() const;
+
   // Bind() and Run() on an internal thread; returns once accepting.
   quay::Status Start();
 

@@ -36,47 +36,89 @@ bool ClientWantsClose(const httplib::Request& req) {
   return HeaderIs(req, "Connection", "close");
 }
 
+// One read buffer per connection thread rather than per connection: a
+// connection waiting for its next request keeps only its pending bytes.
+// Not value-initialized (pages a thread never touched cost no memory);
+// freed when the thread ends.
+char* ThreadBuffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[HttpConnection::kBufferSize]);
+  return buffer.get();
+}
+
+std::string_view RefusalMessage(int status) {
+  switch (status) {
+    case 408:
+      return "the request head arrived too slowly";
+    case 429:
+      return "too many connections from this address; retry later";
+    case 503:
+      return "too many connections; retry later";
+    default:
+      return "malformed request head";
+  }
+}
+
 }  // namespace
 
-HttpConnection::HttpConnection(int fd, std::string remote_addr, int remote_port,
-                               const HttpServerOptions& options, const HttpHandlers& handlers,
-                               const std::atomic<bool>& stopping)
-    : fd_(fd),
-      remote_addr_(std::move(remote_addr)),
-      remote_port_(remote_port),
+HttpConnection::HttpConnection(ClientSocket& socket, const HttpServerOptions& options,
+                               const HttpHandlers& handlers, const std::atomic<bool>& stopping)
+    : socket_(socket),
+      fd_(socket.fd),
       options_(options),
       handlers_(handlers),
       stopping_(stopping),
-      // Not value-initialized: untouched pages of an idle connection's buffer
-      // cost no memory.
-      buffer_(new char[kBufferSize]),
+      send_flags_(MSG_NOSIGNAL),
       reader_([this](httplib::ContentReceiver receiver) { return ReadBody(receiver); },
               [](httplib::MultipartContentHeader, httplib::ContentReceiver) { return false; }) {}
 
-void HttpConnection::Serve() {
+bool HttpConnection::Serve() {
   // Nothing may escape a connection thread (std::terminate would take the
   // server down): a throw outside the handler (a response body provider, a
   // log call, an allocation) ends this connection only.
   try {
-    while (!stopping_.load(std::memory_order_relaxed) && ServeOne()) {
+    buffer_ = ThreadBuffer();
+    // What the head reader received: a head, and what came with it.
+    end_ = std::min(socket_.pending.size(), kBufferSize);
+    std::memcpy(buffer_, socket_.pending.data(), end_);
+    begin_ = 0;
+    socket_.pending.clear();
+    Next next = Next::kServe;
+    while (next == Next::kServe) {
+      next = stopping_.load(std::memory_order_relaxed) ? Next::kClose : ServeOne();
+    }
+    if (next == Next::kWaitForHead) {
+      socket_.pending.assign(buffer_ + begin_, buffered());
+      return true;
     }
     if (unread_body_) LingeringClose();
   } catch (...) {
   }
+  return false;
 }
 
-void HttpConnection::RefuseBusy() {
+void HttpConnection::Refuse(int status) {
   try {
     httplib::Request req;
     httplib::Response res;
-    req.remote_addr = remote_addr_;
-    req.remote_port = remote_port_;
-    handlers_.reject(res, 503, "too many connections; retry later");
-    res.set_header("Retry-After", "1");
+    req.remote_addr = socket_.host;
+    req.remote_port = socket_.port;
+    handlers_.reject(res, status, RefusalMessage(status));
+    if ((status == 429 || status == 503) && !res.has_header("Retry-After")) {
+      res.set_header("Retry-After", "1");
+    }
     handlers_.decorate(req, res);
+    // From the head reader's thread, which must never wait on one client:
+    // what does not fit the socket's send buffer is dropped.
+    send_flags_ |= MSG_DONTWAIT;
     WriteResponse(req, res, /*close=*/true);
     handlers_.log(req, res);
     ::shutdown(fd_, SHUT_WR);
+    // Read what has already arrived, so that the close sends a FIN rather
+    // than a reset that could destroy the answer before the client reads
+    // it. Nothing later is waited for.
+    char sink[4096];
+    for (int i = 0; i < 16 && ::recv(fd_, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    }
   } catch (...) {
   }
 }
@@ -96,19 +138,20 @@ void HttpConnection::LingeringClose() {
     if (left.count() <= 0) return;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-    const ssize_t got = ::recv(fd_, buffer_.get(), kBufferSize, MSG_DONTWAIT);
+    const ssize_t got = ::recv(fd_, buffer_, kBufferSize, MSG_DONTWAIT);
     if (got <= 0) return;  // the client closed too (or an error): done
     dropped += static_cast<uint64_t>(got);
   }
 }
 
-bool HttpConnection::ServeOne() {
+HttpConnection::Next HttpConnection::ServeOne() {
   httplib::Request req;
   httplib::Response res;
-  req.remote_addr = remote_addr_;
-  req.remote_port = remote_port_;
+  req.remote_addr = socket_.host;
+  req.remote_port = socket_.port;
   const int head_error = ReadHead(req);
-  if (head_error < 0) return false;
+  if (head_error == kClosed) return Next::kClose;
+  if (head_error == kNoHeadYet) return Next::kWaitForHead;
   bool close = false;
   if (head_error > 0) {
     handlers_.reject(
@@ -129,7 +172,8 @@ bool HttpConnection::ServeOne() {
       close = true;
     }
     close = close || !framing_.status.ok() || framing_.close_after || ClientWantsClose(req) ||
-            HeaderIs(res, "Connection", "close") || ++served_ >= options_.keep_alive_max_requests ||
+            HeaderIs(res, "Connection", "close") ||
+            ++socket_.served >= options_.keep_alive_max_requests ||
             stopping_.load(std::memory_order_relaxed);
     if (!close && !BodyComplete()) close = !DrainBody();
   }
@@ -144,22 +188,32 @@ bool HttpConnection::ServeOne() {
   handlers_.log(req, res);
   // Closing while the client may still be sending this request's body.
   unread_body_ = close && head_error == 0 && !BodyComplete() && !body_broken_;
-  return written && !close;
+  return written && !close ? Next::kServe : Next::kClose;
 }
 
 ssize_t HttpConnection::Receive(char* dst, size_t n, Wait wait) {
-  // SO_RCVTIMEO is the keep-alive timeout; inside a request a timeout is
-  // retried until the I/O timeout has passed without progress.
-  const auto step = std::max<int64_t>(options_.keep_alive_timeout.count(), 1);
-  int64_t waited = 0;
+  // SO_RCVTIMEO is next_request_wait: between requests that is how long
+  // this thread waits. Inside a request the read goes on waiting, in
+  // poll() (no periodic wake-ups), until the I/O timeout passes without a
+  // byte.
+  timed_out_ = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
     const ssize_t got = ::recv(fd_, dst, n, 0);
     if (got >= 0) return got;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-    if (wait == Wait::kIdle || stopping_.load(std::memory_order_relaxed)) return -1;
-    waited += step;
-    if (waited >= options_.io_timeout.count()) return -1;
+    if (wait == Wait::kIdle) {
+      timed_out_ = true;
+      return -1;
+    }
+    if (stopping_.load(std::memory_order_relaxed)) return -1;
+    const auto now = std::chrono::steady_clock::now();
+    if (!deadline) deadline = now + options_.io_timeout;
+    if (now >= *deadline) return -1;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now);
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR) return -1;
   }
 }
 
@@ -167,65 +221,56 @@ bool HttpConnection::Fill(Wait wait) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (end_ == kBufferSize) {
-    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+    std::memmove(buffer_, buffer_ + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
   if (end_ == kBufferSize) return false;  // a line longer than the buffer
-  const ssize_t got = Receive(buffer_.get() + end_, kBufferSize - end_, wait);
+  const ssize_t got = Receive(buffer_ + end_, kBufferSize - end_, wait);
   if (got <= 0) return false;
   end_ += static_cast<size_t>(got);
   return true;
 }
 
 int HttpConnection::ReadHead(httplib::Request& req) {
-  size_t scanned = 0;  // bytes already searched for the blank line
-  // Once a head has begun, all of it must arrive within the I/O timeout: a
-  // client trickling a byte now and then would otherwise hold its thread
-  // for as long as it likes.
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  bool line_seen = false;  // the request line is complete (and was checked)
+  RequestHeadScan scan;
+  // Set once this thread starts waiting for bytes: unless a whole head is
+  // here by then, the connection goes back to the head reader with what
+  // came of it, so a slow or idle client does not keep the thread.
+  std::optional<ClientSocket::Clock::time_point> give_up;
   for (;;) {
-    // RFC 9112 2.2: empty lines before a request line are ignored.
-    while (scanned == 0 && buffered() >= 2 && buffer_[begin_] == '\r' &&
-           buffer_[begin_ + 1] == '\n') {
-      begin_ += 2;
+    if (!scan.started()) begin_ += LeadingEmptyLines({buffer_ + begin_, buffered()});
+    const std::string_view data(buffer_ + begin_, buffered());
+    switch (scan.Next(data)) {
+      case RequestHeadScan::Result::kComplete:
+        begin_ += scan.end();
+        socket_.head_started.reset();
+        return ParseRequestHead(data.substr(0, scan.end() - 2), req);
+      case RequestHeadScan::Result::kRefused:
+        return scan.status();
+      case RequestHeadScan::Result::kIncomplete:
+        break;
     }
-    const std::string_view data(buffer_.get() + begin_, buffered());
-    const size_t from = scanned >= 3 ? scanned - 3 : 0;
-    const size_t blank = data.find("\r\n\r\n", from);
-    if (blank != std::string_view::npos) {
-      if (blank + 4 > kMaxRequestHead) return 431;
-      begin_ += blank + 4;
-      return ParseRequestHead(data.substr(0, blank + 2), req);
+    const auto now = ClientSocket::Clock::now();
+    if (!data.empty()) {
+      // A head must be whole within the I/O timeout of its first byte,
+      // wherever it is read.
+      if (!socket_.head_started) socket_.head_started = now;
+      if (now - *socket_.head_started > options_.io_timeout) return 408;
     }
-    if (data.size() >= kMaxRequestHead) return 431;
-    // Refuse a head that cannot become a request line now, not at the
-    // timeout: a TLS ClientHello (clients try HTTPS first and fall back to
-    // plain HTTP on a quick error) or binary noise.
-    if (!line_seen) {
-      if (!PlausibleRequestLine(data, scanned)) return 400;
-      line_seen = data.find("\r\n", scanned >= 1 ? scanned - 1 : 0) != std::string_view::npos;
-      // A request line longer than any target we accept.
-      if (!line_seen && data.size() > kMaxRequestTarget + 64) return 414;
+    if (!give_up) {
+      give_up = now + options_.next_request_wait;
+      socket_.idle_since = now;  // the last response is out
+    } else if (now >= *give_up) {
+      return kNoHeadYet;
     }
-    scanned = data.size();
-    const bool idle = data.empty();
-    if (!idle) {
-      const auto now = std::chrono::steady_clock::now();
-      if (!deadline) deadline = now + options_.io_timeout;
-      if (now > *deadline) return 408;
-    }
-    if (!Fill(idle ? Wait::kIdle : Wait::kBusy)) {
-      // A clean end between requests, or a torn head nobody waits for.
-      return -1;
-    }
+    if (!Fill(Wait::kIdle)) return timed_out_ ? kNoHeadYet : kClosed;
   }
 }
 
 bool HttpConnection::ReadLine(std::string& line, size_t max) {
   for (;;) {
-    const std::string_view data(buffer_.get() + begin_, buffered());
+    const std::string_view data(buffer_ + begin_, buffered());
     const size_t eol = data.find("\r\n");
     if (eol != std::string_view::npos) {
       if (eol > max) return false;
@@ -272,7 +317,7 @@ bool HttpConnection::ReadBody(const std::function<bool(const char*, size_t)>& re
       // Straight into the buffer's start, never past this body.
       begin_ = end_ = 0;
       const size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, kBufferSize));
-      const ssize_t got = Receive(buffer_.get(), want, Wait::kBusy);
+      const ssize_t got = Receive(buffer_, want, Wait::kBusy);
       if (got <= 0) {
         body_broken_ = true;
         return false;
@@ -280,7 +325,7 @@ bool HttpConnection::ReadBody(const std::function<bool(const char*, size_t)>& re
       end_ = static_cast<size_t>(got);
     }
     const size_t take = static_cast<size_t>(std::min<uint64_t>(buffered(), body_left_));
-    const char* data = buffer_.get() + begin_;
+    const char* data = buffer_ + begin_;
     begin_ += take;
     body_left_ -= take;
     if (!receiver(data, take)) return false;
@@ -308,12 +353,12 @@ bool HttpConnection::ReadChunked(const std::function<bool(const char*, size_t)>&
         while (chunk_left_ > 0) {
           if (buffered() == 0) {
             begin_ = end_ = 0;
-            const ssize_t got = Receive(buffer_.get(), kBufferSize, Wait::kBusy);
+            const ssize_t got = Receive(buffer_, kBufferSize, Wait::kBusy);
             if (got <= 0) return broken();
             end_ = static_cast<size_t>(got);
           }
           const size_t take = static_cast<size_t>(std::min<uint64_t>(buffered(), chunk_left_));
-          const char* data = buffer_.get() + begin_;
+          const char* data = buffer_ + begin_;
           begin_ += take;
           chunk_left_ -= take;
           if (!receiver(data, take)) return false;
@@ -362,10 +407,10 @@ bool HttpConnection::SendTwo(std::string_view first, std::string_view second) {
     msghdr message{};
     message.msg_iov = next;
     message.msg_iovlen = static_cast<size_t>(count);
-    const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    const ssize_t sent = ::sendmsg(fd_, &message, send_flags_);
     if (sent < 0) {
       if (errno == EINTR) continue;
-      return false;  // includes SO_SNDTIMEO expiring: a stalled reader
+      return false;  // includes SO_SNDTIMEO expiring (a stalled reader) and EAGAIN in Refuse
     }
     auto left = static_cast<size_t>(sent);
     while (count > 0 && left >= next->iov_len) {

@@ -316,4 +316,32 @@ std::string_view FindHeader(const httplib::Response& res, std::string_view name)
   return FindIn(res.headers, name);
 }
 
+RequestHeadScan::Result RequestHeadScan::Next(std::string_view data) {
+  auto refuse = [this](int status) {
+    status_ = status;
+    return Result::kRefused;
+  };
+  // The blank line may straddle the bytes scanned before and the new ones.
+  const size_t blank = data.find("\r\n\r\n", scanned_ >= 3 ? scanned_ - 3 : 0);
+  if (blank != std::string_view::npos) {
+    if (blank + 4 > kMaxRequestHead) return refuse(431);
+    end_ = blank + 4;
+    return Result::kComplete;
+  }
+  if (data.size() >= kMaxRequestHead) return refuse(431);
+  if (!line_seen_) {
+    if (!PlausibleRequestLine(data, scanned_)) return refuse(400);
+    line_seen_ = data.find("\r\n", scanned_ >= 1 ? scanned_ - 1 : 0) != std::string_view::npos;
+    if (!line_seen_ && data.size() > kMaxRequestTarget + 64) return refuse(414);
+  }
+  scanned_ = data.size();
+  return Result::kIncomplete;
+}
+
+size_t LeadingEmptyLines(std::string_view data) {
+  size_t n = 0;
+  while (data.size() - n >= 2 && data[n] == '\r' && data[n + 1] == '\n') n += 2;
+  return n;
+}
+
 }  // namespace quayd

@@ -46,6 +46,38 @@ bool IsFieldText(std::string_view text);
 // an earlier call (the head grows as it arrives; each byte is looked at once).
 bool PlausibleRequestLine(std::string_view received, size_t from = 0);
 
+// Where a request head ends, in bytes as they arrive. One scan per head:
+// each Next() gets the bytes of the last call plus what arrived since (the
+// start of the head at data[0]), and looks at each byte about once. Both the
+// head reader (head_reader.h) and a connection thread scan with it, so a head
+// is refused for the same reasons wherever it is read.
+class RequestHeadScan {
+ public:
+  enum class Result : unsigned char { kIncomplete, kComplete, kRefused };
+
+  // kComplete: the head and its blank line are data[0, end()). kRefused:
+  // status() answers it: 431 (more than kMaxRequestHead), 414 (a request
+  // line longer than any target we accept) or 400 (bytes that cannot become
+  // a request line, e.g. a TLS ClientHello: refused at once, not at a
+  // timeout, because such clients retry in plain HTTP on a quick error).
+  Result Next(std::string_view data);
+  size_t end() const { return end_; }
+  int status() const { return status_; }
+  // Whether any byte was scanned (empty lines before a head are dropped
+  // only until then: LeadingEmptyLines).
+  bool started() const { return scanned_ > 0; }
+
+ private:
+  size_t scanned_ = 0;      // bytes searched for the blank line
+  bool line_seen_ = false;  // the request line is complete (and was checked)
+  size_t end_ = 0;
+  int status_ = 0;
+};
+
+// The length of the empty lines (CRLF pairs) at the front of `data`: RFC
+// 9112 2.2 says to ignore them before a request line.
+size_t LeadingEmptyLines(std::string_view data);
+
 // %XX-decoding; invalid escapes stay as they are. `plus_is_space` for query
 // components (application/x-www-form-urlencoded), not for paths.
 std::string PercentDecode(std::string_view text, bool plus_is_space);

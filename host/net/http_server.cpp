@@ -1,53 +1,26 @@
 #include "host/net/http_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <thread>
-
+#include "host/net/client_socket.h"
+#include "host/net/connection_cap.h"
 #include "host/net/connection_pool.h"
+#include "host/net/head_reader.h"
 #include "host/net/http_connection.h"
 
 namespace quayd {
-namespace {
-
-timeval SecondsOf(std::chrono::seconds s) {
-  timeval tv{};
-  tv.tv_sec = std::max<int64_t>(s.count(), 1);
-  return tv;
-}
-
-// The peer's numeric address and port.
-void PeerOf(const sockaddr_storage& addr, std::string& host, int& port) {
-  char text[NI_MAXHOST] = {0};
-  char service[NI_MAXSERV] = {0};
-  const auto len = static_cast<socklen_t>(addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
-                                                                     : sizeof(sockaddr_in));
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, text, sizeof(text), service,
-                  sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-    host = text;
-    port = std::atoi(service);
-  }
-}
-
-}  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandlers handlers)
     : options_(std::move(options)), handlers_(std::move(handlers)) {}
 
 HttpServer::~HttpServer() {
+  reader_.reset();
   if (listen_fd_ >= 0) ::close(listen_fd_);
-  for (int fd : wake_fds_) {
-    if (fd >= 0) ::close(fd);
-  }
 }
 
 quay::Status HttpServer::Bind(int& port) {
@@ -55,7 +28,6 @@ quay::Status HttpServer::Bind(int& port) {
     return quay::Status::Unavailable(
         fmt::format("cannot listen on {}:{}", options_.host, options_.port));
   };
-  if (::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) return unavailable();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -85,88 +57,74 @@ quay::Status HttpServer::Bind(int& port) {
   if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
     return unavailable();
   }
-  std::string ignored;
-  PeerOf(bound, ignored, port);
-  return quay::Status::Ok();
+  port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  // Made here rather than in Run() so that Stop() from another thread finds
+  // them (Bind happens before any Stop that can race with Run).
+  cap_ = std::make_unique<ConnectionCap>(options_.max_connections_per_address,
+                                         options_.uncapped_addresses);
+  pool_ = std::make_unique<ConnectionPool>(options_.threads, options_.idle_thread_timeout);
+  reader_ = std::make_unique<HeadReader>(
+      listen_fd_, options_, *cap_,
+      HeadReader::Handlers{
+          [this](std::shared_ptr<ClientSocket> socket) { Serve(std::move(socket)); },
+          [this](ClientSocket& socket, int status) { Refuse(socket, status); }});
+  return reader_->Open();
 }
 
 void HttpServer::Run() {
-  if (listen_fd_ < 0) return;
-  pool_ = std::make_unique<ConnectionPool>(options_.threads);
+  if (listen_fd_ < 0 || !reader_) return;
   running_.store(true);
-  if (!stopping_.load()) Accept();
+  if (!stopping_.load()) reader_->Run();
   running_.store(false);
   ::close(listen_fd_);
   listen_fd_ = -1;
-  EndIdleConnections();
+  EndBusyConnections();
   pool_->shutdown();  // waits for every connection thread
 }
 
 void HttpServer::Stop() {
   stopping_.store(true);
-  if (wake_fds_[1] >= 0) {
-    const char byte = 1;
-    [[maybe_unused]] ssize_t ignored = ::write(wake_fds_[1], &byte, 1);
-  }
+  if (reader_) reader_->Stop();
 }
 
-void HttpServer::Accept() {
-  const timeval idle = SecondsOf(options_.keep_alive_timeout);
-  const timeval io = SecondsOf(options_.io_timeout);
-  while (!stopping_.load()) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (stopping_.load()) break;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      // Out of descriptors: back off instead of spinning on the ready queue.
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      continue;
-    }
-    // Without TCP_NODELAY a response split over two writes waits for the
-    // peer's delayed ACK (~40 ms).
-    int yes = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    // Reads time out after the keep-alive timeout (HttpConnection retries
-    // inside a request up to the I/O timeout); writes after the I/O timeout.
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io, sizeof(io));
-    std::string host;
-    int port = -1;
-    PeerOf(peer, host, port);
-    if (pool_->Full(options_.threads)) {
-      // As many connections wait as are served: answer 503 at once rather
-      // than hold this one's descriptor for an unknown time.
-      HttpConnection(fd, host, port, options_, handlers_, stopping_).RefuseBusy();
-      ::close(fd);
-      continue;
-    }
+size_t HttpServer::threads() const { return pool_ ? pool_->threads() : 0; }
+
+size_t HttpServer::waiting_for_head() const { return reader_ ? reader_->waiting() : 0; }
+
+void HttpServer::Serve(std::shared_ptr<ClientSocket> socket) {
+  if (pool_->Full(options_.threads)) {
+    // As many requests wait as are served: answer 503 at once rather than
+    // hold this one for an unknown time.
+    Refuse(*socket, 503);
+    return;
+  }
+  pool_->enqueue([this, socket = std::move(socket)] {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      connections_.insert(fd);
+      busy_.insert(socket->fd);
     }
-    pool_->enqueue([this, fd, host = std::move(host), port] {
-      HttpConnection(fd, host, port, options_, handlers_, stopping_).Serve();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        connections_.erase(fd);
-      }
-      ::close(fd);
-    });
-  }
+    const bool keep = HttpConnection(*socket, options_, handlers_, stopping_).Serve();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_.erase(socket->fd);
+    }
+    // Between requests the connection waits in the head reader, on no
+    // thread; after Run() ended the reader closes it instead.
+    if (keep) reader_->Adopt(socket);
+  });
 }
 
-void HttpServer::EndIdleConnections() {
+void HttpServer::Refuse(ClientSocket& socket, int status) {
+  HttpConnection(socket, options_, handlers_, stopping_).Refuse(status);
+}
+
+void HttpServer::EndBusyConnections() {
   // Server::Stop has let requests in flight finish (up to its drain
-  // timeout): whatever is still open is idle or past that, so both
+  // timeout): whatever is still on a thread is idle or past that, so both
   // directions end now and a stalled reader cannot hold Run() up.
   std::lock_guard<std::mutex> lock(mu_);
-  for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
+  for (int fd : busy_) ::shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace quayd

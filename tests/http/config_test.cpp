@@ -212,6 +212,40 @@ TEST_CASE("config: the file, then the flags (flags win)") {
   CHECK(missing.message().find("absent.yaml") != std::string::npos);
 }
 
+// Issue 11: the per-address connection cap is set like the other limits,
+// in the file and by a flag (the flag wins), 0 meaning no limit.
+TEST_CASE("config: max_connections_per_address, file and flag") {
+  ServeFlags f;
+  CHECK(f.max_connections_per_address == 256);  // the default
+  std::vector<std::string> warnings;
+  REQUIRE(ApplyConfigText("max_connections_per_address: 1000\n", f, warnings).ok());
+  CHECK(f.max_connections_per_address == 1000);
+  REQUIRE(ApplyConfigText("max_connections_per_address: 0\n", f, warnings).ok());
+  CHECK(f.max_connections_per_address == 0);
+  for (const char* bad :
+       {"max_connections_per_address: -1\n", "max_connections_per_address: many\n",
+        "max_connections_per_address: 1000001\n"}) {
+    CAPTURE(bad);
+    ServeFlags g;
+    quay::Status s = ApplyConfigText(bad, g, warnings);
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("max_connections_per_address") != std::string::npos);
+    CHECK(g.max_connections_per_address == 256);
+  }
+  CHECK(warnings.empty());
+
+  ServeFlags from_file;
+  REQUIRE(ApplyConfigText("max_connections_per_address: 9\n", from_file, warnings).ok());
+  auto command = ParseCommandLine({"serve", "--max-connections-per-address", "5000"}, from_file);
+  REQUIRE(command.ok());
+  CHECK(command->serve.max_connections_per_address == 5000);
+  auto file_only = ParseCommandLine({"serve"}, from_file);
+  REQUIRE(file_only.ok());
+  CHECK(file_only->serve.max_connections_per_address == 9);
+  CHECK_FALSE(ParseCommandLine({"serve", "--max-connections-per-address", "x"}).ok());
+  CHECK_FALSE(ParseCommandLine({"serve", "--max-connections-per-address"}).ok());
+}
+
 TEST_CASE("cli: admin subcommands") {
   auto user = ParseCommandLine({"user", "add", "alice", "--data-dir", "/d", "--email=a@x"});
   REQUIRE(user.ok());

@@ -75,3 +75,30 @@ TEST_CASE("connection pool: grows on demand, caps at the maximum, drains on shut
   CHECK(done.load() == 5 + 12);
   CHECK(running.load() == 12);
 }
+
+// Issue 11: a burst starts threads; once it is over they end, so the count
+// falls back instead of staying at the burst's peak.
+TEST_CASE("connection pool: threads idle for the idle timeout end") {
+  ConnectionPool pool(8, std::chrono::milliseconds(100));
+  Gate gate;
+  std::atomic<int> running{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < 8; ++i) {
+    pool.enqueue([&] {
+      ++running;
+      gate.Wait();
+      ++done;
+    });
+  }
+  REQUIRE(WaitFor([&] { return running.load() == 8; }));
+  CHECK(pool.threads() == 8);
+  gate.Open();
+  REQUIRE(WaitFor([&] { return done.load() == 8; }));
+  CHECK(WaitFor([&] { return pool.threads() == 0; }));
+
+  // The pool still serves after its threads ended, starting a new one.
+  pool.enqueue([&] { ++done; });
+  REQUIRE(WaitFor([&] { return done.load() == 9; }));
+  CHECK(pool.threads() <= 1);
+  pool.shutdown();
+}

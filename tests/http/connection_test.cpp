@@ -263,18 +263,21 @@ TEST_CASE("a throwing body provider ends its connection, not the server") {
   runner.join();
 }
 
-TEST_CASE("past --threads busy connections and as many waiting, new ones get 503 at once") {
+TEST_CASE("past --threads busy requests and as many waiting, new requests get 503 at once") {
   ServerOptions options;
   options.threads = 2;
   TestServer server(options);
-  // Two keep-alive connections hold both threads.
+  // Two uploads whose bodies do not come hold both threads (a connection
+  // holds a thread only while a request is being served: issue 11).
+  const std::string location = StartUpload(server, "busy/threads");
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 2; ++i) {
     held.push_back(std::make_unique<RawConnection>(server.port()));
-    REQUIRE(held.back()->Send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"));
-    REQUIRE(held.back()->Read().status == 200);
+    REQUIRE(held.back()->Send("PATCH " + location +
+                              " HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"));
   }
-  // Two more wait for a thread.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Two more requests wait for a thread.
   std::vector<std::unique_ptr<RawConnection>> waiting;
   for (int i = 0; i < 2; ++i) {
     waiting.push_back(std::make_unique<RawConnection>(server.port()));
@@ -284,12 +287,13 @@ TEST_CASE("past --threads busy connections and as many waiting, new ones get 503
   CHECK_FALSE(waiting[0]->Readable(0));
   // The next is refused, quickly and in the registry's error format.
   RawConnection refused(server.port());
+  REQUIRE(refused.Send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"));
   RawResponse busy = refused.Read(2000);
   CHECK(busy.status == 503);
   CHECK(busy.Header("Retry-After") == "1");
   CHECK(ErrorCode(busy.body) == "UNAVAILABLE");
   CHECK(refused.ClosedByPeer());
-  // Once the holders leave, the waiting connections are served.
+  // Once the holders leave, the waiting requests are served.
   held.clear();
   for (auto& conn : waiting) CHECK(conn->Read(3000).status == 200);
 }

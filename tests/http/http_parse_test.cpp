@@ -136,3 +136,41 @@ TEST_CASE("a head that cannot become a request line is refused early") {
   CHECK(PlausibleRequestLine(std::string("\x01GET /v2/", 9), 1));
   CHECK_FALSE(PlausibleRequestLine(std::string("GET /v2/\x01", 9), 8));
 }
+
+// The scan the head reader and the connection threads share: a head found
+// across pieces however it is cut, and refused as soon as the bytes show it.
+TEST_CASE("request head scan: complete across pieces, refused early") {
+  using quayd::RequestHeadScan;
+  using Result = RequestHeadScan::Result;
+  const std::string head = "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\nNEXT";
+  for (size_t cut = 0; cut < head.size() - 4; ++cut) {
+    CAPTURE(cut);
+    RequestHeadScan scan;
+    const std::string_view data(head);
+    CHECK(scan.Next(data.substr(0, cut)) == Result::kIncomplete);
+    REQUIRE(scan.Next(data) == Result::kComplete);
+    CHECK(scan.end() == head.size() - 4);  // the pipelined bytes are not the head's
+  }
+  {
+    RequestHeadScan scan;  // a TLS ClientHello: refused at its first bytes
+    CHECK(scan.Next(std::string_view("\x16\x03\x01\x00", 4)) == Result::kRefused);
+    CHECK(scan.status() == 400);
+  }
+  {
+    RequestHeadScan scan;  // no end of request line in sight
+    CHECK(scan.Next("GET /" + std::string(quayd::kMaxRequestTarget + 100, 'a')) ==
+          Result::kRefused);
+    CHECK(scan.status() == 414);
+  }
+  {
+    RequestHeadScan scan;  // headers past the limit
+    std::string big = "GET / HTTP/1.1\r\n";
+    while (big.size() < quayd::kMaxRequestHead)
+      big += "X-Filler: " + std::string(100, 'f') + "\r\n";
+    CHECK(scan.Next(big) == Result::kRefused);
+    CHECK(scan.status() == 431);
+  }
+  CHECK(quayd::LeadingEmptyLines("\r\n\r\nGET") == 4);
+  CHECK(quayd::LeadingEmptyLines("\r\nX") == 2);
+  CHECK(quayd::LeadingEmptyLines("\rGET") == 0);
+}

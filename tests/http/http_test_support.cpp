@@ -114,6 +114,10 @@ TestServer::TestServer(ServerOptions options) {
   config.port = 0;
   config.threads = options.threads;
   config.io_timeout = options.io_timeout;
+  config.keep_alive_timeout = options.keep_alive_timeout;
+  config.next_request_wait = options.next_request_wait;
+  config.max_connections_per_address = options.max_connections_per_address;
+  config.idle_thread_timeout = options.idle_thread_timeout;
   config.logger = logs_.logger();
   config.authorizer = options.authorizer;
   config.auth = auth_;

@@ -58,7 +58,13 @@ struct ServerOptions {
   bool on_disk = false;  // temp data dir instead of memory
   std::string data_dir;  // reuse this dir (restart tests); implies on_disk
   size_t threads = 64;
-  std::chrono::seconds io_timeout{60};           // ServerConfig::io_timeout
+  std::chrono::seconds io_timeout{60};         // ServerConfig::io_timeout
+  std::chrono::seconds keep_alive_timeout{5};  // ServerConfig::keep_alive_timeout
+  // ServerConfig::next_request_wait, max_connections_per_address,
+  // idle_thread_timeout (their defaults here as in quayd).
+  std::chrono::milliseconds next_request_wait = quayd::HttpServerOptions{}.next_request_wait;
+  size_t max_connections_per_address = quayd::HttpServerOptions{}.max_connections_per_address;
+  std::chrono::milliseconds idle_thread_timeout = quayd::HttpServerOptions{}.idle_thread_timeout;
   std::shared_ptr<quay::Authorizer> authorizer;  // default AllowAll
   quayd::HostLimits limits;
 
@@ -88,6 +94,7 @@ class TestServer {
   ~TestServer();
 
   int port() const { return port_; }
+  quayd::Server& server() { return *server_; }
   quay::Registry& registry() { return *registry_; }
   // With ServerOptions::token_auth only.
   quay::IdentityService& identity() { return *identity_; }
