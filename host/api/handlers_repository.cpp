@@ -67,22 +67,30 @@ Status HandleListRepos(ApiExchange& ex) {
   filter.namespace_name = ns;
   filter.public_only = only_public;
   if (starred) filter.starred_by = std::string(ex.UserName());
-  auto page = ex.svc.identity.ListRepositories(ex.principal, filter, 100, after);
+  auto page = ex.svc.identity.SharedListRepositories(ex.principal, filter, 100, after);
   if (!page.ok()) return page.status();
+  // The page is the principal's own (the library keys it by principal), and
+  // so is its rendering.
+  auto rendered = ex.svc.rendered->Render(
+      *page, RenderMemo::View::kRepositoryList, [](const quay::RepositoryListingPage& p) {
+        Json list;
+        list.Array();
+        for (const quay::RepositoryListing& r : p.repositories) {
+          list.Object().Field("namespace", r.namespace_name).Field("name", r.name);
+          list.Field("description", r.description).Field("is_public", r.is_public);
+          list.Field("kind", "image").Field("state", "NORMAL").Field("is_starred", r.is_starred);
+          if (r.last_modified)
+            list.Field("last_modified", Seconds(*r.last_modified));
+          else
+            list.NullField("last_modified");
+          list.End();
+        }
+        list.EndArray();
+        return list.str();
+      });
   Json j;
-  j.Object().Key("repositories").Array();
-  for (const quay::RepositoryListing& r : page->repositories) {
-    j.Object().Field("namespace", r.namespace_name).Field("name", r.name);
-    j.Field("description", r.description).Field("is_public", r.is_public);
-    j.Field("kind", "image").Field("state", "NORMAL").Field("is_starred", r.is_starred);
-    if (r.last_modified)
-      j.Field("last_modified", Seconds(*r.last_modified));
-    else
-      j.NullField("last_modified");
-    j.End();
-  }
-  j.EndArray();
-  if (page->more) j.Field("next_page", NextPage(ex, binding, page->next_cursor));
+  j.Object().Key("repositories").Raw(*rendered);
+  if ((*page)->more) j.Field("next_page", NextPage(ex, binding, (*page)->next_cursor));
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();

@@ -33,7 +33,7 @@ class RenderMemo {
   RenderMemo& operator=(const RenderMemo&) = delete;
 
   // What a fragment is a rendering of.
-  enum class View : unsigned char { kTagList, kRepositoryTags, kAuditLogs };
+  enum class View : unsigned char { kTagList, kRepositoryTags, kAuditLogs, kRepositoryList };
 
   // The JSON `render(*source)` gave for this very object as `view`,
   // rendering it now if it has not been (or was forgotten).

@@ -130,10 +130,19 @@ class QUAY_EXPORT Permissions {
   // repositories (filter.search scans each source's range until the page
   // is full: its cost is bounded by what the principal can see, not by the
   // registry). NotFound(kNone) if filter.starred_by is not a user.
-  virtual Result<RepositoryListingPage> ListRepositories(const Principal& who,
-                                                         const RepositoryFilter& filter,
-                                                         size_t limit,
-                                                         std::string_view after_cursor) = 0;
+  Result<RepositoryListingPage> ListRepositories(const Principal& who,
+                                                 const RepositoryFilter& filter, size_t limit,
+                                                 std::string_view after_cursor) {
+    auto page = SharedListRepositories(who, filter, limit, after_cursor);
+    if (!page.ok()) return page.status();
+    return **page;
+  }
+  // The same page, shared and immutable: while nothing is written, the same
+  // request returns the same object, so a caller may keep what it derives
+  // from a page (rendered JSON) keyed by the pointer.
+  virtual Result<std::shared_ptr<const RepositoryListingPage>> SharedListRepositories(
+      const Principal& who, const RepositoryFilter& filter, size_t limit,
+      std::string_view after_cursor) = 0;
   // The principal's standing on one repository. For a repository that does
   // not exist, `role` is what it would have on a private one of that name.
   virtual Result<RepositoryAccess> Access(const Principal& who, std::string_view repository) = 0;

@@ -1198,9 +1198,9 @@ class IdentityServiceImpl final : public IdentityService {
   // Cached per principal, filter and page like the catalog (UIs poll it);
   // every write that changes a listed fact (repositories, their settings,
   // grants, teams, tags, stars) advances the cache generation.
-  Result<RepositoryListingPage> ListRepositories(const Principal& who,
-                                                 const RepositoryFilter& filter, size_t limit,
-                                                 std::string_view after_cursor) override {
+  Result<std::shared_ptr<const RepositoryListingPage>> SharedListRepositories(
+      const Principal& who, const RepositoryFilter& filter, size_t limit,
+      std::string_view after_cursor) override {
     limit = std::min<size_t>(std::max<size_t>(limit, 1), 1000);
     // Every field of RepositoryFilter is part of the key: a new filter field
     // must be added here too.
@@ -1218,9 +1218,9 @@ class IdentityServiceImpl final : public IdentityService {
     }
     key += std::to_string(limit);
     const uint64_t generation = state_->db->connections().CacheGeneration();
-    if (auto hit = listing_pages_.Get(key, generation)) return **hit;
+    if (auto hit = listing_pages_.Get(key, generation)) return std::move(*hit);
     auto page = FindRepositories(who, filter, limit, after_cursor);
-    if (!page.ok()) return page;
+    if (!page.ok()) return page.status();
     auto shared = std::make_shared<const RepositoryListingPage>(std::move(page).value());
     size_t cost = sizeof(RepositoryListingPage) + key.size() + shared->next_cursor.size();
     for (const RepositoryListing& r : shared->repositories) {
@@ -1228,7 +1228,7 @@ class IdentityServiceImpl final : public IdentityService {
               r.description.size();
     }
     listing_pages_.Put(key, generation, shared, cost);
-    return *shared;
+    return shared;
   }
 
   Result<RepositoryListingPage> FindRepositories(const Principal& who,

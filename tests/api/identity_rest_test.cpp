@@ -578,3 +578,20 @@ TEST_CASE("authorized applications, granted scopes, application tokens") {
 }
 
 }  // namespace quay::testing
+
+TEST_CASE("a repository listing page is one shared object per principal until a write") {
+  World w;
+  auto& perms = w.id->permissions();
+  REQUIRE(perms.CreateRepository(w.admin, "acme/one", Visibility::kPublic, "").ok());
+  const Principal bob = Principal::User("bob");
+  auto first = perms.SharedListRepositories(bob, {}, 100, "");
+  REQUIRE(first.ok());
+  CHECK(perms.SharedListRepositories(bob, {}, 100, "")->get() == first->get());
+  // Another principal's listing is its own page, even with the same rows.
+  CHECK(perms.SharedListRepositories(Principal::User("alice"), {}, 100, "")->get() != first->get());
+  REQUIRE(perms.CreateRepository(w.admin, "acme/two", Visibility::kPublic, "").ok());
+  auto second = perms.SharedListRepositories(bob, {}, 100, "");
+  CHECK(second->get() != first->get());
+  CHECK((*second)->repositories.size() == 2);
+  CHECK((*first)->repositories.size() == 1);
+}
