@@ -32,4 +32,8 @@ if ! grep -q -- "-I$root/include\b\|-I${work}/subprojects/libquay/include\b" <<<
   echo "consumer: quay-uninstalled.pc Cflags do not name the public headers: $cflags" >&2
   exit 1
 fi
+if grep -q -- "-I[^ ]*/lib\b" <<<"$cflags"; then
+  echo "consumer: quay-uninstalled.pc puts libquay's internal lib/ on the include path: $cflags" >&2
+  exit 1
+fi
 echo "consumer: OK (library only; pkg-config Cflags: $cflags)"
