@@ -13,17 +13,18 @@ namespace {
 
 int failures = 0;
 
-void Check(bool ok, const char* what, int line) {
-  if (ok) return;
+bool Check(bool ok, const char* what, int line) {
+  if (ok) return true;
   std::fprintf(stderr, "public_api_test.cpp:%d: check failed: %s\n", line, what);
   ++failures;
+  return false;
 }
 
+// Each evaluates `expr` once (it may write to the registry).
 #define CHECK(expr) Check(static_cast<bool>(expr), #expr, __LINE__)
-#define REQUIRE(expr)                                \
-  do {                                               \
-    Check(static_cast<bool>(expr), #expr, __LINE__); \
-    if (!(expr)) return;                             \
+#define REQUIRE(expr)                                             \
+  do {                                                            \
+    if (!Check(static_cast<bool>(expr), #expr, __LINE__)) return; \
   } while (false)
 
 void PushesAndPulls() {
