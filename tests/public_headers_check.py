@@ -15,6 +15,7 @@ path. So for every public header this checks
 Usage: public_headers_check.py INCLUDE_DIR COMPILER [COMPILER_ARGS...]
 Exit status 1 lists every offending include.
 """
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -67,6 +68,15 @@ def main():
     headers = sorted(f for f in os.listdir(quay_dir) if f.endswith(".h"))
     problems = []
 
+    def compile_alone(name):
+        return subprocess.run(compiler + ["-std=c++20", "-fsyntax-only", "-H", "-x", "c++",
+                                          "-I", include_dir, quay_dir + name],
+                              capture_output=True, text=True)
+
+    # One compile per header, as many at once as there are CPUs.
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        compiled = dict(zip(headers, pool.map(compile_alone, headers)))
+
     for name in headers:
         path = quay_dir + name
         with open(path, encoding="utf-8") as f:
@@ -84,9 +94,7 @@ def main():
                                     "neither a quay/ header nor the C++ standard library")
 
         # -H prints each opened header, prefixed by one dot per nesting level.
-        run = subprocess.run(compiler + ["-std=c++20", "-fsyntax-only", "-H", "-x", "c++",
-                                         "-I", include_dir, path],
-                             capture_output=True, text=True)
+        run = compiled[name]
         if run.returncode != 0:
             problems.append(f"include/quay/{name} does not compile on its own:\n{run.stderr}")
             continue
