@@ -163,14 +163,14 @@ quay::AuditQuery NamespaceQuery(std::string_view ns) {
 }  // namespace
 
 Status HandleRepoLogs(ApiExchange& ex) {
-  return ListLogs(ex, RepoQuery(ex), "repo:" + std::string(ex.Param("repository")));
+  return ListLogs(ex, RepoQuery(ex), std::string("repo:").append(ex.Param("repository")));
 }
 Status HandleUserLogs(ApiExchange& ex) {
-  return ListLogs(ex, NamespaceQuery(ex.UserName()), "user:" + std::string(ex.UserName()));
+  return ListLogs(ex, NamespaceQuery(ex.UserName()), std::string("user:").append(ex.UserName()));
 }
 Status HandleOrgLogs(ApiExchange& ex) {
   return ListLogs(ex, NamespaceQuery(ex.Param("orgname")),
-                  "org:" + std::string(ex.Param("orgname")));
+                  std::string("org:").append(ex.Param("orgname")));
 }
 Status HandleAllLogs(ApiExchange& ex) { return ListLogs(ex, {}, "all"); }
 Status HandleRepoAggregateLogs(ApiExchange& ex) { return Aggregate(ex, RepoQuery(ex)); }

@@ -183,9 +183,11 @@ Status HandleConductSearch(ApiExchange& ex) {
         if (m.kind == quay::EntityMatch::Kind::kRobot) {
           const std::string short_name = m.name.substr(m.name.find('+') + 1);
           const double score = kEntityScore * Closeness(short_name, prefix);
-          WriteEntityView(
-              j, "robot", "robot", m.name, score,
-              "/user/" + std::string(ex.UserName()) + "?tab=robots&showRobot=" + m.name);
+          WriteEntityView(j, "robot", "robot", m.name, score,
+                          std::string("/user/")
+                              .append(ex.UserName())
+                              .append("?tab=robots&showRobot=")
+                              .append(m.name));
           j.Field("short_name", short_name).End();
           results.push_back({score, j.str()});
           continue;

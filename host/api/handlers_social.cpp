@@ -36,7 +36,7 @@ void WriteNotification(Json& j, const quay::RepositoryNotification& n) {
 }  // namespace
 
 Status HandleListStarred(ApiExchange& ex) {
-  const std::string binding = "starred\n" + std::string(ex.UserName()) + "\n";
+  const std::string binding = std::string("starred\n").append(ex.UserName()).append("\n");
   auto cursor = PageCursor(ex, binding);
   if (!cursor.ok()) return cursor.status();
   const std::string after = *cursor;

@@ -244,8 +244,11 @@ Status HandleListUserNotifications(ApiExchange& ex) {
       return Status::InvalidArgument(quay::Subject::kNone, "limit must be a positive integer");
     }
   }
-  const std::string binding =
-      "user-notifications\n" + std::string(ex.UserName()) + "\n" + std::to_string(limit) + "\n";
+  const std::string binding = std::string("user-notifications\n")
+                                  .append(ex.UserName())
+                                  .append("\n")
+                                  .append(std::to_string(limit))
+                                  .append("\n");
   auto after = PageCursor(ex, binding);
   if (!after.ok()) return after.status();
   auto page =

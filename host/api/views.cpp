@@ -26,7 +26,7 @@ const std::string& AvatarHash(std::string_view name) {
 void WriteAvatar(Json& j, std::string_view name, std::string_view kind) {
   const std::string& hash = AvatarHash(name);
   j.Key("avatar").Object().Field("name", name).Field("hash", hash);
-  j.Field("color", "#" + hash.substr(0, 6)).Field("kind", kind).End();
+  j.Field("color", std::string("#").append(hash, 0, 6)).Field("kind", kind).End();
 }
 
 void WriteEntity(Json& j, std::string_view name, std::string_view kind) {

@@ -112,7 +112,7 @@ PathTrie::PathTrie(std::span<const ApiRoute> routes) : root_(std::make_unique<No
     }
     node->terminal = true;
     auto& slot = node->routes[static_cast<size_t>(route.method)];
-    if (slot != nullptr) throw std::logic_error("duplicate route " + std::string(route.path));
+    if (slot != nullptr) throw std::logic_error(std::string("duplicate route ").append(route.path));
     slot = &route;
   }
 }

@@ -44,7 +44,7 @@ struct Actor {
   std::string request_id;  // the host's request id; empty if none
 };
 
-struct AuditEvent {
+struct QUAY_EXPORT AuditEvent {
   int64_t id = 0;    // assigned when written; ignored by Record()
   std::string kind;  // Quay LogEntryKind name, e.g. "push_repo"
   // When it happened. Left at the epoch, Record() uses the injected clock.

@@ -53,7 +53,7 @@ struct Descriptor {
 
 enum class ManifestKind : unsigned char { kImage, kIndex };
 
-struct Manifest {
+struct QUAY_EXPORT Manifest {
   ManifestKind kind = ManifestKind::kImage;
   std::string media_type;             // the effective media type (body's or Content-Type's)
   std::string artifact_type;          // OCI 1.1 artifactType; empty if absent

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "auth/secrets.h"
+#include "core/str_cat.h"
 
 namespace quay::api {
 namespace {
@@ -18,8 +19,8 @@ constexpr size_t kGeneratedBytes = 32;
 constexpr size_t kMaxSecretFileBytes = 4096;
 
 Status FileError(std::string_view what, const std::string& path, int error) {
-  return Status::Unavailable("failed to " + std::string(what) + " the database secret key file " +
-                             path + ": " + std::strerror(error));
+  return Status::Unavailable(core::StrCat(
+      {"failed to ", what, " the database secret key file ", path, ": ", std::strerror(error)}));
 }
 
 class Fd {

@@ -13,6 +13,7 @@
 #include "auth/field_cipher.h"
 #include "auth/secrets.h"
 #include "core/json_text.h"
+#include "core/str_cat.h"
 #include "quay/audit.h"
 
 namespace quay::api {
@@ -49,7 +50,7 @@ Result<db::RepositoryRow> RequireRepository(ServiceState& state, std::string_vie
   if (!row.ok()) return row.status();
   if (!*row) {
     return Status::NotFound(Subject::kRepository,
-                            "repository '" + std::string(name) + "' not found");
+                            core::StrCat({"repository '", name, "' not found"}));
   }
   return std::move(**row);
 }
@@ -554,7 +555,7 @@ class OAuthApplicationsImpl final : public OAuthApplications {
   }
 
   static Status InvalidGrant(std::string_view why) {
-    return Status::InvalidArgument(Subject::kNone, "invalid_grant: " + std::string(why));
+    return Status::InvalidArgument(Subject::kNone, core::StrCat({"invalid_grant: ", why}));
   }
   static Status InvalidClient() { return Status::Unauthenticated("invalid_client"); }
 
@@ -620,7 +621,7 @@ class OAuthApplicationsImpl final : public OAuthApplications {
   }
 
   static std::string AssociatedData(std::string_view client_id) {
-    return "oauth_application:" + std::string(client_id);
+    return core::StrCat({"oauth_application:", client_id});
   }
 
   Result<std::string> Seal(std::string_view client_id, std::string_view secret) {

@@ -15,6 +15,7 @@
 #include "auth/password.h"
 #include "auth/secrets.h"
 #include "core/json_text.h"
+#include "core/str_cat.h"
 #include "db/connection.h"
 #include "db/read_cache.h"
 #include "quay/reference.h"
@@ -489,7 +490,7 @@ class IdentityServiceImpl final : public IdentityService {
     if (!created.ok()) return created.status();
     if (!*created) {
       return Status::Conflict(Subject::kRepository,
-                              "repository '" + std::string(name) + "' already exists");
+                              core::StrCat({"repository '", name, "' already exists"}));
     }
     return GetRepository(name);
   }
@@ -1189,7 +1190,7 @@ class IdentityServiceImpl final : public IdentityService {
     if (!facts.ok()) return facts.status();
     if (!facts->repository_exists) {
       return Status::NotFound(Subject::kRepository,
-                              "repository '" + std::string(repository) + "' not found");
+                              core::StrCat({"repository '", repository, "' not found"}));
     }
     facts->repository_public = false;  // the role from grants, not the public read
     return auth::EffectiveRole(*facts, PolicyOf(state_->options.identity));
@@ -1394,7 +1395,7 @@ class IdentityServiceImpl final : public IdentityService {
     if (!row.ok()) return row.status();
     if (!*row) {
       return Status::NotFound(Subject::kRepository,
-                              "repository '" + std::string(name) + "' not found");
+                              core::StrCat({"repository '", name, "' not found"}));
     }
     return std::move(**row);
   }

@@ -2,6 +2,7 @@
 #include <cctype>
 
 #include "core/json_text.h"
+#include "core/str_cat.h"
 #include "quay/audit.h"
 #include "quay/identity.h"
 
@@ -80,9 +81,10 @@ Result<Visibility> ParseVisibility(std::string_view text) {
 Status ValidateAccountName(std::string_view name) {
   const auto bad = [&] {
     return Status::InvalidArgument(Subject::kName,
-                                   "'" + std::string(name) +
-                                       "' is not a valid name: lower-case letters and digits, "
-                                       "single '.', '_' or '-' between them, 2 to 255 characters");
+                                   core::StrCat({"'", name,
+                                                 "' is not a valid name: lower-case letters and "
+                                                 "digits, single '.', '_' or '-' between them, 2 "
+                                                 "to 255 characters"}));
   };
   if (name.size() < 2 || name.size() > 255) return bad();
   bool after_separator = true;  // a name may not start with a separator

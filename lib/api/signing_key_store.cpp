@@ -2,6 +2,7 @@
 #include "api/signing_key_store.h"
 
 #include "api/database_secret.h"
+#include "core/str_cat.h"
 #include "db/connection.h"
 
 namespace quay::api {
@@ -10,7 +11,7 @@ namespace {
 // What a sealed private key is bound to: its row. A sealed value copied onto
 // another kid does not open.
 std::string AssociatedData(std::string_view kid) {
-  return "signing_key.private_key:" + std::string(kid);
+  return core::StrCat({"signing_key.private_key:", kid});
 }
 
 Status OpenError(auth::FieldCipher::OpenError error, const std::string& kid) {

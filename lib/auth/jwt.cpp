@@ -607,7 +607,12 @@ Result<JwtClaims> VerifyJwt(std::string_view token, const JwtVerifyOptions& opti
   }
   if (options.max_lifetime_seconds > 0) {
     const int64_t start = doc.HasMember("iat") ? claims.issued_at : claims.not_before;
-    if (claims.expires_at - start > options.max_lifetime_seconds) {
+    // exp - start overflows int64 for far-apart times ("iat" -9e18, "exp"
+    // 9e18: signed overflow, found by fuzz/jwt_fuzzer); the difference of two
+    // int64 values always fits in uint64 when exp > start.
+    if (claims.expires_at > start &&
+        static_cast<uint64_t>(claims.expires_at) - static_cast<uint64_t>(start) >
+            static_cast<uint64_t>(options.max_lifetime_seconds)) {
       return Unauthenticated("lifetime too long");
     }
   }

@@ -39,7 +39,7 @@ enum class JwtAlgorithm : unsigned char {
   kES256,  // ECDSA P-256 with SHA-256 (smaller keys, cheaper to sign)
 };
 
-std::string_view JwtAlgorithmName(JwtAlgorithm alg);  // "RS256" / "ES256"
+QUAY_EXPORT std::string_view JwtAlgorithmName(JwtAlgorithm alg);  // "RS256" / "ES256"
 
 // One entry of Docker's "access" claim.
 struct JwtAccess {

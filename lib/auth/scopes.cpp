@@ -1,6 +1,7 @@
 #include <array>
 #include <utility>
 
+#include "core/str_cat.h"
 #include "quay/access.h"
 
 namespace quay {
@@ -40,7 +41,7 @@ Result<ScopeSet> ScopeSet::Parse(std::string_view text) {
       }
     }
     if (!known)
-      return Status::InvalidArgument(Subject::kNone, "unknown scope '" + std::string(word) + "'");
+      return Status::InvalidArgument(Subject::kNone, core::StrCat({"unknown scope '", word, "'"}));
     i = end;
   }
   return out;

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "core/str_cat.h"
 #include "db/connection.h"
 #include "quay/reference.h"
 #include "registry/blob_upload.h"
@@ -17,12 +18,12 @@ namespace quay::registry {
 namespace {
 
 Status UnknownUpload(std::string_view id) {
-  return Status::NotFound(Subject::kUpload, "upload " + std::string(id) + " is unknown");
+  return Status::NotFound(Subject::kUpload, core::StrCat({"upload ", id, " is unknown"}));
 }
 
 Status UnknownRepository(std::string_view repository) {
   return Status::NotFound(Subject::kRepository,
-                          "repository " + std::string(repository) + " is unknown");
+                          core::StrCat({"repository ", repository, " is unknown"}));
 }
 
 // "<repository>\n<tag or digest>": names never contain a newline.
@@ -166,7 +167,7 @@ Result<BlobInfo> RegistryImpl::StatBlob(std::string_view repository, const Diges
   if (!size.ok()) return size.status();
   if (!*size) {
     return Status::NotFound(Subject::kBlob,
-                            "blob " + digest.str() + " is unknown to " + std::string(repository));
+                            core::StrCat({"blob ", digest.str(), " is unknown to ", repository}));
   }
   ctx_->blob_links.Put(key, generation, **size, sizeof(uint64_t));
   return BlobInfo{digest, **size};
@@ -254,7 +255,7 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
   // distribution-spec conformance suite expects such a pull to be a miss.
   if (!ref.ok()) {
     return Status::NotFound(Subject::kManifest,
-                            "manifest " + std::string(reference.substr(0, 128)) + " is unknown");
+                            core::StrCat({"manifest ", reference.substr(0, 128), " is unknown"}));
   }
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   const std::string key = CacheKey(repository, reference);
@@ -351,7 +352,7 @@ Result<BlobInfo> RegistryImpl::MountBlob(std::string_view repository, const Dige
   if (!size.ok()) return size.status();
   if (!*size) {
     return Status::NotFound(Subject::kBlob,
-                            "blob " + digest.str() + " is unknown to " + std::string(from));
+                            core::StrCat({"blob ", digest.str(), " is unknown to ", from}));
   }
   return BlobInfo{digest, **size};
 }

@@ -6,6 +6,7 @@
 
 #include "api/service_state.h"
 #include "core/manifest.h"
+#include "core/str_cat.h"
 #include "db/connection.h"
 #include "quay/reference.h"
 #include "registry/registry_impl.h"
@@ -30,7 +31,7 @@ bool IsIndexMediaType(std::string_view media_type) {
 
 Status UnknownRepository(std::string_view repository) {
   return Status::NotFound(Subject::kRepository,
-                          "repository " + std::string(repository) + " is unknown");
+                          core::StrCat({"repository ", repository, " is unknown"}));
 }
 
 // Appends `text` so that no two different inputs give the same key.

@@ -371,6 +371,25 @@ TEST_CASE("claims with impossible times are rejected even when correctly signed"
                      "wrong issuer"));
 }
 
+TEST_CASE("a lifetime too long to compute is rejected, not overflowed (fuzz/jwt_fuzzer)") {
+  auto signer = NewSigner(JwtAlgorithm::kES256);
+  Keys keys;
+  keys.Add(*signer);
+  JwtVerifyOptions options = Options();
+  options.max_lifetime_seconds = 3600;
+
+  JwtClaims far = SampleClaims();
+  far.issued_at = -9000000000000000000;  // exp - iat does not fit in int64
+  far.not_before = kNow;
+  far.expires_at = 9000000000000000000;
+  CHECK(RejectedWith(VerifyJwt(SignOrDie(*signer, far), options, keys.lookup()),
+                     "lifetime too long"));
+
+  JwtClaims fine = SampleClaims();  // iat kNow, exp kNow + 1h: exactly the limit
+  fine.expires_at = fine.issued_at + 3600;
+  CHECK(VerifyJwt(SignOrDie(*signer, fine), options, keys.lookup()).ok());
+}
+
 TEST_CASE("error messages never echo the token") {
   auto signer = NewSigner(JwtAlgorithm::kRS256);
   Keys keys;
