@@ -577,8 +577,6 @@ TEST_CASE("authorized applications, granted scopes, application tokens") {
   CHECK(apps.RevokeAuthorizedApplication(w.admin, "bob", app->client_id).code() == Code::kNotFound);
 }
 
-}  // namespace quay::testing
-
 TEST_CASE("a repository listing page is one shared object per principal until a write") {
   World w;
   auto& perms = w.id->permissions();
@@ -595,3 +593,5 @@ TEST_CASE("a repository listing page is one shared object per principal until a 
   CHECK((*second)->repositories.size() == 2);
   CHECK((*first)->repositories.size() == 1);
 }
+
+}  // namespace quay::testing

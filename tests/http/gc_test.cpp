@@ -12,17 +12,36 @@
 #include <thread>
 #include <vector>
 
+#include "quay/digest.h"
 #include "quay/options.h"
+#include "quay/registry.h"
 
 namespace {
 
 class Lines final : public quay::Logger {
  public:
   void Log(quay::LogLevel level, std::string_view component, std::string_view message,
-           std::initializer_list<quay::LogField>) override {
+           std::initializer_list<quay::LogField> fields) override {
+    std::string line = std::to_string(static_cast<int>(level));
+    line += ' ';
+    line += component;
+    line += ' ';
+    line += message;
+    std::string with_fields = line;
+    for (const quay::LogField& f : fields) {
+      with_fields += ' ';
+      with_fields += f.key;
+      with_fields += '=';
+      with_fields += f.value;
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(std::to_string(static_cast<int>(level)) + " " + std::string(component) + " " +
-                     std::string(message));
+    lines_.push_back(std::move(line));
+    detailed_.push_back(std::move(with_fields));
+  }
+  // The lines with their fields ("key=value" after the message).
+  std::vector<std::string> detailed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return detailed_;
   }
   std::vector<std::string> lines() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -32,10 +51,11 @@ class Lines final : public quay::Logger {
  private:
   mutable std::mutex mu_;
   std::vector<std::string> lines_;
+  std::vector<std::string> detailed_;
 };
 
-std::unique_ptr<quay::Registry> MemoryRegistry() {
-  auto opened = quay::Registry::Open(quay::Options{});
+std::unique_ptr<quay::Registry> MemoryRegistry(quay::Options options = {}) {
+  auto opened = quay::Registry::Open(options);
   REQUIRE(opened.ok());
   return std::move(opened).value();
 }
@@ -106,4 +126,34 @@ TEST_CASE("PeriodicGc: Stop wakes a long wait at once; zero interval starts noth
     CHECK(gc.runs() == 0);
   }  // the destructor stops
   CHECK(logger.lines().empty());
+}
+
+TEST_CASE("PeriodicGc: what it collects is gone, and its line says so") {
+  // No protection window: a blob nothing references is garbage at once.
+  quay::Options options;
+  options.gc_protection_window = std::chrono::seconds(0);
+  options.tag_recovery_window = std::chrono::seconds(0);
+  auto registry = MemoryRegistry(options);
+  const std::string bytes = "a layer no manifest references";
+  auto upload = registry->StartUpload("lib/app");
+  REQUIRE(upload.ok());
+  REQUIRE((*upload)->Write(bytes.data(), bytes.size()).ok());
+  const quay::Digest digest = quay::Digest::Of(bytes);
+  REQUIRE((*upload)->Commit(digest).ok());
+  REQUIRE(registry->StatBlob("lib/app", digest).ok());
+
+  Lines logger;
+  quayd::PeriodicGc gc(*registry, std::chrono::milliseconds(5), logger);
+  CHECK(WaitFor([&] { return gc.runs() >= 2; }, std::chrono::seconds(10)));
+  gc.Stop();
+  CHECK(registry->StatBlob("lib/app", digest).status().code() == quay::Code::kNotFound);
+  // The link and the file may go in one run or in two.
+  bool unlinked = false, freed = false;
+  for (const std::string& line : logger.detailed()) {
+    if (line.find("collected garbage") == std::string::npos) continue;
+    unlinked |= line.find(" blobs_unlinked=1 ") != std::string::npos;
+    freed |= line.find(" bytes_freed=" + std::to_string(bytes.size()) + " ") != std::string::npos;
+  }
+  CHECK(unlinked);
+  CHECK(freed);
 }
