@@ -1464,7 +1464,6 @@ class IdentityServiceImpl final : public IdentityService {
     return robot.substr(0, robot.find('+'));
   }
 
-  // Robots whose owner is a disabled user stop working with it.
   static Status NoLongerValid() { return Status::Unauthenticated("credential no longer valid"); }
 
   // The token with that uuid as read under the current cache generation
@@ -1487,6 +1486,7 @@ class IdentityServiceImpl final : public IdentityService {
     return row;
   }
 
+  // Robots whose owner is a disabled user stop working with it.
   Status RequireUsableOwner(const db::AccountRow& robot) {
     const auto owner_name = NamespaceOfRobot(robot.name);
     auto owner = state_->identity.FindAccount(owner_name);
