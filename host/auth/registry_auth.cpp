@@ -29,10 +29,12 @@ std::string Rfc3339(int64_t seconds) {
 }
 
 // The principal as the token's `context` claim (Quay puts the entity kind
-// there too). Never a secret: token ids are public ids.
+// and its entity_reference, the account's uuid, there too). Never a secret:
+// token ids and account uuids are public ids.
 std::map<std::string, std::string> ContextOf(const Principal& who) {
   std::map<std::string, std::string> context;
   context["kind"] = std::string(quay::ToString(who.kind));
+  if (!who.account_uuid.empty()) context["entity_reference"] = who.account_uuid;
   if (who.kind == Principal::Kind::kToken) {
     context["token_kind"] = who.token_kind == Principal::TokenKind::kOAuth ? "oauth" : "app";
     context["token_id"] = who.token_id;
@@ -73,6 +75,9 @@ quay::Result<Principal> PrincipalOf(const JwtClaims& claims) {
     return quay::Status::Unauthenticated("invalid token: no subject");
   }
   who.name = claims.subject;
+  // Absent from tokens issued before accounts had uuids: CheckCurrent
+  // refuses those.
+  who.account_uuid = field("entity_reference");
   if (std::string scopes = field("scopes"); !scopes.empty()) {
     quay::Result<quay::ScopeSet> parsed = quay::ScopeSet::Parse(scopes);
     if (!parsed.ok()) return quay::Status::Unauthenticated("invalid token: bad scopes");
@@ -173,22 +178,35 @@ quay::Result<std::shared_ptr<const VerifiedToken>> RegistryAuth::VerifyBearer(
   std::string key(service);
   key += '\n';
   key += token;
+  std::shared_ptr<const VerifiedToken> verified;
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      if (now - leeway < it->second->expires_at) return it->second;
-      cache_.erase(it);
+      if (now - leeway < it->second->expires_at) {
+        verified = it->second;
+      } else {
+        cache_.erase(it);
+      }
     }
   }
-  quay::Result<std::shared_ptr<const VerifiedToken>> verified = Verify(token, service);
-  if (!verified.ok()) return verified;
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (cache_.size() >= kMaxCachedTokens) {
-    std::erase_if(cache_, [&](const auto& kv) { return now - leeway >= kv.second->expires_at; });
-    if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+  if (!verified) {
+    quay::Result<std::shared_ptr<const VerifiedToken>> fresh = Verify(token, service);
+    if (!fresh.ok()) return fresh;
+    verified = std::move(fresh).value();
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() >= kMaxCachedTokens) {
+      std::erase_if(cache_, [&](const auto& kv) { return now - leeway >= kv.second->expires_at; });
+      if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+    }
+    cache_.emplace(std::move(key), verified);
   }
-  cache_.emplace(std::move(key), *verified);
+  // The cache holds the signature check only: whether the account (and the
+  // app or OAuth token) behind the token is still the one it was issued to
+  // is the library's answer now, on every request.
+  if (quay::Status current = identity_.CheckCurrent(verified->principal); !current.ok()) {
+    return current;
+  }
   return verified;
 }
 

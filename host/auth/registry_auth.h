@@ -8,11 +8,15 @@
 // silently, as Quay does; a granted push on a missing repository creates it
 // (IdentityService::EnsureRepository applies CREATE_PRIVATE_REPO_ON_PUSH and
 // the org's prototypes). The token is a JWT (lib/auth/jwt.h) signed with
-// TokenKeys' current key; its `context` claim carries the principal's kind.
+// TokenKeys' current key; its `context` claim carries the principal's kind
+// and `entity_reference`, the account's uuid (Principal::account_uuid).
 //
 // Every other /v2 request: a Bearer token is verified (signature, issuer,
 // audience = the service, time window; verified tokens are cached until
-// they expire), the Principal is rebuilt from its claims, and
+// they expire), the Principal is rebuilt from its claims, the library is
+// asked whether it is still current (Accounts::CheckCurrent, on the cached
+// path too: a deleted, re-created or disabled account, or a revoked app or
+// OAuth token, is refused by the next request), and
 // TokenAuthorizer grants a route's Action only when the token's access
 // covers it AND the library's Authorizer allows it now (so a revoked
 // permission or a disabled user stops working before the token expires).
@@ -141,8 +145,10 @@ class RegistryAuth {
   std::string Challenge(std::string_view host_header, std::string_view repository,
                         quay::Action action) const;
 
-  // Verifies a bearer token for a request to `service`. Unauthenticated on
-  // any failure.
+  // Verifies a bearer token for a request to `service`, and that its
+  // principal is still current (Accounts::CheckCurrent; a token without
+  // entity_reference is not). Unauthenticated on any failure;
+  // Unavailable/Internal when the database cannot answer.
   quay::Result<std::shared_ptr<const VerifiedToken>> VerifyBearer(std::string_view token,
                                                                   std::string_view service);
 

@@ -109,6 +109,13 @@ struct Principal {
   TokenKind token_kind = TokenKind::kNone;
   std::string token_id;
   std::string token_title;
+  // The account's uuid (for kToken: the owning user's), filled by the
+  // Authenticate* calls: an identifier no other account - not even one
+  // re-created under the same name - ever has. A credential that outlives
+  // the login (a registry token) carries it, and Accounts::CheckCurrent
+  // compares it with the account that has the name now. Empty for
+  // anonymous, and for principals built by name (Principal::User).
+  std::string account_uuid;
   // What the credential may do. Passwords, app-specific tokens and robot
   // tokens carry All(); OAuth tokens carry their granted scopes.
   ScopeSet scopes = ScopeSet::All();

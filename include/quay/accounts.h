@@ -114,6 +114,20 @@ class QUAY_EXPORT Accounts {
   // so that no flood of them can push a real account's failures out
   // (login_throttle.h). Database failures are returned and not counted.
   virtual LoginResult Login(const LoginAttempt& attempt, LoginThrottle* throttle) = 0;
+  // Whether a principal that a login produced earlier (and a registry token
+  // carried since) still speaks for the same, usable account. OK when `who`
+  // is anonymous, or when the account named who.name still exists with
+  // uuid who.account_uuid and the kind `who` says (a user for kUser and
+  // kToken, a robot for kRobot), is enabled (a robot's namespace account
+  // too), and - for kToken - the app-specific or OAuth token who.token_id
+  // still exists, belongs to that account and has not expired.
+  // Unauthenticated("credential no longer valid") otherwise, including an
+  // empty who.account_uuid (a credential issued before accounts had one).
+  // Answered from generation-checked caches: a hit costs no query, a
+  // change by this process shows on the next call and one by another
+  // process within the change_epoch poll interval. Unavailable/Internal on
+  // database failure.
+  virtual Status CheckCurrent(const Principal& who) = 0;
   // The superuser flavour of a username under IdentityOptions.
   virtual SuperuserKind SuperuserOf(std::string_view username) const = 0;
 

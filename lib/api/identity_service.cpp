@@ -185,6 +185,7 @@ class IdentityServiceImpl final : public IdentityService {
       return InvalidCredentials();
     }
     Principal p = Principal::User(account->name);
+    p.account_uuid = account->uuid;
     p.superuser = SuperuserOf(p.name);
     return p;
   }
@@ -199,7 +200,9 @@ class IdentityServiceImpl final : public IdentityService {
       return InvalidCredentials();
     }
     if (auto s = RequireUsableOwner(**found); !s.ok()) return s;
-    return Principal::Robot((*found)->name);
+    Principal p = Principal::Robot((*found)->name);
+    p.account_uuid = (*found)->uuid;
+    return p;
   }
 
   Result<Principal> AuthenticateAppToken(std::string_view secret) override {
@@ -213,6 +216,7 @@ class IdentityServiceImpl final : public IdentityService {
     p.token_kind = Principal::TokenKind::kAppSpecific;
     p.token_id = token->uuid;
     p.token_title = token->title;
+    p.account_uuid = token->user_uuid;
     p.superuser = SuperuserOf(p.name);
     return p;
   }
@@ -226,9 +230,38 @@ class IdentityServiceImpl final : public IdentityService {
     p.token_kind = Principal::TokenKind::kOAuth;
     p.token_id = token->uuid;
     p.token_title = token->title;
+    p.account_uuid = token->user_uuid;
     p.scopes = ScopeSet::FromBits(token->scopes);
     if (p.scopes.Has(Scope::kSuperUser)) p.superuser = SuperuserOf(p.name);
     return p;
+  }
+
+  Status CheckCurrent(const Principal& who) override {
+    if (who.anonymous()) return Status::Ok();
+    if (who.account_uuid.empty()) return NoLongerValid();
+    auto found = state_->identity.FindAccount(who.name);
+    if (!found.ok()) return found.status();
+    const db::AccountKind kind =
+        who.kind == Principal::Kind::kRobot ? db::AccountKind::kRobot : db::AccountKind::kUser;
+    if (!*found || (*found)->kind != kind || !(*found)->enabled ||
+        (*found)->uuid != who.account_uuid) {
+      return NoLongerValid();
+    }
+    if (kind == db::AccountKind::kRobot) {
+      if (auto s = RequireUsableOwner(**found); !s.ok()) {
+        return s.code() == Code::kUnauthenticated ? NoLongerValid() : s;
+      }
+    }
+    if (who.kind != Principal::Kind::kToken) return Status::Ok();
+    const bool oauth = who.token_kind == Principal::TokenKind::kOAuth;
+    if (!oauth && who.token_kind != Principal::TokenKind::kAppSpecific) return NoLongerValid();
+    auto token = LiveToken(oauth, who.token_id);
+    if (!token.ok()) return token.status();
+    if (!*token || (*token)->account_id != (*found)->id ||
+        ((*token)->expires_at && *(*token)->expires_at <= state_->NowMicros())) {
+      return NoLongerValid();
+    }
+    return Status::Ok();
   }
 
   SuperuserKind SuperuserOf(std::string_view username) const override {
@@ -1432,6 +1465,28 @@ class IdentityServiceImpl final : public IdentityService {
     return robot.substr(0, robot.find('+'));
   }
 
+  static Status NoLongerValid() { return Status::Unauthenticated("credential no longer valid"); }
+
+  // The token with that uuid as read under the current cache generation
+  // (CheckCurrent runs on every registry request); null when there is none.
+  // Deleting a token, or changing its expiry, advances the generation.
+  Result<std::shared_ptr<const db::TokenRow>> LiveToken(bool oauth, std::string_view uuid) {
+    std::string key;
+    key.reserve(1 + uuid.size());
+    key += oauth ? 'o' : 'a';
+    key += uuid;
+    const uint64_t generation = state_->db->connections().CacheGeneration();
+    if (auto hit = live_tokens_.Get(key, generation)) return *hit;
+    auto found = state_->identity.FindTokenByUuid(oauth, uuid);
+    if (!found.ok()) return found.status();
+    std::shared_ptr<const db::TokenRow> row;
+    if (*found) row = std::make_shared<const db::TokenRow>(std::move(**found));
+    // Misses are cached too: a revoked token's registry tokens keep coming
+    // until they expire, and each would otherwise be a query.
+    live_tokens_.Put(key, generation, row, sizeof(db::TokenRow) + 2 * key.size() + 128);
+    return row;
+  }
+
   // Robots whose owner is a disabled user stop working with it.
   Status RequireUsableOwner(const db::AccountRow& robot) {
     const auto owner_name = NamespaceOfRobot(robot.name);
@@ -1638,6 +1693,8 @@ class IdentityServiceImpl final : public IdentityService {
   db::ReadCache<std::shared_ptr<const RepositoryListingPage>> listing_pages_{4u << 20};
   // Verified tokens by kind and lookup (VerifyToken); ~1 MiB holds thousands.
   db::ReadCache<std::shared_ptr<const db::TokenRow>> verified_tokens_{1u << 20};
+  // Tokens by kind and uuid, found or not (CheckCurrent).
+  db::ReadCache<std::shared_ptr<const db::TokenRow>> live_tokens_{1u << 20};
   std::unique_ptr<Stars> stars_;
   std::unique_ptr<RepositoryNotifications> notifications_;
   std::unique_ptr<OAuthApplications> applications_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <stdexcept>
 
 #include "core/json_text.h"
 #include "db/connection.h"
@@ -48,7 +49,7 @@ int64_t LimitPlusOne(size_t limit) {
 
 #define QUAY_ACCOUNT_COLUMNS                                                        \
   "SELECT id, name, kind, email, password_hash, token_hash, owner_id, description," \
-  " enabled, created_at FROM account "
+  " enabled, created_at, uuid FROM account "
 
 AccountRow ReadAccount(Stmt& q) {
   AccountRow row;
@@ -62,6 +63,7 @@ AccountRow ReadAccount(Stmt& q) {
   row.description = q->getColumn(7).getString();
   row.enabled = q->getColumn(8).getInt() != 0;
   row.created_at = q->getColumn(9).getInt64();
+  if (!q->getColumn(10).isNull()) row.uuid = q->getColumn(10).getString();
   return row;
 }
 
@@ -79,10 +81,13 @@ std::optional<AccountRow> AccountById(Connection& c, int64_t id) {
   return ReadAccount(q);
 }
 
-int64_t InsertAccountRow(Connection& c, const AccountRow& row) {
+// Inserts the row and returns it with its id and its new uuid (drawn here,
+// never taken from `row`: no caller may choose or reuse one).
+AccountRow InsertAccountRow(Connection& c, const AccountRow& row) {
   auto ins = c.Prepare(
       "INSERT INTO account(name, kind, email, password_hash, token_hash, owner_id, description,"
-      " enabled, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      " enabled, created_at, uuid) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(16))))"
+      " RETURNING id, uuid");
   ins->bind(1, row.name);
   ins->bind(2, KindText(row.kind));
   ins->bind(3, row.email);
@@ -100,8 +105,11 @@ int64_t InsertAccountRow(Connection& c, const AccountRow& row) {
   ins->bind(7, row.description);
   ins->bind(8, row.enabled ? 1 : 0);
   ins->bind(9, static_cast<int64_t>(row.created_at));
-  ins->exec();
-  return c.db().getLastInsertRowid();
+  AccountRow out = row;
+  if (!ins->executeStep()) throw std::runtime_error("account insert returned no row");
+  out.id = ins->getColumn(0).getInt64();
+  out.uuid = ins->getColumn(1).getString();
+  return out;
 }
 
 #define QUAY_TEAM_COLUMNS "SELECT id, org_id, name, role, description FROM team "
@@ -118,7 +126,8 @@ TeamRow ReadTeam(Stmt& q) {
 
 TokenRow ReadToken(Stmt& q, bool oauth) {
   // Columns: id, uuid, account_id, user, title/application, scopes,
-  // secret_hash, created_at, expires_at, last_used_at.
+  // secret_hash, created_at, expires_at, last_used_at, application_id,
+  // client_id, the user's account uuid.
   TokenRow row;
   row.id = q->getColumn(0).getInt64();
   row.uuid = q->getColumn(1).getString();
@@ -132,17 +141,18 @@ TokenRow ReadToken(Stmt& q, bool oauth) {
   if (!q->getColumn(9).isNull()) row.last_used_at = q->getColumn(9).getInt64();
   if (!q->getColumn(10).isNull()) row.application_id = q->getColumn(10).getInt64();
   if (!q->getColumn(11).isNull()) row.client_id = q->getColumn(11).getString();
+  if (!q->getColumn(12).isNull()) row.user_uuid = q->getColumn(12).getString();
   return row;
 }
 
-#define QUAY_APP_TOKEN_COLUMNS                                                           \
-  "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at,"  \
-  " t.expires_at, t.last_used_at, NULL, NULL FROM app_token t JOIN account a ON a.id = " \
-  "t.account_id "
-#define QUAY_OAUTH_TOKEN_COLUMNS                                                      \
-  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes,"               \
-  " t.secret_hash, t.created_at, t.expires_at, NULL, t.application_id, app.client_id" \
-  " FROM oauth_token t JOIN account a ON a.id = t.account_id"                         \
+#define QUAY_APP_TOKEN_COLUMNS                                                          \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.title, 0, t.secret_hash, t.created_at," \
+  " t.expires_at, t.last_used_at, NULL, NULL, a.uuid FROM app_token t JOIN account a"   \
+  " ON a.id = t.account_id "
+#define QUAY_OAUTH_TOKEN_COLUMNS                                                       \
+  "SELECT t.id, t.uuid, t.account_id, a.name, t.application, t.scopes,"                \
+  " t.secret_hash, t.created_at, t.expires_at, NULL, t.application_id, app.client_id," \
+  " a.uuid FROM oauth_token t JOIN account a ON a.id = t.account_id"                   \
   " LEFT JOIN oauth_application app ON app.id = t.application_id "
 
 }  // namespace
@@ -157,8 +167,9 @@ Result<std::optional<AccountRow>> IdentityStore::FindAccount(std::string_view na
   if (row.ok() && *row) {
     const AccountRow& a = **row;
     accounts_.Put(name, generation, a,
-                  sizeof(AccountRow) + name.size() + a.name.size() + a.email.size() +
-                      a.password_hash.size() + a.token_hash.size() + a.description.size());
+                  sizeof(AccountRow) + name.size() + a.name.size() + a.uuid.size() +
+                      a.email.size() + a.password_hash.size() + a.token_hash.size() +
+                      a.description.size());
   }
   return row;
 }
@@ -166,8 +177,7 @@ Result<std::optional<AccountRow>> IdentityStore::FindAccount(std::string_view na
 Result<AccountRow> IdentityStore::InsertAccount(const AccountRow& row, const AuditRow& audit) {
   return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
     if (AccountByName(c, row.name)) return Status::Conflict(Subject::kNone, "name already taken");
-    AccountRow out = row;
-    out.id = InsertAccountRow(c, row);
+    AccountRow out = InsertAccountRow(c, row);
     InsertAudit(c, audit);
     return out;
   });
@@ -178,8 +188,7 @@ Result<AccountRow> IdentityStore::InsertOrganization(const AccountRow& org,
                                                      const AuditRow& audit) {
   return WriteOn<AccountRow>(pool_, [&](Connection& c) -> Result<AccountRow> {
     if (AccountByName(c, org.name)) return Status::Conflict(Subject::kNone, "name already taken");
-    AccountRow out = org;
-    out.id = InsertAccountRow(c, org);
+    AccountRow out = InsertAccountRow(c, org);
     auto team = c.Prepare(
         "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, 2, '', ?)");
     team->bind(1, static_cast<int64_t>(out.id));
@@ -925,8 +934,7 @@ Result<AccountRow> IdentityStore::InsertFirstUser(const AccountRow& row, const A
     if (any->executeStep() && any->getColumn(0).getInt() != 0) {
       return Status::Conflict(Subject::kNone, "users already exist");
     }
-    AccountRow out = row;
-    out.id = InsertAccountRow(c, row);
+    AccountRow out = InsertAccountRow(c, row);
     InsertAudit(c, audit);
     return out;
   });

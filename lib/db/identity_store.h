@@ -37,6 +37,9 @@ struct AccountRow {
   std::string description;
   bool enabled = true;
   int64_t created_at = 0;
+  // Schema v9: random, never reused by another account of any name (set by
+  // the insert; empty only in a row read before the migration).
+  std::string uuid;
 };
 
 struct TeamRow {
@@ -85,6 +88,7 @@ struct TokenRow {  // app-specific and OAuth tokens
   std::optional<int64_t> last_used_at;
   std::optional<int64_t> application_id;  // OAuth: the oauth_application row
   std::string client_id;                  // and its client id
+  std::string user_uuid;                  // the owning account's uuid
 };
 
 // Everything the permission decision needs about (account, repository), read

@@ -533,7 +533,23 @@ CREATE TABLE global_message (
 );
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
+// Version 9: accounts get a `uuid` (Quay's User.uuid): 16 random bytes as
+// hex, drawn for every existing row here and for every new row on insert,
+// unique across every account that ever existed (the chance of two draws
+// meeting is 2^-128 per pair). `id` cannot serve: without AUTOINCREMENT
+// SQLite hands a deleted last row's id to the next insert, so an account
+// re-created under a deleted one's name may get its id back. Registry
+// tokens name their account by this value (Accounts::CheckCurrent), so a
+// token outlives neither its account nor its re-creation. The column is
+// nullable only because ALTER TABLE cannot add a NOT NULL column without a
+// constant default; InsertAccountRow always fills it.
+constexpr const char* kV9 = R"sql(
+ALTER TABLE account ADD COLUMN uuid TEXT;
+UPDATE account SET uuid = lower(hex(randomblob(16)));
+CREATE UNIQUE INDEX account_uuid ON account(uuid);
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -858,4 +859,128 @@ TEST_CASE("token auth: X-Forwarded-For from a trusted proxy names the client") {
     CHECK(login("203.0.113.5", kPassword) == 429);
     CHECK(login("203.0.113.6", kPassword) == (trusted ? 200 : 429));
   }
+}
+
+// Issue 11: a registry token names its account by the account's uuid
+// (context.entity_reference), and every request asks the library whether
+// that account - and the app-specific token it came from - is still current.
+TEST_CASE("token auth: a deleted user's token does not serve the user re-created under its name") {
+  AuthServer s;
+  auto& identity = s.server.identity();
+  auto client = s.server.Client();
+  const std::string old_token = AliceWithImage(s, *client);
+  CHECK(std::string(ClaimsOf(old_token)["context"]["entity_reference"].GetString()).size() == 32);
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(old_token));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);  // verified and cached
+
+  // The user goes and a new alice takes the name and the repository.
+  REQUIRE(identity.DeleteUser(TestActor(), "alice").ok());
+  REQUIRE(s.server.registry().DeleteRepository("alice/app").ok());
+  s.AddUser("alice", "An0ther-Pa55word!");
+  std::string new_token = GetToken(*client, {"repository:alice/app:push,pull"},
+                                   BasicAuth("alice", "An0ther-Pa55word!"));
+  REQUIRE(PushImage(*client, "alice/app", new_token) == 201);
+
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(old_token));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  CHECK(ErrorCode(res->body) == "UNAUTHORIZED");
+  res = client->Get("/v2/", Bearer(old_token));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(new_token));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("token auth: a deleted robot's token does not serve the robot re-created as ns+ci") {
+  AuthServer s;
+  auto& identity = s.server.identity();
+  auto client = s.server.Client();
+  AliceWithImage(s, *client);
+  auto robot = identity.CreateRobot(TestActor(), "alice", "ci", "");
+  REQUIRE(robot.ok());
+  REQUIRE(identity
+              .SetPermission(TestActor(), "alice/app", quay::Grantee::Robot("alice+ci"),
+                             quay::RepositoryRole::kRead)
+              .ok());
+  const std::string old_token =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", robot->token));
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(old_token));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+
+  REQUIRE(identity.DeleteRobot(TestActor(), "alice+ci").ok());
+  auto again = identity.CreateRobot(TestActor(), "alice", "ci", "");
+  REQUIRE(again.ok());
+  REQUIRE(identity
+              .SetPermission(TestActor(), "alice/app", quay::Grantee::Robot("alice+ci"),
+                             quay::RepositoryRole::kRead)
+              .ok());
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(old_token));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  std::string new_token =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice+ci", again->token));
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(new_token));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("token auth: revoking an app-specific token stops its registry tokens at once") {
+  AuthServer s;
+  auto& identity = s.server.identity();
+  auto client = s.server.Client();
+  AliceWithImage(s, *client);
+  auto app = identity.CreateAppToken(TestActor(), "alice", "laptop");
+  REQUIRE(app.ok());
+  const std::string token =
+      GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("$app", app->secret));
+  CHECK(std::string(ClaimsOf(token)["context"]["token_id"].GetString()) == app->token.id);
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(token));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+
+  REQUIRE(identity.RevokeAppToken(TestActor(), "alice", app->token.id).ok());
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(token));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  // alice's own password token is untouched.
+  std::string own = GetToken(*client, {"repository:alice/app:pull"}, BasicAuth("alice", kPassword));
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(own));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("token auth: a token without entity_reference (issued before v9) is refused") {
+  AuthServer s;
+  auto client = s.server.Client();
+  AliceWithImage(s, *client);
+  const std::string host = "127.0.0.1:" + std::to_string(s.server.port());
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  quay::auth::JwtClaims claims;
+  claims.issuer = "quay";
+  claims.subject = "alice";
+  claims.audience = host;
+  claims.issued_at = now;
+  claims.not_before = now;
+  claims.expires_at = now + 600;
+  claims.context = {{"kind", "user"}};
+  claims.access.push_back({"repository", "alice/app", {"pull"}});
+  auto legacy = s.server.auth().keys().signer()->Sign(claims);
+  REQUIRE(legacy.ok());
+  auto res = client->Get("/v2/alice/app/manifests/latest", Bearer(*legacy));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  // The same claims with her entity_reference are served: only the
+  // missing claim was refused.
+  claims.context["entity_reference"] = std::string(
+      ClaimsOf(GetToken(*client, {}, BasicAuth("alice", kPassword)))["context"]["entity_reference"]
+          .GetString());
+  auto current = s.server.auth().keys().signer()->Sign(claims);
+  REQUIRE(current.ok());
+  res = client->Get("/v2/alice/app/manifests/latest", Bearer(*current));
+  REQUIRE(res);
+  CHECK(res->status == 200);
 }
