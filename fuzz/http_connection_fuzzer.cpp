@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "host/net/client_socket.h"
 #include "host/net/http_connection.h"
 #include "host/net/request_body.h"
 
@@ -91,9 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ::shutdown(fds[1], SHUT_WR);  // the client has said everything
 
   std::atomic<bool> stopping{false};
-  quayd::HttpConnection connection(fds[0], "127.0.0.1", 4242, Options(), Handlers(), stopping);
-  connection.Serve();
-  ::close(fds[0]);
+  {
+    // The socket owns fds[0]. Serve() returning true means "wait in the head
+    // reader for the next request"; the input has all arrived (and ended),
+    // so serving again reads the rest or the end. Bounded: each round
+    // consumes input or sees its end.
+    quayd::ClientSocket socket(fds[0], "127.0.0.1", 4242, nullptr);
+    for (int round = 0; round < 64; ++round) {
+      if (!quayd::HttpConnection(socket, Options(), Handlers(), stopping).Serve()) break;
+    }
+  }
   ::close(fds[1]);
   return 0;
 }
