@@ -216,9 +216,9 @@ uint64_t AuditLogImpl::PageGeneration(const db::AuditStore& events) const {
   // clock set back only makes pages miss until it catches up).
   const uint64_t sum =
       state_->db->connections().CacheGeneration() + state_->audit.appends() + events.appends();
-  const auto second = std::chrono::duration_cast<std::chrono::seconds>(
-                          state_->clock->Now().time_since_epoch())
-                          .count();
+  const auto second =
+      std::chrono::duration_cast<std::chrono::seconds>(state_->clock->Now().time_since_epoch())
+          .count();
   constexpr uint64_t kSumBits = 40;
   return (static_cast<uint64_t>(second) << kSumBits) | (sum & ((uint64_t{1} << kSumBits) - 1));
 }
