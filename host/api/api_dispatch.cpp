@@ -66,10 +66,16 @@ Status ApiDispatcher::Authenticate(ApiExchange& ex) {
   std::optional<Session> session = ex.svc.sessions.Decode(cookie, ex.Now());
   if (!session) return Status::Ok();  // a stale or forged cookie counts for nothing
   if (!session->user.empty()) {
-    quay::Result<quay::User> user = ex.svc.identity.GetUser(session->user);
-    if (!user.ok() || !user->enabled) return Status::Ok();
-    ex.principal = quay::Principal::User(session->user);
-    ex.principal.superuser = ex.svc.identity.SuperuserOf(session->user);
+    // The session speaks for the account it was started for: a deleted or
+    // disabled user's cookie, or one whose name now belongs to a re-created
+    // account, counts for nothing (answered from the identity caches).
+    quay::Principal who = quay::Principal::User(session->user);
+    who.account_uuid = session->account_uuid;
+    if (Status current = ex.svc.identity.CheckCurrent(who); !current.ok()) {
+      return current.code() == quay::Code::kUnauthenticated ? Status::Ok() : current;
+    }
+    who.superuser = ex.svc.identity.SuperuserOf(session->user);
+    ex.principal = std::move(who);
   }
   // Quay's CSRF rule: a write authenticated by the cookie carries the
   // session's token in X-CSRF-Token (or the _csrf_token form field).

@@ -121,7 +121,7 @@ quay::Status HandleCsrfToken(ApiExchange& ex) {
   if (ex.session) {
     session = *ex.session;
   } else {
-    session = ex.svc.sessions.Start({}, ex.Now());
+    session = ex.svc.sessions.Start({}, {}, ex.Now());
     ex.res.set_header("Set-Cookie",
                       ex.svc.sessions.SetCookie(session, ex.svc.options.url_scheme == "https"));
   }

@@ -37,8 +37,9 @@ void WriteUserNotification(Json& j, const quay::UserNotification& n) {
   j.Key("metadata").Raw(n.metadata_json).Field("dismissed", n.dismissed).End();
 }
 
-void StartSession(ApiExchange& ex, const std::string& user) {
-  Session session = ex.svc.sessions.Start(user, ex.Now());
+// The session names the user and its account's uuid (see SessionCodec).
+void StartSession(ApiExchange& ex, const std::string& user, const std::string& account_uuid) {
+  Session session = ex.svc.sessions.Start(user, account_uuid, ex.Now());
   ex.res.set_header("Set-Cookie",
                     ex.svc.sessions.SetCookie(session, ex.svc.options.url_scheme == "https"));
   ex.res.set_header("X-Next-CSRF-Token", session.csrf_token);
@@ -78,7 +79,7 @@ Status HandleSignin(ApiExchange& ex) {
     Reply(ex.res, 403, j);
     return Status::Ok();
   }
-  StartSession(ex, *username);
+  StartSession(ex, login.principal->name, login.principal->account_uuid);
   Json j;
   j.Object().Field("success", true).End();
   Reply(ex.res, 200, j);
@@ -108,7 +109,7 @@ Status HandleVerifyUser(ApiExchange& ex) {
     Reply(ex.res, 403, j);
     return Status::Ok();
   }
-  StartSession(ex, username);
+  StartSession(ex, username, who->account_uuid);
   Json j;
   j.Object().Field("success", true).End();
   Reply(ex.res, 200, j);
@@ -176,7 +177,7 @@ Status HandleCreateUser(ApiExchange& ex) {
   quay::Result<quay::User> user =
       ex.svc.identity.CreateUser(ex.actor(), *username, email, *password);
   if (!user.ok()) return user.status();
-  StartSession(ex, user->name);
+  StartSession(ex, user->name, user->id);
   Json j;
   j.Object().Field("awaiting_verification", false).End();
   Reply(ex.res, 200, j);

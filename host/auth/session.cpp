@@ -83,8 +83,9 @@ std::string SessionCodec::Sign(std::string_view payload) const {
 }
 
 std::string SessionCodec::Encode(const Session& s) const {
-  std::string payload = Base64Url(s.user + '\n' + std::to_string(s.login_time) + '\n' +
-                                  s.csrf_token + '\n' + std::to_string(s.expires_at));
+  std::string payload =
+      Base64Url(s.user + '\n' + s.account_uuid + '\n' + std::to_string(s.login_time) + '\n' +
+                s.csrf_token + '\n' + std::to_string(s.expires_at));
   return payload + '.' + Sign(payload);
 }
 
@@ -98,23 +99,28 @@ std::optional<Session> SessionCodec::Decode(std::string_view cookie, int64_t now
   std::vector<std::string> parts;
   std::stringstream in(*text);
   for (std::string part; std::getline(in, part, '\n');) parts.push_back(part);
-  if (parts.size() != 4) return std::nullopt;
+  // Five fields; a four-field cookie predates the account uuid and is
+  // refused (its user signs in again).
+  if (parts.size() != 5) return std::nullopt;
   Session s;
   s.user = parts[0];
+  s.account_uuid = parts[1];
   try {
-    s.login_time = std::stoll(parts[1]);
-    s.expires_at = std::stoll(parts[3]);
+    s.login_time = std::stoll(parts[2]);
+    s.expires_at = std::stoll(parts[4]);
   } catch (...) {
     return std::nullopt;
   }
-  s.csrf_token = parts[2];
+  s.csrf_token = parts[3];
   if (s.expires_at <= now || s.csrf_token.empty()) return std::nullopt;
+  if (s.user.empty() != s.account_uuid.empty()) return std::nullopt;
   return s;
 }
 
-Session SessionCodec::Start(std::string user, int64_t now) const {
+Session SessionCodec::Start(std::string user, std::string account_uuid, int64_t now) const {
   Session s;
   s.user = std::move(user);
+  s.account_uuid = std::move(account_uuid);
   s.login_time = now;
   s.csrf_token = RandomToken();
   s.expires_at = now + lifetime_.count();

@@ -41,6 +41,9 @@ QUAY_EXPORT Status ValidateAccountName(std::string_view name);
 
 struct User {
   std::string name;
+  // The account's uuid: never had by another account, even one re-created
+  // under the same name (a browser session is bound to it).
+  std::string id;
   std::string email;
   bool enabled = true;
   Clock::TimePoint created_at{};

@@ -1639,6 +1639,7 @@ class IdentityServiceImpl final : public IdentityService {
   User UserFrom(const db::AccountRow& row) const {
     User u;
     u.name = row.name;
+    u.id = row.uuid;
     u.email = row.email;
     u.enabled = row.enabled;
     u.created_at = FromMicros(row.created_at);

@@ -183,3 +183,28 @@ TEST_CASE("api sessions: with PREFERRED_URL_SCHEME https the cookie is Secure") 
                              R"({"username":"bob","password":")" + std::string(kPassword) + "\"}");
   CHECK(p.Header("Set-Cookie").find("Secure") == std::string::npos);
 }
+
+TEST_CASE("api sessions: a session is bound to its account, not to the name") {
+  ApiServer s;
+  const Login login = SignIn(s, "bob");
+  REQUIRE(s.Call("GET", "/api/v1/user/", "", WithCookie(login)).Str("username") == "bob");
+  // Disabled: the cookie counts for nothing; enabled again: it works again.
+  REQUIRE(s.id().SetUserEnabled(ApiServer::ActorFor("sue"), "bob", false).ok());
+  CHECK(s.Call("GET", "/api/v1/user/", "", WithCookie(login)).json["anonymous"].IsTrue());
+  REQUIRE(s.id().SetUserEnabled(ApiServer::ActorFor("sue"), "bob", true).ok());
+  CHECK(s.Call("GET", "/api/v1/user/", "", WithCookie(login)).Str("username") == "bob");
+
+  // Deleted and re-created under the same name: the old cookie is anonymous
+  // (reads and writes), a new signin works.
+  REQUIRE(s.id().DeleteUser(ApiServer::ActorFor("sue"), "bob").ok());
+  REQUIRE(s.id().CreateUser(ApiServer::ActorFor("sue"), "bob", "bob2@example.com", kPassword).ok());
+  const Reply me = s.Call("GET", "/api/v1/user/", "", WithCookie(login));
+  INFO(me);
+  CHECK(me.json["anonymous"].IsTrue());
+  CHECK(s.Call("GET", "/api/v1/user/robots", "", WithCookie(login)).status == 401);
+  CHECK(s.Call("PUT", "/api/v1/user/robots/inherited", "{}", WithCookie(login, true)).status ==
+        401);
+  CHECK(!s.id().GetRobot("bob+inherited").ok());
+  const Login fresh = SignIn(s, "bob");
+  CHECK(s.Call("GET", "/api/v1/user/", "", WithCookie(fresh)).Str("username") == "bob");
+}
