@@ -198,17 +198,16 @@ std::error_code CreatePrivateDirectories(const std::filesystem::path& dir) {
 int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* err) {
   const std::string_view verb = AdminCommandName(flags.verb);
   ServeFlags settings;
-  if (!flags.config_path.empty()) {
-    std::vector<std::string> warnings;  // serve reports them; not our business
-    quay::Status loaded = ApplyConfigFile(flags.config_path, settings, warnings);
-    if (!loaded.ok()) {
+  {
+    // The same file and QUAYD_* variables as serve; serve reports warnings.
+    const LoadedConfig loaded = LoadConfig(flags.config_path, QuaydEnvironment(environ), settings);
+    if (!loaded.problems.empty()) {
       std::fprintf(err, "quayd %.*s: invalid configuration: %s\n", static_cast<int>(verb.size()),
-                   verb.data(), loaded.message().c_str());
+                   verb.data(), loaded.problems.front().c_str());
       return 2;
     }
   }
-  const std::string data_dir =
-      flags.data_dir_given || flags.config_path.empty() ? flags.data_dir : settings.data_dir;
+  const std::string data_dir = flags.data_dir_given ? flags.data_dir : settings.data_dir;
   std::error_code ec = CreatePrivateDirectories(data_dir);
   if (ec) {
     std::fprintf(err, "quayd %.*s: cannot create %s: %s\n", static_cast<int>(verb.size()),

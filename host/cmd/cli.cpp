@@ -40,12 +40,15 @@ std::string_view Usage() {
          "             (default role member)\n"
          "             team role ORG TEAM member|creator|admin\n"
          "             team member ORG TEAM USER|ORG+ROBOT: add a member to a team\n"
+         "  config     validate FILE: list every problem of a configuration file (and\n"
+         "             of the QUAYD_* variables) by key; exit 1 if there is any\n"
          "  version    print the version\n"
          "\n"
          "serve options:\n"
          "  --config FILE          YAML settings (Quay key names: SERVER_HOSTNAME,\n"
          "                         SUPER_USERS, FEATURE_ANONYMOUS_ACCESS, ...; see\n"
-         "                         README); flags given here win over the file\n"
+         "                         README); QUAYD_<KEY> variables win over the file,\n"
+         "                         flags given here win over both\n"
          "  --listen HOST:PORT     address to listen on (default 127.0.0.1:5000; port 0\n"
          "                         picks a free port)\n"
          "  --data-dir DIR         registry data folder (default ./quay-data)\n"
@@ -277,6 +280,14 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
   if (verb == "--help" || verb == "-h" || verb == "help") return command;
   if (verb == "version" || verb == "--version") {
     command.kind = Command::Kind::kVersion;
+    return command;
+  }
+  if (verb == "config") {
+    if (args.size() != 3 || args[1] != "validate" || args[2].empty()) {
+      return Misuse("usage: quayd config validate FILE");
+    }
+    command.kind = Command::Kind::kConfigValidate;
+    command.config_path = std::string(args[2]);
     return command;
   }
   if (IsAdminNoun(verb)) return ParseAdmin(args);

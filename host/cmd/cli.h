@@ -16,11 +16,13 @@
 //   quayd org team role ORG TEAM member|creator|admin
 //   quayd org team member ORG TEAM USER|ORG+ROBOT
 //         (the admin commands take --data-dir DIR and/or --config FILE)
+//   quayd config validate FILE   every problem by key; exit 1 if any
 //   quayd version
 //   quayd --help
 //
 // Settings come from defaults, then the --config file (config_file.h), then
-// the flags: a flag given on the command line wins over the file.
+// the QUAYD_* environment variables, then the flags: a flag given on the
+// command line wins over both.
 #pragma once
 
 #include <chrono>
@@ -115,11 +117,12 @@ struct AdminFlags {
 };
 
 struct Command {
-  enum class Kind : unsigned char { kHelp, kVersion, kServe, kGc, kAdmin };
+  enum class Kind : unsigned char { kHelp, kVersion, kServe, kGc, kAdmin, kConfigValidate };
   Kind kind = Kind::kHelp;
-  ServeFlags serve;  // kServe
-  GcFlags gc;        // kGc
-  AdminFlags admin;  // kAdmin
+  std::string config_path;  // kConfigValidate: the file
+  ServeFlags serve;         // kServe
+  GcFlags gc;               // kGc
+  AdminFlags admin;         // kAdmin
 };
 
 // Parses argv[1..]; `serve_base` holds what the serve flags start from (the

@@ -1,11 +1,13 @@
 #include "host/cmd/config_file.h"
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 #include <strings.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "host/auth/auth_parsing.h"
@@ -91,6 +93,9 @@ using Apply = quay::Status (*)(const YAML::Node&, ServeFlags&);
 struct Key {
   std::string_view name;
   Apply apply;
+  // A secret's value never reaches a log line, and the configuration
+  // digest sees only whether it is set.
+  bool secret = false;
 };
 
 const Key kKeys[] = {
@@ -158,7 +163,8 @@ const Key kKeys[] = {
          return Bad("expected a non-empty string");
        }
        return quay::Status::Ok();
-     }},
+     },
+     true},
     {"FEATURE_USER_CREATION",
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kUserCreation)]);
@@ -210,7 +216,8 @@ const Key kKeys[] = {
          return Bad("expected a string of at least 32 characters");
        }
        return quay::Status::Ok();
-     }},
+     },
+     true},
     {"APP_SPECIFIC_TOKEN_EXPIRATION",
      [](const YAML::Node& n, ServeFlags& f) {
        if (n.IsNull()) {
@@ -355,51 +362,188 @@ std::optional<seconds> ParseDuration(std::string_view text) {
   return seconds(static_cast<int64_t>(*n) * unit);
 }
 
-quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
-                             std::vector<std::string>& warnings) {
-  YAML::Node root;
+namespace {
+
+const Key* FindKey(std::string_view name) {
+  for (const Key& k : kKeys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+// Parses a YAML document: the root, or nullopt with the problem in `problem`.
+std::optional<YAML::Node> ParseYaml(std::string_view text, std::string& problem) {
   try {
-    root = YAML::Load(std::string(yaml));
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     // The parser's message names a line and column, never a value.
-    return Bad(
-        fmt::format("not valid YAML (line {}, column {})", e.mark.line + 1, e.mark.column + 1));
+    problem =
+        fmt::format("not valid YAML (line {}, column {})", e.mark.line + 1, e.mark.column + 1);
+    return std::nullopt;
   }
-  if (root.IsNull()) return quay::Status::Ok();  // an empty file
-  if (!root.IsMap()) return Bad("the configuration must be a mapping of keys to values");
+}
 
-  ServeFlags updated = flags;
+// Applies every entry of the mapping `root` over `flags`, each key through
+// its reader. Every invalid value is one problem, "KEY: what is wrong";
+// unknown keys are warnings. Applied keys land in `effective` (for the digest).
+void ApplyMapping(const YAML::Node& root, ServeFlags& flags, std::vector<std::string>& warnings,
+                  std::vector<std::string>& problems, std::map<std::string, YAML::Node>* effective,
+                  std::string_view source_for_unknown) {
   try {
     for (const auto& entry : root) {
-      if (!entry.first.IsScalar()) return Bad("keys must be strings");
-      const std::string& name = entry.first.Scalar();
-      const Key* key = nullptr;
-      for (const Key& k : kKeys) {
-        if (k.name == name) key = &k;
-      }
-      if (key == nullptr) {
-        warnings.push_back(fmt::format("unknown configuration key {} ignored", name.substr(0, 64)));
+      if (!entry.first.IsScalar()) {
+        problems.push_back("keys must be strings");
         continue;
       }
-      if (quay::Status s = key->apply(entry.second, updated); !s.ok()) {
-        return Bad(fmt::format("{}: {}", name, s.message()));
+      const std::string& name = entry.first.Scalar();
+      const Key* key = FindKey(name);
+      if (key == nullptr) {
+        warnings.push_back(fmt::format("unknown configuration key {}{} ignored", source_for_unknown,
+                                       name.substr(0, 64)));
+        continue;
       }
+      if (quay::Status s = key->apply(entry.second, flags); !s.ok()) {
+        problems.push_back(fmt::format("{}: {}", name, s.message()));
+        continue;
+      }
+      if (effective) (*effective)[name] = entry.second;
     }
   } catch (const YAML::Exception& e) {
-    return Bad(fmt::format("unreadable configuration (line {})", e.mark.line + 1));
+    problems.push_back(fmt::format("unreadable configuration (line {})", e.mark.line + 1));
   }
+}
+
+std::string Joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!out.empty()) out += "; ";
+    out += p;
+  }
+  return out;
+}
+
+// Reads a whole file; nullopt when it cannot be read.
+std::optional<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return text.str();
+}
+
+// The digest of the applied keys: "sha256:" + hex of SHA-256 over
+// "KEY=<value as flow YAML>\n" lines in key order, a secret's value replaced
+// by "(set)" so that the digest cannot be used to guess it.
+std::string DigestOf(const std::map<std::string, YAML::Node>& effective) {
+  std::string text;
+  for (const auto& [name, value] : effective) {
+    const Key* key = FindKey(name);
+    text += name;
+    text += '=';
+    if (key != nullptr && key->secret) {
+      text += "(set)";
+    } else {
+      YAML::Emitter out;
+      out << YAML::Flow << value;
+      text += out.c_str();
+    }
+    text += '\n';
+  }
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  std::string hex = "sha256:";
+  for (unsigned char b : md) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+}  // namespace
+
+quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
+                             std::vector<std::string>& warnings) {
+  std::string problem;
+  std::optional<YAML::Node> root = ParseYaml(yaml, problem);
+  if (!root) return Bad(problem);
+  if (root->IsNull()) return quay::Status::Ok();  // an empty file
+  if (!root->IsMap()) return Bad("the configuration must be a mapping of keys to values");
+  ServeFlags updated = flags;
+  std::vector<std::string> problems;
+  ApplyMapping(*root, updated, warnings, problems, nullptr, "");
+  if (!problems.empty()) return Bad(Joined(problems));
   flags = std::move(updated);
   return quay::Status::Ok();
 }
 
+std::vector<std::pair<std::string, std::string>> QuaydEnvironment(char** envp) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || !entry.starts_with(kEnvironmentPrefix)) continue;
+    out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::optional<std::string_view> KeyForVariable(std::string_view variable) {
+  if (!variable.starts_with(kEnvironmentPrefix)) return std::nullopt;
+  variable.remove_prefix(kEnvironmentPrefix.size());
+  for (const Key& k : kKeys) {
+    if (IEquals(k.name, variable)) return k.name;
+  }
+  return std::nullopt;
+}
+
+LoadedConfig LoadConfig(const std::string& path, const ConfigEnvironment& environment,
+                        ServeFlags& flags) {
+  LoadedConfig loaded;
+  ServeFlags updated = flags;
+  std::map<std::string, YAML::Node> effective;
+  if (!path.empty()) {
+    std::optional<std::string> text = ReadWholeFile(path);
+    std::string problem;
+    std::optional<YAML::Node> root = text ? ParseYaml(*text, problem) : std::nullopt;
+    if (!text) {
+      loaded.problems.push_back(fmt::format("{}: cannot be read", path));
+    } else if (!root) {
+      loaded.problems.push_back(fmt::format("{}: {}", path, problem));
+    } else if (!root->IsNull() && !root->IsMap()) {
+      loaded.problems.push_back(
+          fmt::format("{}: the configuration must be a mapping of keys to values", path));
+    } else if (root->IsMap()) {
+      ApplyMapping(*root, updated, loaded.warnings, loaded.problems, &effective, "");
+    }
+  }
+  // QUAYD_<KEY>=<YAML value>, over the file. A variable's value is parsed
+  // as YAML so that lists ("[alice, bob]") and booleans read as in the file.
+  YAML::Node from_env(YAML::NodeType::Map);
+  for (const auto& [variable, value] : environment) {
+    std::optional<std::string_view> key = KeyForVariable(variable);
+    if (!key) {
+      loaded.warnings.push_back(
+          fmt::format("unknown configuration variable {} ignored", variable.substr(0, 64)));
+      continue;
+    }
+    std::string problem;
+    std::optional<YAML::Node> parsed = ParseYaml(value, problem);
+    if (!parsed) {
+      loaded.problems.push_back(fmt::format("{} ({}): {}", *key, variable, problem));
+      continue;
+    }
+    from_env[std::string(*key)] = *parsed;
+  }
+  ApplyMapping(from_env, updated, loaded.warnings, loaded.problems, &effective, "");
+  loaded.keys = effective.size();
+  loaded.digest = DigestOf(effective);
+  if (loaded.problems.empty()) flags = std::move(updated);
+  return loaded;
+}
+
 quay::Status ApplyConfigFile(const std::string& path, ServeFlags& flags,
                              std::vector<std::string>& warnings) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Bad(fmt::format("{}: cannot be read", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Bad(fmt::format("{}: cannot be read", path));
-  quay::Status applied = ApplyConfigText(text.str(), flags, warnings);
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text) return Bad(fmt::format("{}: cannot be read", path));
+  quay::Status applied = ApplyConfigText(*text, flags, warnings);
   if (!applied.ok()) return Bad(fmt::format("{}: {}", path, applied.message()));
   return applied;
 }

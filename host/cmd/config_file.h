@@ -33,15 +33,24 @@
 // ("90", "15m", "2w"). Booleans are YAML booleans or the strings
 // "true"/"false" (Quay accepts those too).
 //
-// Unknown keys are reported as warnings (Quay configs carry many keys quayd
-// has no use for). A known key with an invalid value is an error naming the
-// key; quayd then refuses to start. The file's values never reach a log line.
+// Every key can also be set from the environment: QUAYD_ + the key's name in
+// upper case (QUAYD_SERVER_HOSTNAME, QUAYD_LISTEN, QUAYD_DATA_DIR), the value
+// read as YAML (QUAYD_SUPER_USERS='[alice, bob]', QUAYD_FSYNC=false). The
+// environment wins over the file; flags win over both.
+//
+// Unknown keys (and unknown QUAYD_ variables) are reported as warnings (Quay
+// configs carry many keys quayd has no use for). A known key with an invalid
+// value is an error naming the key; quayd then refuses to start, and
+// `quayd config validate FILE` lists every such problem. The values never
+// reach a log line; the effective configuration's digest does (secrets
+// counted only as set).
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "host/cmd/cli.h"
@@ -51,9 +60,33 @@ namespace quayd {
 
 // Applies the settings of `yaml` (the file's text) over `flags`. Appends one
 // message per unknown key to `warnings`. InvalidArgument
-// ("<KEY>: <what is wrong>") for a malformed document or value.
+// ("<KEY>: <what is wrong>", several joined by "; ") for a malformed
+// document or value; then `flags` is unchanged.
 quay::Status ApplyConfigText(std::string_view yaml, ServeFlags& flags,
                              std::vector<std::string>& warnings);
+
+// The QUAYD_* variables of an environment block (environ).
+using ConfigEnvironment = std::vector<std::pair<std::string, std::string>>;
+inline constexpr std::string_view kEnvironmentPrefix = "QUAYD_";
+ConfigEnvironment QuaydEnvironment(char** envp);
+// The configuration key a QUAYD_ variable sets (its name compared without
+// case), or nullopt.
+std::optional<std::string_view> KeyForVariable(std::string_view variable);
+
+struct LoadedConfig {
+  std::vector<std::string> warnings;  // unknown keys and variables
+  std::vector<std::string> problems;  // "KEY: what is wrong", one per invalid value
+  // "sha256:<hex>" over the keys applied from the file and the environment
+  // (secrets only as "set"): two instances with the same digest run the
+  // same configuration.
+  std::string digest;
+  size_t keys = 0;  // keys applied
+};
+
+// The file at `path` (empty: none), then `environment`'s QUAYD_ variables,
+// over `flags`; `flags` changes only when there is no problem.
+LoadedConfig LoadConfig(const std::string& path, const ConfigEnvironment& environment,
+                        ServeFlags& flags);
 
 // Reads `path` and applies it. InvalidArgument when it cannot be read,
 // prefixed with the path.

@@ -5,6 +5,7 @@
 // user/robot/token/repo commands administer accounts (host/cmd/admin.h).
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -49,12 +50,18 @@ rlim_t RaiseOpenFileLimit() {
   return limit.rlim_cur;
 }
 
-int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config_warnings) {
+int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_loaded) {
   auto logger = std::make_shared<quayd::StructuredLogger>(flags.log_level, flags.log_format);
-  for (const std::string& warning : config_warnings) {
+  for (const std::string& warning : config_loaded.warnings) {
     logger->Log(quay::LogLevel::kWarn, "config", "unknown configuration key",
                 {{"file", flags.config_path}, {"detail", warning}});
   }
+  // Which configuration this instance runs, without a value: instances
+  // behind one balancer should log the same digest.
+  logger->Log(quay::LogLevel::kInfo, "config", "configuration loaded",
+              {{"file", flags.config_path.empty() ? std::string("(none)") : flags.config_path},
+               {"keys", std::to_string(config_loaded.keys)},
+               {"digest", config_loaded.digest}});
 
   // Before any thread exists, so every thread inherits the blocked mask and
   // SIGINT/SIGTERM reach only the watcher.
@@ -179,6 +186,27 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   return 0;
 }
 
+// `quayd config validate FILE`: every problem of FILE (and of the QUAYD_*
+// variables) on stderr, one per line by key; exit 1 if there is any, else
+// "FILE: valid" and the digest on stdout. Unknown keys are listed as warnings.
+int ValidateConfig(const std::string& path) {
+  quayd::ServeFlags flags;
+  const quayd::LoadedConfig loaded =
+      quayd::LoadConfig(path, quayd::QuaydEnvironment(environ), flags);
+  for (const std::string& warning : loaded.warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
+  for (const std::string& problem : loaded.problems) {
+    std::fprintf(stderr, "error: %s\n", problem.c_str());
+  }
+  if (!loaded.problems.empty()) {
+    std::fprintf(stderr, "%s: %zu problem(s)\n", path.c_str(), loaded.problems.size());
+    return 1;
+  }
+  std::printf("%s: valid (%zu keys, %s)\n", path.c_str(), loaded.keys, loaded.digest.c_str());
+  return 0;
+}
+
 // One collection; the report on stdout as one line. Errors on stderr, exit 1.
 int CollectGarbage(const quayd::GcFlags& flags) {
   // Registry::Open creates a missing folder; a mistyped path must not.
@@ -233,17 +261,22 @@ int main(int argc, char** argv) {
                  static_cast<int>(quayd::Usage().size()), quayd::Usage().data());
     return 2;
   }
-  // Defaults, then the config file, then the flags: parse again over the file.
-  std::vector<std::string> config_warnings;
-  if (command->kind == quayd::Command::Kind::kServe && !command->serve.config_path.empty()) {
-    quayd::ServeFlags from_file;
-    quay::Status loaded =
-        quayd::ApplyConfigFile(command->serve.config_path, from_file, config_warnings);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "quayd: invalid configuration: %s\n", loaded.message().c_str());
+  if (command->kind == quayd::Command::Kind::kConfigValidate) {
+    return ValidateConfig(command->config_path);
+  }
+  // Defaults, then the config file, then QUAYD_* variables, then the flags:
+  // parse again over what the file and the environment set.
+  quayd::LoadedConfig config;
+  if (command->kind == quayd::Command::Kind::kServe) {
+    quayd::ServeFlags base;
+    config = quayd::LoadConfig(command->serve.config_path, quayd::QuaydEnvironment(environ), base);
+    if (!config.problems.empty()) {
+      for (const std::string& problem : config.problems) {
+        std::fprintf(stderr, "quayd: invalid configuration: %s\n", problem.c_str());
+      }
       return 2;
     }
-    command = quayd::ParseCommandLine(args, from_file);
+    command = quayd::ParseCommandLine(args, base);
     if (!command.ok()) return 2;  // parsed once already
   }
   switch (command->kind) {
@@ -254,11 +287,13 @@ int main(int argc, char** argv) {
       std::printf("quayd %s\n", QUAYD_VERSION);
       return 0;
     case quayd::Command::Kind::kServe:
-      return Serve(command->serve, config_warnings);
+      return Serve(command->serve, config);
     case quayd::Command::Kind::kGc:
       return CollectGarbage(command->gc);
     case quayd::Command::Kind::kAdmin:
       return quayd::RunAdmin(command->admin);
+    case quayd::Command::Kind::kConfigValidate:
+      return ValidateConfig(command->config_path);  // answered above
   }
   return 2;
 }

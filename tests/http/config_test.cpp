@@ -570,3 +570,115 @@ TEST_CASE("config: TRUSTED_PROXIES and --trusted-proxy (flags replace the file's
   CHECK_FALSE(ParseCommandLine({"serve", "--trusted-proxy", "localhost"}).ok());
   CHECK_FALSE(ParseCommandLine({"serve", "--trusted-proxy"}).ok());
 }
+
+// Issue 13: every key from the environment (QUAYD_<KEY>, YAML values), over
+// the file; every problem listed by key; a digest of the effective
+// configuration that hides secrets.
+TEST_CASE("config: QUAYD_ variables set every key, over the file") {
+  quayd::testing::TempDir dir;
+  const std::string path = dir.path() + "/config.yaml";
+  {
+    std::ofstream out(path);
+    out << "threads: 12\nSERVER_HOSTNAME: file.example\nfsync: true\n";
+  }
+  const ConfigEnvironment env = {{"QUAYD_SERVER_HOSTNAME", "env.example"},
+                                 {"QUAYD_SUPER_USERS", "[alice, bob]"},
+                                 {"QUAYD_FSYNC", "false"},
+                                 {"QUAYD_LISTEN", "127.0.0.1:6100"},
+                                 {"QUAYD_gc_interval", "15m"},
+                                 {"QUAYD_NOT_A_KEY", "1"}};
+  ServeFlags f;
+  LoadedConfig loaded = LoadConfig(path, env, f);
+  INFO(loaded.problems.size());
+  REQUIRE(loaded.problems.empty());
+  CHECK(f.threads == 12);                          // file
+  CHECK(f.auth.server_hostname == "env.example");  // environment wins
+  CHECK(f.identity.super_users == std::vector<std::string>{"alice", "bob"});
+  CHECK_FALSE(f.fsync);
+  CHECK(f.port == 6100);
+  CHECK(f.gc_interval == seconds(900));
+  REQUIRE(loaded.warnings.size() == 1);
+  CHECK(loaded.warnings[0].find("QUAYD_NOT_A_KEY") != std::string::npos);
+  CHECK(loaded.keys == 6);  // threads, SERVER_HOSTNAME, fsync, SUPER_USERS, listen, gc_interval
+  CHECK(KeyForVariable("QUAYD_data_dir") == std::optional<std::string_view>("data_dir"));
+  CHECK(KeyForVariable("QUAYD_FEATURE_ANONYMOUS_ACCESS") ==
+        std::optional<std::string_view>("FEATURE_ANONYMOUS_ACCESS"));
+  CHECK_FALSE(KeyForVariable("QUAY_LISTEN"));
+
+  // Flags still win over both.
+  auto command = ParseCommandLine({"serve", "--listen", "127.0.0.1:6200"}, f);
+  REQUIRE(command.ok());
+  CHECK(command->serve.port == 6200);
+  CHECK(command->serve.auth.server_hostname == "env.example");
+
+  // Without a file the environment alone applies.
+  ServeFlags only_env;
+  CHECK(LoadConfig("", {{"QUAYD_DATA_DIR", "/srv/quay"}}, only_env).problems.empty());
+  CHECK(only_env.data_dir == "/srv/quay");
+}
+
+TEST_CASE("config: every problem is listed by key, and nothing is applied") {
+  quayd::testing::TempDir dir;
+  const std::string path = dir.path() + "/config.yaml";
+  {
+    std::ofstream out(path);
+    out << "threads: 0\nFEATURE_ANONYMOUS_ACCESS: maybe\nlisten: 127.0.0.1:7000\n"
+           "SECRET_KEY: short-s3cr3t\nUNKNOWN_KEY: 1\n";
+  }
+  ServeFlags f;
+  const LoadedConfig loaded = LoadConfig(path, {{"QUAYD_GC_INTERVAL", "soon"}}, f);
+  REQUIRE(loaded.problems.size() == 4);
+  auto listed = [&](std::string_view key) {
+    return std::any_of(loaded.problems.begin(), loaded.problems.end(),
+                       [&](const std::string& p) { return p.starts_with(std::string(key) + ":"); });
+  };
+  CHECK(listed("threads"));
+  CHECK(listed("FEATURE_ANONYMOUS_ACCESS"));
+  CHECK(listed("SECRET_KEY"));
+  CHECK(listed("gc_interval"));
+  for (const std::string& p : loaded.problems) CHECK(p.find("s3cr3t") == std::string::npos);
+  CHECK(loaded.warnings.size() == 1);
+  CHECK(f.port == ServeFlags{}.port);  // nothing applied, not even the valid key
+
+  // A file that is not there, or not YAML, is one problem naming it.
+  ServeFlags g;
+  const LoadedConfig absent = LoadConfig(dir.path() + "/absent.yaml", {}, g);
+  REQUIRE(absent.problems.size() == 1);
+  CHECK(absent.problems[0].find("absent.yaml") != std::string::npos);
+  // The old single-status entry point reports them all too.
+  ServeFlags h;
+  quay::Status s = Apply("threads: 0\nlog_level: loud\n", h);
+  CHECK(s.message().find("threads:") != std::string::npos);
+  CHECK(s.message().find("log_level:") != std::string::npos);
+}
+
+TEST_CASE("config: the digest follows the effective values and hides secrets") {
+  auto digest = [](const ConfigEnvironment& env) {
+    ServeFlags f;
+    const LoadedConfig loaded = LoadConfig("", env, f);
+    REQUIRE(loaded.problems.empty());
+    return loaded.digest;
+  };
+  const std::string a = digest({{"QUAYD_THREADS", "8"}, {"QUAYD_LISTEN", "127.0.0.1:6000"}});
+  CHECK(a.starts_with("sha256:"));
+  CHECK(a.size() == 7 + 64);
+  // The same settings from another order: the same digest; another value: another.
+  CHECK(digest({{"QUAYD_LISTEN", "127.0.0.1:6000"}, {"QUAYD_THREADS", "8"}}) == a);
+  CHECK(digest({{"QUAYD_THREADS", "9"}, {"QUAYD_LISTEN", "127.0.0.1:6000"}}) != a);
+  // A secret counts as set: two different secrets give one digest, so the
+  // logged digest cannot confirm a guess.
+  const std::string k1(40, 'x'), k2(40, 'y');
+  CHECK(digest({{"QUAYD_SECRET_KEY", k1}}) == digest({{"QUAYD_SECRET_KEY", k2}}));
+  CHECK(digest({{"QUAYD_SECRET_KEY", k1}}) != digest({}));
+  CHECK(digest({{"QUAYD_DATABASE_SECRET_KEY", "one"}}) ==
+        digest({{"QUAYD_DATABASE_SECRET_KEY", "two"}}));
+}
+
+TEST_CASE("cli: config validate") {
+  auto command = ParseCommandLine({"config", "validate", "/etc/quay/config.yaml"});
+  REQUIRE(command.ok());
+  CHECK(command->kind == Command::Kind::kConfigValidate);
+  CHECK(command->config_path == "/etc/quay/config.yaml");
+  CHECK_FALSE(ParseCommandLine({"config"}).ok());
+  CHECK_FALSE(ParseCommandLine({"config", "check", "x.yaml"}).ok());
+}
