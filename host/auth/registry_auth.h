@@ -172,6 +172,8 @@ class RegistryAuth {
 
   // Writes queued audit rows (tests).
   quay::Status FlushAudit();
+  // Audit bytes accepted and not yet indexed (0 without an appender).
+  uint64_t audit_backlog_bytes() const { return appender_ ? appender_->backlog_bytes() : 0; }
 
  private:
   RegistryAuth(quay::IdentityService& identity, RegistryAuthOptions options,

@@ -67,6 +67,10 @@ struct ServeFlags {
   std::vector<std::string> trusted_proxies;
   // --config FILE; empty: none.
   std::string config_path;
+  // metrics_listen: GET /metrics on its own listener (HOST:PORT) rather than
+  // on the main one. Empty host: on the main listener.
+  std::string metrics_host;
+  int metrics_port = 0;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).
   quay::IdentityOptions identity;
   // Token auth (SERVER_HOSTNAME, REGISTRY_JWT_TOKEN_LIFETIME...) and audit

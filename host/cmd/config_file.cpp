@@ -243,6 +243,13 @@ const Key kKeys[] = {
        quay::Status s = ParseListen(text, f.host, f.port);
        return s.ok() ? s : Bad("expected HOST:PORT");
      }},
+    {"metrics_listen",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string text;
+       if (!ReadString(n, text).ok()) return Bad("expected HOST:PORT");
+       quay::Status s = ParseListen(text, f.metrics_host, f.metrics_port);
+       return s.ok() ? s : Bad("expected HOST:PORT");
+     }},
     {"data_dir",
      [](const YAML::Node& n, ServeFlags& f) {
        std::string dir;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "host/obs/metrics.h"
+
 namespace quayd {
 
 std::string FormatGcReport(const quay::GcReport& report, bool dry_run) {
@@ -13,8 +15,8 @@ std::string FormatGcReport(const quay::GcReport& report, bool dry_run) {
 }
 
 PeriodicGc::PeriodicGc(quay::Registry& registry, std::chrono::milliseconds interval,
-                       quay::Logger& logger)
-    : registry_(registry), interval_(interval), logger_(logger) {
+                       quay::Logger& logger, Metrics* metrics)
+    : registry_(registry), interval_(interval), logger_(logger), metrics_(metrics) {
   if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -53,6 +55,10 @@ void PeriodicGc::CollectOnce() {
   quay::Result<quay::GcReport> report = registry_.CollectGarbage(quay::GcOptions{});
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
+  if (metrics_ != nullptr && report.status().code() != quay::Code::kUnsupported) {
+    metrics_->ObserveGc(report.ok(), report.ok() ? report->bytes_freed : 0,
+                        std::chrono::duration<double>(elapsed).count());
+  }
   if (report.ok()) {
     logger_.Log(quay::LogLevel::kInfo, "gc", "collected garbage",
                 {{"manifests_deleted", std::to_string(report->manifests_deleted)},

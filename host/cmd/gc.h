@@ -16,6 +16,8 @@
 
 namespace quayd {
 
+class Metrics;
+
 // "dry_run=false manifests_deleted=0 tags_expired=0 blobs_unlinked=0
 // blobs_deleted=0 bytes_freed=0 uploads_expired=0" (logfmt, one line).
 std::string FormatGcReport(const quay::GcReport& report, bool dry_run);
@@ -30,7 +32,9 @@ std::string FormatGcReport(const quay::GcReport& report, bool dry_run);
 // Registry must outlive the PeriodicGc.
 class PeriodicGc {
  public:
-  PeriodicGc(quay::Registry& registry, std::chrono::milliseconds interval, quay::Logger& logger);
+  // `metrics` (may be null) counts each run and the bytes it freed.
+  PeriodicGc(quay::Registry& registry, std::chrono::milliseconds interval, quay::Logger& logger,
+             Metrics* metrics = nullptr);
   ~PeriodicGc();
   PeriodicGc(const PeriodicGc&) = delete;
   PeriodicGc& operator=(const PeriodicGc&) = delete;
@@ -48,6 +52,7 @@ class PeriodicGc {
   quay::Registry& registry_;
   const std::chrono::milliseconds interval_;
   quay::Logger& logger_;
+  Metrics* const metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

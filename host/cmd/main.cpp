@@ -4,7 +4,11 @@
 // then closes everything and exits 0. `quayd gc` collects garbage once; the
 // user/robot/token/repo commands administer accounts (host/cmd/admin.h).
 
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "host/auth/registry_auth.h"
@@ -25,6 +30,9 @@
 #include "host/cmd/server.h"
 #include "host/cmd/signals.h"
 #include "host/cmd/space_reserve.h"
+#include "host/cmd/startup.h"
+#include "host/net/http_server.h"
+#include "host/obs/metrics.h"
 #include "host/obs/structured_logger.h"
 #include "quay/identity.h"
 #include "quay/options.h"
@@ -73,6 +81,33 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
     stop_requested.store(true);
     if (quayd::Server* server = server_ptr.load()) server->Stop();
   });
+
+  // The port first: in use fails at once, and while the registry opens
+  // (migrations, key loading) it answers "starting" rather than refusing.
+  quay::Result<int> listener = quayd::ListenOn(flags.host, flags.port);
+  if (!listener.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to listen",
+                {{"error", listener.status().ToString()}});
+    return 1;
+  }
+  {
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    int port = flags.port;
+    if (::getsockname(*listener, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
+      port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    }
+    logger->Log(quay::LogLevel::kInfo, "server", "starting",
+                {{"address", flags.host + ":" + std::to_string(port)}});
+  }
+  quayd::HttpServerOptions startup_options;
+  startup_options.io_timeout = std::chrono::seconds(10);
+  auto startup = std::make_unique<quayd::StartupResponder>(*listener, startup_options, logger);
+  if (!startup->Start()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to serve the listener", {});
+    return 1;
+  }
 
   quay::Options options;
   options.data_dir = flags.data_dir;
@@ -123,11 +158,15 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   auth->keys().StartMaintenance();
   // Declared after the registry, so it stops before the registry closes on
   // every return path.
-  quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger);
+  auto metrics = std::make_shared<quayd::Metrics>();
+  quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger, metrics.get());
 
   quayd::ServerConfig config;
   config.host = flags.host;
   config.port = flags.port;
+  config.data_dir = flags.data_dir;
+  config.metrics = metrics;
+  config.version = QUAYD_VERSION;
   config.threads = flags.threads;
   config.max_connections_per_address = flags.max_connections_per_address;
   const rlim_t open_files = RaiseOpenFileLimit();
@@ -150,6 +189,56 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
     config.session_key = *key;
   }
   {
+    // metrics_listen: /metrics on a listener of its own (an address only
+    // Prometheus reaches), and not on the main one.
+    std::unique_ptr<quayd::HttpServer> metrics_server;
+    std::thread metrics_thread;
+    if (!flags.metrics_host.empty()) {
+      config.serve_metrics = false;
+      quayd::HttpServerOptions metrics_options;
+      metrics_options.host = flags.metrics_host;
+      metrics_options.port = flags.metrics_port;
+      metrics_options.threads = 4;
+      quayd::HttpHandlers handlers;
+      handlers.serve = [metrics](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader*) {
+        if (quayd::IsMetricsPath(req.path)) {
+          quayd::ServeMetrics(*metrics, req, res);
+        } else {
+          res.status = 404;
+          res.set_content("not found\n", "text/plain");
+        }
+      };
+      handlers.reject = [](httplib::Response& res, int status, std::string_view) {
+        res.status = status;
+      };
+      handlers.decorate = [](const httplib::Request&, httplib::Response&) {};
+      handlers.log = [](const httplib::Request&, const httplib::Response&) {};
+      metrics_server = std::make_unique<quayd::HttpServer>(metrics_options, std::move(handlers));
+      int metrics_port = 0;
+      if (quay::Status bound = metrics_server->Bind(metrics_port); !bound.ok()) {
+        logger->Log(quay::LogLevel::kError, "server", "failed to listen for metrics",
+                    {{"error", bound.ToString()}});
+        return 1;
+      }
+      metrics_thread = std::thread([&metrics_server] { metrics_server->Run(); });
+      logger->Log(quay::LogLevel::kInfo, "server", "metrics listening",
+                  {{"address", flags.metrics_host + ":" + std::to_string(metrics_port)}});
+    }
+    // Stops the metrics listener on every way out of this block.
+    struct MetricsStop {
+      std::unique_ptr<quayd::HttpServer>& server;
+      std::thread& thread;
+      ~MetricsStop() {
+        if (server) server->Stop();
+        if (thread.joinable()) thread.join();
+      }
+    } metrics_stop{metrics_server, metrics_thread};
+
+    // Startup is over: the real server takes the listener over.
+    startup->Stop();
+    startup.reset();
+    config.listen_fd = *listener;
     quayd::Server server(*registry, config);
     if (quay::Status bound = server.Bind(); !bound.ok()) {
       logger->Log(quay::LogLevel::kError, "server", "failed to listen",

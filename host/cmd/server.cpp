@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/statvfs.h>
 
 #include "host/api/api_dispatch.h"
 #include "host/auth/registry_auth.h"
@@ -9,6 +10,7 @@
 #include "host/net/http_server.h"
 #include "host/net/request_body.h"
 #include "host/obs/access_log.h"
+#include "host/obs/health.h"
 #include "host/route/errors.h"
 #include "host/v2/dispatch.h"
 
@@ -51,7 +53,12 @@ class Server::Impl {
         logger_(config_.logger ? config_.logger : quay::Logger::Discard()),
         dispatcher_(registry, config_.limits, *authorizer_, *logger_, config_.auth.get()),
         sessions_(config_.session_key.size() >= 32 ? config_.session_key : RandomToken()),
+        health_(HealthProbesFor(registry, config_), logger_),
+        metrics_(config_.metrics ? config_.metrics : std::make_shared<Metrics>()),
         http_(config_, Handlers()) {
+    AddCollectors(registry);
+    // The Server exists once the registry is open and the keys are loaded.
+    health_.MarkReady();
     if (config_.auth) {
       config_.api.trusted_proxies = config_.limits.trusted_proxies;
       api_ = std::make_unique<ApiDispatcher>(ApiServices{
@@ -101,6 +108,16 @@ class Server::Impl {
         ForceClose(res);
         return;
       }
+      if (Health::Owns(req.path)) {
+        CurrentRequest().route = "health";
+        health_.Serve(req, res);
+        return;
+      }
+      if (config_.serve_metrics && IsMetricsPath(req.path)) {
+        CurrentRequest().route = "metrics";
+        ServeMetrics(*metrics_, req, res);
+        return;
+      }
       if (api_ && ApiDispatcher::Owns(req.path)) {
         RequestBody body(req, reader);
         api_->Serve(req, res, body);
@@ -140,7 +157,7 @@ class Server::Impl {
       }
     };
     handlers.log = [this](const httplib::Request& req, const httplib::Response& res) {
-      LogAccess(*logger_, req, res);
+      LogAccess(*logger_, req, res, metrics_.get());
       if (t_counted) {
         t_counted = false;
         in_flight_.fetch_sub(1);
@@ -149,12 +166,82 @@ class Server::Impl {
     return handlers;
   }
 
+  static HealthProbes HealthProbesFor(quay::Registry& registry, const ServerConfig& config) {
+    HealthProbes probes;
+    probes.registry = [&registry] {
+      quay::Registry::HealthReport report = registry.CheckHealth();
+      return HealthProbes::Parts{std::move(report.database), std::move(report.storage)};
+    };
+    if (config.auth) {
+      RegistryAuth* auth = config.auth.get();
+      probes.service_key = [auth] { return auth->keys().signer() != nullptr; };
+    }
+    probes.data_dir = config.data_dir;
+    probes.min_free_bytes = config.health_min_free_bytes;
+    probes.probe_interval = config.health_probe_interval;
+    return probes;
+  }
+
+  // The gauges read when Prometheus scrapes. Each collector asks one cheap
+  // question (a COUNT over upload rows, a SUM over blob rows, counters).
+  void AddCollectors(quay::Registry& registry) {
+    metrics_->AddCollector([this, &registry](MetricsWriter& w) {
+      w.Family("quayd_build_info", "gauge", "quayd's version (the value is always 1).");
+      w.Sample("quayd_build_info", {{"version", config_.version}}, 1);
+      w.Family("quayd_http_connection_threads", "gauge", "Threads serving connections.");
+      w.Sample("quayd_http_connection_threads", static_cast<double>(http_.threads()));
+      w.Family("quayd_http_connections_waiting", "gauge",
+               "Open connections waiting for a request head (on no thread).");
+      w.Sample("quayd_http_connections_waiting", static_cast<double>(http_.waiting_for_head()));
+      w.Family("quayd_http_requests_in_flight", "gauge", "Requests being served.");
+      w.Sample("quayd_http_requests_in_flight", static_cast<double>(in_flight_.load()));
+      if (quay::Result<uint64_t> uploads = registry.OpenUploadCount(); uploads.ok()) {
+        w.Family("quayd_upload_sessions_open", "gauge",
+                 "Blob upload sessions started and not yet committed or cancelled.");
+        w.Sample("quayd_upload_sessions_open", static_cast<double>(*uploads));
+      }
+      if (quay::Result<uint64_t> bytes = registry.TotalBlobBytes(); bytes.ok()) {
+        w.Family("quayd_storage_blob_bytes", "gauge",
+                 "Bytes of the blobs the registry holds, each digest once.");
+        w.Sample("quayd_storage_blob_bytes", static_cast<double>(*bytes));
+      }
+      const quay::Registry::DatabaseWait wait = registry.WriterWait();
+      w.Family("quayd_database_writer_waits_total", "counter",
+               "Writes that waited for the database's writer connection.");
+      w.Sample("quayd_database_writer_waits_total", static_cast<double>(wait.waits));
+      w.Family("quayd_database_writer_wait_seconds_total", "counter",
+               "Time writes spent waiting for the database's writer connection.");
+      w.Sample("quayd_database_writer_wait_seconds_total",
+               std::chrono::duration<double>(wait.total).count());
+      if (config_.auth) {
+        w.Family("quayd_audit_backlog_bytes", "gauge",
+                 "Audit events accepted and not yet indexed into the audit database.");
+        w.Sample("quayd_audit_backlog_bytes",
+                 static_cast<double>(config_.auth->audit_backlog_bytes()));
+      }
+      if (!config_.data_dir.empty()) {
+        struct statvfs fs {};
+        const bool known = ::statvfs(config_.data_dir.c_str(), &fs) == 0;
+        const uint64_t free_bytes = known ? uint64_t{fs.f_bavail} * fs.f_frsize : 0;
+        const uint64_t size_bytes = known ? uint64_t{fs.f_blocks} * fs.f_frsize : 0;
+        w.Family("quayd_data_filesystem_free_bytes", "gauge",
+                 "Bytes available on the data folder's filesystem.");
+        w.Sample("quayd_data_filesystem_free_bytes", static_cast<double>(free_bytes));
+        w.Family("quayd_data_filesystem_size_bytes", "gauge",
+                 "Size of the data folder's filesystem.");
+        w.Sample("quayd_data_filesystem_size_bytes", static_cast<double>(size_bytes));
+      }
+    });
+  }
+
   ServerConfig config_;
   std::shared_ptr<quay::Authorizer> authorizer_;
   std::shared_ptr<quay::Logger> logger_;
   Dispatcher dispatcher_;
   SessionCodec sessions_;
   std::unique_ptr<ApiDispatcher> api_;
+  Health health_;
+  std::shared_ptr<Metrics> metrics_;
   HttpServer http_;
 
   std::atomic<int> in_flight_{0};

@@ -18,6 +18,8 @@
 
 #include "host/api/api_exchange.h"
 #include "host/net/http_server.h"
+#include "host/obs/health.h"
+#include "host/obs/metrics.h"
 #include "host/v2/exchange.h"
 #include "quay/access.h"
 #include "quay/logger.h"
@@ -52,6 +54,20 @@ struct ServerConfig : HttpServerOptions {
   ApiOptions api;
   std::string session_key;
   std::shared_ptr<quay::Clock> clock;
+
+  // The health routes (host/obs/health.h): the data folder whose disk
+  // space they check (empty: not checked), the free space under which the
+  // instance is not ready, and how long one probe's result is reused.
+  std::string data_dir;
+  // Prometheus metrics (host/obs/metrics.h): requests are counted in it and
+  // the server adds its collectors. Null: the server makes its own.
+  // `serve_metrics`: GET /metrics on this listener (false when metrics have
+  // a listener of their own). `version`: quayd_build_info's label.
+  std::shared_ptr<Metrics> metrics;
+  bool serve_metrics = true;
+  std::string version = "unknown";
+  uint64_t health_min_free_bytes = HealthProbes{}.min_free_bytes;
+  std::chrono::milliseconds health_probe_interval = HealthProbes{}.probe_interval;
 };
 
 class Server {

@@ -23,21 +23,19 @@ HttpServer::~HttpServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
-quay::Status HttpServer::Bind(int& port) {
+quay::Result<int> ListenOn(const std::string& host, int port) {
   auto unavailable = [&] {
-    return quay::Status::Unavailable(
-        fmt::format("cannot listen on {}:{}", options_.host, options_.port));
+    return quay::Status::Unavailable(fmt::format("cannot listen on {}:{}", host, port));
   };
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  const std::string service = std::to_string(options_.port);
-  if (getaddrinfo(options_.host.c_str(), service.c_str(), &hints, &found) != 0) {
-    return unavailable();
-  }
-  for (addrinfo* ai = found; ai != nullptr && listen_fd_ < 0; ai = ai->ai_next) {
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0) return unavailable();
+  int listen_fd = -1;
+  for (addrinfo* ai = found; ai != nullptr && listen_fd < 0; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     // SO_REUSEADDR only: SO_REUSEPORT would let a second quayd bind the same
@@ -45,13 +43,28 @@ quay::Status HttpServer::Bind(int& port) {
     int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
-      listen_fd_ = fd;
+      listen_fd = fd;
     } else {
       ::close(fd);
     }
   }
   freeaddrinfo(found);
-  if (listen_fd_ < 0) return unavailable();
+  if (listen_fd < 0) return unavailable();
+  return listen_fd;
+}
+
+quay::Status HttpServer::Bind(int& port) {
+  auto unavailable = [&] {
+    return quay::Status::Unavailable(
+        fmt::format("cannot listen on {}:{}", options_.host, options_.port));
+  };
+  if (options_.listen_fd >= 0) {
+    listen_fd_ = options_.listen_fd;
+  } else {
+    quay::Result<int> fd = ListenOn(options_.host, options_.port);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
+  }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {

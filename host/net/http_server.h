@@ -76,7 +76,16 @@ struct HttpServerOptions {
   // Peer addresses the cap does not apply to (the Server adds the trusted
   // proxies: every client behind one shares its address). Default: none.
   std::vector<std::string> uncapped_addresses;
+  // A listening socket to serve instead of binding host:port (ListenOn);
+  // the server owns it from Bind(). quayd serve binds before it opens the
+  // registry, answers "starting" on it, then hands it to the real server,
+  // so that the port never refuses connections in between. Default: -1.
+  int listen_fd = -1;
 };
+
+// A listening TCP socket on host:port (port 0: an ephemeral one), CLOEXEC,
+// SO_REUSEADDR; Unavailable when the address cannot be bound.
+quay::Result<int> ListenOn(const std::string& host, int port);
 
 struct HttpHandlers {
   // Runs one request and fills the response. `reader` streams the request

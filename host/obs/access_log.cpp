@@ -7,6 +7,7 @@
 
 #include "host/net/http_parse.h"
 #include "host/net/http_ranges.h"
+#include "host/obs/metrics.h"
 
 namespace quayd {
 namespace {
@@ -62,7 +63,8 @@ std::string QueryNames(const httplib::Request& req) {
   return out;
 }
 
-void LogAccess(quay::Logger& logger, const httplib::Request& req, const httplib::Response& res) {
+void LogAccess(quay::Logger& logger, const httplib::Request& req, const httplib::Response& res,
+               Metrics* metrics) {
   RequestContext& ctx = CurrentRequest();
   if (!ctx.active) Start(ctx, req);
   const auto elapsed = std::chrono::steady_clock::now() - ctx.start;
@@ -74,6 +76,11 @@ void LogAccess(quay::Logger& logger, const httplib::Request& req, const httplib:
     if (auto declared = ParseDecimal(res.get_header_value("Content-Length"))) bytes_out = *declared;
   }
 
+  if (metrics != nullptr) {
+    metrics->ObserveRequest(ctx.route, req.method, res.status,
+                            std::chrono::duration<double>(elapsed).count(), ctx.bytes_in,
+                            bytes_out);
+  }
   const quay::LogLevel level = res.status >= 500 ? quay::LogLevel::kWarn : quay::LogLevel::kInfo;
   logger.Log(level, "http", "request",
              {

@@ -26,6 +26,8 @@ struct Response;
 
 namespace quayd {
 
+class Metrics;
+
 struct RequestContext {
   bool active = false;  // between BeginRequest and LogAccess
   std::string id;
@@ -53,7 +55,9 @@ std::string NewRequestId();
 // "digest,mount": query parameter names only, in order, without values.
 std::string QueryNames(const httplib::Request& req);
 
-// Writes the access line for `res` and ends the context.
-void LogAccess(quay::Logger& logger, const httplib::Request& req, const httplib::Response& res);
+// Writes the access line for `res`, counts the request in `metrics` (when
+// not null), and ends the context.
+void LogAccess(quay::Logger& logger, const httplib::Request& req, const httplib::Response& res,
+               Metrics* metrics = nullptr);
 
 }  // namespace quayd

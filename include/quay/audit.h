@@ -198,6 +198,9 @@ class QUAY_EXPORT AuditAppender {
   // or a failed index transaction (those events stay in the journal and are
   // indexed again later).
   virtual Status Flush() = 0;
+  // Bytes of events accepted and not yet indexed (buffered or in the
+  // journal): what a metrics scrape shows as the audit backlog.
+  virtual uint64_t backlog_bytes() const = 0;
   virtual uint64_t dropped() const = 0;  // rejected by a full buffer
   virtual uint64_t failed() const = 0;   // invalid, or lost in a failed journal write
 };

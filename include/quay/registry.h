@@ -14,6 +14,7 @@
 // (a second ResumeUpload of a busy session returns Conflict(kUpload)).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -342,6 +343,25 @@ class QUAY_EXPORT Registry {
   // (GET /api/v1/superuser/registrysize). One aggregate over the blob rows,
   // computed when asked (Quay queues a worker and caches the answer).
   virtual Result<uint64_t> TotalBlobBytes() = 0;
+  // What readiness probes ask (quayd's /readyz and /health/*): whether the
+  // database answers a read now (not from a cache) and the blob store takes
+  // a write now (a one-byte upload made and removed). Each part OK, or the
+  // error it met (Unavailable, NoSpace, Internal).
+  struct HealthReport {
+    Status database;
+    Status storage;
+  };
+  virtual HealthReport CheckHealth() = 0;
+  // Upload sessions started and neither committed nor cancelled (one
+  // COUNT over their rows; metrics scrapes ask).
+  virtual Result<uint64_t> OpenUploadCount() = 0;
+  // How often, and how long in all, writers waited for the database's one
+  // writer connection since Open (writes are serialized; metrics show it).
+  struct DatabaseWait {
+    uint64_t waits = 0;
+    std::chrono::nanoseconds total{0};
+  };
+  virtual DatabaseWait WriterWait() = 0;
 
   // ---- manifest labels (Quay's Label) ----
   // Each: InvalidArgument(kName/kDigest); NotFound(kRepository);

@@ -323,6 +323,10 @@ class JournalingAppender final : public AuditAppender {
     return s;
   }
 
+  uint64_t backlog_bytes() const override {
+    std::lock_guard lock(mu_);
+    return pending_.size() + (journaled_bytes_ - std::min(journaled_bytes_, indexed_bytes_));
+  }
   uint64_t dropped() const override {
     std::lock_guard lock(mu_);
     return dropped_;

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -79,8 +80,23 @@ class ConnectionPool {
     std::unique_lock<std::mutex> lock_;
   };
 
-  // The writer, held exclusively until the returned lock is released.
-  std::unique_lock<std::mutex> LockWriter() { return std::unique_lock(writer_mutex_); }
+  // The writer, held exclusively until the returned lock is released. Time
+  // spent waiting for it (only when another holds it: the uncontended path
+  // reads no clock) is counted for metrics.
+  std::unique_lock<std::mutex> LockWriter() {
+    std::unique_lock lock(writer_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      const auto start = std::chrono::steady_clock::now();
+      lock.lock();
+      writer_waits_.fetch_add(1, std::memory_order_relaxed);
+      writer_wait_nanos_.fetch_add(
+          static_cast<uint64_t>((std::chrono::steady_clock::now() - start).count()),
+          std::memory_order_relaxed);
+    }
+    return lock;
+  }
+  uint64_t writer_waits() const { return writer_waits_.load(std::memory_order_relaxed); }
+  uint64_t writer_wait_nanos() const { return writer_wait_nanos_.load(std::memory_order_relaxed); }
   Connection& writer() { return *writer_; }
   // A reader connection (the writer itself for in-memory databases, which
   // cannot be shared between connections cheaply).
@@ -117,6 +133,8 @@ class ConnectionPool {
   bool durable_;
   bool in_memory_;
   std::mutex writer_mutex_;
+  std::atomic<uint64_t> writer_waits_{0};
+  std::atomic<uint64_t> writer_wait_nanos_{0};
   std::unique_ptr<Connection> writer_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;

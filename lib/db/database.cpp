@@ -950,6 +950,22 @@ class SqliteDatabase final : public Database {
     });
   }
 
+  Result<uint64_t> CountUploads() override {
+    return Read<uint64_t>([&](Connection& c) -> Result<uint64_t> {
+      auto q = c.Prepare("SELECT COUNT(*) FROM upload");
+      if (!q->executeStep()) return uint64_t{0};
+      return static_cast<uint64_t>(q->getColumn(0).getInt64());
+    });
+  }
+
+  Status Ping() override {
+    Result<int> read = Read<int>([&](Connection& c) -> Result<int> {
+      auto q = c.Prepare("SELECT 1");
+      return q->executeStep() ? q->getColumn(0).getInt() : 0;
+    });
+    return read.ok() ? Status::Ok() : read.status();
+  }
+
   // ---- manifest labels ----
 
   Result<std::vector<LabelRow>> ListLabels(std::string_view repository, const Digest& manifest,

@@ -313,6 +313,10 @@ class Database {
       std::string_view repository) = 0;
   // SUM(size) over the blob rows (each digest once).
   virtual Result<uint64_t> TotalBlobBytes() = 0;
+  // One trivial read on a pooled connection (health probes): OK, or why not.
+  virtual Status Ping() = 0;
+  // Rows in the upload table (sessions in progress).
+  virtual Result<uint64_t> CountUploads() = 0;
 
   // ---- manifest labels (each: NotFound(kRepository) / NotFound(kManifest)
   // when the repository / the not deleted manifest is unknown) ----

@@ -68,6 +68,9 @@ class RegistryImpl final : public Registry {
   Result<ManifestInfo> GetManifestInfo(std::string_view repository, const Digest& digest) override;
   Result<RepositorySummary> RepositoryStats(std::string_view repository) override;
   Result<uint64_t> TotalBlobBytes() override;
+  HealthReport CheckHealth() override;
+  Result<uint64_t> OpenUploadCount() override;
+  DatabaseWait WriterWait() override;
   Result<std::vector<Label>> ListLabels(std::string_view repository, const Digest& manifest,
                                         std::string_view key_prefix) override;
   Result<Label> GetLabel(std::string_view repository, const Digest& manifest,

@@ -263,6 +263,32 @@ Result<RepositorySummary> RegistryImpl::RepositoryStats(std::string_view reposit
 
 Result<uint64_t> RegistryImpl::TotalBlobBytes() { return ctx_->db->TotalBlobBytes(); }
 
+Result<uint64_t> RegistryImpl::OpenUploadCount() { return ctx_->db->CountUploads(); }
+
+Registry::DatabaseWait RegistryImpl::WriterWait() {
+  db::ConnectionPool& pool = ctx_->db->connections();
+  return DatabaseWait{pool.writer_waits(), std::chrono::nanoseconds(pool.writer_wait_nanos())};
+}
+
+Registry::HealthReport RegistryImpl::CheckHealth() {
+  HealthReport report;
+  report.database = ctx_->db->Ping();
+  // A real write through the store: a full disk, a read-only mount or lost
+  // permissions show here. The id is a fresh upload id, so a crash between
+  // the two calls leaves an upload without a row, which the next start's
+  // reconciliation removes.
+  const std::string id = NewUploadId();
+  Result<std::unique_ptr<UploadWriter>> writer = ctx_->store->CreateUpload(id);
+  if (!writer.ok()) {
+    report.storage = writer.status();
+    return report;
+  }
+  report.storage = (*writer)->Append("q", 1);
+  writer->reset();
+  if (Status removed = ctx_->store->DeleteUpload(id); report.storage.ok()) report.storage = removed;
+  return report;
+}
+
 // ---- manifest labels ----
 
 std::vector<db::LabelRow> RegistryImpl::ConfigLabels(const Manifest& manifest, int64_t now) {

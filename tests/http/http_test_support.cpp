@@ -94,6 +94,7 @@ TestServer::TestServer(ServerOptions options) {
   registry_options.logger = logs_.logger();
   registry_options.identity = options.identity;
   registry_options.clock = options.clock;
+  registry_options.blob_store = options.blob_store;
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(registry_options);
   if (!opened.ok()) throw std::runtime_error("Registry::Open: " + opened.status().ToString());
   registry_ = std::move(opened).value();
@@ -125,6 +126,9 @@ TestServer::TestServer(ServerOptions options) {
   config.api = options.api;
   config.session_key = options.session_key;
   config.clock = options.clock;
+  config.data_dir = data_dir_;
+  config.health_min_free_bytes = options.health_min_free_bytes;
+  config.health_probe_interval = std::chrono::milliseconds(0);
   server_ = std::make_unique<Server>(*registry_, config);
   quay::Status started = server_->Start();
   if (!started.ok()) throw std::runtime_error("Server::Start: " + started.ToString());

@@ -85,6 +85,10 @@ struct ServerOptions {
   // cursors (empty: random per server).
   quayd::ApiOptions api;
   std::string session_key;
+  // Options::blob_store (null: derived; e.g. a FaultInjectingBlobStore), and
+  // the health routes' settings (ServerConfig; probes are not reused here).
+  std::shared_ptr<quay::BlobStore> blob_store;
+  uint64_t health_min_free_bytes = quayd::HealthProbes{}.min_free_bytes;
 };
 
 // A running quayd (Server + Registry) for one test.
