@@ -71,6 +71,10 @@ struct ServeFlags {
   // on the main one. Empty host: on the main listener.
   std::string metrics_host;
   int metrics_port = 0;
+  // tls_cert_file / tls_key_file: TLS on the main listener (PEM chain and
+  // key; SIGHUP reloads them). Both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).
   quay::IdentityOptions identity;
   // Token auth (SERVER_HOSTNAME, REGISTRY_JWT_TOKEN_LIFETIME...) and audit

@@ -250,6 +250,20 @@ const Key kKeys[] = {
        quay::Status s = ParseListen(text, f.metrics_host, f.metrics_port);
        return s.ok() ? s : Bad("expected HOST:PORT");
      }},
+    {"tls_cert_file",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (!ReadString(n, f.tls_cert_file).ok() || f.tls_cert_file.empty()) {
+         return Bad("expected the path of a PEM certificate chain");
+       }
+       return quay::Status::Ok();
+     }},
+    {"tls_key_file",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (!ReadString(n, f.tls_key_file).ok() || f.tls_key_file.empty()) {
+         return Bad("expected the path of a PEM private key");
+       }
+       return quay::Status::Ok();
+     }},
     {"data_dir",
      [](const YAML::Node& n, ServeFlags& f) {
        std::string dir;

@@ -23,7 +23,7 @@
 //                                     Quay hard-codes 3600 s]
 //
 //   quayd keys
-//   listen, metrics_listen, data_dir, fsync, log_level, log_format, threads,
+//   listen, metrics_listen, tls_cert_file, tls_key_file, data_dir, fsync, log_level, log_format, threads,
 //   max_connections_per_address (256; 0: no limit), gc_interval,
 //   pull_audit, jwt_algorithm (RS256|ES256), signing_key_rotation,
 //   login_failure_limit, login_failure_window, login_backoff_max,

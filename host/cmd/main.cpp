@@ -32,6 +32,7 @@
 #include "host/cmd/space_reserve.h"
 #include "host/cmd/startup.h"
 #include "host/net/http_server.h"
+#include "host/net/tls_context.h"
 #include "host/obs/metrics.h"
 #include "host/obs/structured_logger.h"
 #include "quay/identity.h"
@@ -73,9 +74,37 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
 
   // Before any thread exists, so every thread inherits the blocked mask and
   // SIGINT/SIGTERM reach only the watcher.
+  // TLS: the certificate before the port, so a bad file fails at once.
+  std::shared_ptr<quayd::TlsContext> tls;
+  if (flags.tls_cert_file.empty() != flags.tls_key_file.empty()) {
+    logger->Log(quay::LogLevel::kError, "config", "tls_cert_file and tls_key_file go together", {});
+    return 2;
+  }
+  if (!flags.tls_cert_file.empty()) {
+    quay::Result<std::shared_ptr<quayd::TlsContext>> loaded =
+        quayd::TlsContext::Load(flags.tls_cert_file, flags.tls_key_file);
+    if (!loaded.ok()) {
+      logger->Log(quay::LogLevel::kError, "config", "failed to load the TLS certificate",
+                  {{"error", loaded.status().ToString()}});
+      return 2;
+    }
+    tls = *loaded;
+  }
+
   std::atomic<quayd::Server*> server_ptr{nullptr};
   std::atomic<bool> stop_requested{false};
   quayd::ShutdownSignals signals([&](int signo) {
+    if (signo == SIGHUP) {
+      // New connections get the files' certificate; open ones keep theirs.
+      if (!tls) return;
+      quay::Status reloaded = tls->Reload();
+      logger->Log(reloaded.ok() ? quay::LogLevel::kInfo : quay::LogLevel::kError, "server",
+                  reloaded.ok() ? "reloaded the TLS certificate"
+                                : "failed to reload the TLS certificate; the old one stays",
+                  {{"cert_file", tls->cert_file()},
+                   {"error", reloaded.ok() ? std::string("-") : reloaded.ToString()}});
+      return;
+    }
     logger->Log(quay::LogLevel::kInfo, "server", "shutting down",
                 {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
     stop_requested.store(true);
@@ -103,6 +132,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   }
   quayd::HttpServerOptions startup_options;
   startup_options.io_timeout = std::chrono::seconds(10);
+  startup_options.tls = tls;  // probes speak TLS to this port from the start
   auto startup = std::make_unique<quayd::StartupResponder>(*listener, startup_options, logger);
   if (!startup->Start()) {
     logger->Log(quay::LogLevel::kError, "server", "failed to serve the listener", {});
@@ -146,6 +176,9 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   }
   std::unique_ptr<quay::IdentityService> identity = std::move(identity_opened).value();
   quayd::RegistryAuthOptions auth_options = flags.auth;
+  // Nothing answers plain HTTP on a TLS port: the token realm and the
+  // session cookie are https.
+  if (tls && auth_options.url_scheme == "http") auth_options.url_scheme = "https";
   auth_options.anonymous_access = flags.identity.anonymous_access;
   quay::Result<std::unique_ptr<quayd::RegistryAuth>> auth_opened =
       quayd::RegistryAuth::Open(*identity, auth_options, options.clock, logger);
@@ -165,6 +198,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   config.host = flags.host;
   config.port = flags.port;
   config.data_dir = flags.data_dir;
+  config.tls = tls;
   config.metrics = metrics;
   config.version = QUAYD_VERSION;
   config.threads = flags.threads;
@@ -176,7 +210,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   config.auth = auth;
   config.api = flags.api;
   config.api.server_hostname = flags.auth.server_hostname;
-  config.api.url_scheme = flags.auth.url_scheme;
+  config.api.url_scheme = auth_options.url_scheme;
   config.clock = options.clock;
   config.session_key = flags.secret_key;
   if (config.session_key.empty()) {

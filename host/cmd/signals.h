@@ -15,7 +15,7 @@ namespace quayd {
 // peer's reset would otherwise raise SIGPIPE.
 void IgnoreSigpipe();
 
-// Blocks SIGINT and SIGTERM in the calling thread (construct it before any
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (construct it before any
 // other thread starts, so every thread inherits the mask) and runs
 // `on_signal(signo)` on a watcher thread for each one received. The
 // destructor stops the watcher; it does not restore the mask.

@@ -8,10 +8,15 @@
 // the peer's slot in the per-address cap back.
 #pragma once
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
+
+struct ssl_st;
 
 namespace quayd {
 
@@ -41,7 +46,32 @@ struct ClientSocket {
   // connection closes keep_alive_timeout after this.
   Clock::time_point idle_since = Clock::now();
 
+  // ---- I/O, plain or TLS ----
+  // Makes this a TLS connection (takes ownership of `ssl`): the descriptor
+  // becomes non-blocking and Recv/Send wait in poll() for as long as the
+  // socket's SO_RCVTIMEO / SO_SNDTIMEO would (`recv_wait`, `send_wait`).
+  void StartTls(ssl_st* ssl, std::chrono::milliseconds recv_wait,
+                std::chrono::milliseconds send_wait);
+  bool tls() const { return ssl_ != nullptr; }
+  // TLS: advances the server handshake without blocking: 1 done (also for
+  // plain connections), 0 waiting for the client, -1 failed.
+  int ContinueHandshake();
+  bool handshake_done() const { return ssl_ == nullptr || handshake_done_; }
+  // recv(2)'s contract: > 0 bytes, 0 at the end of the stream, -1 with
+  // errno (EAGAIN: nothing within the wait, or at once with `dontwait`).
+  ssize_t Recv(void* buf, size_t n, bool dontwait);
+  // sendmsg(2)'s contract over `iov` (TLS writes the first part only; the
+  // caller's loop sends the rest).
+  ssize_t Send(const iovec* iov, int count, bool dontwait);
+  // TLS: decrypted bytes received and not yet read (epoll cannot see them).
+  bool HasBuffered() const;
+
  private:
+  ssl_st* ssl_ = nullptr;
+  bool handshake_done_ = false;
+  std::chrono::milliseconds recv_wait_{0};
+  std::chrono::milliseconds send_wait_{0};
+
   ConnectionCap* const cap_;
 };
 

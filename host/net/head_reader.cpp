@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "host/net/client_socket.h"
 #include "host/net/connection_cap.h"
+#include "host/net/tls_context.h"
 
 namespace quayd {
 namespace {
@@ -184,10 +186,19 @@ void HeadReader::AcceptSome() {
     PeerOf(peer, host, port);
     if (!cap_.TryAdd(host)) {
       ClientSocket refused(fd, std::move(host), port, nullptr);
-      handlers_.refuse(refused, 429);
+      handlers_.refuse(refused, 429);  // a TLS client is just closed
       continue;
     }
-    Watch(std::make_shared<ClientSocket>(fd, std::move(host), port, &cap_));
+    auto socket = std::make_shared<ClientSocket>(fd, std::move(host), port, &cap_);
+    if (options_.tls) {
+      ssl_st* ssl = options_.tls->NewConnection();
+      if (ssl == nullptr) continue;  // closes it
+      socket->StartTls(ssl, options_.next_request_wait,
+                       std::chrono::seconds(std::max<int64_t>(options_.io_timeout.count(), 1)));
+      // The handshake must end within the I/O timeout, like a head.
+      socket->head_started = Clock::now();
+    }
+    Watch(std::move(socket));
   }
 }
 
@@ -209,7 +220,11 @@ void HeadReader::Watch(std::shared_ptr<ClientSocket> socket) {
   next_deadline_ = std::min(next_deadline_, DeadlineOf(*socket));
   auto [it, inserted] = waiting_.emplace(fd, Waiting{std::move(socket), RequestHeadScan()});
   waiting_count_.store(waiting_.size());
-  if (inserted && !it->second.socket->pending.empty()) Examine(it);
+  if (inserted && !it->second.socket->pending.empty()) {
+    Examine(it);
+  } else if (inserted && it->second.socket->HasBuffered()) {
+    OnReadable(fd);  // a TLS record epoll cannot see
+  }
 }
 
 void HeadReader::OnReadable(int fd) {
@@ -219,7 +234,15 @@ void HeadReader::OnReadable(int fd) {
   // Never more than it takes to see that a head is too large; the rest
   // (a body, pipelined requests) stays in the socket for the thread.
   const size_t room = kMaxRequestHead + 1 - std::min(socket.pending.size(), kMaxRequestHead);
-  const ssize_t got = ::recv(fd, scratch_.get(), room, MSG_DONTWAIT);
+  if (!socket.handshake_done()) {
+    const int handshake = socket.ContinueHandshake();
+    if (handshake < 0) {
+      Forget(it);  // not TLS, or a failed handshake
+      return;
+    }
+    if (handshake == 0) return;
+  }
+  const ssize_t got = socket.Recv(scratch_.get(), room, /*dontwait=*/true);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   if (got <= 0) {
     // The client closed or failed; a torn head has nobody waiting for it.
@@ -227,7 +250,11 @@ void HeadReader::OnReadable(int fd) {
     return;
   }
   socket.pending.append(scratch_.get(), static_cast<size_t>(got));
+  // TLS may hold decrypted bytes epoll will never report: keep reading
+  // while the connection is still here and has room.
+  const bool more = socket.HasBuffered() && socket.pending.size() <= kMaxRequestHead;
   Examine(it);
+  if (more && waiting_.count(fd) != 0) OnReadable(fd);
 }
 
 void HeadReader::Examine(std::unordered_map<int, Waiting>::iterator it) {

@@ -97,6 +97,8 @@ bool HttpConnection::Serve() {
 }
 
 void HttpConnection::Refuse(int status) {
+  // A TLS client that has not finished its handshake cannot read an answer.
+  if (!socket_.handshake_done()) return;
   try {
     httplib::Request req;
     httplib::Response res;
@@ -117,7 +119,7 @@ void HttpConnection::Refuse(int status) {
     // than a reset that could destroy the answer before the client reads
     // it. Nothing later is waited for.
     char sink[4096];
-    for (int i = 0; i < 16 && ::recv(fd_, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 16 && socket_.Recv(sink, sizeof(sink), /*dontwait=*/true) > 0; ++i) {
     }
   } catch (...) {
   }
@@ -138,7 +140,7 @@ void HttpConnection::LingeringClose() {
     if (left.count() <= 0) return;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-    const ssize_t got = ::recv(fd_, buffer_, kBufferSize, MSG_DONTWAIT);
+    const ssize_t got = socket_.Recv(buffer_, kBufferSize, /*dontwait=*/true);
     if (got <= 0) return;  // the client closed too (or an error): done
     dropped += static_cast<uint64_t>(got);
   }
@@ -199,7 +201,7 @@ ssize_t HttpConnection::Receive(char* dst, size_t n, Wait wait) {
   timed_out_ = false;
   std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
-    const ssize_t got = ::recv(fd_, dst, n, 0);
+    const ssize_t got = socket_.Recv(dst, n, /*dontwait=*/false);
     if (got >= 0) return got;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
@@ -404,10 +406,7 @@ bool HttpConnection::SendTwo(std::string_view first, std::string_view second) {
   iovec* next = parts;
   int count = second.empty() ? 1 : 2;
   while (count > 0) {
-    msghdr message{};
-    message.msg_iov = next;
-    message.msg_iovlen = static_cast<size_t>(count);
-    const ssize_t sent = ::sendmsg(fd_, &message, send_flags_);
+    const ssize_t sent = socket_.Send(next, count, (send_flags_ & MSG_DONTWAIT) != 0);
     if (sent < 0) {
       if (errno == EINTR) continue;
       return false;  // includes SO_SNDTIMEO expiring (a stalled reader) and EAGAIN in Refuse

@@ -41,6 +41,7 @@ class ContentReader;
 namespace quayd {
 
 class ConnectionCap;
+class TlsContext;
 class ConnectionPool;
 class HeadReader;
 struct ClientSocket;
@@ -81,6 +82,9 @@ struct HttpServerOptions {
   // registry, answers "starting" on it, then hands it to the real server,
   // so that the port never refuses connections in between. Default: -1.
   int listen_fd = -1;
+  // TLS on every connection of this listener (tls_context.h); null: plain
+  // HTTP. The handshake runs in the head reader, without a thread.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // A listening TCP socket on host:port (port 0: an ephemeral one), CLOEXEC,
