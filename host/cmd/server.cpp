@@ -11,6 +11,7 @@
 #include "host/obs/access_log.h"
 #include "host/route/errors.h"
 #include "host/v2/dispatch.h"
+#include "host/web/asset_server.h"
 
 namespace quayd {
 namespace {
@@ -106,6 +107,11 @@ class Server::Impl {
         api_->Serve(req, res, body);
         return;
       }
+      // The web UI: "/", /static/ and the UI's page paths, GET and HEAD only.
+      if (AssetServer::Owns(req.method, req.path)) {
+        web_.Serve(req, res);
+        return;
+      }
       if (config_.api.read_only && req.method != "GET" && req.method != "HEAD" &&
           req.path.starts_with("/v2/") && req.path != "/v2/auth") {
         WriteV2ReadOnly(res);
@@ -155,6 +161,7 @@ class Server::Impl {
   Dispatcher dispatcher_;
   SessionCodec sessions_;
   std::unique_ptr<ApiDispatcher> api_;
+  AssetServer web_;
   HttpServer http_;
 
   std::atomic<int> in_flight_{0};
