@@ -66,6 +66,7 @@ function renderNav(me) {
 
 async function render(moved) {
   const mine = ++generation;
+  document.body.dataset.ready = "";
   const main = document.getElementById("main");
   const path = decodeURI(location.pathname);
   let me;
@@ -94,7 +95,6 @@ async function render(moved) {
       break;
     }
   }
-  document.body.dataset.ready = "";
   const started = performance.now();
   try {
     if (!page) {
