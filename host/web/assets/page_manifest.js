@@ -1,5 +1,5 @@
 // The manifest view: layers with sizes, the config, an index's platforms,
-// labels (add, remove) and the subject a referrer (signature, SBOM) points at.
+// labels (add, remove) and referrers (signatures, SBOMs, attestations).
 import { get, post, del, repoPath } from "./api.js";
 import { h, replace, field, input, table, link, button, busy, say, confirmDialog } from "./dom.js";
 import { bytes, when, shortDigest } from "./format.js";
@@ -11,7 +11,8 @@ function manifestUrl(repo, digest) {
 export async function manifestView(ctx, digest) {
   const { repo, info, body } = ctx;
   const base = "repository/" + repoPath(repo) + "/manifest/" + encodeURIComponent(digest);
-  const [m, labels] = await Promise.all([get(base), get(base + "/labels")]);
+  const [m, labels, refs] = await Promise.all([get(base), get(base + "/labels"),
+    get(base + "/referrers")]);
   if (!ctx.live()) return;
   let parsed = {};
   try { parsed = JSON.parse(m.manifest_data); } catch { parsed = {}; }
@@ -75,8 +76,14 @@ export async function manifestView(ctx, digest) {
     parts.push(form);
   }
 
-  // Referrers: /api/v1 has no referrers route yet (the OCI one is /v2's
-  // referrers API); a manifest that refers to another shows it above.
+  // Referrers (quayd's /api/v1 route over the OCI referrers API).
+  const refRows = (refs.referrers || []).map((r) => h("tr", null,
+    h("td", null, r.artifact_type || r.media_type),
+    h("td", null, link(manifestUrl(repo, r.digest), h("code", null, shortDigest(r.digest)))),
+    h("td", null, bytes(r.size))));
+  parts.push(table({ text: "Referrers (signatures, SBOMs, attestations)", visible: true },
+    ["Artifact type", "Manifest", "Size"], refRows));
+
   parts.push(h("details", null, h("summary", null, "Raw manifest"),
     h("pre", { class: "raw" }, JSON.stringify(parsed, null, 2))));
   parts.push(h("p", null, link("/repository/" + repoPath(repo), "Back to the tags")));
