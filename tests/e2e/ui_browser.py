@@ -180,11 +180,11 @@ class Harness:
         def done(d):
             r = d.execute_script("return document.body && document.body.dataset.ready")
             return r and (path is None or r == urllib.parse.unquote(path))
-        WebDriverWait(self.driver, timeout).until(done)
+        WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(done)
         return True
 
     def wait(self, cond, timeout=10):
-        return WebDriverWait(self.driver, timeout).until(lambda d: cond())
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(lambda d: cond())
 
     def css(self, sel):
         return self.driver.find_elements(By.CSS_SELECTOR, sel)

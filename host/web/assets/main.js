@@ -118,6 +118,7 @@ async function render(moved) {
   if (mine !== generation) return;
   // For tests and the benchmark: the page is rendered and usable.
   document.body.dataset.ready = path;
+  document.body.dataset.readyAt = String(Math.round(performance.now()));
   document.body.dataset.renderMs = String(Math.round(performance.now() - started));
   if (moved) {
     const h1 = main.querySelector("h1");
