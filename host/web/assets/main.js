@@ -111,8 +111,12 @@ async function render(moved) {
       return;
     }
     document.title = "Error · quayd";
-    replace(main, h("h1", null, e && e.status === 404 ? "Not found" : "Something went wrong"),
-      h("p", { role: "alert" }, e && e.message ? e.message : String(e)),
+    // Denied and missing read alike: the page does not tell which.
+    const hidden = e && (e.status === 403 || e.status === 404);
+    replace(main, h("h1", null, hidden ? "Not found" : "Something went wrong"),
+      h("p", { role: "alert" }, hidden
+        ? "There is nothing here, or your account may not see it."
+        : e && e.message ? e.message : String(e)),
       h("p", null, link("/", "Back to the start")));
   }
   if (mine !== generation) return;

@@ -134,7 +134,7 @@ export async function teamPage(ctx) {
 }
 
 // Robots of an organization (org) or of the signed-in user (org null).
-export async function robotsSection(ctx, org, box) {
+export async function robotsSection(ctx, org, box, justMade = null) {
   const base = org ? "organization/" + encodeURIComponent(org) + "/robots" : "user/robots";
   const ns = org || ctx.me.username;
   const data = await get(base);
@@ -179,13 +179,13 @@ export async function robotsSection(ctx, org, box) {
       const got = await put(base + "/" + encodeURIComponent(name.value.trim()),
         { description: desc.value });
       say("Created " + got.name + ".");
-      await robotsSection(ctx, org, box);
-      showToken(got);
+      await robotsSection(ctx, org, box, got);
     });
   });
   replace(box, h("h2", null, "Robot accounts"), tokenBox,
     table({ text: "Robot accounts of " + ns }, ["Robot", "Description", "Created", "Actions"],
       rows, { class: "robots" }), form);
+  if (justMade) showToken(justMade);
 }
 
 async function robotPermissions(ctx, base, r) {
