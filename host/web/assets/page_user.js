@@ -1,6 +1,6 @@
-// The signed-in user's settings: password and e-mail, app-specific tokens
+// The signed-in user's settings: password and e-mail, a new organization, app-specific tokens
 // (the secret shown once), authorized OAuth applications, own robots.
-import { get, post, put, del } from "./api.js";
+import { get, post, put, del, forgetUser } from "./api.js";
 import { h, replace, field, input, table, tabs, button, busy, say, confirmDialog, formDialog,
   copyable, alertBox } from "./dom.js";
 import { when } from "./format.js";
@@ -74,7 +74,21 @@ function accountTab(ctx, body) {
       say("E-mail saved.");
     });
   });
-  replace(body, alert, form, emailForm);
+  const orgName = input({ name: "org", required: true, pattern: "[a-z0-9][a-z0-9_.\\-]+" });
+  const orgEmail = input({ name: "org_email", type: "email" });
+  const orgForm = h("form", { class: "card narrow" }, h("h2", null, "Create an organization"),
+    field("Organization name", orgName), field("Organization e-mail", orgEmail),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Create organization")));
+  orgForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await busy(e.submitter, async () => {
+      const name = orgName.value.trim();
+      await post("organization/", { name, email: orgEmail.value.trim() || undefined });
+      forgetUser();
+      ctx.navigate("/organization/" + encodeURIComponent(name));
+    });
+  });
+  replace(body, alert, form, emailForm, orgForm);
 }
 
 async function tokensTab(ctx, body) {
