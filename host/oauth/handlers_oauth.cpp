@@ -93,6 +93,19 @@ GrantRequest ReadGrant(const ApiExchange& ex, bool form) {
   return {get("client_id"), get("redirect_uri"), get("scope"), get("response_type"), get("state")};
 }
 
+// What a scope lets the application do, in words, for the consent page.
+std::string_view ScopeMeaning(std::string_view scope) {
+  if (scope == "repo:read") return "read the repositories you can read";
+  if (scope == "repo:write") return "push to the repositories you can push to";
+  if (scope == "repo:admin") return "administer the repositories you administer";
+  if (scope == "repo:create") return "create repositories in your namespaces";
+  if (scope == "user:read") return "read your user information";
+  if (scope == "user:admin") return "change your account";
+  if (scope == "org:admin") return "administer the organizations you administer";
+  if (scope == "super:user") return "act as you with superuser rights";
+  return "";
+}
+
 void Page(httplib::Response& res, int status, const std::string& title, const std::string& body) {
   res.status = status;
   res.headers.erase("Content-Length");
@@ -218,7 +231,8 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
   const std::string scope_text = scopes->ToString();
   for (std::string_view rest = scope_text; !rest.empty();) {
     size_t sp = rest.find(' ');
-    list += "<li>" + Html(std::string(rest.substr(0, sp))) + "</li>";
+    const std::string scope(rest.substr(0, sp));
+    list += "<li><code>" + Html(scope) + "</code> " + std::string(ScopeMeaning(scope)) + "</li>";
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
   }
   Page(ex.res, 200, "Authorize " + app->name,

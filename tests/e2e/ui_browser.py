@@ -304,7 +304,14 @@ def tags_case(h):
           "the tag's size is shown (%s)" % cells[0].text)
     check(cells[2].text.startswith("sha256:"), "the manifest digest is shown")
     pull = h.css(".pull input.copy-value")
-    check(pull and pull[0].get_attribute("value").endswith("/alice/app:v1"), "the pull command")
+    check(pull and pull[0].get_attribute("value") == "podman pull %s/alice/app:v2" % h.reg,
+          "the pull command of the newest tag is shown")
+    [b for b in rows["v1"].find_elements(By.TAG_NAME, "button") if b.text == "Pull"][0].click()
+    pull = h.css(".pull input.copy-value")
+    check(pull and pull[0].get_attribute("value").endswith("/alice/app:v1"),
+          "a row's Pull button shows its pull command")
+    h.css(".pull button")[0].click()
+    h.wait(lambda: h.css(".pull button")[0].text == "Copied")
     h.shot("tags")
     cells[2].find_element(By.TAG_NAME, "a").click()
     h.ready("/repository/alice/app")

@@ -251,7 +251,8 @@ function describe(l) {
   const m = l.metadata || {};
   const parts = [];
   for (const k of ["repo", "namespace", "tag", "username", "robot", "team", "role", "manifest_digest", "visibility"]) {
-    if (m[k] !== undefined && m[k] !== null && m[k] !== "") parts.push(k + "=" + m[k]);
+    if (m[k] === undefined || m[k] === null || m[k] === "") continue;
+    parts.push(k + "=" + (k === "manifest_digest" ? shortDigest(m[k]) : m[k]));
   }
   return parts.join(" ");
 }
