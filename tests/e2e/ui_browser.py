@@ -45,6 +45,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     skip("python3-selenium is not installed (apt-get install python3-selenium)")
@@ -90,6 +91,19 @@ class Callback(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+# Controls without an accessible name: no <label for>, no enclosing label,
+# no aria-label; buttons without text.
+UNLABELLED_JS = """
+return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+  .filter((el) => {
+    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return false;
+    if (el.tagName === 'BUTTON') return !el.textContent.trim();
+    if (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) return false;
+    return !el.closest('label');
+  }).map((el) => el.outerHTML.slice(0, 100));
+"""
 
 
 class Harness:
@@ -227,7 +241,10 @@ class Harness:
         self.wait(lambda: not self.css("dialog[open]"))
 
     def shot(self, name):
+        """A screenshot of a main page, and its controls checked for labels."""
         self.driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+        unlabelled = self.driver.execute_script(UNLABELLED_JS)
+        check(not unlabelled, "%s: every control has a label %s" % (name, unlabelled or ""))
 
     def sign_in(self, user):
         self.driver.delete_all_cookies()
@@ -265,8 +282,8 @@ def sign_in_case(h):
     h.click_button("Sign in")
     h.wait(lambda: h.css("main .alert:not([hidden])"))
     check("Invalid" in h.css("main .alert")[0].text, "a wrong password is refused in words")
-    h.fill("Password", PASSWORDS["alice"])
-    h.click_button("Sign in")
+    # From the keyboard: the password field, Enter submits.
+    h.fill("Password", PASSWORDS["alice"]).send_keys(Keys.ENTER)
     h.ready("/")
     check("alice" in h.driver.find_element(By.ID, "nav").text, "signed in: the nav names alice")
     cookies = {c["name"]: c for c in h.driver.get_cookies()}
@@ -281,6 +298,10 @@ def push_and_list_case(h):
     for tag in ("v1", "v2"):
         r = h.push("alice:" + PASSWORDS["alice"], "alice/app:" + tag)
         check(r.returncode == 0, "skopeo pushes alice/app:%s %s" % (tag, r.stderr[-300:]))
+    r = h.skopeo("copy", "--all", "--retry-times", "0", "--dest-tls-verify=false", "--dest-creds",
+                 "alice:" + PASSWORDS["alice"], "oci:" + h.images + "/index:latest",
+                 "docker://%s/alice/multi:v1" % h.reg)
+    check(r.returncode == 0, "skopeo pushes the index alice/multi:v1 " + r.stderr[-300:])
     r = h.push("alice:" + PASSWORDS["alice"], "acme/app:v1")
     check(r.returncode == 0, "skopeo pushes acme/app:v1 " + r.stderr[-300:])
     h.go("/")
@@ -321,9 +342,24 @@ def tags_case(h):
     h.fill("Label key", "team")
     h.fill("Label value", "platform")
     h.click_button("Add label")
-    h.wait(lambda: "platform" in h.text())
-    check(True, "a label is added")
+    h.wait(lambda: "Added label team" in h.status())
+    h.ready("/repository/alice/app")
+    check("platform" in h.text(), "a label is added")
     h.shot("manifest")
+    [b for b in h.css("main button") if b.get_attribute("aria-label") == "Remove label team"][0].click()
+    h.confirm()
+    h.wait(lambda: "Removed label team" in h.status())
+    h.ready("/repository/alice/app")
+    check("Remove label team" not in [b.get_attribute("aria-label") for b in h.css("main button")],
+          "the label is removed")
+    # An index: its platforms, each a link to its manifest.
+    h.go("/repository/alice/multi")
+    h.css("table.tags tbody td a")[0].click()
+    h.ready("/repository/alice/multi")
+    h.wait(lambda: "Platforms" in h.text())
+    platforms = [r.find_element(By.TAG_NAME, "td").text
+                 for r in h.css("main table")[0].find_elements(By.CSS_SELECTOR, "tbody tr")]
+    check(platforms == ["linux/amd64", "linux/arm64/v8"], "the index's platforms (%s)" % platforms)
 
 
 def delete_restore_case(h):
@@ -516,6 +552,51 @@ def more_pages_case(h):
     h.driver.set_window_size(1280, 900)
 
 
+def create_publish_case(h):
+    h.sign_in("alice")
+    h.go("/new")
+    h.fill("Name", "web")
+    h.fill("Description", "the web front end")
+    h.shot("new-repository")
+    h.click_button("Create")
+    h.ready("/repository/alice/web")
+    check("the web front end" in h.text(), "a repository created in the UI shows its description")
+    h.click_button("Star")
+    h.wait(lambda: "Starred alice/web" in h.status())
+    h.go("/?scope=starred")
+    check([a.text for a in h.css("table.repos tbody a")] == ["alice/web"], "starred: alice/web")
+    h.go("/repository/alice/web?tab=settings")
+    h.wait(lambda: h.css("table.perms"))
+    h.fill("Description", "the web front end, v2")
+    h.click_button("Save description")
+    h.wait(lambda: "Description saved" in h.status())
+    h.fill("Who can pull", "public")
+    h.click_button("Change visibility")
+    h.wait(lambda: "now public" in h.status())
+    # Signed out (the nav's button), the public repository is listed, read-only.
+    h.click_button("Sign out", scope="#nav")
+    h.ready("/signin")
+    h.go("/?scope=public")
+    check("alice/web" in [a.text for a in h.css("table.repos tbody a")],
+          "signed out, the public list shows alice/web")
+    check("alice/app" not in h.text(), "and not the private alice/app")
+    h.go("/repository/alice/web")
+    tabs = [a.text for a in h.css("nav.tabs a")]
+    check("Settings" not in tabs and "the web front end, v2" in h.text(),
+          "anonymous: the repository without its settings (%s)" % tabs)
+    # The superuser makes a user; the first password it gets signs in.
+    h.sign_in("alice")
+    h.go("/superuser")
+    h.wait(lambda: h.css("table.users"))
+    h.fill("New user", "dave")
+    h.fill("E-mail", "dave@example.com")
+    h.click_button("Create user")
+    h.wait(lambda: h.css(".notice input.copy-value"))
+    PASSWORDS["dave"] = h.css(".notice input.copy-value")[0].get_attribute("value")
+    h.sign_in("dave")
+    check(True, "a user the superuser created signs in")
+
+
 def main():
     os.makedirs(os.path.join(os.path.dirname(SHOTS), "ui-work"), exist_ok=True)
     work = tempfile.mkdtemp(prefix="run-", dir=os.path.join(os.path.dirname(SHOTS), "ui-work"))
@@ -540,6 +621,7 @@ def main():
                       r"responded with a status of (403|404)",))
         case(h, "oauth consent", oauth_case)
         case(h, "logs, superuser, tokens, narrow", more_pages_case)
+        case(h, "create, describe, publish; superuser adds a user", create_publish_case)
         ok = not failures
     except Exception as e:
         check(False, "harness: %s: %s" % (type(e).__name__, e))

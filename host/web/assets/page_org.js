@@ -54,7 +54,7 @@ function teamsTab(ctx) {
   const parts = [table({ text: "Teams of " + org }, ["Team", "Role", "Members", "Description"],
     rows, { class: "teams" })];
   if (info.is_admin) {
-    const name = input({ name: "team", required: true, pattern: "[a-z][a-z0-9]+" });
+    const name = input({ name: "team", required: true, pattern: "[a-z][a-z0-9_]+" });
     const role = select({ name: "role" }, TEAM_ROLES, "member");
     const form = h("form", { class: "toolbar" }, field("New team", name), field("Role", role),
       h("button", { type: "submit" }, "Create team"));

@@ -38,7 +38,8 @@ export async function repoPage(ctx) {
       h("h1", null, h("span", { class: "ns" }, link("/user/" + encodeURIComponent(info.namespace),
         info.namespace), "/"), info.name),
       h("span", { class: "badge " + (info.is_public ? "public" : "private") },
-        info.is_public ? "public" : "private")),
+        info.is_public ? "public" : "private"),
+      ctx.me.anonymous ? null : starButton(ctx, repo, info)),
     info.description ? h("p", { class: "desc" }, info.description) : null,
     tabs("Repository", items, manifest ? "" : tab),
     body);
@@ -48,6 +49,18 @@ export async function repoPage(ctx) {
   if (tab === "logs") return logsTab(rctx, "repository/" + repoPath(repo));
   if (tab === "settings" && info.can_admin) return settingsTab(rctx);
   return tagsTab(rctx);
+}
+
+function starButton(ctx, repo, info) {
+  let starred = !!info.is_starred;
+  const btn = button(starred ? "Unstar" : "Star", () => busy(btn, async () => {
+    if (starred) await del("user/starred/" + repoPath(repo));
+    else await post("user/starred", { namespace: info.namespace, repository: info.name });
+    starred = !starred;
+    btn.textContent = starred ? "Unstar" : "Star";
+    say(starred ? "Starred " + repo + "." : "No longer starred.");
+  }));
+  return btn;
 }
 
 async function tagsTab(ctx) {

@@ -118,7 +118,7 @@ export async function createRepoPage(ctx) {
     ...(me.organizations || []).map((o) => [o.name, o.name])];
   const alert = alertBox();
   const ns = select({ name: "namespace" }, namespaces, ctx.query.get("namespace") || me.username);
-  const name = input({ name: "name", required: true, pattern: "[a-z0-9]+([._\\-/][a-z0-9]+)*" });
+  const name = input({ name: "name", required: true, pattern: "[a-z0-9]+([._\\-\\/][a-z0-9]+)*" });
   const desc = h("textarea", { name: "description", rows: 3 });
   const vis = select({ name: "visibility" }, [["private", "Private"], ["public", "Public"]],
     "private");
