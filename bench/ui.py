@@ -11,6 +11,8 @@ times each (default 7), the time from navigation to "interactive" (the
 router's data-ready mark: the page's API calls answered and its DOM built):
   ui_repo_list_click   a click on "Repositories" (client-side navigation) -> /
   ui_tag_page_click    a click on the bench/tags link of the list -> its tag page
+  ui_repo_list_next_click, ui_tag_page_next_click
+                       "Next page" on each (the API's sealed cursor; tag page 2)
   ui_repo_list_load    a full load of / (navigationStart -> ready)
   ui_tag_page_load     a full load of /repository/bench/tags
 It prints one line per case (min, median, max ms) and exits 1 when a median
@@ -168,8 +170,21 @@ el.click();
                     return float(d.execute_script("return document.body.dataset.readyAt"))
                 return f
 
+            def next_page(start, path):
+                def f():
+                    d.get(base + start)
+                    ready(path)
+                    first = d.find_elements(By.CSS_SELECTOR, "main tbody tr")[0].text
+                    ms = d.execute_async_script(click_ms, "nav.pager a:last-child", path)
+                    if d.find_elements(By.CSS_SELECTOR, "main tbody tr")[0].text == first:
+                        sys.exit("Next page showed the same first row on " + start)
+                    return ms
+                return f
+
             run("ui_repo_list_click", repo_list_click)
             run("ui_tag_page_click", tag_page_click)
+            run("ui_repo_list_next_click", next_page("/", "/"))
+            run("ui_tag_page_next_click", next_page("/repository/bench/tags", "/repository/bench/tags"))
             run("ui_repo_list_load", load("/"))
             run("ui_tag_page_load", load("/repository/bench/tags"))
             tag_rows = len(d.find_elements(By.CSS_SELECTOR, "table.tags tbody tr"))

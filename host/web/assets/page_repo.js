@@ -25,6 +25,9 @@ export async function repoPage(ctx) {
   const repo = ctx.params[0];
   const tab = ctx.query.get("tab") || "tags";
   const manifest = ctx.query.get("manifest");
+  // The tag page's own call starts beside the repository's, not after it.
+  const tagsCall = !manifest && tab === "tags" ? tagPage(ctx, repo) : null;
+  if (tagsCall) tagsCall.catch(() => {});  // reported by tagsTab, or moot if info fails
   const info = await get("repository/" + repoPath(repo), { includeTags: false });
   if (!ctx.live()) return;
   document.title = repo + " · quayd";
@@ -43,7 +46,7 @@ export async function repoPage(ctx) {
     info.description ? h("p", { class: "desc" }, info.description) : null,
     tabs("Repository", items, manifest ? "" : tab),
     body);
-  const rctx = { ...ctx, repo, info, body };
+  const rctx = { ...ctx, repo, info, body, tagsCall };
   if (manifest) return manifestView(rctx, manifest);
   if (tab === "history") return historyTab(rctx);
   if (tab === "logs") return logsTab(rctx, "repository/" + repoPath(repo));
@@ -63,12 +66,18 @@ function starButton(ctx, repo, info) {
   return btn;
 }
 
+function tagPage(ctx, repo) {
+  const page = Math.max(1, parseInt(ctx.query.get("page") || "1", 10) || 1);
+  const filter = ctx.query.get("filter") || "";
+  return get("repository/" + repoPath(repo) + "/tag/", { onlyActiveTags: true,
+    limit: PAGE, page, filter_tag_name: filter ? "like:" + filter : "" });
+}
+
 async function tagsTab(ctx) {
   const { repo, info, body } = ctx;
   const page = Math.max(1, parseInt(ctx.query.get("page") || "1", 10) || 1);
   const filter = ctx.query.get("filter") || "";
-  const data = await get("repository/" + repoPath(repo) + "/tag/", { onlyActiveTags: true,
-    limit: PAGE, page, filter_tag_name: filter ? "like:" + filter : "" });
+  const data = await (ctx.tagsCall || tagPage(ctx, repo));
   if (!ctx.live()) return;
   const tags = data.tags || [];
 

@@ -4,8 +4,8 @@ import { h, replace, field, input, alertBox, link } from "./dom.js";
 
 function safeNext(ctx) {
   const next = ctx.query.get("next") || "/";
-  // Only paths of this site: never "//host" or a scheme.
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // Only paths of this site: never "//host", "/\\host" or a scheme.
+  return next.startsWith("/") && !next.startsWith("//") && !next.includes("\\") ? next : "/";
 }
 
 // Goes on to `next`: a UI page through the router, anything else of this
@@ -79,8 +79,13 @@ export async function signupPage(ctx) {
     submit: "Create account",
     fields: accountFields(),
     onSubmit: async (fd) => {
-      await api("POST", "user/", { username: fd.get("username"), email: fd.get("email"),
-        password: fd.get("password") });
+      try {
+        await api("POST", "user/", { username: fd.get("username"), email: fd.get("email"),
+          password: fd.get("password") });
+      } catch (e) {
+        if (e.status === 404) throw new Error("Creating accounts is turned off on this registry (FEATURE_USER_CREATION).");
+        throw e;
+      }
       forgetUser();
       ctx.navigate("/", { replaceState: true });
     },
