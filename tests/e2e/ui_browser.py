@@ -327,13 +327,13 @@ def tags_case(h):
     pull = h.css(".pull input.copy-value")
     check(pull and pull[0].get_attribute("value") == "podman pull %s/alice/app:v2" % h.reg,
           "the pull command of the newest tag is shown")
+    h.shot("tags")
     [b for b in rows["v1"].find_elements(By.TAG_NAME, "button") if b.text == "Pull"][0].click()
     pull = h.css(".pull input.copy-value")
     check(pull and pull[0].get_attribute("value").endswith("/alice/app:v1"),
           "a row's Pull button shows its pull command")
     h.css(".pull button")[0].click()
     h.wait(lambda: h.css(".pull button")[0].text == "Copied")
-    h.shot("tags")
     cells[2].find_element(By.TAG_NAME, "a").click()
     h.ready("/repository/alice/app")
     h.wait(lambda: "Layers" in h.text())
@@ -440,6 +440,9 @@ def team_case(h):
     h.wait(lambda: "Granted read to readers" in h.status())
     check(not h.pull_ok(bob, "acme/app:v1"), "bob cannot pull before joining the team")
     h.go("/organization/acme/teams/readers")
+    h.fill("Add member", "bo")
+    h.wait(lambda: "bob" in [o.get_attribute("value") for o in h.css("datalist option")])
+    check(True, "typing a name suggests users (bob)")
     h.fill("Add member", "bob")
     h.click_button("Add")
     h.wait(lambda: "Added bob to readers" in h.status())
@@ -447,6 +450,10 @@ def team_case(h):
     check("bob" in [c.text for c in h.css("table.members tbody th")], "bob is a member")
     h.shot("team")
     check(h.pull_ok(bob, "acme/app:v1"), "bob pulls acme/app once in the team")
+    h.go("/organization/acme?tab=members")
+    members = {r.find_element(By.TAG_NAME, "th").text: r.find_element(By.TAG_NAME, "td").text
+               for r in h.css("table.org-members tbody tr")}
+    check("readers" in members.get("bob", ""), "the members tab shows bob in readers (%s)" % members)
     # Take the team's permission away again: the pull stops.
     h.go("/repository/acme/app?tab=settings")
     h.wait(lambda: h.css("table.perms"))

@@ -7,6 +7,7 @@ import { h, replace, field, input, select, table, link, tabs, button, busy, say,
   confirmDialog, formDialog, copyable } from "./dom.js";
 import { when } from "./format.js";
 import { logsTab } from "./page_repo.js";
+import { entityInput } from "./perms.js";
 
 const TEAM_ROLES = [["member", "Member"], ["creator", "Creator"], ["admin", "Admin"]];
 const REPO_ROLES = [["read", "Read"], ["write", "Write"], ["admin", "Admin"]];
@@ -23,7 +24,8 @@ export async function orgPage(ctx) {
   const items = [["teams", "Teams", orgUrl(org)],
     ["repos", "Repositories", "/user/" + encodeURIComponent(org)]];
   if (info.is_admin) {
-    items.push(["robots", "Robot accounts", orgUrl(org, "robots")],
+    items.push(["members", "Members", orgUrl(org, "members")],
+      ["robots", "Robot accounts", orgUrl(org, "robots")],
       ["defaults", "Default permissions", orgUrl(org, "defaults")],
       ["apps", "OAuth applications", orgUrl(org, "apps")],
       ["logs", "Logs", orgUrl(org, "logs")]);
@@ -34,6 +36,7 @@ export async function orgPage(ctx) {
   tabs("Organization", items, tab), body);
   const octx = { ...ctx, org, info, body };
   if (info.is_admin) {
+    if (tab === "members") return membersTab(octx);
     if (tab === "robots") return robotsSection(octx, org, body);
     if (tab === "defaults") return defaultsTab(octx);
     if (tab === "apps") return appsTab(octx);
@@ -72,6 +75,28 @@ function teamsTab(ctx) {
   replace(body, parts);
 }
 
+async function membersTab(ctx) {
+  const { org, body } = ctx;
+  const base = "organization/" + encodeURIComponent(org) + "/members";
+  const data = await get(base);
+  if (!ctx.live()) return;
+  const rows = (data.members || []).map((m) => h("tr", null,
+    h("th", { scope: "row" }, m.name),
+    h("td", null, (m.teams || []).map((t) => t.name).join(", ")),
+    h("td", null, button("Remove from " + org, async (e) => {
+      if (!(await confirmDialog("Remove " + m.name + " from " + org + "?",
+        "Removes the user from every team and every permission in " + org + ".", "Remove"))) return;
+      await busy(e.target, async () => {
+        await del(base + "/" + encodeURIComponent(m.name));
+        say("Removed " + m.name + " from " + org + ".");
+        reloadHere(ctx);
+      });
+    }, { class: "danger", "aria-label": "Remove " + m.name + " from " + org }))));
+  replace(body, h("p", { class: "muted" }, "Users in at least one team of " + org +
+    ". Add members on a team's page."),
+  table({ text: "Members of " + org }, ["Member", "Teams", ""], rows, { class: "org-members" }));
+}
+
 export async function teamPage(ctx) {
   const [org, team] = ctx.params;
   const base = "organization/" + encodeURIComponent(org) + "/team/" + encodeURIComponent(team);
@@ -107,10 +132,10 @@ export async function teamPage(ctx) {
     }), { class: "danger", "aria-label": "Remove " + m.name + " from the team" }) : null)));
   parts.push(table({ text: "Members of " + team }, ["Member", "Kind", ""], rows, { class: "members" }));
   if (members.can_edit) {
-    const who = input({ name: "member", required: true, autocomplete: "off" });
+    const who = entityInput({ name: "member", required: true }, org);
     const form = h("form", { class: "toolbar" }, field("Add member", who,
       "A user name, or a robot " + org + "+name."),
-    h("button", { type: "submit" }, "Add"));
+    h("button", { type: "submit" }, "Add"), who.entityList);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       await busy(e.submitter, async () => {

@@ -1,9 +1,37 @@
 // The permission editor of a repository's settings: users and robots, and
 // teams of an organization's repository, each with read, write or admin.
 import { get, put, del, repoPath } from "./api.js";
-import { h, replace, field, input, select, table, button, busy, say } from "./dom.js";
+import { h, replace, field, input, select, table, button, busy, say, nextId } from "./dom.js";
 
 const ROLES = [["read", "Read"], ["write", "Write"], ["admin", "Admin"]];
+
+// A text input that suggests users, robots (and teams of `namespace` when
+// asked) as the user types, from GET /api/v1/entities/{prefix} (a datalist:
+// the browser's own keyboard-usable suggestions).
+export function entityInput(attrs, namespace, { teams = false } = {}) {
+  const list = h("datalist", { id: nextId("entities") });
+  const el = input({ ...attrs, list: list.id, autocomplete: "off" });
+  let timer = 0;
+  let asked = "";
+  el.addEventListener("input", () => {
+    clearTimeout(timer);
+    const prefix = el.value.trim();
+    if (!prefix || prefix === asked) return;
+    timer = setTimeout(async () => {
+      asked = prefix;
+      try {
+        const got = await get("entities/" + encodeURIComponent(prefix), { namespace,
+          includeTeams: teams, includeOrgs: false });
+        replace(list, (got.results || []).map((r) => h("option", { value: r.name },
+          r.kind)));
+      } catch {
+        // Suggestions are a convenience; typing the name still works.
+      }
+    }, 150);
+  });
+  el.entityList = list;
+  return el;
+}
 
 export async function permissionsEditor(ctx, box, repo, info) {
   const base = "repository/" + repoPath(repo) + "/permissions/";
@@ -34,11 +62,12 @@ export async function permissionsEditor(ctx, box, repo, info) {
   const kinds = [["user", "User"], ["robot", "Robot"]];
   if (info.is_organization) kinds.push(["team", "Team"]);
   const kind = select({ name: "kind" }, kinds, "user");
-  const name = input({ name: "name", required: true, autocomplete: "off" });
+  const name = entityInput({ name: "name", required: true }, info.namespace,
+    { teams: !!info.is_organization });
   const role = select({ name: "role" }, ROLES, "read");
   const form = h("form", { class: "toolbar" }, field("Kind", kind),
     field("Name", name, "A user, a robot (" + info.namespace + "+name) or a team."),
-    field("Role", role), h("button", { type: "submit" }, "Grant"));
+    field("Role", role), h("button", { type: "submit" }, "Grant"), name.entityList);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     let who = name.value.trim();
