@@ -210,6 +210,13 @@ constexpr ApiRoute kRoutes[] = {
     {M::kGet, "/api/v1/repository/{repository+}/manifest/{manifestref}/labels",
      "listManifestLabels", &HandleListLabels, N::kRepoRead, SU | RO, "repo:read", F::kAlways, true,
      true, false, false, Surface::kApi, "List the labels of a manifest."},
+    // quayd's own (Quay has none in /api/v1): the OCI referrers of a
+    // manifest, for the web UI's manifest view. Internal, like Quay's rows
+    // that only its UI calls.
+    {M::kGet, "/api/v1/repository/{repository+}/manifest/{manifestref}/referrers",
+     "listManifestReferrers", &HandleListManifestReferrers, N::kRepoRead, SU | RO, "repo:read",
+     F::kAlways, true, true, true, false, Surface::kApi,
+     "List the manifests whose subject is this manifest (signatures, SBOMs, attestations)."},
     {M::kPost, "/api/v1/repository/{repository+}/manifest/{manifestref}/labels", "addManifestLabel",
      &HandleAddLabel, N::kRepoWrite, SU, "repo:write", F::kAlways, false, false, false, false,
      Surface::kApi, "Adds a new label into the tag manifest."},

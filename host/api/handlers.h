@@ -45,6 +45,7 @@ quay::Status HandleListTags(ApiExchange& ex);
 quay::Status HandleChangeTag(ApiExchange& ex);
 quay::Status HandleGetManifest(ApiExchange& ex);
 quay::Status HandleListLabels(ApiExchange& ex);
+quay::Status HandleListManifestReferrers(ApiExchange& ex);
 quay::Status HandleAddLabel(ApiExchange& ex);
 quay::Status HandleGetLabel(ApiExchange& ex);
 quay::Status HandleDeleteLabel(ApiExchange& ex);

@@ -159,6 +159,28 @@ Status HandleGetManifest(ApiExchange& ex) {
   return Status::Ok();
 }
 
+// Not a Quay route: what /v2/<repo>/referrers/<digest> lists, as JSON
+// rows (optionally only one artifactType), so the UI needs no /v2 token.
+Status HandleListManifestReferrers(ApiExchange& ex) {
+  auto digest = ManifestRef(ex);
+  if (!digest.ok()) return digest.status();
+  auto refs =
+      ex.svc.registry.ListReferrers(ex.Param("repository"), *digest, ex.Query("artifactType"));
+  if (!refs.ok()) return refs.status();
+  Json j;
+  j.Object().Key("referrers").Array();
+  for (const quay::Descriptor& d : *refs) {
+    j.Object().Field("digest", d.digest.str()).Field("media_type", d.media_type);
+    j.Field("artifact_type", d.artifact_type).Field("size", static_cast<int64_t>(d.size));
+    j.Key("annotations").Object();
+    for (const auto& [key, value] : d.annotations) j.Field(key, value);
+    j.End().End();
+  }
+  j.EndArray().End();
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
 Status HandleListLabels(ApiExchange& ex) {
   auto digest = ManifestRef(ex);
   if (!digest.ok()) return digest.status();

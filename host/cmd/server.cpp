@@ -13,6 +13,7 @@
 #include "host/obs/health.h"
 #include "host/route/errors.h"
 #include "host/v2/dispatch.h"
+#include "host/web/asset_server.h"
 
 namespace quayd {
 namespace {
@@ -121,6 +122,12 @@ class Server::Impl {
       if (api_ && ApiDispatcher::Owns(req.path)) {
         RequestBody body(req, reader);
         api_->Serve(req, res, body);
+        return;
+      }
+      // The web UI: "/", /static/ and the UI's page paths, GET and HEAD only.
+      if (AssetServer::Owns(req.method, req.path)) {
+        CurrentRequest().route = "ui";
+        web_.Serve(req, res);
         return;
       }
       if (config_.api.read_only && req.method != "GET" && req.method != "HEAD" &&
@@ -242,6 +249,7 @@ class Server::Impl {
   std::unique_ptr<ApiDispatcher> api_;
   Health health_;
   std::shared_ptr<Metrics> metrics_;
+  AssetServer web_;
   HttpServer http_;
 
   std::atomic<int> in_flight_{0};

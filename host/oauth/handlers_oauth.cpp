@@ -93,17 +93,40 @@ GrantRequest ReadGrant(const ApiExchange& ex, bool form) {
   return {get("client_id"), get("redirect_uri"), get("scope"), get("response_type"), get("state")};
 }
 
+// What a scope lets the application do, in words, for the consent page.
+std::string_view ScopeMeaning(std::string_view scope) {
+  if (scope == "repo:read") return "read the repositories you can read";
+  if (scope == "repo:write") return "push to the repositories you can push to";
+  if (scope == "repo:admin") return "administer the repositories you administer";
+  if (scope == "repo:create") return "create repositories in your namespaces";
+  if (scope == "user:read") return "read your user information";
+  if (scope == "user:admin") return "change your account";
+  if (scope == "org:admin") return "administer the organizations you administer";
+  if (scope == "super:user") return "act as you with superuser rights";
+  return "";
+}
+
 void Page(httplib::Response& res, int status, const std::string& title, const std::string& body) {
   res.status = status;
   res.headers.erase("Content-Length");
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Frame-Options", "DENY");
+  // Styled by the web UI's stylesheet (host/web, its unhashed name); no
+  // script. form-action stays open: the consent form's answer redirects to
+  // the client's redirect URI, which CSP checks as a form target.
   res.set_header("Content-Security-Policy",
-                 "default-src 'none'; style-src 'unsafe-inline'; form-action *");
+                 "default-src 'none'; style-src 'self'; img-src 'self'; form-action *; "
+                 "frame-ancestors 'none'; base-uri 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-      "content=\"width=device-width\"><title>" +
-          Html(title) + "</title></head><body>" + body + "</body></html>",
+      "content=\"width=device-width, initial-scale=1\"><title>" +
+          Html(title) +
+          " · quayd</title><link rel=\"icon\" href=\"/static/favicon.svg\" "
+          "type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/app.css\"></head>"
+          "<body class=\"consent\"><header class=\"top\"><a class=\"brand\" "
+          "href=\"/\">quayd</a></header>" +
+          body + "</body></html>",
       "text/html; charset=utf-8");
 }
 
@@ -186,7 +209,11 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
     return Status::Ok();
   }
   if (ex.UserName().empty() || !ex.session) {
-    return ShowError(ex, 401, "Sign in to quayd first, then open this link again.");
+    Page(ex.res, 401, "Sign in to authorize",
+         "<main><h1>Sign in first</h1><p role=\"alert\">Sign in to quayd first, then open this "
+         "link again.</p><p><a href=\"/signin?next=" +
+             Html(UrlEncode(ex.req.target)) + "\">Sign in and come back here</a></p></main>");
+    return Status::Ok();
   }
   auto granted =
       ex.svc.identity.applications().HasGrantedScopes(ex.UserName(), g.client_id, *scopes);
@@ -204,17 +231,22 @@ Status HandleOAuthAuthorize(ApiExchange& ex) {
   const std::string scope_text = scopes->ToString();
   for (std::string_view rest = scope_text; !rest.empty();) {
     size_t sp = rest.find(' ');
-    list += "<li>" + Html(std::string(rest.substr(0, sp))) + "</li>";
+    const std::string scope(rest.substr(0, sp));
+    list += "<li><code>" + Html(scope) + "</code> " + std::string(ScopeMeaning(scope)) + "</li>";
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
   }
   Page(ex.res, 200, "Authorize " + app->name,
-       "<main><h1>Authorize " + Html(app->name) + "</h1><p>" + Html(app->name) + " (" +
-           Html(app->organization) + ") asks to act as <strong>" +
-           Html(std::string(ex.UserName())) + "</strong> with:</p><ul>" + list +
-           "</ul><form method=\"post\" action=\"/oauth/authorizeapp\">" + fields +
-           "<button type=\"submit\">Authorize application</button></form>"
-           "<form method=\"post\" action=\"/oauth/denyapp\">" +
-           fields + "<button type=\"submit\">Cancel</button></form></main>");
+       "<main><h1>Authorize " + Html(app->name) + "</h1><div class=\"card\"><p>" + Html(app->name) +
+           " (organization " + Html(app->organization) + ") asks to act as <strong>" +
+           Html(std::string(ex.UserName())) +
+           "</strong> with these scopes:</p><ul class=\"scopes\">" + list +
+           "</ul><p class=\"muted\">It will be sent back to " + Html(g.redirect_uri) +
+           "</p><div class=\"actions\"><form method=\"post\" action=\"/oauth/denyapp\">" + fields +
+           "<button type=\"submit\">Cancel</button></form><form method=\"post\" "
+           "action=\"/oauth/authorizeapp\">" +
+           fields +
+           "<button type=\"submit\" class=\"primary\">Authorize application</button></form>"
+           "</div></div></main>");
   return Status::Ok();
 }
 

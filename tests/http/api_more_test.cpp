@@ -245,3 +245,50 @@ TEST_CASE("api more: account and organization details, grant listings, prototype
   CHECK(s.AuditRows("user_delete").size() == 1);
   CHECK(s.As(s.Token("alice"), "GET", "/api/v1/users/eve").status == 404);
 }
+
+TEST_CASE("api more: a manifest's referrers (quayd's route for the web UI)") {
+  ApiServer s;
+  const std::string alice = s.Token("alice");
+  const std::string subject = s.PushTag("acme/app", "v1", "subject");
+  auto push = [&](const std::string& data) {
+    auto upload = s.registry().StartUpload("acme/app");
+    REQUIRE(upload.ok());
+    REQUIRE((*upload)->Write(data.data(), data.size()).ok());
+    REQUIRE((*upload)->Commit(quay::Digest::Of(data)).ok());
+  };
+  const std::string config = "{}";
+  const std::string sig = "a signature";
+  push(config);
+  push(sig);
+  const std::string referrer =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
+      quayd::testing::DigestOf(config) +
+      R"(","size":2},"layers":[{"mediaType":"text/plain","digest":")" +
+      quayd::testing::DigestOf(sig) +
+      R"(","size":11}],"subject":{"mediaType":)"
+      R"("application/vnd.oci.image.manifest.v1+json","digest":")" +
+      subject + R"(","size":100},"annotations":{"created-by":"test"}})";
+  const std::string referrer_digest = quayd::testing::DigestOf(referrer);
+  REQUIRE(s.registry()
+              .PutManifest("acme/app", referrer_digest, quayd::testing::kOciManifest, referrer)
+              .ok());
+
+  const std::string base = "/api/v1/repository/acme/app/manifest/";
+  auto list = Body(s.As(alice, "GET", base + subject + "/referrers"), 200);
+  REQUIRE(list["referrers"].IsArray());
+  REQUIRE(list["referrers"].Size() == 1);
+  CHECK(std::string(list["referrers"][0]["digest"].GetString()) == referrer_digest);
+  CHECK(std::string(list["referrers"][0]["artifact_type"].GetString()) ==
+        "application/vnd.dev.cosign.artifact.sig.v1+json");
+  CHECK(std::string(list["referrers"][0]["annotations"]["created-by"].GetString()) == "test");
+  auto filtered =
+      Body(s.As(alice, "GET", base + subject + "/referrers?artifactType=text/plain"), 200);
+  CHECK(filtered["referrers"].Size() == 0);
+  auto none = Body(s.As(alice, "GET", base + referrer_digest + "/referrers"), 200);
+  CHECK(none["referrers"].Size() == 0);
+  CHECK(s.As(alice, "GET", base + "nonsense/referrers").status == 404);
+  // Read permission is required, as for the manifest itself.
+  CHECK(s.As("", "GET", base + subject + "/referrers").status >= 400);
+}
