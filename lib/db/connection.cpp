@@ -27,7 +27,7 @@ Connection::Connection(const std::string& path, bool read_only, bool durable, bo
     : db_(CreatedPrivately(path, read_only, in_memory),
           SQLite::OPEN_NOMUTEX |
               (read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)),
-          /*busyTimeoutMs=*/10'000),
+          static_cast<int>(kBusyTimeout.count())),
       durable_(durable),
       in_memory_(in_memory) {
   if (in_memory) return;

@@ -46,6 +46,11 @@ class Connection {
   // only between transactions; a no-op when already set.
   enum class Sync : unsigned char { kDurable, kRelaxed };
   void SetSynchronous(Sync mode);
+  // How long a statement waits for another process's lock (10 s unless set).
+  void SetBusyTimeout(std::chrono::milliseconds timeout) {
+    db_.setBusyTimeout(static_cast<int>(timeout.count()));
+  }
+  static constexpr std::chrono::milliseconds kBusyTimeout{10'000};
 
  private:
   SQLite::Database db_;

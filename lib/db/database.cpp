@@ -959,8 +959,16 @@ class SqliteDatabase final : public Database {
   }
 
   Status Ping() override {
+    // Reads the schema (a shared lock on the file, unlike SELECT 1), giving
+    // up quickly when another process holds the database: a probe must
+    // answer within its deadline, not wait out the 10 s busy timeout.
     Result<int> read = Read<int>([&](Connection& c) -> Result<int> {
-      auto q = c.Prepare("SELECT 1");
+      c.SetBusyTimeout(std::chrono::milliseconds(250));
+      struct Restore {
+        Connection& c;
+        ~Restore() { c.SetBusyTimeout(Connection::kBusyTimeout); }
+      } restore{c};
+      auto q = c.Prepare("SELECT count(*) FROM sqlite_master");
       return q->executeStep() ? q->getColumn(0).getInt() : 0;
     });
     return read.ok() ? Status::Ok() : read.status();

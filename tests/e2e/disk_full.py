@@ -212,6 +212,16 @@ def run(quayd, work, mnt):
         check(p.manifest_reads_back("a", manifest_a), "a stored manifest reads back by tag")
         st, _, body = p.req("GET", f"/v2/{REPO}/tags/list")
         check(st == 200 and "a" in json.loads(body)["tags"], "the tag list reads")
+        # Health answers on a full disk: alive, not ready, and says why.
+        st, _, body = p.req("GET", "/healthz")
+        check(st == 200, f"/healthz on a full disk ({st})")
+        st, _, body = p.req("GET", "/readyz")
+        try:
+            checks = json.loads(body).get("checks", {})
+        except ValueError:
+            checks = {}
+        check(st == 503 and checks.get("disk_space") is False,
+              f"/readyz on a full disk: 503, disk_space false ({st} {body[:200]})")
         st, _, body = p.req("PUT", f"/v2/{REPO}/manifests/reuse",
                             Pusher.manifest(json.dumps({"architecture": "amd64", "os": "linux",
                                                         "tag": "a"}).encode(), layer_a),
