@@ -49,6 +49,18 @@ quay::Status HandleAddLabel(ApiExchange& ex);
 quay::Status HandleGetLabel(ApiExchange& ex);
 quay::Status HandleDeleteLabel(ApiExchange& ex);
 
+// handlers_policy.cpp (organization, user or repository scope from the path)
+quay::Status HandleListImmutabilityPolicies(ApiExchange& ex);
+quay::Status HandleCreateImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleGetImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleUpdateImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleDeleteImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleListAutoPrunePolicies(ApiExchange& ex);
+quay::Status HandleCreateAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleGetAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleUpdateAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleDeleteAutoPrunePolicy(ApiExchange& ex);
+
 // handlers_permission.cpp
 quay::Status HandleListUserPermissions(ApiExchange& ex);
 quay::Status HandleListTeamPermissions(ApiExchange& ex);

@@ -72,6 +72,10 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   options.durable = flags.fsync;
   options.logger = logger;
   options.identity = flags.identity;
+  options.tag_policies = flags.tag_policies;
+  if (options.tag_policies.auto_prune && options.tag_policies.auto_prune_interval.count() == 0) {
+    options.tag_policies.auto_prune_interval = std::chrono::hours(1);
+  }
   options.gc_protection_window = flags.protection_window;
   options.tag_recovery_window = flags.tag_recovery_window;
   // Blobs a client has pushed but not yet referenced from a manifest are

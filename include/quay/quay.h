@@ -16,3 +16,4 @@
 #include "quay/signing_keys.h"
 #include "quay/status.h"
 #include "quay/storage.h"
+#include "quay/tag_policy.h"

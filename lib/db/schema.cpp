@@ -549,7 +549,44 @@ UPDATE account SET uuid = lower(hex(randomblob(16)));
 CREATE UNIQUE INDEX account_uuid ON account(uuid);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+// Version 10: tag policies (issue 13).
+// - tag.expires_at: when a live row is due to end (Quay's lifetime_end_ms in
+//   the future: the `expiration` of PUT .../tag/{tag} and the
+//   quay.expires-after label). The registry ends due rows (end_at =
+//   expires_at) before it reads or changes live tags, so every query that
+//   asks `end_at IS NULL` stays as it is; tag_expiring finds the next due
+//   row without a scan.
+// - tag.immutable: Quay's Tag.immutable; an immutable live row cannot be
+//   moved, deleted or given an expiration.
+// - tag_policy: Quay's Namespace/RepositoryImmutabilityPolicy and
+//   Namespace/RepositoryAutoPrunePolicy in one table, scoped either to an
+//   account (namespace_id) or to a repository (repository_id); both cascade,
+//   so a deleted or re-created namespace or repository inherits no policy.
+//   `value` is Quay's text (a tag count, or a duration such as "7d").
+constexpr const char* kV10 = R"sql(
+ALTER TABLE tag ADD COLUMN expires_at INTEGER;
+ALTER TABLE tag ADD COLUMN immutable INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tag_expiring ON tag(expires_at) WHERE end_at IS NULL AND expires_at IS NOT NULL;
+
+CREATE TABLE tag_policy (
+  id                  INTEGER PRIMARY KEY,
+  uuid                TEXT NOT NULL UNIQUE,
+  kind                TEXT NOT NULL CHECK (kind IN ('immutability', 'autoprune')),
+  namespace_id        INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  repository_id       INTEGER REFERENCES repository(id) ON DELETE CASCADE,
+  method              TEXT,
+  value               TEXT,
+  tag_pattern         TEXT,
+  tag_pattern_matches INTEGER NOT NULL DEFAULT 1,
+  created_at          INTEGER NOT NULL,
+  CHECK ((namespace_id IS NULL) <> (repository_id IS NULL))
+);
+CREATE INDEX tag_policy_namespace ON tag_policy(kind, namespace_id) WHERE namespace_id IS NOT NULL;
+CREATE INDEX tag_policy_repository ON tag_policy(kind, repository_id)
+  WHERE repository_id IS NOT NULL;
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
 
 }  // namespace
 

@@ -85,6 +85,9 @@ struct ServerOptions {
   // cursors (empty: random per server).
   quayd::ApiOptions api;
   std::string session_key;
+  // Options::tag_policies. FEATURE_IMMUTABLE_TAGS and FEATURE_AUTO_PRUNE
+  // follow `api`'s flags unless set here.
+  std::optional<quay::TagPolicyOptions> tag_policies;
 };
 
 // A running quayd (Server + Registry) for one test.
