@@ -2,6 +2,7 @@
 // and auto-prune policies. The rules live here; the rows in
 // db/tag_policy_store.*.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <string>

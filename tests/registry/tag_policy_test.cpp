@@ -152,7 +152,7 @@ TEST_CASE("the quay.expires-after label sets the pushed tag's expiration") {
   CHECK(!r->GetTagState("lib/app", "other")->expiration);
 
   r.clock->Advance(2h);
-  CHECK(r->GetManifest("lib/app", "nightly").IsNotFound());
+  CHECK(r->GetManifest("lib/app", "nightly").status().IsNotFound());
   CHECK(r->GetManifest("lib/app", "other").ok());
 }
 
@@ -171,7 +171,7 @@ TEST_CASE("an immutable tag cannot be moved, deleted or expired") {
   CHECK(put.status().message() == "Cannot overwrite immutable tag 'v1'");
   // Nothing of the refused push is visible: the tag and the manifest count.
   CHECK(r->GetManifest("lib/app", "v1")->digest == m1);
-  CHECK(r->GetManifest("lib/app", Digest::Of(other).str()).IsNotFound());
+  CHECK(r->GetManifest("lib/app", Digest::Of(other).str()).status().IsNotFound());
   // Pushing the same manifest again changes nothing and is fine.
   auto same = r->GetManifest("lib/app", "v1");
   CHECK(r->PutManifest("lib/app", "v1", kOci, same->bytes).ok());
