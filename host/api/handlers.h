@@ -61,6 +61,18 @@ quay::Status HandleGetAutoPrunePolicy(ApiExchange& ex);
 quay::Status HandleUpdateAutoPrunePolicy(ApiExchange& ex);
 quay::Status HandleDeleteAutoPrunePolicy(ApiExchange& ex);
 
+// handlers_quota.cpp (organization, user, or a superuser's {namespace})
+quay::Status HandleListQuotas(ApiExchange& ex);
+quay::Status HandleCreateQuota(ApiExchange& ex);
+quay::Status HandleGetQuota(ApiExchange& ex);
+quay::Status HandleChangeQuota(ApiExchange& ex);
+quay::Status HandleDeleteQuota(ApiExchange& ex);
+quay::Status HandleListQuotaLimits(ApiExchange& ex);
+quay::Status HandleCreateQuotaLimit(ApiExchange& ex);
+quay::Status HandleGetQuotaLimit(ApiExchange& ex);
+quay::Status HandleChangeQuotaLimit(ApiExchange& ex);
+quay::Status HandleDeleteQuotaLimit(ApiExchange& ex);
+
 // handlers_permission.cpp
 quay::Status HandleListUserPermissions(ApiExchange& ex);
 quay::Status HandleListTeamPermissions(ApiExchange& ex);

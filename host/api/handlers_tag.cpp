@@ -123,7 +123,7 @@ Status HandleChangeTag(ApiExchange& ex) {
     const rapidjson::Value& v = body["expiration"];
     std::optional<quay::Clock::TimePoint> when;
     if (v.IsNumber()) {
-      when = quay::Clock::TimePoint(std::chrono::duration_cast<quay::Clock::duration>(
+      when = quay::Clock::TimePoint(std::chrono::duration_cast<quay::Clock::TimePoint::duration>(
           std::chrono::duration<double>(v.GetDouble())));
     } else if (!v.IsNull()) {
       return Status::InvalidArgument(quay::Subject::kNone, "expiration must be a number or null");

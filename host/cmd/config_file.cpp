@@ -204,6 +204,10 @@ const Key kKeys[] = {
        f.api.features[static_cast<size_t>(Feature::kAutoPrune)] = f.tag_policies.auto_prune;
        return s;
      }},
+    {"FEATURE_QUOTA_MANAGEMENT",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kQuotaManagement)]);
+     }},
     {"FEATURE_SUPERUSERS_ORG_CREATION_ONLY",
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadBool(n, f.api.superusers_org_creation_only);

@@ -28,6 +28,7 @@
 #include "quay/identity.h"
 #include "quay/options.h"
 #include "quay/registry.h"
+#include "quay/webhooks.h"
 
 #ifndef QUAYD_VERSION
 #define QUAYD_VERSION "unknown"
@@ -121,6 +122,18 @@ int Serve(const quayd::ServeFlags& flags, const std::vector<std::string>& config
   // Declared after the registry, so it stops before the registry closes on
   // every return path.
   quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger);
+  // Webhook notifications: the queue is in the database; one thread polls it.
+  quay::WebhookOptions webhook_options;
+  webhook_options.server_hostname = flags.auth.server_hostname;
+  webhook_options.url_scheme = flags.auth.url_scheme;
+  webhook_options.poll_interval = std::chrono::seconds(1);
+  quay::Result<std::unique_ptr<quay::WebhookDelivery>> webhooks =
+      quay::WebhookDelivery::Open(*registry, webhook_options);
+  if (!webhooks.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to start webhook delivery",
+                {{"error", webhooks.status().ToString()}});
+    return 1;
+  }
 
   quayd::ServerConfig config;
   config.host = flags.host;

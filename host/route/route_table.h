@@ -66,8 +66,9 @@ enum class Feature : unsigned char {
   kAggregatedLogs,     // FEATURE_AGGREGATED_LOG_COUNT_RETRIEVAL
   kImmutableTags,      // FEATURE_IMMUTABLE_TAGS
   kAutoPrune,          // FEATURE_AUTO_PRUNE
+  kQuotaManagement,    // FEATURE_QUOTA_MANAGEMENT
 };
-inline constexpr int kFeatureCount = 10;
+inline constexpr int kFeatureCount = 11;
 
 // Which error format a route's failures use.
 enum class Surface : unsigned char { kApi, kOAuth };

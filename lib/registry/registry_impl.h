@@ -131,6 +131,8 @@ class RegistryImpl final : public Registry {
 
   // For IdentityService::Open(options, registry), which shares it.
   std::shared_ptr<db::Database> database() const { return ctx_->db; }
+  // For Quotas::Open (registry/quotas.cpp).
+  std::shared_ptr<Clock> clock() const { return ctx_->clock; }
 
  private:
   // The labels of an image manifest's config (config.Labels), as rows of
