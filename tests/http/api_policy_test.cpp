@@ -264,7 +264,20 @@ TEST_CASE("immutability policies: organization and repository routes") {
   REQUIRE_MESSAGE(by_admin.status == 201, by_admin);
   s.PushTag("acme/app", "stable", "four");
   CHECK(s.As(wendy, "DELETE", "/api/v1/repository/acme/app/tag/stable").status == 409);
-  CHECK(s.As(s.Token("adam"), "GET", repo).json["policies"].Size() == 1);
+  const std::string adam = s.Token("adam");
+  CHECK(s.As(adam, "GET", repo).json["policies"].Size() == 1);
+  const std::string repo_uuid = by_admin.Str("uuid");
+  CHECK(s.As(adam, "GET", repo + repo_uuid).Str("tagPattern") == "stable");
+  CHECK(
+      s.As(adam, "PUT", repo + repo_uuid, R"({"tagPattern":"stable-.*","tagPatternMatches":true})")
+          .status == 204);
+  CHECK(s.As(adam, "PUT", repo + repo_uuid, R"({"tagPattern":"x","tagPatternMatches":"yes"})")
+            .status == 400);
+  CHECK(s.As(adam, "DELETE", repo + repo_uuid).status == 200);
+  CHECK(s.As(adam, "GET", repo + repo_uuid).status == 404);
+  auto repo_rows = s.AuditRows("create_immutability_policy", "acme/app");
+  REQUIRE(repo_rows.size() == 1);
+  CHECK(repo_rows[0].metadata.find("\"repo\":\"app\"") != std::string::npos);
 }
 
 TEST_CASE("auto-prune policies: routes, a pass, and autoprune_tag_delete rows") {
@@ -326,6 +339,19 @@ TEST_CASE("auto-prune policies: routes, a pass, and autoprune_tag_delete rows") 
                           R"({"method":"number_of_tags","value":5})");
   REQUIRE_MESSAGE(mine.status == 201, mine);
   CHECK(s.As(bob, "GET", "/api/v1/user/autoprunepolicy/").json["policies"].Size() == 1);
+  const std::string user_policy = "/api/v1/user/autoprunepolicy/" + mine.Str("uuid");
+  CHECK(s.As(bob, "GET", user_policy).json["value"].GetInt() == 5);
+  CHECK(s.As(bob, "PUT", user_policy, R"({"method":"number_of_tags","value":7})").status == 204);
+  CHECK(s.As(bob, "GET", user_policy).json["value"].GetInt() == 7);
+  CHECK(s.As(bob, "DELETE", user_policy).status == 200);
+  CHECK(s.As(bob, "GET", user_policy).status == 404);
+  CHECK(s.AuditRows("delete_namespace_autoprune_policy").size() == 2);
+  const std::string repo_policy = repo + by_admin.Str("uuid");
+  CHECK(s.As(s.Token("adam"), "GET", repo_policy).Str("value") == "2d");
+  CHECK(s.As(s.Token("adam"), "PUT", repo_policy, R"({"method":"creation_date","value":"3d"})")
+            .status == 204);
+  CHECK(s.As(s.Token("adam"), "DELETE", repo_policy).status == 200);
+  CHECK(s.AuditRows("delete_repository_autoprune_policy", "acme/app").size() == 1);
 }
 
 TEST_CASE("without FEATURE_IMMUTABLE_TAGS and FEATURE_AUTO_PRUNE the policy routes are 404") {

@@ -29,9 +29,9 @@ std::pair<int, std::string> PushBlob(ApiServer& s, const std::string& token,
                                      const std::string& repo, const std::string& data) {
   auto client = s.server().Client();
   client->set_bearer_token_auth(token);
-  auto res = client->Post("/v2/" + repo + "/blobs/uploads/?digest=" +
-                              quayd::testing::DigestOf(data),
-                          data, "application/octet-stream");
+  auto res =
+      client->Post("/v2/" + repo + "/blobs/uploads/?digest=" + quayd::testing::DigestOf(data), data,
+                   "application/octet-stream");
   REQUIRE(res);
   return {res->status, res->body};
 }
@@ -66,14 +66,17 @@ TEST_CASE("quotas: superusers set them, members read them, /v2 refuses a push pa
   CHECK(s.As(alice, "GET", quota).json["id"].GetInt64() == id);
   CHECK(s.As(alice, "GET", org + "/999").status == 404);
 
-  CHECK(s.As(sue, "POST", quota + "/limit", R"({"type":"Sometimes","threshold_percent":5})")
-            .status == 400);
-  REQUIRE(s.As(sue, "POST", quota + "/limit", R"({"type":"Reject","threshold_percent":100})")
-              .status == 201);
-  REQUIRE(s.As(sue, "POST", quota + "/limit", R"({"type":"Warning","threshold_percent":50})")
-              .status == 201);
-  CHECK(s.As(sue, "POST", quota + "/limit", R"({"type":"Reject","threshold_percent":90})")
-            .status == 400);
+  CHECK(
+      s.As(sue, "POST", quota + "/limit", R"({"type":"Sometimes","threshold_percent":5})").status ==
+      400);
+  REQUIRE(
+      s.As(sue, "POST", quota + "/limit", R"({"type":"Reject","threshold_percent":100})").status ==
+      201);
+  REQUIRE(
+      s.As(sue, "POST", quota + "/limit", R"({"type":"Warning","threshold_percent":50})").status ==
+      201);
+  CHECK(s.As(sue, "POST", quota + "/limit", R"({"type":"Reject","threshold_percent":90})").status ==
+        400);
   Reply limits = s.As(alice, "GET", quota + "/limit");
   REQUIRE(limits.json.Size() == 2);
   CHECK(limits.json[0]["type"].GetString() == std::string("Reject"));
@@ -124,13 +127,13 @@ TEST_CASE("quotas: a user's own routes and the superuser namespace routes") {
   CHECK(mine.json[0]["limit_bytes"].GetInt64() == 10737418240);
   CHECK(mine.json[0]["limit"].GetString() == std::string("10.0 GiB"));
   const std::string id = std::to_string(mine.json[0]["id"].GetInt64());
-  CHECK(s.As(bob, "GET", "/api/v1/user/quota/" + id).json["limit_bytes"].GetInt64() ==
-        10737418240);
+  CHECK(s.As(bob, "GET", "/api/v1/user/quota/" + id).json["limit_bytes"].GetInt64() == 10737418240);
   CHECK(s.As(bob, "GET", "/api/v1/user/quota/" + id + "/limit").json.Size() == 0);
   CHECK(s.As(bob, "GET", "/api/v1/user/quota/" + id + "/limit/1").status == 404);
   CHECK(s.As(sue, "GET", "/api/v1/superuser/users/bob/quota").json.Size() == 1);
-  CHECK(s.As(sue, "PUT", "/api/v1/superuser/users/bob/quota/" + id, R"({"limit_bytes":42})")
-            .status == 200);
+  CHECK(
+      s.As(sue, "PUT", "/api/v1/superuser/users/bob/quota/" + id, R"({"limit_bytes":42})").status ==
+      200);
   CHECK(s.As(sue, "DELETE", "/api/v1/superuser/users/bob/quota/" + id).status == 204);
 
   const std::string org = "/api/v1/superuser/organization/acme/quota";

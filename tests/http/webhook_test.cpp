@@ -38,7 +38,9 @@ class Receiver {
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    server_.wait_until_ready();
+    for (int i = 0; i < 500 && !server_.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
   }
   ~Receiver() {
     server_.stop();
@@ -110,7 +112,9 @@ TEST_CASE("webhook: a push is delivered after two failures, across a restart of 
   std::string uuid;
   {
     quayd::testing::TestServer s(Options(dir.path(), clock));
-    REQUIRE(s.identity().CreateUser(alice, "alice", "alice@example.com", quayd::apitest::kPassword).ok());
+    REQUIRE(s.identity()
+                .CreateUser(alice, "alice", "alice@example.com", quayd::apitest::kPassword)
+                .ok());
     REQUIRE(s.identity().CreateRepository(alice, "alice/app", quay::Visibility::kPrivate, "").ok());
     quay::NewRepositoryNotification spec;
     spec.event = "repo_push";
@@ -185,7 +189,8 @@ TEST_CASE("webhook: an unreachable receiver is given up after max_attempts") {
   auto clock = std::make_shared<quay::ManualClock>();
   const quay::Actor alice{quay::Principal::User("alice"), "127.0.0.1", ""};
   quayd::testing::TestServer s(Options(dir.path(), clock));
-  REQUIRE(s.identity().CreateUser(alice, "alice", "alice@example.com", quayd::apitest::kPassword).ok());
+  REQUIRE(
+      s.identity().CreateUser(alice, "alice", "alice@example.com", quayd::apitest::kPassword).ok());
   REQUIRE(s.identity().CreateRepository(alice, "alice/app", quay::Visibility::kPrivate, "").ok());
   quay::NewRepositoryNotification spec;
   spec.event = "repo_push";

@@ -122,9 +122,9 @@ TEST_CASE("a blob past the Reject threshold is refused; a Warning threshold only
   CHECK(w.Used("acme") == 1200);
   // Lowering the threshold refuses the next new blob; deleting the quota
   // lifts every limit.
-  REQUIRE(w.quotas->ChangeLimit("acme", quota->id, reject->id, QuotaLimit::Kind::kReject, 10,
-                                kAdmin)
-              .ok());
+  REQUIRE(
+      w.quotas->ChangeLimit("acme", quota->id, reject->id, QuotaLimit::Kind::kReject, 10, kAdmin)
+          .ok());
   CHECK(w.Push("acme/app", "tiny").code() == Code::kDenied);
   CHECK(w.quotas->Report("acme")->over_reject);
   REQUIRE(w.quotas->DeleteLimit("acme", quota->id, reject->id, kAdmin).ok());
