@@ -45,6 +45,9 @@ struct ApiOptions {
       true,   // FEATURE_SUPER_USERS
       false,  // FEATURE_ASSIGN_OAUTH_TOKEN (Quay: true; off until asked for)
       true,   // FEATURE_AGGREGATED_LOG_COUNT_RETRIEVAL
+      false,  // FEATURE_IMMUTABLE_TAGS (Quay's default; Options::tag_policies must agree)
+      false,  // FEATURE_AUTO_PRUNE (likewise)
+      false,  // FEATURE_QUOTA_MANAGEMENT (Quay's default)
   };
   bool read_only = false;  // REGISTRY_STATE: readonly
   // FRESH_LOGIN_TIMEOUT: a session login older than this may not run the

@@ -50,6 +50,30 @@ quay::Status HandleAddLabel(ApiExchange& ex);
 quay::Status HandleGetLabel(ApiExchange& ex);
 quay::Status HandleDeleteLabel(ApiExchange& ex);
 
+// handlers_policy.cpp (organization, user or repository scope from the path)
+quay::Status HandleListImmutabilityPolicies(ApiExchange& ex);
+quay::Status HandleCreateImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleGetImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleUpdateImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleDeleteImmutabilityPolicy(ApiExchange& ex);
+quay::Status HandleListAutoPrunePolicies(ApiExchange& ex);
+quay::Status HandleCreateAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleGetAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleUpdateAutoPrunePolicy(ApiExchange& ex);
+quay::Status HandleDeleteAutoPrunePolicy(ApiExchange& ex);
+
+// handlers_quota.cpp (organization, user, or a superuser's {namespace})
+quay::Status HandleListQuotas(ApiExchange& ex);
+quay::Status HandleCreateQuota(ApiExchange& ex);
+quay::Status HandleGetQuota(ApiExchange& ex);
+quay::Status HandleChangeQuota(ApiExchange& ex);
+quay::Status HandleDeleteQuota(ApiExchange& ex);
+quay::Status HandleListQuotaLimits(ApiExchange& ex);
+quay::Status HandleCreateQuotaLimit(ApiExchange& ex);
+quay::Status HandleGetQuotaLimit(ApiExchange& ex);
+quay::Status HandleChangeQuotaLimit(ApiExchange& ex);
+quay::Status HandleDeleteQuotaLimit(ApiExchange& ex);
+
 // handlers_permission.cpp
 quay::Status HandleListUserPermissions(ApiExchange& ex);
 quay::Status HandleListTeamPermissions(ApiExchange& ex);

@@ -4,6 +4,7 @@
 #include "host/api/handlers.h"
 #include "host/api/json.h"
 #include "host/api/views.h"
+#include "quay/quotas.h"
 
 namespace quayd {
 namespace {
@@ -138,6 +139,21 @@ Status HandleGetOrg(ApiExchange& ex) {
     j.EndArray();
   }
   if (view_admin) j.Field("email", org->email).Field("invoice_email", false);
+  if (member && ex.svc.options.features[static_cast<size_t>(Feature::kQuotaManagement)]) {
+    // Quay's quota_report: usage is kept incrementally, never backfilled.
+    auto quotas = quay::Quotas::Open(ex.svc.registry);
+    if (!quotas.ok()) return quotas.status();
+    auto report = (*quotas)->Report(org->name);
+    if (!report.ok()) return report.status();
+    j.Key("quota_report").Object();
+    j.Field("quota_bytes", static_cast<int64_t>(report->used_bytes));
+    if (report->quota) {
+      j.Field("configured_quota", static_cast<int64_t>(report->quota->limit_bytes));
+    } else {
+      j.NullField("configured_quota");
+    }
+    j.Field("running_backfill", "complete").Field("backfill_status", "complete").End();
+  }
   j.End();
   Reply(ex.res, 200, j);
   return Status::Ok();

@@ -2,6 +2,9 @@
 // through the API, and the manifest view with its labels.
 #include <httplib.h>
 
+#include <chrono>
+#include <optional>
+
 #include "host/api/handlers.h"
 #include "host/api/json.h"
 #include "host/api/views.h"
@@ -76,7 +79,15 @@ Status HandleListTags(ApiExchange& ex) {
         for (const quay::TagListRow& row : p.rows) {
           j.Object().Field("name", row.name).Field("reversion", false);
           j.Field("start_ts", Seconds(row.start));
-          if (row.end) j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
+          // An ended row, or a live one with an expiration (Quay's future
+          // lifetime_end).
+          if (row.end) {
+            j.Field("end_ts", Seconds(*row.end)).Field("expiration", Rfc2822(*row.end));
+          } else if (row.expiration) {
+            j.Field("end_ts", Seconds(*row.expiration));
+            j.Field("expiration", Rfc2822(*row.expiration));
+          }
+          j.Field("immutable", row.immutable);
           j.Field("manifest_digest", row.manifest_digest.str());
           j.Field("is_manifest_list", row.is_manifest_list);
           if (row.size)
@@ -95,27 +106,64 @@ Status HandleListTags(ApiExchange& ex) {
   return Status::Ok();
 }
 
+// Quay's changeTag: `expiration`, then `immutable`, then `manifest_digest`,
+// each optional, each applied by the Registry with its own audit row.
 Status HandleChangeTag(ApiExchange& ex) {
   const std::string repository(ex.Param("repository"));
   const std::string tag(ex.Param("tag"));
-  auto digest_text = OptString(ex.body, "manifest_digest");
-  if (!digest_text) {
-    if (ex.body.IsObject() && ex.body.HasMember("expiration")) {
-      return Status::Unsupported(quay::Subject::kNone, "tag expiration is not supported yet");
-    }
+  const rapidjson::Value& body = ex.body;
+  const bool has_expiration = body.IsObject() && body.HasMember("expiration");
+  const bool has_immutable = body.IsObject() && body.HasMember("immutable") &&
+                             ex.svc.options.features[static_cast<size_t>(Feature::kImmutableTags)];
+  auto digest_text = OptString(body, "manifest_digest");
+  if (!digest_text && !has_expiration && !has_immutable) {
     return Status::InvalidArgument(quay::Subject::kNone, "'manifest_digest' is required");
   }
-  auto digest = quay::Digest::Parse(*digest_text);
-  if (!digest.ok())
-    return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
-  // The create_tag / move_tag row commits with the tag (Registry::PutTag).
-  auto previous = ex.svc.registry.PutTag(repository, tag, *digest, ex.actor());
-  if (!previous.ok()) {
-    if (previous.status().code() == quay::Code::kNotFound &&
-        previous.status().subject() == quay::Subject::kManifest) {
-      return Status::NotFound(quay::Subject::kManifest, "Could not find manifest");
+  if (has_expiration) {
+    const rapidjson::Value& v = body["expiration"];
+    std::optional<quay::Clock::TimePoint> when;
+    if (v.IsNumber()) {
+      when = quay::Clock::TimePoint(std::chrono::duration_cast<quay::Clock::TimePoint::duration>(
+          std::chrono::duration<double>(v.GetDouble())));
+    } else if (!v.IsNull()) {
+      return Status::InvalidArgument(quay::Subject::kNone, "expiration must be a number or null");
     }
-    return previous.status();
+    auto previous = ex.svc.registry.SetTagExpiration(repository, tag, when, ex.actor());
+    if (!previous.ok()) return previous.status();
+  }
+  if (has_immutable) {
+    auto immutable = OptBool(body, "immutable");
+    if (!immutable) {
+      return Status::InvalidArgument(quay::Subject::kNone, "immutable must be a boolean");
+    }
+    // Write may set it; only an administrator may take it away (Quay).
+    if (!*immutable) {
+      auto state = ex.svc.registry.GetTagState(repository, tag);
+      if (!state.ok()) return state.status();
+      if (state->immutable) {
+        if (Status admin =
+                ex.svc.identity.authorizer()->Check(ex.principal, repository, quay::Action::kAdmin);
+            !admin.ok()) {
+          return admin;
+        }
+      }
+    }
+    auto previous = ex.svc.registry.SetTagImmutable(repository, tag, *immutable, ex.actor());
+    if (!previous.ok()) return previous.status();
+  }
+  if (digest_text) {
+    auto digest = quay::Digest::Parse(*digest_text);
+    if (!digest.ok())
+      return Status::InvalidArgument(quay::Subject::kDigest, "invalid manifest_digest");
+    // The create_tag / move_tag row commits with the tag (Registry::PutTag).
+    auto previous = ex.svc.registry.PutTag(repository, tag, *digest, ex.actor());
+    if (!previous.ok()) {
+      if (previous.status().code() == quay::Code::kNotFound &&
+          previous.status().subject() == quay::Subject::kManifest) {
+        return Status::NotFound(quay::Subject::kManifest, "Could not find manifest");
+      }
+      return previous.status();
+    }
   }
   ex.res.status = 201;
   ex.res.set_content("\"Updated\"", "application/json");

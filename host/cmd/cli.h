@@ -77,6 +77,9 @@ struct ServeFlags {
   std::string tls_key_file;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).
   quay::IdentityOptions identity;
+  // Tag policies (FEATURE_IMMUTABLE_TAGS, FEATURE_AUTO_PRUNE, auto_prune_interval;
+  // the interval defaults to 1 h when FEATURE_AUTO_PRUNE is on).
+  quay::TagPolicyOptions tag_policies;
   // Token auth (SERVER_HOSTNAME, REGISTRY_JWT_TOKEN_LIFETIME...) and audit
   // (--no-pull-audit). anonymous_access mirrors identity.anonymous_access.
   RegistryAuthOptions auth;

@@ -193,6 +193,27 @@ const Key kKeys[] = {
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kAggregatedLogs)]);
      }},
+    {"FEATURE_IMMUTABLE_TAGS",
+     [](const YAML::Node& n, ServeFlags& f) {
+       quay::Status s = ReadBool(n, f.tag_policies.immutable_tags);
+       f.api.features[static_cast<size_t>(Feature::kImmutableTags)] =
+           f.tag_policies.immutable_tags;
+       return s;
+     }},
+    {"FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.tag_policies.immutable_tags_can_expire);
+     }},
+    {"FEATURE_AUTO_PRUNE",
+     [](const YAML::Node& n, ServeFlags& f) {
+       quay::Status s = ReadBool(n, f.tag_policies.auto_prune);
+       f.api.features[static_cast<size_t>(Feature::kAutoPrune)] = f.tag_policies.auto_prune;
+       return s;
+     }},
+    {"FEATURE_QUOTA_MANAGEMENT",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadBool(n, f.api.features[static_cast<size_t>(Feature::kQuotaManagement)]);
+     }},
     {"FEATURE_SUPERUSERS_ORG_CREATION_ONLY",
      [](const YAML::Node& n, ServeFlags& f) {
        return ReadBool(n, f.api.superusers_org_creation_only);
@@ -300,6 +321,10 @@ const Key kKeys[] = {
        quay::Status s = ReadCount(n, 0, kMaxConnectionsPerAddress, cap);
        if (s.ok()) f.max_connections_per_address = static_cast<size_t>(cap);
        return s;
+     }},
+    {"auto_prune_interval",
+     [](const YAML::Node& n, ServeFlags& f) {
+       return ReadDuration(n, f.tag_policies.auto_prune_interval);
      }},
     {"gc_interval",
      [](const YAML::Node& n, ServeFlags& f) { return ReadDuration(n, f.gc_interval); }},

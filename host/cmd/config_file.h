@@ -21,10 +21,15 @@
 //   ACTION_LOG_AUDIT_LOGIN_FAILURES   audit login_failure (false)
 //   REGISTRY_JWT_TOKEN_LIFETIME       registry token lifetime (1h) [quayd's;
 //                                     Quay hard-codes 3600 s]
+//   FEATURE_IMMUTABLE_TAGS            immutable tags and policies (false)
+//   FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE an immutable tag may expire (false)
+//   FEATURE_AUTO_PRUNE                auto-prune policies (false)
+//   FEATURE_QUOTA_MANAGEMENT          namespace quotas (false)
 //
 //   quayd keys
 //   listen, metrics_listen, tls_cert_file, tls_key_file, data_dir, fsync, log_level, log_format, threads,
 //   max_connections_per_address (256; 0: no limit), gc_interval,
+//   auto_prune_interval (1h, with FEATURE_AUTO_PRUNE),
 //   pull_audit, jwt_algorithm (RS256|ES256), signing_key_rotation,
 //   login_failure_limit, login_failure_window, login_backoff_max,
 //   password_hash_cost (interactive|moderate|minimum)

@@ -38,6 +38,7 @@
 #include "quay/identity.h"
 #include "quay/options.h"
 #include "quay/registry.h"
+#include "quay/webhooks.h"
 
 #ifndef QUAYD_VERSION
 #define QUAYD_VERSION "unknown"
@@ -144,6 +145,10 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   options.durable = flags.fsync;
   options.logger = logger;
   options.identity = flags.identity;
+  options.tag_policies = flags.tag_policies;
+  if (options.tag_policies.auto_prune && options.tag_policies.auto_prune_interval.count() == 0) {
+    options.tag_policies.auto_prune_interval = std::chrono::hours(1);
+  }
   options.gc_protection_window = flags.protection_window;
   options.tag_recovery_window = flags.tag_recovery_window;
   // Blobs a client has pushed but not yet referenced from a manifest are
@@ -193,6 +198,18 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   // every return path.
   auto metrics = std::make_shared<quayd::Metrics>();
   quayd::PeriodicGc gc(*registry, flags.gc_interval, *logger, metrics.get());
+  // Webhook notifications: the queue is in the database; one thread polls it.
+  quay::WebhookOptions webhook_options;
+  webhook_options.server_hostname = flags.auth.server_hostname;
+  webhook_options.url_scheme = flags.auth.url_scheme;
+  webhook_options.poll_interval = std::chrono::seconds(1);
+  quay::Result<std::unique_ptr<quay::WebhookDelivery>> webhooks =
+      quay::WebhookDelivery::Open(*registry, webhook_options);
+  if (!webhooks.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to start webhook delivery",
+                {{"error", webhooks.status().ToString()}});
+    return 1;
+  }
 
   quayd::ServerConfig config;
   config.host = flags.host;

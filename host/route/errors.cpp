@@ -58,6 +58,8 @@ constexpr Row kTable[] = {
 
     {Code::kUnauthenticated, std::nullopt, 401, "UNAUTHORIZED"},
     {Code::kDenied, std::nullopt, 403, "DENIED"},
+    // An immutable tag refused a move or a delete (Quay's TagImmutable).
+    {Code::kConflict, Subject::kTag, 409, "TAG_IMMUTABLE"},
     {Code::kConflict, std::nullopt, 409, "BLOB_UPLOAD_INVALID"},
 
     {Code::kUnsupported, Subject::kDigest, 400, "DIGEST_INVALID"},
@@ -166,6 +168,7 @@ constexpr ApiRow kApiTable[] = {
     {Code::kSizeMismatch, std::nullopt, 400, "invalid_request"},
     {Code::kRangeInvalid, std::nullopt, 400, "invalid_request"},
     {Code::kTooLarge, std::nullopt, 413, "invalid_request"},
+    {Code::kConflict, Subject::kTag, 409, "tag_immutable"},  // Quay's TagImmutable
     {Code::kConflict, std::nullopt, 400, "invalid_request"},
     {Code::kUnauthenticated, std::nullopt, 401, "invalid_token"},
     {Code::kDenied, std::nullopt, 403, "insufficient_scope"},

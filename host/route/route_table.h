@@ -64,8 +64,11 @@ enum class Feature : unsigned char {
   kSuperUsers,         // FEATURE_SUPER_USERS
   kAssignOAuthToken,   // FEATURE_ASSIGN_OAUTH_TOKEN
   kAggregatedLogs,     // FEATURE_AGGREGATED_LOG_COUNT_RETRIEVAL
+  kImmutableTags,      // FEATURE_IMMUTABLE_TAGS
+  kAutoPrune,          // FEATURE_AUTO_PRUNE
+  kQuotaManagement,    // FEATURE_QUOTA_MANAGEMENT
 };
-inline constexpr int kFeatureCount = 8;
+inline constexpr int kFeatureCount = 11;
 
 // Which error format a route's failures use.
 enum class Surface : unsigned char { kApi, kOAuth };

@@ -64,6 +64,26 @@ struct IdentityOptions {
   std::string database_secret_key;
 };
 
+// Tag policies (quay/tag_policy.h; names in comments are Quay's config keys).
+struct TagPolicyOptions {
+  // FEATURE_IMMUTABLE_TAGS: SetTagImmutable, the quay.immutable label and
+  // immutability policies make tags immutable. A tag already immutable is
+  // refused a move or a delete either way. Default: false (Quay's default).
+  bool immutable_tags = false;
+  // FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE: an immutable tag may carry an
+  // expiration (otherwise making a tag immutable clears its expiration and
+  // SetTagExpiration refuses it). Default: false.
+  bool immutable_tags_can_expire = false;
+  // FEATURE_AUTO_PRUNE: auto-prune policies may be created and
+  // RunAutoPrune applies them. Default: false.
+  bool auto_prune = false;
+  // With auto_prune, Registry::Open starts one thread that calls
+  // RunAutoPrune this often (the only thread tag policies start; it waits on
+  // the system's steady clock between passes, each pass reads the injected
+  // clock). Zero: no thread; the embedder calls RunAutoPrune. Default: 0.
+  std::chrono::seconds auto_prune_interval{0};
+};
+
 struct Options {
   // Folder holding quay.db and the blob store; created if missing. Empty means
   // "in memory": a memory blob store and an in-memory SQLite database.
@@ -113,6 +133,9 @@ struct Options {
 
   // Log sink. Default: null (discard).
   std::shared_ptr<Logger> logger;
+
+  // Expiration, immutability and auto-prune (Registry). Default: see above.
+  TagPolicyOptions tag_policies;
 
   // Users, permissions and tokens (IdentityService only). Default: see above.
   IdentityOptions identity;

@@ -31,6 +31,7 @@
 #include "quay/options.h"
 #include "quay/status.h"
 #include "quay/storage.h"
+#include "quay/tag_policy.h"
 
 namespace quay {
 
@@ -149,6 +150,9 @@ struct TagListRow {
   Clock::TimePoint start;
   std::optional<Clock::TimePoint> end;  // empty while the row is live
   Clock::TimePoint last_modified;       // = start (Quay)
+  // A live row's expiration (Quay shows it as end_ts / expiration).
+  std::optional<Clock::TimePoint> expiration;
+  bool immutable = false;
 };
 
 struct TagListPage {
@@ -387,6 +391,81 @@ class QUAY_EXPORT Registry {
   // internal (immutable, as in Quay).
   virtual Result<Label> DeleteLabel(std::string_view repository, const Digest& manifest,
                                     std::string_view label_id) = 0;
+
+  // ---- tag policies (quay/tag_policy.h; docs/architecture.md) ----
+  // A live tag's expiration time and immutability.
+  struct TagState {
+    std::optional<Clock::TimePoint> expiration;
+    bool immutable = false;
+  };
+  // NotFound(kRepository); NotFound(kTag) when the tag is not live.
+  virtual Result<TagState> GetTagState(std::string_view repository, std::string_view tag) = 0;
+  // Sets (or, with nullopt, clears) when the live `tag` ends by itself, and
+  // writes Quay's change_tag_expiration row (expiration_date,
+  // old_expiration_date) by `actor` in the same transaction unless nothing
+  // changed. Returns the expiration before. Errors: InvalidArgument(kName/
+  // kTag); InvalidArgument(kNone) for a time not after now;
+  // NotFound(kRepository); NotFound(kTag) when the tag is not live;
+  // Conflict(kTag) for an immutable tag (unless immutable_tags_can_expire).
+  virtual Result<std::optional<Clock::TimePoint>> SetTagExpiration(
+      std::string_view repository, std::string_view tag, std::optional<Clock::TimePoint> expiration,
+      const Actor& actor) = 0;
+  // Makes the live `tag` immutable or mutable again (who may unset it is the
+  // host's decision: Quay asks repository admin), writing Quay's
+  // change_tag_immutability row (immutable, previous_immutable). Making a
+  // tag immutable clears its expiration unless immutable_tags_can_expire.
+  // Returns the previous value. Errors: InvalidArgument(kName/kTag);
+  // NotFound(kRepository); NotFound(kTag); Unsupported(kNone) without
+  // TagPolicyOptions::immutable_tags.
+  virtual Result<bool> SetTagImmutable(std::string_view repository, std::string_view tag,
+                                       bool immutable, const Actor& actor) = 0;
+
+  // Immutability policies of a namespace or a repository. Each needs
+  // TagPolicyOptions::immutable_tags (Unsupported(kNone) otherwise) and
+  // answers NotFound(kRepository) for an unknown repository, NotFound(kNone)
+  // for an unknown namespace (no account of that name) or policy uuid.
+  virtual Result<std::vector<ImmutabilityPolicy>> ListImmutabilityPolicies(
+      const PolicyScope& scope) = 0;
+  virtual Result<ImmutabilityPolicy> GetImmutabilityPolicy(const PolicyScope& scope,
+                                                           std::string_view uuid) = 0;
+  // Creates the policy (a new uuid) and, in the same transaction, marks the
+  // scope's live tags it matches immutable, with Quay's
+  // create_immutability_policy row and, when tags changed,
+  // tags_made_immutable_by_policy (count). InvalidArgument(kNone) for an
+  // empty, over-long or invalid pattern, or one the scope already has.
+  virtual Result<ImmutabilityPolicy> CreateImmutabilityPolicy(const PolicyScope& scope,
+                                                              const ImmutabilityPolicy& policy,
+                                                              const Actor& actor) = 0;
+  // Replaces pattern and sense of `policy.uuid` (update_immutability_policy);
+  // marks matching tags as creation does.
+  virtual Status UpdateImmutabilityPolicy(const PolicyScope& scope,
+                                          const ImmutabilityPolicy& policy, const Actor& actor) = 0;
+  // delete_immutability_policy. Tags it made immutable stay immutable (Quay).
+  virtual Status DeleteImmutabilityPolicy(const PolicyScope& scope, std::string_view uuid,
+                                          const Actor& actor) = 0;
+
+  // Auto-prune policies, the same way (Unsupported(kNone) without
+  // TagPolicyOptions::auto_prune; InvalidArgument(kNone) for a count that is
+  // not a positive integer, a duration Quay's format refuses, or a bad
+  // pattern). Audit kinds: create_/update_/delete_namespace_autoprune_policy
+  // or ..._repository_autoprune_policy.
+  virtual Result<std::vector<AutoPrunePolicy>> ListAutoPrunePolicies(const PolicyScope& scope) = 0;
+  virtual Result<AutoPrunePolicy> GetAutoPrunePolicy(const PolicyScope& scope,
+                                                     std::string_view uuid) = 0;
+  virtual Result<AutoPrunePolicy> CreateAutoPrunePolicy(const PolicyScope& scope,
+                                                        const AutoPrunePolicy& policy,
+                                                        const Actor& actor) = 0;
+  virtual Status UpdateAutoPrunePolicy(const PolicyScope& scope, const AutoPrunePolicy& policy,
+                                       const Actor& actor) = 0;
+  virtual Status DeleteAutoPrunePolicy(const PolicyScope& scope, std::string_view uuid,
+                                       const Actor& actor) = 0;
+  // One pass of every auto-prune policy: in each repository a policy
+  // covers, ends the live, mutable tags it selects (newest first by start;
+  // beyond the newest `value`, or started before now - `value`), writing
+  // Quay's autoprune_tag_delete row for each in the tag's transaction.
+  // Ended tags stay restorable for the recovery window. Unsupported(kNone)
+  // without TagPolicyOptions::auto_prune.
+  virtual Result<AutoPruneReport> RunAutoPrune() = 0;
 
   // ---- garbage collection ----
   // Removes what nothing live reaches, from the database first and then from

@@ -2,6 +2,8 @@
 // quay/notifications.h, quay/oauth_apps.h) over db::IdentityStore.
 #include "api/identity_extras.h"
 
+#include "db/delivery_store.h"
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -211,9 +213,21 @@ class NotificationsImpl final : public RepositoryNotifications {
                                               Audit(actor, "reset_repo_notification", *row));
   }
 
+  // Quay queues a test delivery and writes no audit row. Only webhooks are
+  // delivered here (quay/webhooks.h); other methods answer OK as before.
   Status TestNotification(std::string_view repository, std::string_view uuid) override {
     auto row = Find(repository, uuid);
-    return row.ok() ? Status::Ok() : row.status();
+    if (!row.ok()) return row.status();
+    if (row->method != "webhook") return Status::Ok();
+    // Repository names are grammar-checked: nothing in them needs escaping.
+    const std::string name(repository);
+    const size_t slash = name.find('/');
+    const std::string payload =
+        "{\"repository\":\"" + name + "\",\"namespace\":\"" + name.substr(0, slash) +
+        "\",\"name\":\"" + (slash == std::string::npos ? name : name.substr(slash + 1)) +
+        "\",\"updated_tags\":[\"latest\"]}";
+    return db::DeliveryStore(state_->db->connections())
+        .Enqueue(repository, uuid, payload, state_->NowMicros());
   }
 
  private:

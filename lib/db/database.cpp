@@ -61,29 +61,48 @@ std::optional<ManifestRow> ReadManifestRow(Stmt& q) {
 
 // Points `tag` at `manifest_id` the one way every writer does (push,
 // PutTag, RestoreTag): tag rows are never updated in place except to end
-// them, so a move ends the live row and starts a new one; pointing a tag
-// where it already points changes nothing. Returns the manifest the tag
-// pointed at before (id 0: none). Runs inside the caller's transaction.
+// them (and, schema v10, to change their expiration or immutability), so a
+// move ends the live row and starts a new one; pointing a tag where it
+// already points changes nothing. Returns the manifest the tag pointed at
+// before (id 0: none), or Conflict(kTag) when that live row is immutable
+// and points elsewhere. `flags` are the new row's. Runs inside the caller's
+// transaction.
 struct PreviousTarget {
   int64_t manifest_id = 0;
   std::string digest;
 };
 
-PreviousTarget RetargetTag(Connection& c, int64_t repo, std::string_view tag, int64_t manifest_id,
-                           int64_t now) {
+struct NewTagFlags {
+  std::optional<int64_t> expires_at;
+  bool immutable = false;
+};
+
+Status ImmutableTag(std::string_view tag, std::string_view operation) {
+  return Status::Conflict(Subject::kTag, "Cannot " + std::string(operation) + " immutable tag '" +
+                                             std::string(tag) + "'");
+}
+
+Result<PreviousTarget> RetargetTag(Connection& c, int64_t repo, std::string_view tag,
+                                   int64_t manifest_id, int64_t now,
+                                   const NewTagFlags& flags = {}) {
   PreviousTarget previous;
+  bool immutable = false;
   {
+    // The live row is read anyway: its immutable flag costs no query.
     auto q = c.Prepare(
-        "SELECT t.manifest_id, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id"
+        "SELECT t.manifest_id, m.digest, t.immutable FROM tag t"
+        " JOIN manifest m ON m.id = t.manifest_id"
         " WHERE t.repository_id = ? AND t.name = ? AND t.end_at IS NULL");
     q->bind(1, repo);
     q->bind(2, Str(tag));
     if (q->executeStep()) {
       previous.manifest_id = q->getColumn(0).getInt64();
       previous.digest = q->getColumn(1).getString();
+      immutable = q->getColumn(2).getInt() != 0;
     }
   }
   if (previous.manifest_id == manifest_id) return previous;
+  if (immutable) return ImmutableTag(tag, "overwrite");
   if (previous.manifest_id != 0) {
     auto end = c.Prepare(
         "UPDATE tag SET end_at = ? WHERE repository_id = ? AND name = ? AND end_at IS NULL");
@@ -92,12 +111,19 @@ PreviousTarget RetargetTag(Connection& c, int64_t repo, std::string_view tag, in
     end->bind(3, Str(tag));
     end->exec();
   }
-  auto ins =
-      c.Prepare("INSERT INTO tag(repository_id, name, manifest_id, start_at) VALUES(?, ?, ?, ?)");
+  auto ins = c.Prepare(
+      "INSERT INTO tag(repository_id, name, manifest_id, start_at, expires_at, immutable)"
+      " VALUES(?, ?, ?, ?, ?, ?)");
   ins->bind(1, repo);
   ins->bind(2, Str(tag));
   ins->bind(3, manifest_id);
   ins->bind(4, now);
+  if (flags.expires_at) {
+    ins->bind(5, *flags.expires_at);
+  } else {
+    ins->bind(5);
+  }
+  ins->bind(6, flags.immutable ? 1 : 0);
   ins->exec();
   return previous;
 }
@@ -118,8 +144,9 @@ CREATE INDEX IF NOT EXISTS tag_live_started ON tag(repository_id, start_at) WHER
 // ?5 limit, ?6 offset, ?7 tag name, ?8 live only. The layer sizes were summed
 // when each manifest was pushed (schema v7), so a page reads no manifest
 // JSON and needs no second query.
-#define QUAY_TAG_PAGE_COLUMNS \
-  "SELECT t.id, t.name, m.digest, m.media_type, t.start_at, t.end_at, m.layers_size"
+#define QUAY_TAG_PAGE_COLUMNS                                                         \
+  "SELECT t.id, t.name, m.digest, m.media_type, t.start_at, t.end_at, m.layers_size," \
+  " t.expires_at, t.immutable"
 #define QUAY_TAG_PAGE_WHERE                                              \
   " JOIN manifest m ON m.id = t.manifest_id"                             \
   " WHERE t.repository_id = (SELECT id FROM repository WHERE name = ?1)" \
@@ -437,7 +464,27 @@ class SqliteDatabase final : public Database {
       }
       // Moving a tag closes its live row and opens a new one (tag history);
       // re-pushing the same manifest under the same tag changes nothing.
-      if (!m.tag.empty()) RetargetTag(c, repo, m.tag, manifest_id, now);
+      if (!m.tag.empty()) {
+        auto moved = RetargetTag(c, repo, m.tag, manifest_id, now,
+                                 NewTagFlags{m.tag_expires_at, m.tag_immutable});
+        if (!moved.ok()) return moved.status();
+        // repo_push for the repository's webhook notifications, queued in
+        // the push's own transaction (schema v10): one statement on the
+        // notification index per tagged push, nothing when there is none.
+        auto queue = c.Prepare(
+            "INSERT INTO notification_delivery(notification_id, payload, next_attempt_at,"
+            " created_at)"
+            " SELECT n.id, json_object('repository', r.name,"
+            "  'namespace', substr(r.name, 1, instr(r.name, '/') - 1),"
+            "  'name', substr(r.name, instr(r.name, '/') + 1),"
+            "  'updated_tags', json_array(?2)), ?3, ?3"
+            " FROM repository_notification n JOIN repository r ON r.id = n.repository_id"
+            " WHERE n.repository_id = ?1 AND n.event = 'repo_push' AND n.method = 'webhook'");
+        queue->bind(1, repo);
+        queue->bind(2, m.tag);
+        queue->bind(3, now);
+        queue->exec();
+      }
       return Status::Ok();
     });
   }
@@ -579,6 +626,13 @@ class SqliteDatabase final : public Database {
         manifest_id = q->getColumn(0).getInt64();
       }
       {
+        auto locked = c.Prepare(
+            "SELECT name FROM tag WHERE manifest_id = ? AND end_at IS NULL AND immutable = 1"
+            " LIMIT 1");
+        locked->bind(1, manifest_id);
+        if (locked->executeStep()) return ImmutableTag(locked->getColumn(0).getString(), "delete");
+      }
+      {
         auto end = c.Prepare("UPDATE tag SET end_at = ? WHERE manifest_id = ? AND end_at IS NULL");
         end->bind(1, now);
         end->bind(2, manifest_id);
@@ -598,12 +652,19 @@ class SqliteDatabase final : public Database {
   Status DeleteTag(std::string_view repository, std::string_view tag, int64_t now) override {
     return Write([&](Connection& c) -> Status {
       auto end = c.Prepare(
-          "UPDATE tag SET end_at = ? WHERE end_at IS NULL AND name = ?"
+          "UPDATE tag SET end_at = ? WHERE end_at IS NULL AND name = ? AND immutable = 0"
           " AND repository_id = (SELECT id FROM repository WHERE name = ?)");
       end->bind(1, now);
       end->bind(2, Str(tag));
       end->bind(3, Str(repository));
       if (end->exec() == 0) {
+        // Only a refusal asks why.
+        auto locked = c.Prepare(
+            "SELECT 1 FROM tag WHERE end_at IS NULL AND name = ? AND immutable = 1"
+            " AND repository_id = (SELECT id FROM repository WHERE name = ?)");
+        locked->bind(1, Str(tag));
+        locked->bind(2, Str(repository));
+        if (locked->executeStep()) return ImmutableTag(tag, "delete");
         return Status::NotFound(Subject::kTag, "tag " + Str(tag) + " is unknown");
       }
       return Status::Ok();
@@ -773,9 +834,9 @@ class SqliteDatabase final : public Database {
         repo = q->getColumn(0).getInt64();
         manifest_id = q->getColumn(1).getInt64();
       }
-      if (RetargetTag(c, repo, tag, manifest_id, now).manifest_id == manifest_id) {
-        return Status::Ok();  // already there
-      }
+      auto before = RetargetTag(c, repo, tag, manifest_id, now);
+      if (!before.ok()) return before.status();
+      if (before->manifest_id == manifest_id) return Status::Ok();  // already there
       {
         // A live tag must never point at a deleted manifest.
         auto undelete = c.Prepare("UPDATE manifest SET deleted_at = NULL WHERE id = ?");
@@ -832,6 +893,8 @@ class SqliteDatabase final : public Database {
         if (!q->getColumn(6).isNull()) {
           row.layers_size = static_cast<uint64_t>(q->getColumn(6).getInt64());
         }
+        if (!q->getColumn(7).isNull()) row.expires_at = q->getColumn(7).getInt64();
+        row.immutable = q->getColumn(8).getInt() != 0;
         page.rows.push_back(std::move(row));
       }
       if (page.rows.empty()) {
@@ -882,7 +945,9 @@ class SqliteDatabase final : public Database {
         }
         manifest_id = q->getColumn(1).getInt64();
       }
-      PreviousTarget before = RetargetTag(c, repo, tag, manifest_id, now);
+      auto moved = RetargetTag(c, repo, tag, manifest_id, now);
+      if (!moved.ok()) return moved.status();
+      const PreviousTarget& before = *moved;
       if (before.manifest_id != 0) {
         auto d = Digest::Parse(before.digest);
         if (!d.ok()) return d.status();

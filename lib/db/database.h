@@ -75,6 +75,12 @@ struct NewManifest {
   // Sum of layers[].size of an image manifest; empty for an index.
   std::optional<uint64_t> layers_size;
   std::string tag;  // empty when pushed by digest
+  // The new tag row's policy columns (schema v10): when it expires (the
+  // quay.expires-after label) and whether it is immutable (the
+  // quay.immutable label or an immutability policy). An immutable live row
+  // of `tag` pointing elsewhere refuses the push: Conflict(kTag).
+  std::optional<int64_t> tag_expires_at;
+  bool tag_immutable = false;
   // Labels of the image config (source "manifest"), recorded only when the
   // manifest has no manifest-sourced labels yet (a re-push adds none).
   std::vector<LabelRow> labels;
@@ -121,6 +127,8 @@ struct TagPageRow {
   std::optional<uint64_t> layers_size;
   int64_t start_at = 0;
   std::optional<int64_t> end_at;
+  std::optional<int64_t> expires_at;  // a live row's expiration
+  bool immutable = false;
 };
 
 struct TagPage {
@@ -253,9 +261,11 @@ class Database {
 
   // ---- deletion (logical for manifests and tags: rows stay for restore and GC) ----
   // Marks the manifest deleted and ends every live tag pointing at it.
-  // NotFound(kManifest) if absent or already deleted.
+  // NotFound(kManifest) if absent or already deleted; Conflict(kTag) if an
+  // immutable live tag points at it.
   virtual Status DeleteManifest(std::string_view repository, const Digest& digest, int64_t now) = 0;
-  // Ends the tag's live row. NotFound(kTag) if the tag is not live.
+  // Ends the tag's live row. NotFound(kTag) if the tag is not live,
+  // Conflict(kTag) if it is immutable.
   virtual Status DeleteTag(std::string_view repository, std::string_view tag, int64_t now) = 0;
   // Removes the blob's link to the repository (the blob row stays for GC).
   // NotFound(kBlob) if not linked.

@@ -549,7 +549,145 @@ UPDATE account SET uuid = lower(hex(randomblob(16)));
 CREATE UNIQUE INDEX account_uuid ON account(uuid);
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+// Version 10: tag policies (issue 13).
+// - tag.expires_at: when a live row is due to end (Quay's lifetime_end_ms in
+//   the future: the `expiration` of PUT .../tag/{tag} and the
+//   quay.expires-after label). The registry ends due rows (end_at =
+//   expires_at) before it reads or changes live tags, so every query that
+//   asks `end_at IS NULL` stays as it is; tag_expiring finds the next due
+//   row without a scan.
+// - tag.immutable: Quay's Tag.immutable; an immutable live row cannot be
+//   moved, deleted or given an expiration.
+// - tag_policy: Quay's Namespace/RepositoryImmutabilityPolicy and
+//   Namespace/RepositoryAutoPrunePolicy in one table, scoped either to an
+//   account (namespace_id) or to a repository (repository_id); both cascade,
+//   so a deleted or re-created namespace or repository inherits no policy.
+//   `value` is Quay's text (a tag count, or a duration such as "7d").
+// - namespace_quota / quota_limit: Quay's UserOrganizationQuota and
+//   QuotaLimits (one quota per account; Warning and Reject thresholds in
+//   percent of it).
+// - namespace_usage: the bytes of the distinct blobs linked to a
+//   namespace's repositories (each digest once per namespace), kept by the
+//   triggers below inside the transaction that links or unlinks a blob, so
+//   a push never scans. The insert trigger also refuses (RAISE ABORT "quota
+//   exceeded", lib/db/sql_support.cpp: Denied) a link that takes the
+//   namespace past its Reject threshold. A repository that changes
+//   namespace (an organization rename) recounts both namespaces.
+// - notification_delivery: the durable queue of webhook deliveries (one row
+//   per event and notification, written in the transaction of the event:
+//   the push, or the test endpoint), retried with back-off until delivered
+//   (row deleted) or out of attempts (row kept, attempts = the maximum, for
+//   inspection); it dies with its notification.
+constexpr const char* kV10 = R"sql(
+ALTER TABLE tag ADD COLUMN expires_at INTEGER;
+ALTER TABLE tag ADD COLUMN immutable INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tag_expiring ON tag(expires_at) WHERE end_at IS NULL AND expires_at IS NOT NULL;
+
+CREATE TABLE tag_policy (
+  id                  INTEGER PRIMARY KEY,
+  uuid                TEXT NOT NULL UNIQUE,
+  kind                TEXT NOT NULL CHECK (kind IN ('immutability', 'autoprune')),
+  namespace_id        INTEGER REFERENCES account(id) ON DELETE CASCADE,
+  repository_id       INTEGER REFERENCES repository(id) ON DELETE CASCADE,
+  method              TEXT,
+  value               TEXT,
+  tag_pattern         TEXT,
+  tag_pattern_matches INTEGER NOT NULL DEFAULT 1,
+  created_at          INTEGER NOT NULL,
+  CHECK ((namespace_id IS NULL) <> (repository_id IS NULL))
+);
+CREATE INDEX tag_policy_namespace ON tag_policy(kind, namespace_id) WHERE namespace_id IS NOT NULL;
+CREATE INDEX tag_policy_repository ON tag_policy(kind, repository_id)
+  WHERE repository_id IS NOT NULL;
+
+CREATE TABLE namespace_quota (
+  id           INTEGER PRIMARY KEY,
+  namespace_id INTEGER NOT NULL UNIQUE REFERENCES account(id) ON DELETE CASCADE,
+  limit_bytes  INTEGER NOT NULL CHECK (limit_bytes > 0),
+  created_at   INTEGER NOT NULL
+);
+CREATE TABLE quota_limit (
+  id       INTEGER PRIMARY KEY,
+  quota_id INTEGER NOT NULL REFERENCES namespace_quota(id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL CHECK (kind IN ('Warning', 'Reject')),
+  percent  INTEGER NOT NULL CHECK (percent > 0),
+  UNIQUE (quota_id, kind, percent)
+);
+
+CREATE TABLE namespace_usage (
+  namespace TEXT PRIMARY KEY,
+  bytes     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO namespace_usage(namespace, bytes)
+  SELECT ns, SUM(size) FROM (
+    SELECT DISTINCT substr(r.name, 1, instr(r.name, '/') - 1) AS ns, b.digest, b.size
+    FROM repository_blob rb JOIN repository r ON r.id = rb.repository_id
+    JOIN blob b ON b.digest = rb.digest)
+  GROUP BY ns;
+
+CREATE TRIGGER repository_blob_usage_i AFTER INSERT ON repository_blob
+  WHEN NOT EXISTS (
+    SELECT 1 FROM repository_blob o JOIN repository r ON r.id = o.repository_id
+    WHERE o.digest = NEW.digest AND o.repository_id <> NEW.repository_id
+      AND substr(r.name, 1, instr(r.name, '/') - 1) =
+          (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository WHERE id = NEW.repository_id))
+  BEGIN
+    INSERT INTO namespace_usage(namespace, bytes)
+      SELECT substr(r.name, 1, instr(r.name, '/') - 1), b.size
+      FROM repository r, blob b WHERE r.id = NEW.repository_id AND b.digest = NEW.digest
+      ON CONFLICT(namespace) DO UPDATE SET bytes = bytes + excluded.bytes;
+    SELECT RAISE(ABORT, 'quota exceeded')
+      FROM namespace_usage u
+      JOIN account a ON a.name = u.namespace
+      JOIN namespace_quota q ON q.namespace_id = a.id
+      JOIN quota_limit l ON l.quota_id = q.id AND l.kind = 'Reject'
+      WHERE u.namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                           WHERE id = NEW.repository_id)
+        AND u.bytes > q.limit_bytes * l.percent / 100;
+  END;
+
+CREATE TRIGGER repository_blob_usage_d AFTER DELETE ON repository_blob
+  WHEN NOT EXISTS (
+    SELECT 1 FROM repository_blob o JOIN repository r ON r.id = o.repository_id
+    WHERE o.digest = OLD.digest
+      AND substr(r.name, 1, instr(r.name, '/') - 1) =
+          (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository WHERE id = OLD.repository_id))
+  BEGIN
+    UPDATE namespace_usage SET bytes = MAX(0, bytes - COALESCE(
+        (SELECT size FROM blob WHERE digest = OLD.digest), 0))
+      WHERE namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                         WHERE id = OLD.repository_id);
+  END;
+
+CREATE TABLE notification_delivery (
+  id              INTEGER PRIMARY KEY,
+  notification_id INTEGER NOT NULL REFERENCES repository_notification(id) ON DELETE CASCADE,
+  payload         TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX notification_delivery_due ON notification_delivery(next_attempt_at);
+CREATE INDEX notification_delivery_notification ON notification_delivery(notification_id);
+
+CREATE TRIGGER repository_usage_rename AFTER UPDATE OF name ON repository
+  WHEN substr(OLD.name, 1, instr(OLD.name, '/') - 1) <> substr(NEW.name, 1, instr(NEW.name, '/') - 1)
+  BEGIN
+    DELETE FROM namespace_usage WHERE namespace IN (substr(OLD.name, 1, instr(OLD.name, '/') - 1),
+                                                     substr(NEW.name, 1, instr(NEW.name, '/') - 1));
+    INSERT INTO namespace_usage(namespace, bytes)
+      SELECT ns, SUM(size) FROM (
+        SELECT DISTINCT substr(r.name, 1, instr(r.name, '/') - 1) AS ns, b.digest, b.size
+        FROM repository r JOIN repository_blob rb ON rb.repository_id = r.id
+        JOIN blob b ON b.digest = rb.digest
+        WHERE substr(r.name, 1, instr(r.name, '/') - 1) IN
+          (substr(OLD.name, 1, instr(OLD.name, '/') - 1), substr(NEW.name, 1, instr(NEW.name, '/') - 1)))
+      GROUP BY ns;
+  END;
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <string_view>
+
 namespace quay::db {
 
 Status FromException(const std::exception& e) {
@@ -14,6 +16,11 @@ Status FromException(const std::exception& e) {
     // and readable, so a full disk is reported as such and reads go on.
     if (code == SQLITE_FULL) {
       return Status::NoSpace(std::string("database full: ") + se->what());
+    }
+    // The namespace_usage trigger's refusal (schema v10).
+    if ((code & 0xff) == SQLITE_CONSTRAINT &&
+        std::string_view(se->what()).find("quota exceeded") != std::string_view::npos) {
+      return Status::Denied("Quota has been exceeded on namespace");
     }
     if (code == SQLITE_IOERR) {
       return Status::Unavailable(std::string("database i/o failure: ") + se->what());

@@ -3,14 +3,19 @@
 // against garbage collection. Owned by RegistryImpl; everything else borrows it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <regex>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "db/database.h"
 #include "db/read_cache.h"
+#include "db/tag_policy_store.h"
 #include "quay/clock.h"
 #include "quay/logger.h"
 #include "quay/options.h"
@@ -48,6 +53,17 @@ struct Context {
   // page asks for both on every view).
   db::ReadCache<std::shared_ptr<const TagListPage>> tag_row_pages{8u << 20};
   db::ReadCache<RepositorySummary> summaries{1u << 20};
+
+  // Tag policies' rows (schema v10), on db's connections.
+  std::unique_ptr<db::TagPolicyStore> tag_policies;
+  // The earliest expiration of a live tag as this process last learned it
+  // (INT64_MAX: none; INT64_MIN: not read yet). Every call that reads or
+  // changes live tags first compares the clock with it (an atomic load) and
+  // ends the due tags only when one is due (registry/tag_policies.cpp).
+  std::atomic<int64_t> next_tag_expiry{INT64_MIN};
+  // Compiled policy patterns by text (bounded: cleared past 256 entries).
+  std::mutex patterns_mutex;
+  std::unordered_map<std::string, std::shared_ptr<const std::regex>> patterns;
 
   int64_t NowMicros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock->Now().time_since_epoch())

@@ -240,6 +240,15 @@ Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
   row.tag = ref->tag();
   const int64_t now = ctx_->NowMicros();
   row.labels = ConfigLabels(*manifest, now);
+  if (!row.tag.empty()) {
+    // A tag whose expiration has come is no longer live: the push starts a
+    // new row instead of moving (or being refused by) the expired one.
+    if (auto s = EndExpiredTags(); !s.ok()) return s;
+    auto flags = PushedTagFlags(repository, row.tag, row.labels, now);
+    if (!flags.ok()) return flags.status();
+    row.tag_expires_at = flags->first;
+    row.tag_immutable = flags->second;
+  }
   if (auto s = ctx_->db->PutManifest(repository, row, now); !s.ok()) return s;
 
   PutManifestResult result{digest, std::nullopt};
@@ -256,6 +265,9 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
   if (!ref.ok()) {
     return Status::NotFound(Subject::kManifest,
                             core::StrCat({"manifest ", reference.substr(0, 128), " is unknown"}));
+  }
+  if (!ref->is_digest()) {
+    if (auto s = EndExpiredTags(); !s.ok()) return s;
   }
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   const std::string key = CacheKey(repository, reference);
@@ -290,6 +302,7 @@ Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {
 Result<NamePage> RegistryImpl::ListTags(std::string_view repository, size_t limit,
                                         std::string_view after) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   const std::string key = CacheKey(repository, std::to_string(limit) + '\n' + std::string(after));
   if (auto hit = ctx_->tag_pages.Get(key, generation)) return **hit;
@@ -326,12 +339,14 @@ Result<std::vector<Descriptor>> RegistryImpl::ListReferrers(std::string_view rep
 Status RegistryImpl::DeleteManifest(std::string_view repository, const Digest& digest) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   return ctx_->db->DeleteManifest(repository, digest, ctx_->NowMicros());
 }
 
 Status RegistryImpl::DeleteTag(std::string_view repository, std::string_view tag) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (auto s = ValidateTag(tag); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   return ctx_->db->DeleteTag(repository, tag, ctx_->NowMicros());
 }
 
@@ -387,6 +402,7 @@ Result<std::vector<TagEvent>> RegistryImpl::TagHistory(std::string_view reposito
                                                        std::string_view tag) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (auto s = ValidateTag(tag); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   auto rows = ctx_->db->TagHistory(repository, tag);
   if (!rows.ok()) return rows.status();
   if (!*rows) return UnknownRepository(repository);
@@ -396,6 +412,7 @@ Result<std::vector<TagEvent>> RegistryImpl::TagHistory(std::string_view reposito
 Result<std::vector<TagEvent>> RegistryImpl::RecentTagChanges(std::string_view repository,
                                                              size_t limit) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   auto rows = ctx_->db->RecentTagChanges(repository, limit);
   if (!rows.ok()) return rows.status();
   if (!*rows) return UnknownRepository(repository);
@@ -407,6 +424,7 @@ Status RegistryImpl::RestoreTag(std::string_view repository, std::string_view ta
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (auto s = ValidateTag(tag); !s.ok()) return s;
   if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   const int64_t now = ctx_->NowMicros();
   const int64_t window =
       std::chrono::duration_cast<std::chrono::microseconds>(ctx_->options.tag_recovery_window)
@@ -419,6 +437,10 @@ Status RegistryImpl::RestoreTag(std::string_view repository, std::string_view ta
 Result<GcReport> RegistryImpl::CollectGarbage(const GcOptions& options) {
   if (options.batch_size == 0) {
     return Status::InvalidArgument(Subject::kNone, "gc batch size must be at least 1");
+  }
+  // Expired tags end first, so their history rows age like deleted ones.
+  if (!options.dry_run) {
+    if (auto s = EndExpiredTags(); !s.ok()) return s;
   }
   std::lock_guard lock(ctx_->gc_mutex);
   return GarbageCollector(*ctx_, options).Run();
@@ -450,6 +472,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
   auto db = db::Database::Open(*db_path, options.durable);
   if (!db.ok()) return db.status();
   ctx->db = std::move(*db);
+  ctx->tag_policies = std::make_unique<db::TagPolicyStore>(ctx->db->connections());
 
   if (!options.data_dir.empty()) {
     // Processes sharing the folder (quayd gc beside quayd serve) order blob
@@ -461,6 +484,9 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
   auto impl = std::make_unique<registry::RegistryImpl>(std::move(ctx));
   if (options.reconcile_uploads) {
     if (auto s = impl->Reconcile(); !s.ok()) return s;
+  }
+  if (options.tag_policies.auto_prune && options.tag_policies.auto_prune_interval.count() > 0) {
+    impl->StartAutoPrune(options.tag_policies.auto_prune_interval);
   }
   return std::unique_ptr<Registry>(std::move(impl));
 }

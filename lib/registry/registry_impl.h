@@ -2,7 +2,13 @@
 // blob store (bytes) and the database (what is visible).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "quay/registry.h"
@@ -82,8 +88,54 @@ class RegistryImpl final : public Registry {
 
   Result<GcReport> CollectGarbage(const GcOptions& options) override;
 
+  // In tag_policies.cpp.
+  Result<TagState> GetTagState(std::string_view repository, std::string_view tag) override;
+  Result<std::optional<Clock::TimePoint>> SetTagExpiration(
+      std::string_view repository, std::string_view tag, std::optional<Clock::TimePoint> expiration,
+      const Actor& actor) override;
+  Result<bool> SetTagImmutable(std::string_view repository, std::string_view tag, bool immutable,
+                               const Actor& actor) override;
+  Result<std::vector<ImmutabilityPolicy>> ListImmutabilityPolicies(
+      const PolicyScope& scope) override;
+  Result<ImmutabilityPolicy> GetImmutabilityPolicy(const PolicyScope& scope,
+                                                   std::string_view uuid) override;
+  Result<ImmutabilityPolicy> CreateImmutabilityPolicy(const PolicyScope& scope,
+                                                      const ImmutabilityPolicy& policy,
+                                                      const Actor& actor) override;
+  Status UpdateImmutabilityPolicy(const PolicyScope& scope, const ImmutabilityPolicy& policy,
+                                  const Actor& actor) override;
+  Status DeleteImmutabilityPolicy(const PolicyScope& scope, std::string_view uuid,
+                                  const Actor& actor) override;
+  Result<std::vector<AutoPrunePolicy>> ListAutoPrunePolicies(const PolicyScope& scope) override;
+  Result<AutoPrunePolicy> GetAutoPrunePolicy(const PolicyScope& scope,
+                                             std::string_view uuid) override;
+  Result<AutoPrunePolicy> CreateAutoPrunePolicy(const PolicyScope& scope,
+                                                const AutoPrunePolicy& policy,
+                                                const Actor& actor) override;
+  Status UpdateAutoPrunePolicy(const PolicyScope& scope, const AutoPrunePolicy& policy,
+                               const Actor& actor) override;
+  Status DeleteAutoPrunePolicy(const PolicyScope& scope, std::string_view uuid,
+                               const Actor& actor) override;
+  Result<AutoPruneReport> RunAutoPrune() override;
+
+  // Ends the live tags whose expiration has come, if any has (one atomic
+  // load and a clock read when none has). Every call that reads or changes
+  // live tags runs it first.
+  Status EndExpiredTags();
+  // The new row's expiration and immutability for a push of a manifest with
+  // `labels` to `tag` (quay.expires-after, quay.immutable, immutability
+  // policies).
+  Result<std::pair<std::optional<int64_t>, bool>> PushedTagFlags(
+      std::string_view repository, std::string_view tag, const std::vector<db::LabelRow>& labels,
+      int64_t now);
+  // Starts the auto-prune thread (Registry::Open, per Options).
+  void StartAutoPrune(std::chrono::seconds interval);
+  ~RegistryImpl() override;
+
   // For IdentityService::Open(options, registry), which shares it.
   std::shared_ptr<db::Database> database() const { return ctx_->db; }
+  // For Quotas::Open (registry/quotas.cpp).
+  std::shared_ptr<Clock> clock() const { return ctx_->clock; }
 
  private:
   // The labels of an image manifest's config (config.Labels), as rows of
@@ -94,7 +146,21 @@ class RegistryImpl final : public Registry {
   // The session row of `id` if it belongs to `repository`.
   Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);
 
+  // Creates (a new uuid) or updates an immutability policy.
+  Status SaveImmutability(const PolicyScope& scope, const ImmutabilityPolicy& policy,
+                          const Actor& actor, bool creating);
+  // A compiled policy pattern (cached); InvalidArgument(kNone) if it does
+  // not compile.
+  Result<std::shared_ptr<const std::regex>> Pattern(const std::string& text);
+  // Whether policy pattern `pattern` / `matches` selects `tag`.
+  bool Selects(const std::optional<std::string>& pattern, bool matches, std::string_view tag);
+
   std::unique_ptr<Context> ctx_;
+  // The auto-prune thread's stop signal (StartAutoPrune).
+  std::mutex prune_mutex_;
+  std::condition_variable prune_wake_;
+  bool prune_stop_ = false;
+  std::thread prune_thread_;
 };
 
 }  // namespace quay::registry

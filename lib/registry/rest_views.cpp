@@ -102,6 +102,7 @@ Label ToLabel(db::LabelRow row) {
 Result<std::shared_ptr<const TagListPage>> RegistryImpl::SharedTagRows(std::string_view repository,
                                                                        const TagListQuery& query) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   const size_t limit = std::clamp<size_t>(query.limit, 1, kMaxTagPageRows);
   const size_t page = std::max<size_t>(query.page, 1);
 
@@ -157,6 +158,8 @@ Result<std::shared_ptr<const TagListPage>> RegistryImpl::SharedTagRows(std::stri
     if (!r.is_manifest_list) r.size = row.layers_size;
     r.start = At(row.start_at);
     if (row.end_at) r.end = At(*row.end_at);
+    if (row.expires_at && !row.end_at) r.expiration = At(*row.expires_at);
+    r.immutable = row.immutable;
     r.last_modified = r.start;
     out.rows.push_back(std::move(r));
   }
@@ -174,6 +177,7 @@ Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (auto s = ValidateTag(tag); !s.ok()) return s;
   if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   return ctx_->db->PutTag(repository, tag, manifest, ctx_->NowMicros());
 }
 
@@ -183,6 +187,7 @@ Result<std::optional<Digest>> RegistryImpl::PutTag(std::string_view repository,
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
   if (auto s = ValidateTag(tag); !s.ok()) return s;
   if (manifest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   const int64_t now = ctx_->NowMicros();
   // Quay's metadata keys (endpoints/api/tag.py): create_tag, or move_tag
   // with the digest the tag left.
@@ -249,6 +254,7 @@ Result<ManifestInfo> RegistryImpl::GetManifestInfo(std::string_view repository,
 
 Result<RepositorySummary> RegistryImpl::RepositoryStats(std::string_view repository) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  if (auto s = EndExpiredTags(); !s.ok()) return s;
   const uint64_t generation = ctx_->db->connections().CacheGeneration();
   if (auto hit = ctx_->summaries.Get(repository, generation)) return *hit;
   auto row = ctx_->db->RepositoryStats(repository);

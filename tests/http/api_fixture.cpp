@@ -214,6 +214,9 @@ std::optional<std::string> FillPath(std::string_view path, const ApiServer& worl
       {"prefix", "al"},
       {"namespace", "acme"},
       {"assigned_authorization_uuid", "00000000-0000-4000-8000-000000000003"},
+      {"policy_uuid", "00000000-0000-4000-8000-000000000004"},
+      {"quota_id", "1"},
+      {"limit_id", "1"},
   };
   std::string out;
   size_t i = 0;

@@ -95,6 +95,14 @@ TestServer::TestServer(ServerOptions options) {
   registry_options.identity = options.identity;
   registry_options.clock = options.clock;
   registry_options.blob_store = options.blob_store;
+  if (options.tag_policies) {
+    registry_options.tag_policies = *options.tag_policies;
+  } else {
+    registry_options.tag_policies.immutable_tags =
+        options.api.features[static_cast<size_t>(quayd::Feature::kImmutableTags)];
+    registry_options.tag_policies.auto_prune =
+        options.api.features[static_cast<size_t>(quayd::Feature::kAutoPrune)];
+  }
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(registry_options);
   if (!opened.ok()) throw std::runtime_error("Registry::Open: " + opened.status().ToString());
   registry_ = std::move(opened).value();

@@ -89,6 +89,9 @@ struct ServerOptions {
   // the health routes' settings (ServerConfig; probes are not reused here).
   std::shared_ptr<quay::BlobStore> blob_store;
   uint64_t health_min_free_bytes = quayd::HealthProbes{}.min_free_bytes;
+  // Options::tag_policies. FEATURE_IMMUTABLE_TAGS and FEATURE_AUTO_PRUNE
+  // follow `api`'s flags unless set here.
+  std::optional<quay::TagPolicyOptions> tag_policies;
 };
 
 // A running quayd (Server + Registry) for one test.

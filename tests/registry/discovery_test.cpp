@@ -305,6 +305,9 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
     for (const char* column : {"deleted_at", "config_media_type", "annotations", "layers_size"}) {
       db.exec(std::string("ALTER TABLE manifest DROP COLUMN ") + column);
     }
+    for (const char* column : {"expires_at", "immutable"}) {  // version 10
+      db.exec(std::string("ALTER TABLE tag DROP COLUMN ") + column);
+    }
     db.exec("DELETE FROM schema_migrations WHERE version >= 2");
   }
   auto r = OpenRegistry(options);
