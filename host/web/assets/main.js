@@ -2,6 +2,7 @@
 // answers every UI path with index.html; this module picks the page, which
 // renders into <main> from /api/v1 calls.
 import { currentUser, forgetUser, post, resetCsrf } from "./api.js";
+import { showMessages } from "./messages.js";
 import { h, replace, button, link, sayError } from "./dom.js";
 import { signinPage, signupPage, setupPage } from "./page_signin.js";
 import { repoListPage, namespacePage, createRepoPage } from "./page_repos.js";
@@ -141,4 +142,5 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", () => render(true));
 
+showMessages();
 render(false);
