@@ -615,6 +615,19 @@ def create_publish_case(h):
     PASSWORDS["dave"] = h.css(".notice input.copy-value")[0].get_attribute("value")
     h.sign_in("dave")
     check(True, "a user the superuser created signs in")
+    # Disabled by the superuser, dave's session counts for nothing: sign in.
+    dave_session = h.driver.get_cookies()
+    h.sign_in("alice")
+    h.go("/superuser")
+    h.wait(lambda: h.css("table.users"))
+    [b for b in h.css("table.users button") if b.get_attribute("aria-label") == "Disable dave"][0].click()
+    h.wait(lambda: "Disabled dave" in h.status())
+    h.driver.delete_all_cookies()
+    for c in dave_session:
+        h.driver.add_cookie(c)
+    h.driver.get(h.base + "/settings")
+    h.ready("/signin")
+    check("Sign in" in h.css("main h1")[0].text, "a disabled user's page asks to sign in")
 
 
 def main():

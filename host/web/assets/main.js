@@ -106,7 +106,19 @@ async function render(moved) {
     }
   } catch (e) {
     if (mine !== generation) return;
-    if (e && e.status === 401 && me.anonymous) {
+    // Not signed in, or the session ended (expired, account disabled): sign
+    // in again and come back. A stale session's fresh-login refusal is not that.
+    let signedOut = false;
+    if (e && e.status === 401 && e.type !== "fresh_login_required") {
+      if (!me.anonymous) {
+        forgetUser();
+        me = await currentUser().catch(() => me);
+        if (mine !== generation) return;
+      }
+      signedOut = !!me.anonymous;
+    }
+    if (signedOut) {
+      resetCsrf();
       navigate("/signin?next=" + encodeURIComponent(location.pathname + location.search),
         { replaceState: true });
       return;
