@@ -630,6 +630,44 @@ def create_publish_case(h):
     check("Sign in" in h.css("main h1")[0].text, "a disabled user's page asks to sign in")
 
 
+def signup_setup_case(h):
+    # Create account (FEATURE_USER_CREATION, on by default).
+    h.driver.delete_all_cookies()
+    h.go("/signup")
+    h.fill("Username", "erin")
+    h.fill("E-mail", "erin@example.com")
+    h.fill("Password", "erin-password-1")
+    h.shot("signup")
+    h.click_button("Create account")
+    h.ready("/")
+    check("erin" in h.driver.find_element(By.ID, "nav").text, "a new account is signed in")
+    # First-user setup of an empty registry (FEATURE_USER_INITIALIZE), on a
+    # second quayd with its own empty folder.
+    fresh = Harness(os.path.join(h.work, "fresh"))
+    os.makedirs(fresh.work)
+    cfg = os.path.join(fresh.work, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write("password_hash_cost: minimum\nFEATURE_USER_INITIALIZE: true\n")
+    server = subprocess.Popen(
+        [QUAYD, "serve", "--config", cfg, "--data-dir", fresh.data, "--listen", "127.0.0.1:0",
+         "--no-fsync", "--gc-interval", "0", "--log-level", "warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r"listening on 127\.0\.0\.1:(\d+)", server.stdout.readline()).group(1)
+        h.driver.get("http://127.0.0.1:%s/setup" % port)
+        h.ready("/setup")
+        h.fill("Username", "admin")
+        h.fill("E-mail", "admin@example.com")
+        h.fill("Password", "admin-password-1")
+        h.click_button("Create the first user")
+        h.ready("/")
+        check("admin" in h.driver.find_element(By.ID, "nav").text,
+              "the first user of an empty registry is created and signed in")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main():
     os.makedirs(os.path.join(os.path.dirname(SHOTS), "ui-work"), exist_ok=True)
     work = tempfile.mkdtemp(prefix="run-", dir=os.path.join(os.path.dirname(SHOTS), "ui-work"))
@@ -655,6 +693,7 @@ def main():
         case(h, "oauth consent", oauth_case)
         case(h, "logs, superuser, tokens, narrow", more_pages_case)
         case(h, "create, describe, publish; superuser adds a user", create_publish_case)
+        case(h, "create account, first-user setup", signup_setup_case)
         ok = not failures
     except Exception as e:
         check(False, "harness: %s: %s" % (type(e).__name__, e))

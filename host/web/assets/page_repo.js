@@ -1,7 +1,7 @@
 // A repository: tags, tag history (restore), settings (description,
 // visibility, permissions, delete), usage logs, and the manifest view.
 import { get, post, put, del, repoPath } from "./api.js";
-import { h, replace, field, input, select, table, link, tabs, button, busy, say, sayError,
+import { h, replace, field, input, select, table, link, tabs, button, busy, say,
   confirmDialog, formDialog, copyable, alertBox } from "./dom.js";
 import { bytes, when, isoTitle, shortDigest } from "./format.js";
 import { activityChart } from "./chart.js";
@@ -279,4 +279,3 @@ function describe(l) {
   return parts.join(" ");
 }
 
-export { sayError };
