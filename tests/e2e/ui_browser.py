@@ -461,6 +461,21 @@ def team_case(h):
     row.find_element(By.TAG_NAME, "button").click()
     h.wait(lambda: "Removed readers" in h.status())
     check(not h.pull_ok(bob, "acme/app:v1"), "bob's pull is refused once the team loses read")
+    # A default permission: every new repository of acme grants readers read.
+    h.go("/organization/acme?tab=defaults")
+    h.fill("Grant to", "team")
+    h.fill("Name", "readers")
+    h.fill("Role", "read")
+    h.click_button("Add default permission")
+    h.wait(lambda: "Added a default permission" in h.status())
+    h.ready("/organization/acme")
+    h.shot("default-permissions")
+    r = h.push("alice:" + PASSWORDS["alice"], "acme/fresh:v1")
+    check(r.returncode == 0, "alice pushes a new acme/fresh " + r.stderr[-300:])
+    check(h.pull_ok(bob, "acme/fresh:v1"), "the default permission lets bob pull the new repository")
+    sel = h.css("select[aria-label='Role granted to readers']")[0]
+    [o for o in sel.find_elements(By.TAG_NAME, "option") if o.get_attribute("value") == "write"][0].click()
+    h.wait(lambda: "now grants write" in h.status())
 
 
 def no_access_case(h):
