@@ -64,6 +64,9 @@ if len(sys.argv) != 3:
 QUAYD = os.path.abspath(sys.argv[1])
 SHOTS = os.path.abspath(sys.argv[2])
 os.makedirs(SHOTS, exist_ok=True)
+for old in os.listdir(SHOTS):  # a previous run's pictures, failures included
+    if old.endswith(".png"):
+        os.remove(os.path.join(SHOTS, old))
 
 PASSWORDS = {u: "pw-%s-%s" % (u, os.urandom(6).hex()) for u in ("alice", "bob", "carol")}
 failures = []
