@@ -2,6 +2,7 @@
 // answers every UI path with index.html; this module picks the page, which
 // renders into <main> from /api/v1 calls.
 import { currentUser, forgetUser, post, resetCsrf } from "./api.js";
+import { showMessages } from "./messages.js";
 import { h, replace, button, link, sayError } from "./dom.js";
 import { signinPage, signupPage, setupPage } from "./page_signin.js";
 import { repoListPage, namespacePage, createRepoPage } from "./page_repos.js";
@@ -105,7 +106,19 @@ async function render(moved) {
     }
   } catch (e) {
     if (mine !== generation) return;
-    if (e && e.status === 401 && me.anonymous) {
+    // Not signed in, or the session ended (expired, account disabled): sign
+    // in again and come back. A stale session's fresh-login refusal is not that.
+    let signedOut = false;
+    if (e && e.status === 401 && e.type !== "fresh_login_required") {
+      if (!me.anonymous) {
+        forgetUser();
+        me = await currentUser().catch(() => me);
+        if (mine !== generation) return;
+      }
+      signedOut = !!me.anonymous;
+    }
+    if (signedOut) {
+      resetCsrf();
       navigate("/signin?next=" + encodeURIComponent(location.pathname + location.search),
         { replaceState: true });
       return;
@@ -141,4 +154,5 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", () => render(true));
 
+showMessages();
 render(false);

@@ -109,13 +109,14 @@ export async function teamPage(ctx) {
     h("h1", null, "Team " + team)];
   if (members.can_edit) {
     const role = select({ name: "role" }, TEAM_ROLES, t.role);
+    const desc = input({ name: "description", value: t.description || "" });
     const roleForm = h("form", { class: "toolbar" }, field("Team role", role,
       "Admin: everything in the organization. Creator: may create repositories. Member: only what is granted."),
-    h("button", { type: "submit" }, "Save role"));
+    field("Team description", desc), h("button", { type: "submit" }, "Save team"));
     roleForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       await busy(e.submitter, async () => {
-        await put(base, { role: role.value, description: t.description || "" });
+        await put(base, { role: role.value, description: desc.value });
         say("Team " + team + " is now " + role.value + ".");
       });
     });
@@ -234,7 +235,7 @@ async function defaultsTab(ctx) {
   const rows = (data.prototypes || []).map((p) => h("tr", null,
     h("td", null, p.activating_user ? p.activating_user.name : "anyone"),
     h("td", null, (p.delegate.kind === "team" ? "team " : "") + p.delegate.name),
-    h("td", null, p.role),
+    h("td", null, prototypeRole(ctx, base, p)),
     h("td", null, button("Delete", (e) => busy(e.target, async () => {
       await del(base + "/" + encodeURIComponent(p.id));
       say("Deleted the default permission.");
@@ -259,6 +260,15 @@ async function defaultsTab(ctx) {
   });
   replace(body, h("p", { class: "muted" }, "Granted on every new repository of " + org + "."),
     table({ text: "Default permissions" }, ["Creator", "Granted to", "Role", ""], rows), form);
+}
+
+function prototypeRole(ctx, base, p) {
+  const role = select({ "aria-label": "Role granted to " + p.delegate.name }, REPO_ROLES, p.role);
+  role.addEventListener("change", () => busy(role, async () => {
+    await put(base + "/" + encodeURIComponent(p.id), { role: role.value });
+    say("The default permission now grants " + role.value + ".");
+  }));
+  return role;
 }
 
 async function appsTab(ctx) {

@@ -1,7 +1,7 @@
 // A repository: tags, tag history (restore), settings (description,
 // visibility, permissions, delete), usage logs, and the manifest view.
 import { get, post, put, del, repoPath } from "./api.js";
-import { h, replace, field, input, select, table, link, tabs, button, busy, say, sayError,
+import { h, replace, field, input, select, table, link, tabs, button, busy, say, nextId,
   confirmDialog, formDialog, copyable, alertBox } from "./dom.js";
 import { bytes, when, isoTitle, shortDigest } from "./format.js";
 import { activityChart } from "./chart.js";
@@ -102,6 +102,8 @@ async function tagsTab(ctx) {
       actions.append(
         button("Add tag", (e) => retag(ctx, t, e.currentTarget),
           { "aria-label": "Add another tag to the manifest of " + t.name }),
+        button("Set expiry", (e) => setExpiry(ctx, t, e.currentTarget),
+          { "aria-label": "Set the expiry of " + t.name }),
         button("Delete", (e) => deleteTag(ctx, t, e.currentTarget),
           { class: "danger", "aria-label": "Delete tag " + t.name }));
     }
@@ -150,6 +152,35 @@ async function retag(ctx, t, btn) {
   });
 }
 
+// Quay's changeTag with `expiration`: Unix seconds, or null for none.
+async function setExpiry(ctx, t, btn) {
+  const current = t.expiration ? new Date(t.expiration) : null;
+  const pad = (n) => String(n).padStart(2, "0");
+  const local = (d) => d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+    "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  const choice = await formDialog("Expiry of " + t.name, (form) => {
+    const at = input({ type: "datetime-local", name: "when",
+      value: current ? local(current) : "", min: local(new Date()) });
+    const never = h("input", { type: "checkbox", name: "never", id: nextId("never"),
+      checked: !current });
+    form.append(field("Expires at (your local time)", at,
+      "The tag stops resolving then; it stays in the tag history."),
+    h("div", { class: "field check" }, never, h("label", { for: never.id }, "Never expires")));
+    at.addEventListener("input", () => { never.checked = !at.value; });
+    return () => ({ never: never.checked, when: at.value });
+  }, "Save expiry");
+  if (!choice) return;
+  const expiration = choice.never || !choice.when
+    ? null : Math.floor(new Date(choice.when).getTime() / 1000);
+  await busy(btn, async () => {
+    await put("repository/" + repoPath(ctx.repo) + "/tag/" + encodeURIComponent(t.name),
+      { expiration });
+    say(expiration === null ? "Tag " + t.name + " never expires."
+      : "Tag " + t.name + " expires " + new Date(expiration * 1000).toLocaleString() + ".");
+    ctx.navigate(location.pathname + location.search, { replaceState: true });
+  });
+}
+
 async function historyTab(ctx) {
   const { repo, info, body } = ctx;
   const page = Math.max(1, parseInt(ctx.query.get("page") || "1", 10) || 1);
@@ -165,7 +196,8 @@ async function historyTab(ctx) {
     ctx.navigate(repoUrl(repo, { tab: "history", tag: tagBox.value.trim() }));
   });
   const rows = (data.tags || []).map((t) => {
-    const ended = t.end_ts !== undefined && t.end_ts !== null;
+    // end_ts in the future is a live tag's expiry, not its end.
+    const ended = t.end_ts !== undefined && t.end_ts !== null && t.end_ts * 1000 <= Date.now();
     const action = ended && info.can_write
       ? button("Restore", (e) => restore(ctx, t, e.currentTarget),
         { "aria-label": "Restore " + t.name + " to " + shortDigest(t.manifest_digest) })
@@ -279,4 +311,3 @@ function describe(l) {
   return parts.join(" ");
 }
 
-export { sayError };

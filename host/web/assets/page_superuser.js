@@ -1,10 +1,11 @@
 // The superuser panel: users (create, disable, delete, reset password),
 // organizations, registry-wide logs and size.
 import { get, post, put, del } from "./api.js";
-import { h, replace, field, input, table, tabs, button, busy, say, confirmDialog, formDialog,
-  copyable, link } from "./dom.js";
+import { h, replace, field, input, select, table, tabs, button, busy, say, confirmDialog,
+  formDialog, copyable, link } from "./dom.js";
 import { bytes } from "./format.js";
 import { withFreshLogin } from "./page_user.js";
+import { showMessages } from "./messages.js";
 import { logsTab } from "./page_repo.js";
 
 export async function superuserPage(ctx) {
@@ -20,9 +21,11 @@ export async function superuserPage(ctx) {
   replace(ctx.main, h("h1", null, "Superuser panel"),
     tabs("Superuser", [["users", "Users", "/superuser"],
       ["orgs", "Organizations", "/superuser?tab=orgs"],
+      ["messages", "Messages", "/superuser?tab=messages"],
       ["logs", "Registry logs", "/superuser?tab=logs"]], tab), body);
   const sctx = { ...ctx, body };
   if (tab === "orgs") return withFreshLogin(() => orgsTab(sctx));
+  if (tab === "messages") return messagesTab(sctx);
   if (tab === "logs") return withFreshLogin(() => logsTab(sctx, "superuser"));
   return withFreshLogin(() => usersTab(sctx));
 }
@@ -108,4 +111,36 @@ async function orgsTab(ctx) {
       });
     }, { class: "danger", "aria-label": "Delete organization " + o.name }))));
   replace(ctx.body, table({ text: "Organizations" }, ["Organization", "E-mail", ""], rows));
+}
+
+async function messagesTab(ctx) {
+  const data = await get("messages");
+  if (!ctx.live()) return;
+  const rows = (data.messages || []).map((m) => h("tr", null,
+    h("td", null, m.severity), h("td", null, m.content),
+    h("td", null, button("Delete", (e) => busy(e.target, async () => {
+      await withFreshLogin(() => del("message/" + encodeURIComponent(m.uuid)));
+      say("Deleted the message.");
+      await showMessages();
+      reloadHere(ctx);
+    }), { class: "danger", "aria-label": "Delete the message " + m.content.slice(0, 40) }))));
+  const content = h("textarea", { name: "content", rows: 2, required: true });
+  const severity = select({ name: "severity" },
+    [["info", "Information"], ["warning", "Warning"], ["error", "Error"]], "info");
+  const form = h("form", { class: "card" }, h("h2", null, "New message"),
+    field("Message", content, "Shown as plain text above every page, to everyone."),
+    field("Severity", severity),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Post message")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await busy(e.submitter, async () => {
+      await withFreshLogin(() => post("messages", { message: { content: content.value.trim(),
+        severity: severity.value, media_type: "text/plain" } }));
+      say("Posted the message.");
+      await showMessages();
+      reloadHere(ctx);
+    });
+  });
+  replace(ctx.body, table({ text: "Global messages" }, ["Severity", "Message", ""], rows,
+    { class: "messages-list" }), form);
 }
