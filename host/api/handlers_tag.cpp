@@ -122,6 +122,10 @@ Status HandleChangeTag(ApiExchange& ex) {
   if (has_expiration) {
     const rapidjson::Value& v = body["expiration"];
     std::optional<quay::Clock::TimePoint> when;
+    // The clock's nanoseconds end in 2262; later dates are refused, not wrapped.
+    if (v.IsNumber() && (v.GetDouble() < 0 || v.GetDouble() > 9e9)) {
+      return Status::InvalidArgument(quay::Subject::kNone, "expiration is out of range");
+    }
     if (v.IsNumber()) {
       when = quay::Clock::TimePoint(std::chrono::duration_cast<quay::Clock::TimePoint::duration>(
           std::chrono::duration<double>(v.GetDouble())));

@@ -1,8 +1,9 @@
 // Repository notifications (Quay's RepositoryNotification): what event on a
 // repository is sent by which method. Part of IdentityService
-// (quay/identity.h): identity.notifications(). Delivery is not done here;
-// notifications are stored, listed and counted. They are deleted with their
-// repository.
+// (quay/identity.h): identity.notifications(). Notifications are stored,
+// listed and counted here, and deleted with their repository; those of
+// method "webhook" are delivered by quay::WebhookDelivery (quay/webhooks.h)
+// from a queue a push writes in its own transaction.
 //
 // Events (Quay's ExternalNotificationEvent): repo_push, build_queued,
 // build_start, build_success, build_failure, build_cancelled,
@@ -67,9 +68,9 @@ class QUAY_EXPORT RepositoryNotifications {
   // (reset_repo_notification) number_of_failures back to 0.
   virtual Status ResetNotificationFailures(const Actor& actor, std::string_view repository,
                                            std::string_view uuid) = 0;
-  // POST .../notification/{uuid}/test: checks the notification exists and
-  // answers OK; writes nothing (Quay queues a test delivery and logs no
-  // audit row; delivery is not implemented yet).
+  // POST .../notification/{uuid}/test: checks the notification exists and,
+  // for a webhook, queues a test delivery (Quay's sample repo_push payload);
+  // writes no audit row (Quay neither). Other methods: OK, nothing queued.
   virtual Status TestNotification(std::string_view repository, std::string_view uuid) = 0;
 };
 

@@ -5,8 +5,9 @@
 // The queue is in the database: a tagged manifest push queues a repo_push
 // event for each webhook notification of its repository in the push's own
 // transaction, and RepositoryNotifications::TestNotification (the
-// test-notification endpoint) queues a test event. So a queued delivery survives a crash or restart, and any process
-// on the database may deliver it. RunOnce() POSTs every due delivery; a
+// test-notification endpoint) queues a test event. So a queued delivery
+// survives a crash or restart, and any process on the database may deliver
+// it. RunOnce() POSTs every due delivery; a
 // failure (no connection, a timeout, a status other than 2xx) counts against
 // the notification's number_of_failures and is retried after first_retry,
 // doubling up to max_retry, until max_attempts; then it stays in the queue,

@@ -2,8 +2,6 @@
 // quay/notifications.h, quay/oauth_apps.h) over db::IdentityStore.
 #include "api/identity_extras.h"
 
-#include "db/delivery_store.h"
-
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -16,6 +14,7 @@
 #include "auth/secrets.h"
 #include "core/json_text.h"
 #include "core/str_cat.h"
+#include "db/delivery_store.h"
 #include "quay/audit.h"
 
 namespace quay::api {
@@ -222,10 +221,10 @@ class NotificationsImpl final : public RepositoryNotifications {
     // Repository names are grammar-checked: nothing in them needs escaping.
     const std::string name(repository);
     const size_t slash = name.find('/');
-    const std::string payload =
-        "{\"repository\":\"" + name + "\",\"namespace\":\"" + name.substr(0, slash) +
-        "\",\"name\":\"" + (slash == std::string::npos ? name : name.substr(slash + 1)) +
-        "\",\"updated_tags\":[\"latest\"]}";
+    const std::string payload = "{\"repository\":\"" + name + "\",\"namespace\":\"" +
+                                name.substr(0, slash) + "\",\"name\":\"" +
+                                (slash == std::string::npos ? name : name.substr(slash + 1)) +
+                                "\",\"updated_tags\":[\"latest\"]}";
     return db::DeliveryStore(state_->db->connections())
         .Enqueue(repository, uuid, payload, state_->NowMicros());
   }

@@ -1,8 +1,6 @@
 // Webhook delivery of repository notifications (quay/webhooks.h): the
 // queue's rows are in db/delivery_store.*; this file renders the payload,
 // POSTs it over plain HTTP/1.1 and schedules the retries.
-#include "quay/webhooks.h"
-
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -21,6 +19,7 @@
 #include <thread>
 
 #include "db/delivery_store.h"
+#include "quay/webhooks.h"
 #include "registry/registry_impl.h"
 
 namespace quay {
@@ -118,10 +117,10 @@ Status Post(const Url& url, const std::string& body, std::chrono::milliseconds t
     ~Closer() { ::close(fd); }
   } closer{fd};
 
-  const std::string request = "POST " + url.path + " HTTP/1.1\r\nHost: " + url.host +
-                              "\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) +
-                              "\r\nUser-Agent: quayd\r\nConnection: close\r\n\r\n" + body;
+  const std::string request =
+      "POST " + url.path + " HTTP/1.1\r\nHost: " + url.host +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nUser-Agent: quayd\r\nConnection: close\r\n\r\n" + body;
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -163,8 +162,8 @@ std::string Render(const db::DeliveryRow& row, const WebhookOptions& options) {
   auto& a = doc.GetAllocator();
   if (!options.server_hostname.empty()) {
     const std::string docker = options.server_hostname + "/" + row.repository;
-    const std::string home = options.url_scheme + "://" + options.server_hostname +
-                             "/repository/" + row.repository;
+    const std::string home =
+        options.url_scheme + "://" + options.server_hostname + "/repository/" + row.repository;
     doc.AddMember("docker_url", rapidjson::Value(docker.c_str(), a), a);
     doc.AddMember("homepage", rapidjson::Value(home.c_str(), a), a);
   }
@@ -185,7 +184,10 @@ class WebhookDeliveryImpl final : public WebhookDelivery {
  public:
   WebhookDeliveryImpl(std::shared_ptr<db::Database> db, std::shared_ptr<Clock> clock,
                       const WebhookOptions& options)
-      : db_(std::move(db)), clock_(std::move(clock)), options_(options), store_(db_->connections()) {
+      : db_(std::move(db)),
+        clock_(std::move(clock)),
+        options_(options),
+        store_(db_->connections()) {
     if (options_.poll_interval.count() > 0) {
       thread_ = std::thread([this] {
         std::unique_lock lock(stop_mutex_);
@@ -231,7 +233,8 @@ class WebhookDeliveryImpl final : public WebhookDelivery {
         auto wait = options_.first_retry;
         for (int i = 1; i < attempts && wait < options_.max_retry; ++i) wait *= 2;
         wait = std::min(wait, options_.max_retry);
-        next = Micros(*clock_) + std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
+        next =
+            Micros(*clock_) + std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
         ++report.failed;
       } else {
         ++report.given_up;

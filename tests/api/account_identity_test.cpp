@@ -197,6 +197,7 @@ TEST_CASE("migrating to schema 9 gives every existing account its own uuid") {
   const std::string path = (std::filesystem::path(dir.path()) / "quay.db").string();
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(quay::testing::kUndoSchemaV10);
     db.exec(R"sql(
       DROP INDEX account_uuid;
       ALTER TABLE account DROP COLUMN uuid;

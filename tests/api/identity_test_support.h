@@ -12,6 +12,23 @@
 
 namespace quay::testing {
 
+// Undoes schema version 10 (tag policies, quotas, the webhook queue), for
+// the migration tests that roll a database back to an older version and
+// open it again; run it before undoing any earlier version.
+inline constexpr const char* kUndoSchemaV10 = R"sql(
+  DROP TRIGGER repository_blob_usage_i;
+  DROP TRIGGER repository_blob_usage_d;
+  DROP TRIGGER repository_usage_rename;
+  DROP TABLE notification_delivery;
+  DROP TABLE namespace_usage;
+  DROP TABLE quota_limit;
+  DROP TABLE namespace_quota;
+  DROP TABLE tag_policy;
+  DROP INDEX tag_expiring;
+  ALTER TABLE tag DROP COLUMN expires_at;
+  ALTER TABLE tag DROP COLUMN immutable;
+)sql";
+
 inline Options FastIdentityOptions(std::string data_dir = {}) {
   Options o;
   o.data_dir = std::move(data_dir);

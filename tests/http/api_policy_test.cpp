@@ -206,7 +206,7 @@ TEST_CASE("an immutable tag is refused a move or delete on /v2 and /api/v1") {
   const Reply deleted = s.As(wendy, "DELETE", tag_path);
   CHECK(deleted.status == 409);
   CHECK(deleted.Str("error_type") == "tag_immutable");
-  CHECK(s.As(wendy, "PUT", tag_path, R"({"expiration":99999999999})").status == 409);
+  CHECK(s.As(wendy, "PUT", tag_path, R"({"expiration":4000000000})").status == 409);
 
   // Only an administrator makes it mutable again.
   CHECK(s.As(wendy, "PUT", tag_path, R"({"immutable":false})").status == 403);
@@ -253,6 +253,7 @@ TEST_CASE("immutability policies: organization and repository routes") {
   const Reply updated = s.As(alice, "PUT", org + uuid, R"({"tagPattern":"release-.*"})");
   CHECK_MESSAGE(updated.status == 204, updated);
   CHECK(s.As(alice, "GET", org + uuid).Str("tagPattern") == "release-.*");
+  CHECK(s.AuditRows("update_immutability_policy").size() == 1);
   CHECK(s.As(alice, "DELETE", org + uuid).status == 200);
   CHECK(s.As(alice, "DELETE", org + uuid).status == 404);
   CHECK(s.AuditRows("delete_immutability_policy").size() == 1);
@@ -273,7 +274,9 @@ TEST_CASE("immutability policies: organization and repository routes") {
           .status == 204);
   CHECK(s.As(adam, "PUT", repo + repo_uuid, R"({"tagPattern":"x","tagPatternMatches":"yes"})")
             .status == 400);
+  CHECK(s.AuditRows("update_immutability_policy", "acme/app").size() == 1);
   CHECK(s.As(adam, "DELETE", repo + repo_uuid).status == 200);
+  CHECK(s.AuditRows("delete_immutability_policy", "acme/app").size() == 1);
   CHECK(s.As(adam, "GET", repo + repo_uuid).status == 404);
   auto repo_rows = s.AuditRows("create_immutability_policy", "acme/app");
   REQUIRE(repo_rows.size() == 1);
@@ -323,6 +326,7 @@ TEST_CASE("auto-prune policies: routes, a pass, and autoprune_tag_delete rows") 
       s.As(alice, "PUT", org + uuid, R"({"method":"creation_date","value":"1h"})");
   CHECK_MESSAGE(updated.status == 204, updated);
   CHECK(s.As(alice, "GET", org + uuid).Str("value") == "1h");
+  CHECK(s.AuditRows("update_namespace_autoprune_policy").size() == 1);
   CHECK(s.As(alice, "DELETE", org + uuid).status == 200);
   CHECK(s.As(alice, "GET", org).json["policies"].Size() == 0);
   CHECK(s.AuditRows("delete_namespace_autoprune_policy").size() == 1);
@@ -350,6 +354,7 @@ TEST_CASE("auto-prune policies: routes, a pass, and autoprune_tag_delete rows") 
   CHECK(s.As(s.Token("adam"), "GET", repo_policy).Str("value") == "2d");
   CHECK(s.As(s.Token("adam"), "PUT", repo_policy, R"({"method":"creation_date","value":"3d"})")
             .status == 204);
+  CHECK(s.AuditRows("update_repository_autoprune_policy", "acme/app").size() == 1);
   CHECK(s.As(s.Token("adam"), "DELETE", repo_policy).status == 200);
   CHECK(s.AuditRows("delete_repository_autoprune_policy", "acme/app").size() == 1);
 }

@@ -91,7 +91,7 @@ TEST_CASE("quotas: superusers set them, members read them, /v2 refuses a push pa
   CHECK(ErrorCode(refused.second) == "DENIED");
   CHECK(refused.second.find("Quota has been exceeded on namespace") != std::string::npos);
   Reply view = s.As(alice, "GET", "/api/v1/organization/acme");
-  REQUIRE(view.Has("quota_report"));
+  REQUIRE_MESSAGE(view.Has("quota_report"), view);
   CHECK(view.json["quota_report"]["quota_bytes"].GetInt64() == 600);
   CHECK(view.json["quota_report"]["configured_quota"].GetInt64() == 1000);
 
@@ -144,6 +144,9 @@ TEST_CASE("quotas: a user's own routes and the superuser namespace routes") {
   CHECK(s.As(sue, "PUT", org + "/" + org_id, R"({"limit_bytes":2000})").status == 200);
   CHECK(s.As(sue, "DELETE", org + "/" + org_id).status == 204);
   CHECK(s.As(sue, "GET", "/api/v1/superuser/organization/nosuch/quota").status == 404);
+  CHECK(s.AuditRows("org_create_quota").size() == 2);
+  CHECK(s.AuditRows("org_change_quota").size() == 2);
+  CHECK(s.AuditRows("org_delete_quota").size() == 2);
 }
 
 TEST_CASE("without FEATURE_QUOTA_MANAGEMENT the quota routes are 404") {
