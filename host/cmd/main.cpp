@@ -201,7 +201,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   // Webhook notifications: the queue is in the database; one thread polls it.
   quay::WebhookOptions webhook_options;
   webhook_options.server_hostname = flags.auth.server_hostname;
-  webhook_options.url_scheme = flags.auth.url_scheme;
+  webhook_options.url_scheme = auth_options.url_scheme;  // https with TLS
   webhook_options.poll_interval = std::chrono::seconds(1);
   quay::Result<std::unique_ptr<quay::WebhookDelivery>> webhooks =
       quay::WebhookDelivery::Open(*registry, webhook_options);
