@@ -395,7 +395,10 @@ int CollectGarbage(const quayd::GcFlags& flags) {
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  quay::Result<quayd::Command> command = quayd::ParseCommandLine(args);
+  // A named default rather than the parameter's temporary: GCC 12 at -O3
+  // reports the temporary's strings as maybe-uninitialized (a false positive).
+  const quayd::ServeFlags defaults;
+  quay::Result<quayd::Command> command = quayd::ParseCommandLine(args, defaults);
   if (!command.ok()) {
     std::fprintf(stderr, "quayd: %s\n\n%.*s", command.status().message().c_str(),
                  static_cast<int>(quayd::Usage().size()), quayd::Usage().data());
