@@ -180,8 +180,9 @@ TEST_CASE("an immutable tag is refused a move or delete on /v2 and /api/v1") {
   auto rows = s.AuditRows("change_tag_immutability", "acme/app");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].metadata.find("\"immutable\":\"true\"") != std::string::npos);
-  const rapidjson::Value* row = ActiveRow(
-      s.As(wendy, "GET", "/api/v1/repository/acme/app/tag/?onlyActiveTags=true"), "latest");
+  // The reply outlives the row pointing into it.
+  const Reply listed = s.As(wendy, "GET", "/api/v1/repository/acme/app/tag/?onlyActiveTags=true");
+  const rapidjson::Value* row = ActiveRow(listed, "latest");
   REQUIRE(row != nullptr);
   CHECK((*row)["immutable"].GetBool());
 
