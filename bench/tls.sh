@@ -4,6 +4,12 @@
 # one run, interleaved, with the server's CPU per request from /proc:
 #   blob_get_small  wrk, 4 KiB blob GETs on keep-alive connections (requests/s)
 #   blob_get_large  curl, a 256 MiB blob GET, 3 times (MiB/s)
+#   push_large      curl, three 256 MiB monolithic pushes (POST ?digest=), each
+#                   of new bytes (MiB/s)
+#   push_1m         curl, 32 monolithic 1 MiB pushes of new bytes on one
+#                   keep-alive connection (pushes/s)
+# Both quayd run with --no-fsync, so the push cases measure what TLS adds to
+# receiving and hashing, not the disk.
 # Usage: bench/tls.sh QUAYD [--seconds N] [--connections N]
 # Prints one key=value line per case and transport.
 set -euo pipefail
@@ -115,6 +121,46 @@ EOF
       t / hz * 1000 / 768 }'
 }
 
+# fresh_blob FILE BYTES: FILE gets BYTES bytes no earlier call produced (a
+# unique 32-byte head, then the random large file's bytes); prints its digest.
+fresh_count=0
+fresh_blob() {
+  fresh_count=$((fresh_count + 1))
+  { printf '%-31s\n' "fresh $fresh_count $$"; head -c $(($2 - 32)) "$work/large"; } >"$1"
+  echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+# measure_push NAME BASE TOKEN: prints the two push cases' lines.
+measure_push() {
+  local name=$1 base=$2 token=$3 pid_var=PID_$1 before after start end i digest args=()
+  local hdr=(-H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' -H 'Expect:')
+  local digests=()
+  for i in 1 2 3; do digests+=("$(fresh_blob "$work/push$i" $((256 << 20)))"); done
+  before=$(cpu_ticks "${!pid_var}")
+  start=$(date +%s.%N)
+  for i in 1 2 3; do
+    curl -fsS "${curl_tls[@]}" -o /dev/null "${hdr[@]}" -X POST -T "$work/push$i" \
+      "$base/v2/bench/tls/blobs/uploads/?digest=${digests[i - 1]}"
+  done
+  end=$(date +%s.%N)
+  after=$(cpu_ticks "${!pid_var}")
+  awk -v n="$name" -v s="$start" -v e="$end" -v t=$((after - before)) -v hz="$hz" 'BEGIN {
+    printf "case=push_large transport=%s mib_s=%.0f cpu_ms_per_mib=%.3f\n", n, 768 / (e - s),
+      t / hz * 1000 / 768 }'
+  for i in $(seq 32); do
+    digest=$(fresh_blob "$work/small$i" $((1 << 20)))
+    args+=(-o /dev/null -T "$work/small$i" "$base/v2/bench/tls/blobs/uploads/?digest=$digest")
+  done
+  before=$(cpu_ticks "${!pid_var}")
+  start=$(date +%s.%N)
+  curl -fsS "${curl_tls[@]}" "${hdr[@]}" -X POST "${args[@]}"
+  end=$(date +%s.%N)
+  after=$(cpu_ticks "${!pid_var}")
+  awk -v n="$name" -v s="$start" -v e="$end" -v t=$((after - before)) -v hz="$hz" 'BEGIN {
+    printf "case=push_1m transport=%s ops_s=%.0f cpu_ms_per_push=%.3f\n", n, 32 / (e - s),
+      t / hz * 1000 / 32 }'
+}
+
 plain_base=http://127.0.0.1:$PORT_plain
 tls_base=https://127.0.0.1:$PORT_tls
 plain_token=$(seed "$plain_base")
@@ -122,4 +168,6 @@ tls_token=$(seed "$tls_base")
 for round in 1 2; do
   measure plain "$plain_base" "$plain_token"
   measure tls "$tls_base" "$tls_token"
+  measure_push plain "$plain_base" "$plain_token"
+  measure_push tls "$tls_base" "$tls_token"
 done

@@ -29,6 +29,8 @@ constexpr Row kTable[] = {
     {Code::kNotFound, Subject::kUpload, 404, "BLOB_UPLOAD_UNKNOWN"},
     {Code::kNotFound, Subject::kManifest, 404, "MANIFEST_UNKNOWN"},
     {Code::kNotFound, Subject::kTag, 404, "MANIFEST_UNKNOWN"},
+    // Quay's TagExpired: the tag is gone but still restorable.
+    {Code::kNotFound, Subject::kExpiredTag, 404, "TAG_EXPIRED"},
     {Code::kNotFound, Subject::kRepository, 404, "NAME_UNKNOWN"},
     // A manifest names a blob or child manifest the repository lacks: the
     // request is wrong, not the URL.

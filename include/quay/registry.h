@@ -251,7 +251,9 @@ class QUAY_EXPORT Registry {
                                                 std::string_view bytes) = 0;
   // The stored bytes and media type. NotFound(kRepository) for an unknown
   // repository, NotFound(kManifest) for an unknown tag or digest and for a
-  // reference that is neither a valid tag nor a valid digest.
+  // reference that is neither a valid tag nor a valid digest;
+  // NotFound(kExpiredTag) for a tag that is not live but was deleted or
+  // expired inside the recovery window (Quay's TAG_EXPIRED: restorable).
   virtual Result<ManifestRecord> GetManifest(std::string_view repository,
                                              std::string_view reference) = 0;
 

@@ -48,6 +48,7 @@ enum class Subject : unsigned char {
   kSize,        // a declared size
   kRange,       // a byte range
   kStorage,     // the registry's own space (disk or database) is exhausted
+  kExpiredTag,  // a tag that was deleted or expired and is still in the time machine
 };
 
 class QUAY_EXPORT Status {

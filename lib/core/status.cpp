@@ -65,6 +65,8 @@ std::string_view SubjectName(Subject subject) {
       return "range";
     case Subject::kStorage:
       return "storage";
+    case Subject::kExpiredTag:
+      return "expired tag";
   }
   return "unknown";
 }

@@ -88,6 +88,18 @@ Result<uint64_t> QuotaStore::Usage(std::string_view ns) {
   });
 }
 
+Result<bool> QuotaStore::OverRejectLimit(std::string_view ns) {
+  return ReadOn<bool>(pool_, [&](Connection& c) -> Result<bool> {
+    auto q = c.Prepare(
+        "SELECT 1 FROM namespace_usage u JOIN account a ON a.name = u.namespace"
+        " JOIN namespace_quota q ON q.namespace_id = a.id"
+        " JOIN quota_limit l ON l.quota_id = q.id AND l.kind = 'Reject'"
+        " WHERE u.namespace = ? AND u.bytes > q.limit_bytes * l.percent / 100 LIMIT 1");
+    q->bind(1, Str(ns));
+    return q->executeStep();
+  });
+}
+
 Result<int64_t> QuotaStore::InsertQuota(std::string_view ns, uint64_t limit_bytes, int64_t now,
                                         const AuditRow& audit) {
   return WriteOn<int64_t>(pool_, [&](Connection& c) -> Result<int64_t> {

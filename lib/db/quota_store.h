@@ -34,6 +34,9 @@ class QuotaStore {
   Result<std::optional<QuotaRow>> Find(std::string_view ns);
   // Bytes the namespace uses (0 when nothing was ever linked).
   Result<uint64_t> Usage(std::string_view ns);
+  // Whether the namespace already uses more than a Reject threshold allows
+  // (the same test the link trigger applies to a new blob). One indexed read.
+  Result<bool> OverRejectLimit(std::string_view ns);
 
   // Each in one write transaction with `audit`. NotFound(kNone) for an
   // unknown namespace, quota or limit of it; InvalidArgument(kNone) as

@@ -9,6 +9,8 @@
 
 #include "core/str_cat.h"
 #include "db/connection.h"
+#include "db/quota_store.h"
+#include "quay/audit.h"
 #include "quay/reference.h"
 #include "registry/blob_upload.h"
 #include "registry/garbage_collector.h"
@@ -74,6 +76,12 @@ Status RegistryImpl::Reconcile() {
 
 Result<std::unique_ptr<BlobUpload>> RegistryImpl::StartUpload(std::string_view repository) {
   if (auto s = ValidateRepositoryName(repository); !s.ok()) return s;
+  // Quay refuses the upload itself once the namespace is over its Reject
+  // threshold; the link trigger (schema v10) still refuses the blob that
+  // would take it over.
+  auto over = db::QuotaStore(ctx_->db->connections()).OverRejectLimit(NamespaceOf(repository));
+  if (!over.ok()) return over.status();
+  if (*over) return Status::Denied("Quota has been exceeded on namespace");
   std::string id = NewUploadId();
   // The area first, then the row: a crash in between leaves an area that
   // Reconcile() removes, never a row pointing at nothing.
@@ -281,6 +289,7 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
     auto repo = ctx_->db->FindRepository(repository);
     if (!repo.ok()) return repo.status();
     if (!*repo) return UnknownRepository(repository);
+    if (!ref->is_digest()) return TagMiss(repository, ref->tag());
     return Status::NotFound(Subject::kManifest, "manifest " + ref->str() + " is unknown");
   }
   auto record = std::make_shared<const ManifestRecord>(
@@ -288,6 +297,25 @@ Result<ManifestRecord> RegistryImpl::GetManifest(std::string_view repository,
   ctx_->manifests.Put(key, generation, record,
                       sizeof(ManifestRecord) + record->media_type.size() + record->bytes.size());
   return *record;
+}
+
+Status RegistryImpl::TagMiss(std::string_view repository, std::string_view tag) {
+  // Only a miss pays this read (one index range of the tag's history).
+  auto history = ctx_->db->TagHistory(repository, tag);
+  if (!history.ok()) return history.status();
+  const int64_t since = ctx_->NowMicros() - std::chrono::duration_cast<std::chrono::microseconds>(
+                                                ctx_->options.tag_recovery_window)
+                                                .count();
+  if (*history && !(*history)->empty()) {
+    const std::optional<int64_t>& end = (*history)->front().end_at;
+    if (end && *end >= since) {
+      return Status::NotFound(
+          Subject::kExpiredTag,
+          core::StrCat(
+              {"Tag ", tag, " was deleted or has expired. To pull, revive via time machine"}));
+    }
+  }
+  return Status::NotFound(Subject::kManifest, core::StrCat({"manifest ", tag, " is unknown"}));
 }
 
 Result<bool> RegistryImpl::RepositoryExists(std::string_view repository) {

@@ -143,6 +143,10 @@ class RegistryImpl final : public Registry {
   // most 64 KiB that the store holds; none otherwise (rest_views.cpp).
   std::vector<db::LabelRow> ConfigLabels(const Manifest& manifest, int64_t now);
 
+  // The miss of a tag GetManifest did not find: NotFound(kExpiredTag) when
+  // its newest history row ended inside the recovery window, else
+  // NotFound(kManifest).
+  Status TagMiss(std::string_view repository, std::string_view tag);
   // The session row of `id` if it belongs to `repository`.
   Result<db::UploadRow> FindSession(std::string_view repository, std::string_view id);
 

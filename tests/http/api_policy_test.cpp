@@ -124,7 +124,7 @@ TEST_CASE("tag expiration: PUT .../tag/{tag} expiration, then /v2 and the listin
   const std::string token = RegistryToken(s, "alice", "acme/app");
   const V2Reply gone = V2(s, token, "GET", "/v2/acme/app/manifests/latest");
   CHECK(gone.status == 404);
-  CHECK(ErrorCode(gone.body) == "MANIFEST_UNKNOWN");
+  CHECK(ErrorCode(gone.body) == "TAG_EXPIRED");  // restorable (below)
   const V2Reply tags = V2(s, token, "GET", "/v2/acme/app/tags/list");
   CHECK(tags.body.find("\"latest\"") == std::string::npos);
   CHECK(tags.body.find("\"stays\"") != std::string::npos);
@@ -164,8 +164,16 @@ TEST_CASE("the quay.expires-after label expires a tag pushed over /v2") {
   REQUIRE(row != nullptr);
   CHECK((*row)["end_ts"].GetInt64() == NowSeconds(*clock) + 7200);
   clock->Advance(2h);
-  CHECK(V2(s, RegistryToken(s, "alice", "acme/app"), "GET", "/v2/acme/app/manifests/nightly")
-            .status == 404);
+  const V2Reply expired =
+      V2(s, RegistryToken(s, "alice", "acme/app"), "GET", "/v2/acme/app/manifests/nightly");
+  CHECK(expired.status == 404);
+  CHECK(ErrorCode(expired.body) == "TAG_EXPIRED");
+  // Past the recovery window (14 days) the tag is simply unknown.
+  clock->Advance(std::chrono::hours(24 * 14) + 1h);
+  const V2Reply unknown =
+      V2(s, RegistryToken(s, "alice", "acme/app"), "GET", "/v2/acme/app/manifests/nightly");
+  CHECK(unknown.status == 404);
+  CHECK(ErrorCode(unknown.body) == "MANIFEST_UNKNOWN");
 }
 
 TEST_CASE("an immutable tag is refused a move or delete on /v2 and /api/v1") {

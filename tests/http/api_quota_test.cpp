@@ -36,6 +36,15 @@ std::pair<int, std::string> PushBlob(ApiServer& s, const std::string& token,
   return {res->status, res->body};
 }
 
+// Starts a chunked upload session over /v2; the response's status.
+int StartSession(ApiServer& s, const std::string& token, const std::string& repo) {
+  auto client = s.server().Client();
+  client->set_bearer_token_auth(token);
+  auto res = client->Post("/v2/" + repo + "/blobs/uploads/", "", "application/octet-stream");
+  REQUIRE(res);
+  return res->status;
+}
+
 }  // namespace
 
 TEST_CASE("quotas: superusers set them, members read them, /v2 refuses a push past Reject") {
@@ -86,6 +95,7 @@ TEST_CASE("quotas: superusers set them, members read them, /v2 refuses a push pa
 
   const std::string token = RegistryToken(s, "alice", "acme/app");
   CHECK(PushBlob(s, token, "acme/app", std::string(600, 'a')).first == 201);
+  CHECK(StartSession(s, token, "acme/app") == 202);  // under the threshold
   auto refused = PushBlob(s, token, "acme/app", std::string(600, 'b'));
   CHECK(refused.first == 403);
   CHECK(ErrorCode(refused.second) == "DENIED");
@@ -104,6 +114,9 @@ TEST_CASE("quotas: superusers set them, members read them, /v2 refuses a push pa
                        R"({"threshold_percent":10})");
   CHECK_MESSAGE(lowered.status == 200, lowered);
   CHECK(PushBlob(s, token, "acme/app", "one more").first == 403);
+  // Over the threshold already: the upload itself is refused, as Quay's POST
+  // start does, before any byte is sent.
+  CHECK(StartSession(s, token, "acme/app") == 403);
   CHECK(s.As(sue, "DELETE", quota + "/limit/" + std::to_string(reject_id)).status == 204);
   CHECK(PushBlob(s, token, "acme/app", "one more").first == 201);
   CHECK(s.AuditRows("org_change_quota").size() == 1);

@@ -23,6 +23,7 @@ TEST_CASE("MapStatus: the OCI table") {
   Expect(Status::NotFound(Subject::kUpload, ""), 404, "BLOB_UPLOAD_UNKNOWN");
   Expect(Status::NotFound(Subject::kManifest, ""), 404, "MANIFEST_UNKNOWN");
   Expect(Status::NotFound(Subject::kTag, ""), 404, "MANIFEST_UNKNOWN");
+  Expect(Status::NotFound(Subject::kExpiredTag, ""), 404, "TAG_EXPIRED");
   Expect(Status::NotFound(Subject::kRepository, ""), 404, "NAME_UNKNOWN");
   Expect(Status::NotFound(Subject::kReference, ""), 400, "MANIFEST_BLOB_UNKNOWN");
   Expect(Status::NotFound(Subject::kNone, ""), 404, "NAME_UNKNOWN");

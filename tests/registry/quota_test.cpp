@@ -36,10 +36,10 @@ struct World {
     return r->used_bytes;
   }
 
-  // Commits `bytes` to `repo`; the commit's status.
+  // Commits `bytes` to `repo`; the status of the upload's start or commit.
   Status Push(std::string_view repo, const std::string& bytes) {
     auto upload = registry->StartUpload(repo);
-    REQUIRE(upload.ok());
+    if (!upload.ok()) return upload.status();
     REQUIRE((*upload)->Write(bytes.data(), bytes.size()).ok());
     return (*upload)->Commit(Digest::Of(bytes)).status();
   }
@@ -127,6 +127,10 @@ TEST_CASE("a blob past the Reject threshold is refused; a Warning threshold only
           .ok());
   CHECK(w.Push("acme/app", "tiny").code() == Code::kDenied);
   CHECK(w.quotas->Report("acme")->over_reject);
+  // Already over it: even starting an upload is refused (Quay's POST), in
+  // this namespace only.
+  CHECK(w.registry->StartUpload("acme/app").status().code() == Code::kDenied);
+  CHECK(w.registry->StartUpload("other/app").ok());
   REQUIRE(w.quotas->DeleteLimit("acme", quota->id, reject->id, kAdmin).ok());
   REQUIRE(w.Push("acme/app", "tiny").ok());
   REQUIRE(w.quotas->Delete("acme", quota->id, kAdmin).ok());

@@ -168,7 +168,7 @@ TEST_CASE("restoring after a manifest delete brings back the tag and the manifes
   CHECK(Tagged(*r, "lib/app", "v1") == m);
   CHECK(r->GetManifest("lib/app", m.str()).ok());
   // Only the restored tag comes back.
-  CHECK(r->GetManifest("lib/app", "stable").status().subject() == Subject::kManifest);
+  CHECK(r->GetManifest("lib/app", "stable").status().subject() == Subject::kExpiredTag);
   CHECK(r->ListTags("lib/app", 10, "")->names == std::vector<std::string>{"v1"});
 }
 

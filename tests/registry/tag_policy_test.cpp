@@ -91,7 +91,7 @@ TEST_CASE("an expired tag leaves the tag list and /v2 resolution, then is restor
   CHECK(v1->expiration == t0 + 2h);
 
   r.clock->Advance(2h);
-  CHECK(r->GetManifest("lib/app", "v1").status().subject() == Subject::kManifest);
+  CHECK(r->GetManifest("lib/app", "v1").status().subject() == Subject::kExpiredTag);
   CHECK(LiveTags(*r, "lib/app") == std::vector<std::string>{"stays"});
   CHECK(r->GetTagState("lib/app", "v1").status().subject() == Subject::kTag);
   // Ended at the expiration itself: its history row says when.
