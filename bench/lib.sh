@@ -131,4 +131,15 @@ launch_quayd() {
   SERVER_PID=$!
   wait_for_http "http://127.0.0.1:$port/v2/" "$SERVER_PID" ||
     { tail -n 50 "$logfile" >&2; fail "quayd did not start"; }
+  # quayd binds its port first and answers 503 until startup ends (/readyz
+  # turns 200); a binary without /readyz answers 404 there.
+  local code
+  for _ in $(seq 1 600); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")
+    [[ $code == 200 || $code == 404 ]] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  tail -n 50 "$logfile" >&2
+  fail "quayd did not become ready"
 }

@@ -51,8 +51,13 @@ fuzz() {
 }
 
 asan() {
+  # GCC 12's -Wmaybe-uninitialized misfires under the sanitizers' extra
+  # instrumentation (std::regex's std::function state in lib/registry, which
+  # the plain and release builds compile clean); GCC's manual warns that
+  # sanitizers make that warning unreliable. Every other warning stays an
+  # error here.
   configure build-asan -Db_sanitize=address,undefined \
-    -Dcpp_args=$no_recover -Dcpp_link_args=$no_recover
+    "-Dcpp_args=['$no_recover','-Wno-maybe-uninitialized']" -Dcpp_link_args=$no_recover
   ninja -C build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build-asan --no-rebuild --print-errorlogs --timeout-multiplier 3 \
