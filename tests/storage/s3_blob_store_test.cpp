@@ -3,6 +3,8 @@
 // (another quayd), the key layout, and faults (a part upload or a commit that
 // fails, a gateway that stops answering mid-upload, wrong credentials):
 // each an error value, nothing partial visible, and the upload resumable.
+#include "storage/s3/s3_blob_store.h"
+
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -15,7 +17,6 @@
 #include "quay/storage.h"
 #include "s3_test_support.h"
 #include "storage/s3/http_transport.h"
-#include "storage/s3/s3_blob_store.h"
 #include "storage/s3/s3_client.h"
 #include "storage_test_support.h"
 
@@ -172,12 +173,12 @@ TEST_CASE("blobs live under <prefix>/sha256/<2 hex>/<hex> and ranged reads cross
   const Digest digest = Digest::Of(bytes);
   REQUIRE((*writer)->Commit(digest).ok());
 
-  storage::s3::S3Client client({options.endpoint, options.bucket,
-                                {options.access_key, options.secret_key, options.region}},
-                               storage::s3::NewCurlTransport({}), Clock::System());
+  storage::s3::S3Client client(
+      {options.endpoint, options.bucket, {options.access_key, options.secret_key, options.region}},
+      storage::s3::NewCurlTransport({}), Clock::System());
   const std::string hex(digest.hex());
-  auto size = client.HeadObject(options.prefix + "/sha256/" + hex.substr(0, 2) + "/" + hex,
-                                Subject::kBlob);
+  auto size =
+      client.HeadObject(options.prefix + "/sha256/" + hex.substr(0, 2) + "/" + hex, Subject::kBlob);
   REQUIRE(size.ok());
   CHECK(*size == bytes.size());
   auto leftovers = client.ListObjects(options.prefix + "/upload-data/");
@@ -257,9 +258,9 @@ TEST_CASE("a commit whose multipart completion fails leaves no blob and can be r
   }
   CHECK(store->BlobSize(digest).status().code() == Code::kNotFound);
   CheckNoBlobs(*store);
-  storage::s3::S3Client client({options.endpoint, options.bucket,
-                                {options.access_key, options.secret_key, options.region}},
-                               storage::s3::NewCurlTransport({}), Clock::System());
+  storage::s3::S3Client client(
+      {options.endpoint, options.bucket, {options.access_key, options.secret_key, options.region}},
+      storage::s3::NewCurlTransport({}), Clock::System());
   auto in_flight = client.ListMultipartUploads(options.prefix + "/");
   REQUIRE(in_flight.ok());
   CHECK(in_flight->empty());  // aborted

@@ -2,10 +2,11 @@
 // aws-sig-v4-test-suite's get-vanilla cases and the S3 developer guide's
 // header-based examples. Plus the encodings and XML parsing the S3 client
 // relies on.
+#include "storage/s3/sigv4_signer.h"
+
 #include <doctest/doctest.h>
 
 #include "storage/s3/s3_client.h"
-#include "storage/s3/sigv4_signer.h"
 
 namespace quay::storage::s3 {
 namespace {
@@ -28,7 +29,10 @@ SigV4Credentials SuiteCredentials() {
 constexpr const char* kSuiteDate = "20150830T123600Z";
 
 TEST_CASE("sigv4: get-vanilla from the AWS test suite") {
-  SigV4Request request{"GET", "/", {}, {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", kSuiteDate}},
+  SigV4Request request{"GET",
+                       "/",
+                       {},
+                       {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", kSuiteDate}},
                        kEmptySha256};
   const SigV4Signature sig = SignV4(SuiteCredentials(), kSuiteDate, request);
   CHECK(sig.canonical_request ==
@@ -117,15 +121,18 @@ TEST_CASE("sigv4: the S3 guide's list objects (query sorted and encoded)") {
 }
 
 TEST_CASE("sigv4: header values are trimmed, names lower-cased, the secret never shows") {
-  SigV4Request request{"GET", "/", {}, {{"HOST", "  example.amazonaws.com  "},
-                                        {"X-Amz-Date", kSuiteDate},
-                                        {"X-Custom", "a   b  c"}},
-                       kEmptySha256};
+  SigV4Request request{
+      "GET",
+      "/",
+      {},
+      {{"HOST", "  example.amazonaws.com  "}, {"X-Amz-Date", kSuiteDate}, {"X-Custom", "a   b  c"}},
+      kEmptySha256};
   const SigV4Signature sig = SignV4(SuiteCredentials(), kSuiteDate, request);
   CHECK(sig.canonical_request.find("host:example.amazonaws.com\n") != std::string::npos);
   CHECK(sig.canonical_request.find("x-custom:a b c\n") != std::string::npos);
   CHECK(sig.signed_headers == "host;x-amz-date;x-custom");
-  for (const std::string* text : {&sig.canonical_request, &sig.string_to_sign, &sig.authorization}) {
+  for (const std::string* text :
+       {&sig.canonical_request, &sig.string_to_sign, &sig.authorization}) {
     CHECK(text->find(SuiteCredentials().secret_key) == std::string::npos);
   }
 }
