@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -357,6 +358,35 @@ TEST_CASE("options are checked before any request") {
   bad.create_bucket = false;
   bad.bucket = "no-such-bucket-" + std::to_string(::getpid());
   CHECK(OpenS3BlobStore(bad).status().code() == Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace quay
+
+namespace quay {
+namespace {
+
+TEST_CASE("listing blobs and uploads follows the store's pages") {
+  const S3Options options = Options("pages");
+  auto opened = storage::s3::OpenS3BlobStoreWithTransport(
+      options, storage::s3::NewCurlTransport({}), /*list_page_size=*/2);
+  REQUIRE(opened.ok());
+  BlobStore& store = **opened;
+  std::vector<Digest> blobs;
+  std::vector<std::string> uploads;
+  for (int i = 0; i < 5; ++i) {
+    blobs.push_back(
+        storage_test::PutBlob(store, "b" + std::to_string(i), "blob " + std::to_string(i)));
+    uploads.push_back("u" + std::to_string(i));
+    REQUIRE(store.CreateUpload(uploads.back()).ok());
+  }
+  std::sort(blobs.begin(), blobs.end());
+  auto listed_blobs = store.ListBlobs();
+  REQUIRE(listed_blobs.ok());
+  CHECK(*listed_blobs == blobs);
+  auto listed_uploads = store.ListUploads();
+  REQUIRE(listed_uploads.ok());
+  CHECK(*listed_uploads == uploads);
 }
 
 }  // namespace

@@ -108,10 +108,11 @@ bool ValidNonce(std::string_view nonce) {
 }
 
 struct S3State {
-  S3State(const S3Options& opts, std::shared_ptr<HttpTransport> transport)
+  S3State(const S3Options& opts, std::shared_ptr<HttpTransport> transport, int list_page_size)
       : options(opts),
         client(S3ClientConfig{opts.endpoint, opts.bucket,
-                              SigV4Credentials{opts.access_key, opts.secret_key, opts.region}},
+                              SigV4Credentials{opts.access_key, opts.secret_key, opts.region},
+                              list_page_size},
                std::move(transport), opts.clock ? opts.clock : Clock::System()) {
     std::string_view p = options.prefix;
     while (!p.empty() && p.front() == '/') p.remove_prefix(1);
@@ -651,9 +652,9 @@ Status CheckS3Options(const S3Options& options) {
 }
 
 Result<std::shared_ptr<BlobStore>> OpenS3BlobStoreWithTransport(
-    const S3Options& options, std::shared_ptr<HttpTransport> transport) {
+    const S3Options& options, std::shared_ptr<HttpTransport> transport, int list_page_size) {
   if (Status s = CheckS3Options(options); !s.ok()) return s;
-  auto state = std::make_shared<S3State>(options, std::move(transport));
+  auto state = std::make_shared<S3State>(options, std::move(transport), list_page_size);
   Status reachable =
       options.create_bucket ? state->client.CreateBucket() : state->client.HeadBucket();
   if (!reachable.ok()) return reachable;

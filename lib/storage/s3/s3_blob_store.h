@@ -9,8 +9,9 @@
 
 namespace quay::storage::s3 {
 
+// `list_page_size`: keys per list request (0: the store's default).
 Result<std::shared_ptr<BlobStore>> OpenS3BlobStoreWithTransport(
-    const S3Options& options, std::shared_ptr<HttpTransport> transport);
+    const S3Options& options, std::shared_ptr<HttpTransport> transport, int list_page_size = 0);
 
 // Validates options (InvalidArgument) without contacting the store.
 Status CheckS3Options(const S3Options& options);

@@ -295,6 +295,9 @@ Status S3Client::ListObjects(std::string_view prefix, std::string_view delimiter
     Call call{"GET", "", {{"list-type", "2"}, {"prefix", std::string(prefix)}}, {}, {}};
     if (!delimiter.empty()) call.query.emplace_back("delimiter", std::string(delimiter));
     if (!token.empty()) call.query.emplace_back("continuation-token", token);
+    if (config_.list_page_size > 0) {
+      call.query.emplace_back("max-keys", std::to_string(config_.list_page_size));
+    }
     auto response = Send(call);
     if (!response.ok()) return response.status();
     if (response->status != 200) return ErrorStatus(call, *response, Subject::kNone);
@@ -394,6 +397,9 @@ Result<std::vector<MultipartUploadInfo>> S3Client::ListMultipartUploads(
     Call call{"GET", "", {{"uploads", ""}, {"prefix", std::string(prefix)}}, {}, {}};
     if (!key_marker.empty()) call.query.emplace_back("key-marker", key_marker);
     if (!id_marker.empty()) call.query.emplace_back("upload-id-marker", id_marker);
+    if (config_.list_page_size > 0) {
+      call.query.emplace_back("max-uploads", std::to_string(config_.list_page_size));
+    }
     auto response = Send(call);
     if (!response.ok()) return response.status();
     if (response->status != 200) return ErrorStatus(call, *response, Subject::kNone);

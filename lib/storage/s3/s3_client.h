@@ -30,6 +30,9 @@ struct S3ClientConfig {
   std::string endpoint;  // "http://127.0.0.1:7480" or "https://s3.us-east-1.amazonaws.com"
   std::string bucket;
   SigV4Credentials credentials;
+  // Keys per list request (max-keys, max-uploads); 0: the store's default
+  // (1000). Tests make it small to exercise pagination.
+  int list_page_size = 0;
 };
 
 struct ObjectInfo {
