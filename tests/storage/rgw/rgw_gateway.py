@@ -19,6 +19,7 @@ QUAY_TEST_S3_SECRET_KEY and QUAY_TEST_RGW_PID (the radosgw process, for
 tests that pause it). Exits 77 (Meson: SKIP) when Ceph is not installed.
 """
 
+import ctypes
 import os
 import secrets
 import shutil
@@ -95,9 +96,17 @@ keyring =
 """
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when the starting process dies, even
+    by SIGKILL (a killed test run then leaves no daemon behind)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Gateway:
-    def __init__(self, root):
+    def __init__(self, root, tied_to_parent=True):
         self.root = root
+        self.tied_to_parent = tied_to_parent
         self.conf = os.path.join(root, "ceph.conf")
         self.procs = []
         self.endpoint = None
@@ -124,7 +133,8 @@ class Gateway:
         log = open(os.path.join(self.root, "log", name + ".out"), "wb")
         # Its own process group, so stop() reaches any child it forks.
         proc = subprocess.Popen(args, cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent if self.tied_to_parent else None)
         log.close()
         self.procs.append(proc)
         with open(os.path.join(self.root, "pids"), "a") as f:
@@ -230,6 +240,36 @@ def stop_pids(root):
     shutil.rmtree(root, ignore_errors=True)
 
 
+def sweep_stale(prefix="quay-rgw-"):
+    """Removes the folders of earlier runs that were killed (SIGKILL leaves
+    the folder; the daemons died with their parent): those whose daemons
+    are all gone."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        root = os.path.join(tmp, name)
+        if not name.startswith(prefix) or not os.path.isdir(root):
+            continue
+        try:
+            with open(os.path.join(root, "pids")) as f:
+                pids = [int(line) for line in f if line.strip()]
+        except (OSError, ValueError):
+            # A run still starting has no pids yet: only old folders go.
+            if time.time() - os.path.getmtime(root) < 300:
+                continue
+            pids = []
+        alive = False
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive = True
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                alive = True
+        if not alive:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def installed():
     return all(shutil.which(b) for b in BINARIES)
 
@@ -242,6 +282,7 @@ def cmd_run(argv):
     if not installed():
         print("SKIP: Ceph is not installed (Debian: ceph-mon ceph-osd radosgw)")
         return SKIP
+    sweep_stale()
     root = tempfile.mkdtemp(prefix="quay-rgw-")
     gateway = Gateway(root)
     child = None
@@ -269,7 +310,7 @@ def cmd_run(argv):
         print(f"radosgw ready at {gateway.endpoint} in {time.monotonic() - started:.1f} s",
               flush=True)
         env = dict(os.environ, **gateway.environment())
-        child = subprocess.Popen(argv, env=env)
+        child = subprocess.Popen(argv, env=env, preexec_fn=die_with_parent)
         return child.wait()
     finally:
         stop_pids(root)
@@ -283,7 +324,7 @@ def cmd_start(argv):
         return SKIP
     root = os.path.abspath(argv[0])
     os.makedirs(root)
-    gateway = Gateway(root)
+    gateway = Gateway(root, tied_to_parent=False)
     started = time.monotonic()
     try:
         gateway.start()
