@@ -708,6 +708,11 @@ LoadedConfig LoadConfig(const std::string& path, const ConfigEnvironment& enviro
     from_env[std::string(*key)] = *parsed;
   }
   ApplyMapping(from_env, updated, loaded.warnings, loaded.problems, &effective, "");
+  // The two storage keys name each other: checked once both are applied.
+  if (quay::Result<const StorageLocation*> preferred = PreferredLocation(updated.storage);
+      !preferred.ok()) {
+    loaded.problems.push_back(preferred.status().message());
+  }
   loaded.keys = effective.size();
   loaded.digest = DigestOf(effective);
   if (loaded.problems.empty()) flags = std::move(updated);

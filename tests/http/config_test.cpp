@@ -775,4 +775,10 @@ TEST_CASE("config: the digest sees storage settings but only that a storage secr
   };
   CHECK(digest("one", "quay") == digest("two", "quay"));
   CHECK(digest("one", "quay") != digest("one", "other"));
+
+  // A preference naming no location is a problem of the whole configuration.
+  ServeFlags f;
+  LoadedConfig loaded = LoadConfig("", {{"QUAYD_DISTRIBUTED_STORAGE_PREFERENCE", "[nowhere]"}}, f);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK(loaded.problems[0].starts_with("DISTRIBUTED_STORAGE_PREFERENCE: nowhere"));
 }
