@@ -391,3 +391,27 @@ TEST_CASE("listing blobs and uploads follows the store's pages") {
 
 }  // namespace
 }  // namespace quay
+
+namespace quay {
+namespace {
+
+// CreateUpload's Conflict under a race relies on the store refusing a
+// second PUT of the marker (If-None-Match: *), not only on its HEAD first.
+TEST_CASE("the gateway refuses a conditional PUT over an existing key") {
+  const S3Options options = Options("conditional");
+  REQUIRE(OpenS3BlobStore(options).ok());  // creates the bucket
+  storage::s3::S3Client client(
+      {options.endpoint, options.bucket, {options.access_key, options.secret_key, options.region}},
+      storage::s3::NewCurlTransport({}), Clock::System());
+  const std::string key = options.prefix + "/marker";
+  REQUIRE(client.PutObject(key, "first", /*if_absent=*/true).ok());
+  Status again = client.PutObject(key, "second", /*if_absent=*/true);
+  CAPTURE(again.ToString());
+  CHECK(again.code() == Code::kConflict);
+  auto kept = client.GetObjectRange(key, 0, 100, Subject::kNone);
+  REQUIRE(kept.ok());
+  CHECK(kept->bytes == "first");
+}
+
+}  // namespace
+}  // namespace quay
