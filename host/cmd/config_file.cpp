@@ -111,7 +111,7 @@ constexpr std::string_view kSecretFields[] = {"s3_secret_key", "secret_key"};
 // are copied, never assigned: assigning a yaml-cpp node rebinds the node it
 // referred to, inside the document.)
 std::optional<YAML::Node> FindParam(const YAML::Node& params,
-                                    std::initializer_list<std::string_view> names) {
+                                    const std::vector<std::string_view>& names) {
   for (std::string_view name : names) {
     const YAML::Node value = params[std::string(name)];
     if (value.IsDefined() && !value.IsNull()) return value;
@@ -135,7 +135,7 @@ quay::Status ReadStorageLocation(const std::string& name, const YAML::Node& entr
   }
   const bool rados = out.driver == "RadosGWStorage";
   quay::S3Options& s3 = out.s3;
-  auto read = [&](std::initializer_list<std::string_view> names, std::string& field,
+  auto read = [&](const std::vector<std::string_view>& names, std::string& field,
                   bool required) -> quay::Status {
     const std::optional<YAML::Node> node = FindParam(params, names);
     if (!node) {
@@ -147,15 +147,16 @@ quay::Status ReadStorageLocation(const std::string& name, const YAML::Node& entr
     field = node->Scalar();
     return quay::Status::Ok();
   };
-  const auto bucket_names =
-      rados ? std::initializer_list<std::string_view>{"bucket_name", "s3_bucket"}
-            : std::initializer_list<std::string_view>{"s3_bucket", "bucket_name"};
-  const auto access_names =
-      rados ? std::initializer_list<std::string_view>{"access_key", "s3_access_key"}
-            : std::initializer_list<std::string_view>{"s3_access_key", "access_key"};
-  const auto secret_names =
-      rados ? std::initializer_list<std::string_view>{"secret_key", "s3_secret_key"}
-            : std::initializer_list<std::string_view>{"s3_secret_key", "secret_key"};
+  // RadosGWStorage's names first and S3Storage's as the alternative, or the
+  // other way round. (Vectors: an initializer_list's array would not outlive
+  // a conditional expression.)
+  auto names = [rados](std::string_view rgw, std::string_view s3_name) {
+    return rados ? std::vector<std::string_view>{rgw, s3_name}
+                 : std::vector<std::string_view>{s3_name, rgw};
+  };
+  const std::vector<std::string_view> bucket_names = names("bucket_name", "s3_bucket");
+  const std::vector<std::string_view> access_names = names("access_key", "s3_access_key");
+  const std::vector<std::string_view> secret_names = names("secret_key", "s3_secret_key");
   if (quay::Status s = read(bucket_names, s3.bucket, true); !s.ok()) return s;
   if (quay::Status s = read(access_names, s3.access_key, true); !s.ok()) return s;
   if (quay::Status s = read(secret_names, s3.secret_key, true); !s.ok()) return s;

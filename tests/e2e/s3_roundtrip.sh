@@ -3,20 +3,20 @@
 # RadosGWStorage): skopeo pushes an image and a multi-arch index, pulls them
 # back byte-identical, and again after a restart; no blob lands in the data
 # folder. Run by tests/storage/rgw/rgw_gateway.py, which starts the gateway
-# and sets QUAYD_TEST_S3_*.
+# and sets QUAY_TEST_S3_*.
 #
 # usage: rgw_gateway.py run -- bash s3_roundtrip.sh PATH_TO_QUAYD
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init "$@"
-[[ -n ${QUAYD_TEST_S3_ENDPOINT:-} ]] || skip "no gateway (run through rgw_gateway.py run)"
+[[ -n ${QUAY_TEST_S3_ENDPOINT:-} ]] || skip "no gateway (run through rgw_gateway.py run)"
 skopeo_setup
 need_tool jq
 
-hostport=${QUAYD_TEST_S3_ENDPOINT#http://}
+hostport=${QUAY_TEST_S3_ENDPOINT#http://}
 export QUAYD_DISTRIBUTED_STORAGE_CONFIG="{rgw: [RadosGWStorage, {hostname: ${hostport%:*}, \
-port: ${hostport##*:}, is_secure: false, access_key: $QUAYD_TEST_S3_ACCESS_KEY, \
-secret_key: '$QUAYD_TEST_S3_SECRET_KEY', bucket_name: quay-e2e, storage_path: /registry, \
+port: ${hostport##*:}, is_secure: false, access_key: $QUAY_TEST_S3_ACCESS_KEY, \
+secret_key: '$QUAY_TEST_S3_SECRET_KEY', bucket_name: quay-e2e, storage_path: /registry, \
 create_bucket: true}]}"
 export QUAYD_DISTRIBUTED_STORAGE_PREFERENCE='[rgw]'
 
@@ -59,7 +59,7 @@ pull_and_compare first
 if [[ -d $DATA_DIR/blobs ]] && [[ -n $(find "$DATA_DIR/blobs" -type f) ]]; then
     fail "blob files in $DATA_DIR/blobs although storage is the gateway"
 fi
-grep -q "$QUAYD_TEST_S3_SECRET_KEY" "$E2E_SERVER_LOG" "$E2E_SERVER_ERR" &&
+grep -q "$QUAY_TEST_S3_SECRET_KEY" "$E2E_SERVER_LOG" "$E2E_SERVER_ERR" &&
     fail "the S3 secret key reached quayd's log"
 
 quayd_restart
