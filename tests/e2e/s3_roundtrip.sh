@@ -40,6 +40,7 @@ same_blobs() {
 pull_and_compare() {
     local out=$WORK/pull.$1
     rm -rf "$out"
+    mkdir -p "$out"
     sk_copy "docker://$REG/e2e/image:v1" oci:"$out/image":v1
     [[ $(jq -r '.manifests[0].digest' "$out/image/index.json") == "$IMG_MANIFEST" ]] ||
         fail "pulled image manifest differs from $IMG_MANIFEST"
