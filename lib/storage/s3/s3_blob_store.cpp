@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/str_cat.h"
 #include "storage/s3/s3_client.h"
 #include "storage/upload_id_validation.h"
 
@@ -121,18 +122,17 @@ struct S3State {
     options.secret_key.clear();  // the client holds it; nothing else needs it
   }
 
-  std::string Key(std::string_view rest) const { return prefix + std::string(rest); }
-  std::string MarkerKey(std::string_view id) const { return Key("uploads/" + std::string(id)); }
+  std::string Key(std::string_view rest) const { return core::StrCat({prefix, rest}); }
+  std::string MarkerKey(std::string_view id) const { return Key(core::StrCat({"uploads/", id})); }
   std::string DataPrefix(std::string_view id) const {
-    return Key("upload-data/" + std::string(id) + "/");
+    return Key(core::StrCat({"upload-data/", id, "/"}));
   }
   std::string DataKey(std::string_view id, std::string_view nonce, uint64_t offset) const {
-    return DataPrefix(id) + std::string(nonce) + "/" + OffsetName(offset);
+    return core::StrCat({DataPrefix(id), nonce, "/", OffsetName(offset)});
   }
   std::string BlobKey(const Digest& digest) const {
     const std::string_view hex = digest.hex();
-    return Key(std::string(digest.algorithm_name()) + "/" + std::string(hex.substr(0, 2)) + "/" +
-               std::string(hex));
+    return Key(core::StrCat({digest.algorithm_name(), "/", hex.substr(0, 2), "/", hex}));
   }
 
   // The upload's nonce; NotFound(kUpload) if there is no such upload.
@@ -140,7 +140,7 @@ struct S3State {
     auto marker = client.GetObjectRange(MarkerKey(id), 0, 128, Subject::kUpload);
     if (!marker.ok()) return marker.status();
     if (!ValidNonce(marker->bytes)) {
-      return Status::Internal("s3 upload marker " + MarkerKey(id) + " is malformed");
+      return Status::Internal(core::StrCat({"s3 upload marker ", MarkerKey(id), " is malformed"}));
     }
     return std::move(marker->bytes);
   }
@@ -271,7 +271,8 @@ class S3BlobReader final : public BlobReader {
     auto range = state_->client.GetObjectRange(segment.key, within, fetch, subject_);
     if (!range.ok()) return range.status();
     if (range->bytes.empty()) {
-      return Status::Internal("s3 object " + segment.key + " is shorter than expected");
+      return Status::Internal(
+          core::StrCat({"s3 object ", segment.key, " is shorter than expected"}));
     }
     window_offset_ = offset;
     window_ = std::move(range->bytes);
@@ -487,7 +488,8 @@ class S3BlobStore final : public BlobStore {
         auto head = client.GetObjectRange(segment.key, 0, keep - segment.offset, Subject::kUpload);
         if (!head.ok()) return head.status();
         if (head->bytes.size() != keep - segment.offset) {
-          return Status::Internal("s3 object " + segment.key + " is shorter than expected");
+          return Status::Internal(
+              core::StrCat({"s3 object ", segment.key, " is shorter than expected"}));
         }
         if (Status s = client.PutObject(segment.key, head->bytes); !s.ok()) return s;
         live->buffer_offset = segment.offset;
@@ -504,7 +506,8 @@ class S3BlobStore final : public BlobStore {
         auto bytes = client.GetObjectRange(last.key, 0, last.size, Subject::kUpload);
         if (!bytes.ok()) return bytes.status();
         if (bytes->bytes.size() != last.size) {
-          return Status::Internal("s3 object " + last.key + " is shorter than expected");
+          return Status::Internal(
+              core::StrCat({"s3 object ", last.key, " is shorter than expected"}));
         }
         live->buffer_offset = last.offset;
         live->buffer = std::move(bytes->bytes);
@@ -603,7 +606,7 @@ class S3BlobStore final : public BlobStore {
         // "<2 hex>/<hex>"; anything else under the prefix is not ours.
         std::string_view rest = std::string_view(object.key).substr(prefix.size());
         if (rest.size() < 4 || rest[2] != '/' || rest.substr(0, 2) != rest.substr(3, 2)) continue;
-        auto digest = Digest::Parse(std::string(algorithm) + ":" + std::string(rest.substr(3)));
+        auto digest = Digest::Parse(core::StrCat({algorithm, ":", rest.substr(3)}));
         if (digest.ok()) digests.push_back(std::move(*digest));
       }
     }

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "core/str_cat.h"
+
 namespace quay::storage::s3 {
 namespace {
 
@@ -53,8 +55,8 @@ bool ParseContentRangeTotal(std::string_view value, uint64_t* total) {
 
 std::vector<std::string_view> XmlElements(std::string_view xml, std::string_view tag) {
   std::vector<std::string_view> out;
-  const std::string open = "<" + std::string(tag) + ">";
-  const std::string close = "</" + std::string(tag) + ">";
+  const std::string open = core::StrCat({"<", tag, ">"});
+  const std::string close = core::StrCat({"</", tag, ">"});
   size_t pos = 0;
   for (;;) {
     const size_t start = xml.find(open, pos);
@@ -140,7 +142,7 @@ S3Client::S3Client(S3ClientConfig config, std::shared_ptr<HttpTransport> transpo
 }
 
 Result<HttpResponse> S3Client::Send(const Call& call) const {
-  std::string path = "/" + UriEncode(config_.bucket, true);
+  std::string path = core::StrCat({"/", UriEncode(config_.bucket, true)});
   if (!call.key.empty()) path.append("/").append(UriEncode(call.key, false));
 
   SigV4Request to_sign;
@@ -170,8 +172,8 @@ Result<HttpResponse> S3Client::Send(const Call& call) const {
 Status S3Client::ErrorStatus(const Call& call, const HttpResponse& response,
                              Subject missing) const {
   const std::string code = XmlFirst(response.body, "Code");
-  std::string msg = "s3 " + call.method + " ";
-  msg.append(call.key.empty() ? "bucket " + config_.bucket : call.key)
+  std::string msg = core::StrCat({"s3 ", call.method, " "});
+  msg.append(call.key.empty() ? core::StrCat({"bucket ", config_.bucket}) : call.key)
       .append(" failed: HTTP ")
       .append(std::to_string(response.status));
   if (!code.empty()) msg.append(" ").append(code);
@@ -193,6 +195,10 @@ Status S3Client::CreateBucket() const {
   if (response->status == 200) return Status::Ok();
   if (XmlFirst(response->body, "Code") == "BucketAlreadyOwnedByYou") return Status::Ok();
   return ErrorStatus(call, *response, Subject::kNone);
+}
+
+std::string S3Client::CopySource(std::string_view source_key) const {
+  return core::StrCat({"/", UriEncode(config_.bucket, true), "/", UriEncode(source_key, false)});
 }
 
 Status S3Client::HeadBucket() const {
@@ -221,14 +227,14 @@ Result<ObjectRange> S3Client::GetObjectRange(std::string_view key, uint64_t offs
     return ObjectRange{{}, *size};
   }
   Call call{"GET", std::string(key), {}, {}, {}};
-  call.headers.emplace_back(
-      "range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+  call.headers.emplace_back("range", core::StrCat({"bytes=", std::to_string(offset), "-",
+                                                   std::to_string(offset + length - 1)}));
   auto response = Send(call);
   if (!response.ok()) return response.status();
   ObjectRange out;
   if (response->status == 206) {
     if (!ParseContentRangeTotal(response->Header("content-range"), &out.object_size)) {
-      return Status::Internal("s3 GET " + std::string(key) + ": no Content-Range in the answer");
+      return Status::Internal(core::StrCat({"s3 GET ", key, ": no Content-Range in the answer"}));
     }
     out.bytes = std::move(response->body);
     return out;
@@ -258,7 +264,7 @@ Result<uint64_t> S3Client::HeadObject(std::string_view key, Subject missing) con
   if (response->status != 200) return ErrorStatus(call, *response, missing);
   uint64_t size = 0;
   if (!ParseUint(response->Header("content-length"), &size)) {
-    return Status::Internal("s3 HEAD " + std::string(key) + ": no Content-Length in the answer");
+    return Status::Internal(core::StrCat({"s3 HEAD ", key, ": no Content-Length in the answer"}));
   }
   return size;
 }
@@ -275,8 +281,7 @@ Status S3Client::DeleteObject(std::string_view key) const {
 
 Status S3Client::CopyObject(std::string_view source_key, std::string_view key) const {
   Call call{"PUT", std::string(key), {}, {}, {}};
-  call.headers.emplace_back("x-amz-copy-source", "/" + UriEncode(config_.bucket, true) + "/" +
-                                                     UriEncode(source_key, false));
+  call.headers.emplace_back("x-amz-copy-source", CopySource(source_key));
   auto response = Send(call);
   if (!response.ok()) return response.status();
   // A copy can fail after the 200 has been sent: the error is in the body.
@@ -342,10 +347,10 @@ Result<std::string> S3Client::UploadPartCopy(std::string_view key, std::string_v
             {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}},
             {},
             {}};
-  call.headers.emplace_back("x-amz-copy-source", "/" + UriEncode(config_.bucket, true) + "/" +
-                                                     UriEncode(source_key, false));
-  call.headers.emplace_back("x-amz-copy-source-range",
-                            "bytes=" + std::to_string(first) + "-" + std::to_string(last));
+  call.headers.emplace_back("x-amz-copy-source", CopySource(source_key));
+  call.headers.emplace_back(
+      "x-amz-copy-source-range",
+      core::StrCat({"bytes=", std::to_string(first), "-", std::to_string(last)}));
   auto response = Send(call);
   if (!response.ok()) return response.status();
   if (response->status == 200 && response->body.find("<Error>") == std::string::npos) {

@@ -97,6 +97,8 @@ class S3Client {
     std::string_view body;
   };
   Result<HttpResponse> Send(const Call& call) const;
+  // x-amz-copy-source: "/bucket/key", encoded.
+  std::string CopySource(std::string_view source_key) const;
   Status ErrorStatus(const Call& call, const HttpResponse& response, Subject missing) const;
 
   S3ClientConfig config_;

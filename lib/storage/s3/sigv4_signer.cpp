@@ -8,6 +8,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "core/str_cat.h"
+
 namespace quay::storage::s3 {
 namespace {
 
@@ -157,7 +159,7 @@ SigV4Signature SignV4(const SigV4Credentials& credentials, std::string_view amz_
       .append("\n")
       .append(Sha256Hex(out.canonical_request));
 
-  std::string key = "AWS4" + credentials.secret_key;
+  std::string key = core::StrCat({"AWS4", credentials.secret_key});
   key = HmacSha256(key, date);
   key = HmacSha256(key, credentials.region);
   key = HmacSha256(key, credentials.service);
