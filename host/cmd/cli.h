@@ -34,6 +34,7 @@
 
 #include "host/api/api_exchange.h"
 #include "host/auth/registry_auth.h"
+#include "host/cmd/storage_config.h"
 #include "host/obs/structured_logger.h"
 #include "quay/logger.h"
 #include "quay/options.h"
@@ -88,6 +89,9 @@ struct ServeFlags {
   // SECRET_KEY: signs session cookies and page cursors; empty: a random key
   // kept in DATA_DIR/session_secret_key.
   std::string secret_key;
+  // DISTRIBUTED_STORAGE_CONFIG / _PREFERENCE: where blobs live (default: the
+  // data folder).
+  StorageSettings storage;
 };
 
 struct GcFlags {

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -96,7 +97,132 @@ struct Key {
   // A secret's value never reaches a log line, and the configuration
   // digest sees only whether it is set.
   bool secret = false;
+  // A structured value with secrets inside (kSecretFields): the digest
+  // sees the rest of it, and those fields only as set.
+  bool secret_fields = false;
 };
+
+// Fields that hold secrets wherever they appear in a structured value.
+constexpr std::string_view kSecretFields[] = {"s3_secret_key", "secret_key"};
+
+// ---- DISTRIBUTED_STORAGE_CONFIG ----
+
+// The value of the first of `names` present in `params`, if any. (Nodes
+// are copied, never assigned: assigning a yaml-cpp node rebinds the node it
+// referred to, inside the document.)
+std::optional<YAML::Node> FindParam(const YAML::Node& params,
+                                    const std::vector<std::string_view>& names) {
+  for (std::string_view name : names) {
+    const YAML::Node value = params[std::string(name)];
+    if (value.IsDefined() && !value.IsNull()) return value;
+  }
+  return std::nullopt;
+}
+
+quay::Status ReadStorageLocation(const std::string& name, const YAML::Node& entry,
+                                 StorageLocation& out) {
+  auto bad = [&](std::string_view what) { return Bad(fmt::format("{}: {}", name, what)); };
+  if (!entry.IsSequence() || entry.size() < 1 || entry.size() > 2 || !entry[0].IsScalar()) {
+    return bad("expected [driver, {parameters}]");
+  }
+  out.name = name;
+  out.driver = entry[0].Scalar();
+  const YAML::Node params = entry.size() == 2 ? entry[1] : YAML::Node(YAML::NodeType::Map);
+  if (!params.IsMap()) return bad("the parameters must be a mapping");
+  if (out.driver == "LocalStorage") return quay::Status::Ok();
+  if (out.driver != "S3Storage" && out.driver != "RadosGWStorage") {
+    return bad("unsupported driver (LocalStorage, S3Storage or RadosGWStorage)");
+  }
+  const bool rados = out.driver == "RadosGWStorage";
+  quay::S3Options& s3 = out.s3;
+  auto read = [&](const std::vector<std::string_view>& names, std::string& field,
+                  bool required) -> quay::Status {
+    const std::optional<YAML::Node> node = FindParam(params, names);
+    if (!node) {
+      return required ? bad(fmt::format("{} is required", *names.begin())) : quay::Status::Ok();
+    }
+    if (!node->IsScalar() || node->Scalar().empty()) {
+      return bad(fmt::format("{}: expected a string", *names.begin()));
+    }
+    field = node->Scalar();
+    return quay::Status::Ok();
+  };
+  // RadosGWStorage's names first and S3Storage's as the alternative, or the
+  // other way round. (Vectors: an initializer_list's array would not outlive
+  // a conditional expression.)
+  auto names = [rados](std::string_view rgw, std::string_view s3_name) {
+    return rados ? std::vector<std::string_view>{rgw, s3_name}
+                 : std::vector<std::string_view>{s3_name, rgw};
+  };
+  const std::vector<std::string_view> bucket_names = names("bucket_name", "s3_bucket");
+  const std::vector<std::string_view> access_names = names("access_key", "s3_access_key");
+  const std::vector<std::string_view> secret_names = names("secret_key", "s3_secret_key");
+  if (quay::Status s = read(bucket_names, s3.bucket, true); !s.ok()) return s;
+  if (quay::Status s = read(access_names, s3.access_key, true); !s.ok()) return s;
+  if (quay::Status s = read(secret_names, s3.secret_key, true); !s.ok()) return s;
+  if (quay::Status s = read({"storage_path"}, s3.prefix, false); !s.ok()) return s;
+  if (quay::Status s = read({"s3_region", "region"}, s3.region, false); !s.ok()) return s;
+  std::string host;
+  if (quay::Status s = read({"hostname", "host"}, host, rados); !s.ok()) return s;
+  if (host.empty()) {
+    host = s3.region == "us-east-1" ? "s3.amazonaws.com" : "s3." + s3.region + ".amazonaws.com";
+  }
+  if (!IsSaneHost(host)) return bad("hostname: expected a host name");
+  bool secure = true;
+  if (const std::optional<YAML::Node> node = FindParam(params, {"is_secure"})) {
+    if (!ReadBool(*node, secure).ok()) return bad("is_secure: expected true or false");
+  }
+  std::string endpoint = (secure ? "https://" : "http://") + host;
+  if (const std::optional<YAML::Node> node = FindParam(params, {"port"})) {
+    uint64_t port = 0;
+    if (!ReadCount(*node, 1, 65535, port).ok()) return bad("port: expected 1 to 65535");
+    endpoint += ":" + std::to_string(port);
+  }
+  s3.endpoint = std::move(endpoint);
+  if (const std::optional<YAML::Node> node = FindParam(params, {"create_bucket"})) {
+    if (!ReadBool(*node, s3.create_bucket).ok())
+      return bad("create_bucket: expected true or false");
+  }
+  return quay::Status::Ok();
+}
+
+quay::Status ReadStorageConfig(const YAML::Node& node, ServeFlags& f) {
+  if (!node.IsMap()) return Bad("expected a mapping of location names to [driver, {parameters}]");
+  std::vector<StorageLocation> locations;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
+      return Bad("location names must be strings");
+    }
+    StorageLocation location;
+    if (quay::Status s = ReadStorageLocation(entry.first.Scalar(), entry.second, location);
+        !s.ok()) {
+      return s;
+    }
+    locations.push_back(std::move(location));
+  }
+  f.storage.locations = std::move(locations);
+  return quay::Status::Ok();
+}
+
+// A copy of `node` with every kSecretFields value replaced by "(set)".
+YAML::Node RedactSecretFields(const YAML::Node& node) {
+  if (node.IsMap()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& entry : node) {
+      const bool secret =
+          entry.first.IsScalar() && std::find(std::begin(kSecretFields), std::end(kSecretFields),
+                                              entry.first.Scalar()) != std::end(kSecretFields);
+      out[entry.first] = secret ? YAML::Node("(set)") : RedactSecretFields(entry.second);
+    }
+    return out;
+  }
+  if (node.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : node) out.push_back(RedactSecretFields(item));
+    return out;
+  }
+  return YAML::Clone(node);
+}
 
 const Key kKeys[] = {
     // Quay's keys.
@@ -239,6 +365,9 @@ const Key kKeys[] = {
        return quay::Status::Ok();
      },
      true},
+    {"DISTRIBUTED_STORAGE_CONFIG", ReadStorageConfig, false, true},
+    {"DISTRIBUTED_STORAGE_PREFERENCE",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadNames(n, f.storage.preference); }},
     {"APP_SPECIFIC_TOKEN_EXPIRATION",
      [](const YAML::Node& n, ServeFlags& f) {
        if (n.IsNull()) {
@@ -491,7 +620,8 @@ std::string DigestOf(const std::map<std::string, YAML::Node>& effective) {
       text += "(set)";
     } else {
       YAML::Emitter out;
-      out << YAML::Flow << value;
+      out << YAML::Flow
+          << (key != nullptr && key->secret_fields ? RedactSecretFields(value) : value);
       text += out.c_str();
     }
     text += '\n';
@@ -579,6 +709,11 @@ LoadedConfig LoadConfig(const std::string& path, const ConfigEnvironment& enviro
     from_env[std::string(*key)] = *parsed;
   }
   ApplyMapping(from_env, updated, loaded.warnings, loaded.problems, &effective, "");
+  // The two storage keys name each other: checked once both are applied.
+  if (quay::Result<const StorageLocation*> preferred = PreferredLocation(updated.storage);
+      !preferred.ok()) {
+    loaded.problems.push_back(preferred.status().message());
+  }
   loaded.keys = effective.size();
   loaded.digest = DigestOf(effective);
   if (loaded.problems.empty()) flags = std::move(updated);

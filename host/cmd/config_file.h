@@ -25,6 +25,11 @@
 //   FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE an immutable tag may expire (false)
 //   FEATURE_AUTO_PRUNE                auto-prune policies (false)
 //   FEATURE_QUOTA_MANAGEMENT          namespace quotas (false)
+//   DISTRIBUTED_STORAGE_CONFIG        blob storage locations: LocalStorage (the
+//                                     data folder), S3Storage, RadosGWStorage
+//                                     (storage_config.h; secret keys count as
+//                                     secrets in the digest)
+//   DISTRIBUTED_STORAGE_PREFERENCE    the location used (its first name)
 //
 //   quayd keys
 //   listen, metrics_listen, tls_cert_file, tls_key_file, data_dir, fsync, log_level, log_format,

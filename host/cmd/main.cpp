@@ -31,6 +31,7 @@
 #include "host/cmd/signals.h"
 #include "host/cmd/space_reserve.h"
 #include "host/cmd/startup.h"
+#include "host/cmd/storage_config.h"
 #include "host/net/http_server.h"
 #include "host/net/tls_context.h"
 #include "host/obs/metrics.h"
@@ -160,6 +161,14 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
                 "progress",
                 {{"protection_window_s", std::to_string(flags.protection_window.count())}});
   }
+  quay::Result<std::shared_ptr<quay::BlobStore>> blob_store =
+      quayd::OpenConfiguredBlobStore(flags.storage, options.clock);
+  if (!blob_store.ok()) {
+    logger->Log(quay::LogLevel::kError, "server", "failed to open blob storage",
+                {{"error", blob_store.status().ToString()}});
+    return 1;
+  }
+  options.blob_store = std::move(blob_store).value();
   quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(options);
   if (!opened.ok()) {
     logger->Log(quay::LogLevel::kError, "server", "failed to open registry",

@@ -10,10 +10,16 @@
 //   blobs/sha256/<first 2 hex>/<hex>    one file per committed blob
 //   uploads/<upload id>                 in-progress upload bytes
 //
+// Layout of the S3 driver (key = <prefix>/..., see OpenS3BlobStore):
+//   <algorithm>/<first 2 hex>/<hex>                 one object per committed blob
+//   uploads/<upload id>                             an upload's marker (its session nonce)
+//   upload-data/<upload id>/<nonce>/<offset:020>    its bytes, in objects of one part each
+//
 // Thread safety: a BlobStore is safe to use from many threads. Readers and
 // writers it returns are used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "quay/clock.h"
 #include "quay/digest.h"
 #include "quay/export.h"
 #include "quay/status.h"
@@ -98,5 +105,58 @@ QUAY_EXPORT std::shared_ptr<BlobStore> NewMemoryBlobStore();
 // data and the directories before and after the atomic rename.
 QUAY_EXPORT Result<std::shared_ptr<BlobStore>> OpenFilesystemBlobStore(const std::string& root,
                                                                        bool durable = true);
+
+// Where and how the S3 driver stores blobs. Works with AWS S3 and with
+// S3-compatible stores (Ceph RADOS Gateway, ...) through path-style URLs
+// (endpoint/bucket/key) signed with Signature V4.
+struct S3Options {
+  // Scheme, host and optional port: "https://s3.eu-west-1.amazonaws.com",
+  // "http://127.0.0.1:7480". https means TLS. Required.
+  std::string endpoint;
+  std::string region = "us-east-1";  // the SigV4 signing region; default "us-east-1"
+  std::string bucket;                // required
+  std::string access_key;            // required
+  // Required. Used only as a signing key: never logged, never in a Status.
+  std::string secret_key;
+  // A key prefix ("registry/storage"), so that one bucket can hold other
+  // data or several registries; leading and trailing "/" are ignored.
+  // Default: "" (keys start at the bucket's root).
+  std::string prefix;
+  // Bytes an upload writer buffers before it writes them as one object; each
+  // such object becomes one part of the blob's multipart upload, so it must
+  // be between 5 MiB and 5 GiB. Memory per open writer is at most this.
+  // Default 8 MiB.
+  uint64_t part_size = 8u << 20;
+  // Bytes a blob reader fetches per ranged GET (more when a caller reads
+  // more at once). Default 1 MiB.
+  uint64_t read_ahead = 1u << 20;
+  std::chrono::milliseconds connect_timeout{5000};  // default 5 s
+  // A request that moves no byte for this long fails as Unavailable.
+  // Default 30 s.
+  std::chrono::milliseconds stall_timeout{30000};
+  bool verify_tls = true;  // default true
+  std::string ca_file;     // PEM bundle to trust instead of the system's; default ""
+  // Create the bucket when it does not exist (RADOS Gateway deployments
+  // that start empty). Default false: a missing bucket is an error.
+  bool create_bucket = false;
+  // Signing time; default the system clock.
+  std::shared_ptr<Clock> clock;
+};
+
+// A store over an S3 bucket. Checks the options and that the bucket can be
+// reached (creating it with `create_bucket`). Errors: InvalidArgument for
+// bad options, NotFound when the bucket is missing, Unavailable when the
+// endpoint cannot be reached, Internal when the store refuses (credentials).
+//
+// Durability and visibility: Append buffers up to `part_size` bytes in the
+// writer; Sync writes them to the store, so an upload continues on any
+// instance that opens it with the same options. Commit assembles the
+// upload's objects into the blob's key with server-side copies (one
+// CopyObject, or a multipart upload of part copies), which S3 makes visible
+// atomically. Bytes appended but not yet synced are visible to ReadUpload of
+// the same store object only. A BlobReader fetches ranges lazily: after
+// DeleteBlob it still reads what it has fetched, and further reads fail with
+// NotFound.
+QUAY_EXPORT Result<std::shared_ptr<BlobStore>> OpenS3BlobStore(const S3Options& options);
 
 }  // namespace quay

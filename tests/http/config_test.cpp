@@ -682,3 +682,103 @@ TEST_CASE("cli: config validate") {
   CHECK_FALSE(ParseCommandLine({"config"}).ok());
   CHECK_FALSE(ParseCommandLine({"config", "check", "x.yaml"}).ok());
 }
+
+TEST_CASE("config: DISTRIBUTED_STORAGE_CONFIG with Quay's RadosGWStorage and S3Storage keys") {
+  ServeFlags f;
+  quay::Status s = Apply(R"(
+DISTRIBUTED_STORAGE_CONFIG:
+  local: [LocalStorage, {storage_path: /datastorage/registry}]
+  rgw:
+    - RadosGWStorage
+    - hostname: rgw.internal
+      port: 7480
+      is_secure: false
+      access_key: AKRGW
+      secret_key: rgw-secret
+      bucket_name: quay
+      storage_path: /registry/storage/
+  aws:
+    - S3Storage
+    - s3_bucket: quay-eu
+      s3_access_key: AKAWS
+      s3_secret_key: aws-secret
+      s3_region: eu-west-1
+      storage_path: registry
+DISTRIBUTED_STORAGE_PREFERENCE: [rgw, aws]
+)",
+                         f);
+  CAPTURE(s.ToString());
+  REQUIRE(s.ok());
+  REQUIRE(f.storage.locations.size() == 3);
+  auto preferred = PreferredLocation(f.storage);
+  REQUIRE(preferred.ok());
+  REQUIRE(*preferred != nullptr);
+  const StorageLocation& rgw = **preferred;
+  CHECK(rgw.name == "rgw");
+  CHECK(rgw.driver == "RadosGWStorage");
+  CHECK(rgw.s3.endpoint == "http://rgw.internal:7480");
+  CHECK(rgw.s3.bucket == "quay");
+  CHECK(rgw.s3.access_key == "AKRGW");
+  CHECK(rgw.s3.secret_key == "rgw-secret");
+  CHECK(rgw.s3.prefix == "/registry/storage/");
+  CHECK_FALSE(rgw.s3.create_bucket);
+
+  const auto aws = std::find_if(f.storage.locations.begin(), f.storage.locations.end(),
+                                [](const StorageLocation& l) { return l.name == "aws"; });
+  REQUIRE(aws != f.storage.locations.end());
+  CHECK(aws->s3.endpoint == "https://s3.eu-west-1.amazonaws.com");
+  CHECK(aws->s3.region == "eu-west-1");
+  CHECK(aws->s3.bucket == "quay-eu");
+
+  // LocalStorage means the data folder: no store of its own.
+  f.storage.preference = {"local"};
+  auto local = OpenConfiguredBlobStore(f.storage, nullptr);
+  REQUIRE(local.ok());
+  CHECK(*local == nullptr);
+  f.storage.preference = {"elsewhere"};
+  CHECK(OpenConfiguredBlobStore(f.storage, nullptr).status().code() ==
+        quay::Code::kInvalidArgument);
+  f.storage.preference.clear();
+  CHECK(PreferredLocation(f.storage).status().code() == quay::Code::kInvalidArgument);
+}
+
+TEST_CASE("config: an invalid storage location names the key and the location, never a secret") {
+  for (const char* yaml : {
+           "DISTRIBUTED_STORAGE_CONFIG: {s: [RadosGWStorage, {hostname: h, access_key: a, "
+           "bucket_name: b}]}",
+           "DISTRIBUTED_STORAGE_CONFIG: {s: [SwiftStorage, {}]}",
+           "DISTRIBUTED_STORAGE_CONFIG: {s: [S3Storage, {s3_bucket: b, s3_access_key: a, "
+           "s3_secret_key: hidden-value, port: 99999}]}",
+           "DISTRIBUTED_STORAGE_CONFIG: {s: RadosGWStorage}",
+       }) {
+    CAPTURE(yaml);
+    ServeFlags f;
+    quay::Status s = Apply(yaml, f);
+    CHECK(s.code() == quay::Code::kInvalidArgument);
+    CHECK(s.message().find("DISTRIBUTED_STORAGE_CONFIG: s: ") != std::string::npos);
+    CHECK(s.message().find("hidden-value") == std::string::npos);
+    CHECK(f.storage.locations.empty());
+  }
+}
+
+TEST_CASE("config: the digest sees storage settings but only that a storage secret is set") {
+  auto digest = [](const std::string& secret, const std::string& bucket) {
+    ServeFlags f;
+    LoadedConfig loaded =
+        LoadConfig("",
+                   {{"QUAYD_DISTRIBUTED_STORAGE_CONFIG",
+                     "{rgw: [RadosGWStorage, {hostname: h, access_key: a, secret_key: " + secret +
+                         ", bucket_name: " + bucket + "}]}"}},
+                   f);
+    REQUIRE(loaded.problems.empty());
+    return loaded.digest;
+  };
+  CHECK(digest("one", "quay") == digest("two", "quay"));
+  CHECK(digest("one", "quay") != digest("one", "other"));
+
+  // A preference naming no location is a problem of the whole configuration.
+  ServeFlags f;
+  LoadedConfig loaded = LoadConfig("", {{"QUAYD_DISTRIBUTED_STORAGE_PREFERENCE", "[nowhere]"}}, f);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK(loaded.problems[0].starts_with("DISTRIBUTED_STORAGE_PREFERENCE: nowhere"));
+}
