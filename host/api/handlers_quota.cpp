@@ -63,6 +63,16 @@ quay::Result<quay::NamespaceQuota> QuotaOf(ApiExchange& ex, quay::Quotas& quotas
   return std::move(**quota);
 }
 
+// 200 with the quota {quota_id} as it is now (read, or read back after a change).
+Status ReplyQuota(ApiExchange& ex, quay::Quotas& quotas) {
+  auto quota = QuotaOf(ex, quotas);
+  if (!quota.ok()) return quota.status();
+  Json j;
+  WriteQuota(j, *quota);
+  Reply(ex.res, 200, j);
+  return Status::Ok();
+}
+
 // {"limit_bytes": n} or {"limit": "10 GiB"}.
 quay::Result<uint64_t> LimitBytes(const ApiExchange& ex) {
   const rapidjson::Value& b = ex.body;
@@ -118,12 +128,7 @@ Status HandleCreateQuota(ApiExchange& ex) {
 Status HandleGetQuota(ApiExchange& ex) {
   auto quotas = OpenQuotas(ex);
   if (!quotas.ok()) return quotas.status();
-  auto quota = QuotaOf(ex, **quotas);
-  if (!quota.ok()) return quota.status();
-  Json j;
-  WriteQuota(j, *quota);
-  Reply(ex.res, 200, j);
-  return Status::Ok();
+  return ReplyQuota(ex, **quotas);
 }
 
 Status HandleChangeQuota(ApiExchange& ex) {
@@ -135,12 +140,7 @@ Status HandleChangeQuota(ApiExchange& ex) {
   if (!bytes.ok()) return bytes.status();
   if (Status s = (*quotas)->Change(Namespace(ex), quota->id, *bytes, ex.actor()); !s.ok())
     return Mapped(s);
-  auto after = QuotaOf(ex, **quotas);
-  if (!after.ok()) return after.status();
-  Json j;
-  WriteQuota(j, *after);
-  Reply(ex.res, 200, j);
-  return Status::Ok();
+  return ReplyQuota(ex, **quotas);
 }
 
 Status HandleDeleteQuota(ApiExchange& ex) {
@@ -237,12 +237,7 @@ Status HandleChangeQuotaLimit(ApiExchange& ex) {
       !s.ok()) {
     return Mapped(s);
   }
-  auto after = QuotaOf(ex, **quotas);
-  if (!after.ok()) return after.status();
-  Json j;
-  WriteQuota(j, *after);
-  Reply(ex.res, 200, j);
-  return Status::Ok();
+  return ReplyQuota(ex, **quotas);
 }
 
 Status HandleDeleteQuotaLimit(ApiExchange& ex) {
