@@ -20,6 +20,7 @@
 // of `key=value` results on stdout, which bench/run.sh collects.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1221,6 +1222,167 @@ int cmd_chunked(const Args& args) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------
+// limits: what the machine itself can do, measured in the same run as the push
+// cases so that each case can be stated as a fraction of its bound (issue 15).
+//  * sha256: one thread hashing a 4 MiB buffer with OpenSSL's EVP SHA-256 (the
+//    hasher quayd uses) for --seconds;
+//  * write_sync: --size bytes written in 1 MiB write()s to a new file in --dir,
+//    then one fdatasync(), best of --repeat;
+//  * small_sync: new files of --small bytes, each written and fdatasync'd, one
+//    after another for --seconds (the 1 MiB push bound), and the same from
+//    --clients threads at once;
+//  * loopback: one TCP connection over 127.0.0.1, a sender writing 256 KiB
+//    pieces and a receiver reading 256 KiB pieces, for --seconds.
+struct SyncedWrite {
+  int fd;
+  explicit SyncedWrite(const std::string& path) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) die("cannot create " + path + ": " + std::strerror(errno));
+  }
+  ~SyncedWrite() { ::close(fd); }
+  void write_all(const unsigned char* data, std::uint64_t n) {
+    while (n > 0) {
+      const ssize_t w = ::write(fd, data, static_cast<size_t>(std::min<std::uint64_t>(n, kMiB)));
+      if (w <= 0) die(std::string("write: ") + std::strerror(errno));
+      data += w;
+      n -= static_cast<std::uint64_t>(w);
+    }
+  }
+  void sync() {
+    if (::fdatasync(fd) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+  }
+};
+
+double measure_sha256(const std::vector<unsigned char>& pattern, double seconds) {
+  MdCtx ctx = new_sha256();
+  std::uint64_t bytes = 0;
+  const auto start = Clock::now();
+  while (seconds_since(start) < seconds) {
+    for (int i = 0; i < 16; ++i) {
+      EVP_DigestUpdate(ctx.get(), pattern.data(), pattern.size());
+      bytes += pattern.size();
+    }
+  }
+  return mb_per_s(bytes, seconds_since(start));
+}
+
+double measure_write_sync(const std::vector<unsigned char>& pattern, const std::string& dir,
+                          std::uint64_t size, int repeat) {
+  double best = 0;
+  for (int r = 0; r < repeat; ++r) {
+    const std::string path = dir + "/limits-write-" + std::to_string(r);
+    ::sync();  // nothing else's dirty pages in this measurement
+    const auto start = Clock::now();
+    {
+      SyncedWrite file(path);
+      for (std::uint64_t done = 0; done < size;) {
+        const std::uint64_t n = std::min<std::uint64_t>(pattern.size(), size - done);
+        file.write_all(pattern.data(), n);
+        done += n;
+      }
+      file.sync();
+    }
+    best = std::max(best, mb_per_s(size, seconds_since(start)));
+    ::unlink(path.c_str());
+  }
+  return best;
+}
+
+// Files per second, `clients` threads each creating, writing and syncing new
+// files of `size` bytes one after another.
+double measure_small_sync(const std::vector<unsigned char>& pattern, const std::string& dir,
+                          std::uint64_t size, int clients, double seconds) {
+  ::sync();
+  std::atomic<long> files{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (long i = 0; seconds_since(start) < seconds; ++i) {
+        const std::string path =
+            dir + "/limits-small-" + std::to_string(c) + "-" + std::to_string(i);
+        {
+          SyncedWrite file(path);
+          file.write_all(pattern.data(), std::min<std::uint64_t>(size, pattern.size()));
+          file.sync();
+        }
+        ::unlink(path.c_str());
+        ++files;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return static_cast<double>(files.load()) / seconds_since(start);
+}
+
+double measure_loopback(double seconds) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    die(std::string("loopback listener: ") + std::strerror(errno));
+  }
+  const int sender = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(sender, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    die(std::string("loopback connect: ") + std::strerror(errno));
+  }
+  const int receiver = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  std::uint64_t received = 0;
+  std::thread reader([&] {
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+      const ssize_t n = ::recv(receiver, buf.data(), buf.size(), 0);
+      if (n <= 0) break;
+      received += static_cast<std::uint64_t>(n);
+    }
+  });
+  std::vector<char> piece(256 * 1024, 'x');
+  const auto start = Clock::now();
+  while (seconds_since(start) < seconds) {
+    if (::send(sender, piece.data(), piece.size(), MSG_NOSIGNAL) <= 0) break;
+  }
+  ::shutdown(sender, SHUT_WR);
+  reader.join();
+  const double elapsed = seconds_since(start);
+  ::close(sender);
+  ::close(receiver);
+  return mb_per_s(received, elapsed);
+}
+
+int cmd_limits(const Args& args) {
+  const std::string dir = args.str("dir", "/tmp");
+  const std::uint64_t size = args.size("size", "256MiB");
+  const std::uint64_t small = args.size("small", "1MiB");
+  const int clients = static_cast<int>(args.integer("clients", 8));
+  const int repeat = static_cast<int>(args.integer("repeat", 3));
+  const double seconds = args.real("seconds", 3);
+  auto pattern = make_pattern();
+
+  const double sha = measure_sha256(*pattern, seconds);
+  const double write_sync = measure_write_sync(*pattern, dir, size, repeat);
+  const double small_1 = measure_small_sync(*pattern, dir, small, 1, seconds);
+  const double small_n = measure_small_sync(*pattern, dir, small, clients, seconds);
+  const double loopback = measure_loopback(seconds);
+  std::fprintf(stderr,
+               "limits: sha256 %.0f MiB/s (1 thread); %" PRIu64
+               " bytes write+fdatasync %.0f MiB/s; %" PRIu64
+               "-byte files written+fdatasync'd: %.0f/s (1 thread), %.0f/s (%d threads); "
+               "loopback TCP %.0f MiB/s\n",
+               sha, size, write_sync, small, small_1, small_n, clients, loopback);
+  std::printf(
+      "case=limits sha256_mb_s=%s write_sync_mb_s=%s small_sync_ops_s=%s small_sync_par_ops_s=%s "
+      "loopback_mb_s=%s size=%" PRIu64 " small=%" PRIu64 " clients=%d\n",
+      fmt(sha).c_str(), fmt(write_sync).c_str(), fmt(small_1).c_str(), fmt(small_n).c_str(),
+      fmt(loopback).c_str(), size, small, clients);
+  return 0;
+}
+
 // pull: push one blob, then GET it --count times on one keep-alive connection.
 // The first GET is an untimed warm-up that also verifies the digest.
 int cmd_pull(const Args& args) {
@@ -2307,6 +2469,9 @@ void usage() {
       "  gcload   --path P --log SERVER_LOG [--min-deleted N] [--connections 64]\n"
       "           [--timeout 300] [--after 0.5]  GET load until the log shows a collection\n"
       "           of >= N manifests; GC duration and GET latency during it\n"
+      "  limits   [--dir D] [--size 256MiB] [--small 1MiB] [--clients 8] [--seconds 3]\n"
+      "           the machine's own bounds: SHA-256 on one thread, write+fdatasync into D,\n"
+      "           small files written+fdatasync'd per second, loopback TCP throughput\n"
       "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
       "common: --name CASE (result label), --pid PID (sample server RSS during the case),\n"
       "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth;\n"
@@ -2336,6 +2501,7 @@ int main(int argc, char** argv) {
     if (command == "manifests") return cmd_manifests(args);
     if (command == "tagput") return cmd_tagput(args);
     if (command == "gcload") return cmd_gcload(args);
+    if (command == "limits") return cmd_limits(args);
   } catch (const std::exception& e) {
     die(command + ": " + e.what());
   }

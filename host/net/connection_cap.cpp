@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cstring>
+
 namespace quayd {
 namespace {
 
@@ -24,6 +26,24 @@ std::vector<std::string> PeerSpellings(const std::string& text) {
   return {text};
 }
 
+// What `address`'s connections are counted under: an IPv4 peer (also one a
+// dual-stack listener reports IPv4-mapped) by its address, an IPv6 peer by
+// its /64. One subscriber is routinely handed a whole /64 and picks a fresh
+// address per connection at will, so a per-/128 count would cap nothing.
+std::string CountedAs(const std::string& address) {
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return address;
+  char out[INET6_ADDRSTRLEN] = {0};
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    in_addr v4{};
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof(v4));
+    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? out : address;
+  }
+  std::memset(&v6.s6_addr[8], 0, 8);
+  if (inet_ntop(AF_INET6, &v6, out, sizeof(out)) == nullptr) return address;
+  return std::string(out) + "/64";
+}
+
 }  // namespace
 
 ConnectionCap::ConnectionCap(size_t per_address, const std::vector<std::string>& exempt)
@@ -37,7 +57,7 @@ bool ConnectionCap::TryAdd(const std::string& address) {
   // Neither unlimited nor exempt peers are counted (Remove skips them too).
   if (per_address_ == 0 || exempt_.contains(address)) return true;
   std::lock_guard lock(mu_);
-  size_t& open = open_[address];
+  size_t& open = open_[CountedAs(address)];
   if (open >= per_address_) return false;
   ++open;
   return true;
@@ -46,14 +66,14 @@ bool ConnectionCap::TryAdd(const std::string& address) {
 void ConnectionCap::Remove(const std::string& address) {
   if (per_address_ == 0 || exempt_.contains(address)) return;
   std::lock_guard lock(mu_);
-  auto it = open_.find(address);
+  auto it = open_.find(CountedAs(address));
   if (it == open_.end()) return;
   if (--it->second == 0) open_.erase(it);
 }
 
 size_t ConnectionCap::count(const std::string& address) const {
   std::lock_guard lock(mu_);
-  auto it = open_.find(address);
+  auto it = open_.find(CountedAs(address));
   return it == open_.end() ? 0 : it->second;
 }
 

@@ -7,7 +7,8 @@
 // cap bounds what one address can take of either, so one misbehaving client
 // cannot starve the others. It counts TCP peers: behind a reverse proxy every
 // client shares the proxy's address, so the operator's trusted proxies are
-// exempt (the Server passes them).
+// exempt (the Server passes them). IPv6 peers are counted per /64, the block
+// one subscriber is given; IPv4 peers per address.
 //
 // Thread-safe: connections are counted on the head reader's thread and
 // released on whichever thread closes them.
@@ -35,14 +36,16 @@ class ConnectionCap {
   bool TryAdd(const std::string& address);
   // Gives back what a successful TryAdd(address) took.
   void Remove(const std::string& address);
-  // Connections counted for `address`, for tests and logs.
+  // Connections counted for `address`'s block (its /64 for IPv6), for tests
+  // and logs.
   size_t count(const std::string& address) const;
 
  private:
   const size_t per_address_;
   std::unordered_set<std::string> exempt_;  // normalized
   mutable std::mutex mu_;
-  std::unordered_map<std::string, size_t> open_;  // guarded by mu_; only addresses with some
+  // Guarded by mu_; keyed by CountedAs(address); only blocks with some open.
+  std::unordered_map<std::string, size_t> open_;
 };
 
 }  // namespace quayd

@@ -181,7 +181,9 @@ struct RawResponse {
 
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  // `source`: the local IPv4 address to connect from (any of 127.0.0.0/8
+  // stands for another client address); null: the kernel's choice.
+  explicit RawConnection(int port, const char* source = nullptr);
   ~RawConnection();
   bool ok() const { return fd_ >= 0; }
   bool Send(std::string_view bytes);

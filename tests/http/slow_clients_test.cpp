@@ -244,3 +244,51 @@ TEST_CASE("a pull succeeds while 2,000 slow connections are open") {
   CHECK(slow.ended() == 0);
   CHECK(server.server().waiting_for_head() >= 2000);
 }
+
+// Issue 11, slow bodies: a connection whose head is complete holds a thread
+// while its body trickles in, so what bounds one client is the per-address
+// cap: its slow uploads take at most that many threads, its further
+// connections are refused, and other addresses' pulls go on.
+TEST_CASE("slow bodies from one address take at most its cap of threads") {
+  ServerOptions options;
+  options.threads = 8;
+  options.max_connections_per_address = 4;
+  TestServer server(options);
+  auto client = server.Client();
+  const std::string manifest = PushImageBlobs(*client, "slow/body");
+  auto put = client->Put("/v2/slow/body/manifests/latest", manifest, std::string(kOciManifest));
+  REQUIRE(put);
+  REQUIRE(put->status == 201);
+  client.reset();  // its connection leaves 127.0.0.1's count
+
+  // The attacker, at 127.0.0.2: monolithic uploads that announce 1 MB and
+  // send ten bytes.
+  const std::string head =
+      "POST /v2/slow/body/blobs/uploads/?digest=sha256:" + std::string(64, 'a') +
+      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Length: 1000000\r\n\r\n0123456789";
+  std::vector<std::unique_ptr<RawConnection>> uploads;
+  for (int i = 0; i < 4; ++i) {
+    uploads.push_back(std::make_unique<RawConnection>(server.port(), "127.0.0.2"));
+    REQUIRE(uploads.back()->ok());
+    REQUIRE(uploads.back()->Send(head));
+  }
+  REQUIRE(WaitFor([&] { return server.server().connection_threads() >= 4; }));
+  for (int i = 0; i < 8; ++i) {
+    RawConnection over(server.port(), "127.0.0.2");
+    CHECK(over.Read(3000).status == 429);
+  }
+  CHECK(server.server().connection_threads() <= 5);
+
+  // Another client pulls, over and over, without waiting behind them.
+  for (int round = 0; round < 10; ++round) {
+    auto puller = server.Client();
+    auto got =
+        puller->Get("/v2/slow/body/manifests/latest", {{"Accept", std::string(kOciManifest)}});
+    REQUIRE(got);
+    CHECK(got->status == 200);
+    CHECK(got->body == manifest);
+  }
+  // The slow uploads are still being read: none was answered meanwhile.
+  for (auto& upload : uploads) CHECK_FALSE(upload->Readable(0));
+}
