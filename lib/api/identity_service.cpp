@@ -239,8 +239,18 @@ class IdentityServiceImpl final : public IdentityService {
   Status CheckCurrent(const Principal& who) override {
     if (who.anonymous()) return Status::Ok();
     if (who.account_uuid.empty()) return NoLongerValid();
+    // A deleted account's tokens keep coming until they expire; the miss is
+    // remembered under the generation (an account created since moves it)
+    // so that each is not a query. Only signed tokens get here, so the
+    // names are ones this registry issued.
+    const uint64_t generation = state_->db->connections().CacheGeneration();
+    if (missing_accounts_.Get(who.name, generation)) return NoLongerValid();
     auto found = state_->identity.FindAccount(who.name);
     if (!found.ok()) return found.status();
+    if (!*found) {
+      missing_accounts_.Put(who.name, generation, true, who.name.size() + 64);
+      return NoLongerValid();
+    }
     const db::AccountKind kind =
         who.kind == Principal::Kind::kRobot ? db::AccountKind::kRobot : db::AccountKind::kUser;
     if (!*found || (*found)->kind != kind || !(*found)->enabled ||
@@ -1696,6 +1706,8 @@ class IdentityServiceImpl final : public IdentityService {
   db::ReadCache<std::shared_ptr<const db::TokenRow>> verified_tokens_{1u << 20};
   // Tokens by kind and uuid, found or not (CheckCurrent).
   db::ReadCache<std::shared_ptr<const db::TokenRow>> live_tokens_{1u << 20};
+  // Account names CheckCurrent found absent.
+  db::ReadCache<bool> missing_accounts_{256u << 10};
   std::unique_ptr<Stars> stars_;
   std::unique_ptr<RepositoryNotifications> notifications_;
   std::unique_ptr<OAuthApplications> applications_;

@@ -67,6 +67,7 @@ ConnectionPool::Lease::~Lease() {
 }
 
 ConnectionPool::Lease ConnectionPool::AcquireReader() {
+  reads_.fetch_add(1, std::memory_order_relaxed);
   if (in_memory_) return Lease(writer_.get(), LockWriter());
   {
     std::lock_guard lock(readers_mutex_);

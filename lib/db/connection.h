@@ -106,6 +106,8 @@ class ConnectionPool {
   // A reader connection (the writer itself for in-memory databases, which
   // cannot be shared between connections cheaply).
   Lease AcquireReader();
+  // Readers acquired so far: how tests tell a cached answer from a query.
+  uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
   bool in_memory() const { return in_memory_; }
   // The database file (":memory:" when in_memory()).
   const std::string& path() const { return path_; }
@@ -138,6 +140,7 @@ class ConnectionPool {
   bool durable_;
   bool in_memory_;
   std::mutex writer_mutex_;
+  std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> writer_waits_{0};
   std::atomic<uint64_t> writer_wait_nanos_{0};
   std::unique_ptr<Connection> writer_;

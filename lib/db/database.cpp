@@ -169,6 +169,16 @@ const char* TagPageSql(const TagPageQuery& query) {
   return query.only_active ? kTagPageLive : kTagPageAll;
 }
 
+// ListTags: one page of live tag names after a name. One query tells an
+// unknown repository (no row) from one without tags (one row, NULL name).
+// INDEXED BY: tag_history also covers (repository, name) but walks ended
+// rows too; tag_live holds live rows only.
+constexpr const char* kTagNamesSql =
+    "SELECT t.name FROM repository r"
+    " LEFT JOIN tag t INDEXED BY tag_live ON t.repository_id = r.id AND t.end_at IS NULL"
+    " AND t.name > ?"
+    " WHERE r.name = ? ORDER BY t.name LIMIT ?";
+
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(const std::string& path, bool durable)
@@ -521,14 +531,7 @@ class SqliteDatabase final : public Database {
   Result<std::optional<NameList>> ListTags(std::string_view repository, size_t limit,
                                            std::string_view after) override {
     return Read<std::optional<NameList>>([&](Connection& c) -> Result<std::optional<NameList>> {
-      // One query tells an unknown repository (no row) from one without tags
-      // (one row, NULL name). INDEXED BY: tag_history also covers (repository,
-      // name) but walks ended rows too; tag_live holds live rows only.
-      auto q = c.Prepare(
-          "SELECT t.name FROM repository r"
-          " LEFT JOIN tag t INDEXED BY tag_live ON t.repository_id = r.id AND t.end_at IS NULL"
-          " AND t.name > ?"
-          " WHERE r.name = ? ORDER BY t.name LIMIT ?");
+      auto q = c.Prepare(kTagNamesSql);
       q->bind(1, Str(after));
       q->bind(2, Str(repository));
       q->bind(3, LimitPlusOne(limit));
@@ -908,16 +911,10 @@ class SqliteDatabase final : public Database {
   }
 
   Result<std::string> ExplainTagPage(const TagPageQuery& query) override {
-    return Read<std::string>([&](Connection& c) -> Result<std::string> {
-      SQLite::Statement q(c.db(), std::string("EXPLAIN QUERY PLAN ") + TagPageSql(query));
-      std::string plan;
-      while (q.executeStep()) {
-        plan += q.getColumn(3).getString();
-        plan += '\n';
-      }
-      return plan;
-    });
+    return Explain(TagPageSql(query));
   }
+
+  Result<std::string> ExplainTagNames() override { return Explain(kTagNamesSql); }
 
   Result<std::optional<Digest>> PutTag(std::string_view repository, std::string_view tag,
                                        const Digest& digest, int64_t now,
@@ -1254,6 +1251,19 @@ class SqliteDatabase final : public Database {
     }
     if (!repository_found) return Out();
     return Out(std::move(rows));
+  }
+
+  // SQLite's EXPLAIN QUERY PLAN of `sql`, one detail line per row.
+  Result<std::string> Explain(std::string_view sql) {
+    return Read<std::string>([&](Connection& c) -> Result<std::string> {
+      SQLite::Statement q(c.db(), "EXPLAIN QUERY PLAN " + std::string(sql));
+      std::string plan;
+      while (q.executeStep()) {
+        plan += q.getColumn(3).getString();
+        plan += '\n';
+      }
+      return plan;
+    });
   }
 
   template <typename T, typename F>

@@ -304,6 +304,8 @@ class Database {
   // SQLite's EXPLAIN QUERY PLAN of the statement ListTagPage runs for
   // `query`, one detail line per row (tests check it walks an index).
   virtual Result<std::string> ExplainTagPage(const TagPageQuery& query) = 0;
+  // The same for the statement of ListTags (the /v2 tags list).
+  virtual Result<std::string> ExplainTagNames() = 0;
   // In one transaction: points `tag` at the (not deleted) manifest `digest`
   // as a push does (ending the live row if it points elsewhere). Returns
   // the digest the tag pointed at before, if any. NotFound(kRepository),

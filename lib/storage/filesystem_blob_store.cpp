@@ -197,7 +197,7 @@ bool NamesFollowFileSync(const std::string& root) {
 // bytes (sync_file_range), so that the fsync before a chunk is acknowledged,
 // or before a blob is committed, finds little left to write: the disk works
 // while the body is still arriving instead of after it.
-constexpr uint64_t kWritebackEvery = 8u << 20;
+constexpr uint64_t kWritebackEvery = 4u << 20;
 
 // The paths of one store and the durability bookkeeping its writers share.
 class Layout {

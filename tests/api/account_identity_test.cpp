@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "api/new_identity_service.h"
+#include "db/connection.h"
 #include "identity_test_support.h"
 
 using namespace quay;
@@ -215,4 +217,29 @@ TEST_CASE("migrating to schema 9 gives every existing account its own uuid") {
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT COUNT(*) FROM account WHERE uuid IS NULL").getInt() == 0);
   CHECK(db.execAndGet("SELECT MAX(version) FROM schema_migrations").getInt() >= 9);
+}
+
+// Issue 11: a deleted account's tokens keep arriving until they expire; each
+// must be refused without a query of its own.
+TEST_CASE("CheckCurrent: a deleted account's refusals are answered from the cache") {
+  auto opened = db::Database::Open(":memory:", false);
+  REQUIRE(opened.ok());
+  std::shared_ptr<db::Database> database = std::move(*opened);
+  auto id = api::NewIdentityService(FastIdentityOptions(), database);
+  const Actor a = AdminActor();
+  REQUIRE(id->CreateUser(a, "alice", "", "pw").ok());
+  Principal p = LoggedIn(*id, "alice", "pw");
+  REQUIRE(id->DeleteUser(a, "alice").ok());
+  CHECK(id->CheckCurrent(p).code() == Code::kUnauthenticated);  // reads, remembers
+
+  const uint64_t reads = database->connections().reads();
+  for (int i = 0; i < 100; ++i) CHECK(id->CheckCurrent(p).code() == Code::kUnauthenticated);
+  CHECK(database->connections().reads() == reads);
+
+  // An account created under the name since is read again, and is still
+  // not the deleted one.
+  REQUIRE(id->CreateUser(a, "alice", "", "pw").ok());
+  CHECK(id->CheckCurrent(p).code() == Code::kUnauthenticated);
+  CHECK(database->connections().reads() > reads);
+  CHECK(id->CheckCurrent(LoggedIn(*id, "alice", "pw")).ok());
 }
