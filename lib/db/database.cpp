@@ -240,16 +240,18 @@ class SqliteDatabase final : public Database {
     });
   }
 
-  // Durable: the offset acknowledges a chunk the store has just synced.
-  Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now) override {
-    return WriteUploadDurably([&](Connection& c) {
+  // The offset acknowledges a chunk the store has just synced.
+  Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now,
+                          bool durable) override {
+    auto save = [&](Connection& c) {
       auto up = c.Prepare("UPDATE upload SET byte_offset = ?, updated_at = ? WHERE id = ?");
       up->bind(1, static_cast<int64_t>(offset));
       up->bind(2, now);
       up->bind(3, Str(id));
       if (up->exec() != 1) return Status::NotFound(Subject::kUpload, "upload session ended");
       return Status::Ok();
-    });
+    };
+    return durable ? WriteUploadDurably(save) : WriteRelaxed(save);
   }
 
   Status DeleteUpload(std::string_view id) override {

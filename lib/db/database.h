@@ -217,7 +217,11 @@ class Database {
   virtual Status InsertUpload(std::string_view id, std::string_view repository, int64_t now) = 0;
   virtual Result<std::optional<UploadRow>> FindUpload(std::string_view id) = 0;
   // NotFound(kUpload) if the session is gone (cancelled concurrently).
-  virtual Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now) = 0;
+  // `durable`: the commit is fsync'd (the offset acknowledges a chunk). Not
+  // durable only where the store recorded the offset with the bytes
+  // (storage/synced_size.h); it still survives a crash of the process.
+  virtual Status SaveUploadOffset(std::string_view id, uint64_t offset, int64_t now,
+                                  bool durable) = 0;
   virtual Status DeleteUpload(std::string_view id) = 0;
   virtual Result<std::vector<std::string>> ListUploadIds() = 0;
 

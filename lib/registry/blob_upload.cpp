@@ -3,6 +3,8 @@
 #include <exception>
 #include <vector>
 
+#include "storage/synced_size.h"
+
 namespace quay::registry {
 namespace {
 
@@ -128,9 +130,16 @@ Status BlobUploadImpl::Save() {
   if (offset_ == saved_offset_) return Status::Ok();
   // Bytes first, then the offset that acknowledges them, both durable: an
   // acknowledged chunk survives a power loss, and a crash between the two
-  // leaves an offset that is behind the bytes, never ahead of them.
+  // leaves an offset that is behind the bytes, never ahead of them. A store
+  // that recorded the offset with the bytes (storage/synced_size.h) has made
+  // it durable already: the row needs no fsync of its own, and Reconcile()
+  // moves a row a power loss left behind.
   Status s = writer_->Sync();
-  if (s.ok()) s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros());
+  if (s.ok()) {
+    const auto* recording = dynamic_cast<const storage::SizeRecordingWriter*>(writer_.get());
+    const bool recorded = recording != nullptr && recording->last_sync_recorded_size();
+    s = ctx_->db->SaveUploadOffset(id_, offset_, ctx_->NowMicros(), /*durable=*/!recorded);
+  }
   if (!s.ok()) {
     digester_valid_ = false;
     if (s.IsNoSpace()) DropUnsavedBytes();

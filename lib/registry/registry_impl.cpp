@@ -15,6 +15,7 @@
 #include "registry/blob_upload.h"
 #include "registry/garbage_collector.h"
 #include "registry/upload_id.h"
+#include "storage/synced_size.h"
 
 namespace quay::registry {
 namespace {
@@ -69,6 +70,23 @@ Status RegistryImpl::Reconcile() {
   for (const auto& id : *ids) {
     if (!files.count(id)) {
       if (auto s = ctx_->db->DeleteUpload(id); !s.ok()) return s;
+    }
+  }
+  // A row whose offset was committed without an fsync (the store recorded
+  // it with the bytes) may be behind after a power loss; the area says how
+  // far the session was acknowledged.
+  auto* recording = dynamic_cast<storage::SyncedSizeStore*>(ctx_->store.get());
+  if (recording == nullptr) return Status::Ok();
+  for (const auto& id : *ids) {
+    if (!files.count(id)) continue;
+    auto synced = recording->SyncedUploadSize(id);
+    if (!synced.ok() || !*synced) continue;  // gone meanwhile, or nothing recorded
+    auto row = ctx_->db->FindUpload(id);
+    if (!row.ok()) return row.status();
+    if (!*row || (*row)->offset >= **synced) continue;
+    if (auto s = ctx_->db->SaveUploadOffset(id, **synced, ctx_->NowMicros(), /*durable=*/true);
+        !s.ok() && !s.IsNotFound()) {
+      return s;
     }
   }
   return Status::Ok();

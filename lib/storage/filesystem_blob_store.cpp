@@ -21,12 +21,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -34,6 +37,7 @@
 
 #include "core/private_files.h"
 #include "quay/storage.h"
+#include "storage/synced_size.h"
 #include "storage/upload_id_validation.h"
 
 namespace quay {
@@ -199,6 +203,28 @@ bool NamesFollowFileSync(const std::string& root) {
 // while the body is still arriving instead of after it.
 constexpr uint64_t kWritebackEvery = 4u << 20;
 
+// The extended attribute in which Sync() records the size it made durable
+// (storage/synced_size.h): decimal digits.
+constexpr const char* kSyncedSizeAttr = "user.quay.synced";
+
+bool RecordSyncedSize(int fd, uint64_t size) {
+  const std::string text = std::to_string(size);
+  return ::fsetxattr(fd, kSyncedSizeAttr, text.data(), text.size(), 0) == 0;
+}
+
+// The recorded size, if any (and readable as one).
+std::optional<uint64_t> ReadSyncedSize(const std::string& path) {
+  char buf[24];
+  const ssize_t n = ::getxattr(path.c_str(), kSyncedSizeAttr, buf, sizeof(buf) - 1);
+  if (n <= 0) return std::nullopt;
+  uint64_t value = 0;
+  for (ssize_t i = 0; i < n; ++i) {
+    if (buf[i] < '0' || buf[i] > '9' || value > (UINT64_MAX - 9) / 10) return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(buf[i] - '0');
+  }
+  return value;
+}
+
 // The paths of one store and the durability bookkeeping its writers share.
 class Layout {
  public:
@@ -303,7 +329,7 @@ class FileBlobReader final : public BlobReader {
   std::string path_;
 };
 
-class FileUploadWriter final : public UploadWriter {
+class FileUploadWriter final : public UploadWriter, public storage::SizeRecordingWriter {
  public:
   FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size)
       : layout_(std::move(layout)),
@@ -341,9 +367,16 @@ class FileUploadWriter final : public UploadWriter {
     return Status::Ok();
   }
 
+  bool last_sync_recorded_size() const override { return recorded_; }
+
   Status Sync() override {
+    recorded_ = false;
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
     if (!layout_->durable()) return Status::Ok();
+    // The size first, so that the fsync below makes it durable with the
+    // bytes it counts (inode metadata: fsync, not fdatasync). A filesystem
+    // without user attributes just leaves the offset to the database.
+    const bool recorded = RecordSyncedSize(fd_.get(), size_);
     if (FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
     // The area's entry in uploads/ too, once per writer: without it the file
     // could vanish in a power loss and take the acknowledged bytes with it.
@@ -354,6 +387,7 @@ class FileUploadWriter final : public UploadWriter {
       if (Status s = FsyncDir(layout_->uploads()); !s.ok()) return s;
       entry_synced_ = true;
     }
+    recorded_ = recorded;
     return Status::Ok();
   }
 
@@ -395,6 +429,11 @@ class FileUploadWriter final : public UploadWriter {
       }
       fd_.Reset();
       return false;
+    }
+    // A blob carries no session bookkeeping (it would outlive the session
+    // as a stale attribute of a hard-linked inode).
+    if (::fremovexattr(fd_.get(), kSyncedSizeAttr) < 0 && errno != ENODATA && errno != ENOTSUP) {
+      return ErrnoStatus("clear attribute of", path_, errno);
     }
     const bool sync_after_naming = durable && layout_->names_follow_file_sync();
     if (durable && !sync_after_naming && FsyncRetrying(fd_.get()) < 0) {
@@ -468,10 +507,11 @@ class FileUploadWriter final : public UploadWriter {
   UniqueFd fd_;  // invalid once committed
   uint64_t size_;
   uint64_t written_back_ = 0;  // bytes whose writeback Append has started
+  bool recorded_ = false;      // the last Sync() recorded size_ (synced_size.h)
   bool entry_synced_ = false;  // uploads/ fsync'd since this writer opened
 };
 
-class FilesystemBlobStore final : public BlobStore {
+class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeStore {
  public:
   explicit FilesystemBlobStore(std::shared_ptr<Layout> layout) : layout_(std::move(layout)) {}
 
@@ -513,6 +553,14 @@ class FilesystemBlobStore final : public BlobStore {
       rc = ::ftruncate(fd.get(), static_cast<off_t>(keep));
     } while (rc < 0 && errno == EINTR);
     if (rc < 0) return ErrnoStatus("truncate", path, errno);
+    // A size recorded past `keep` (a Sync whose offset the session never
+    // saved) no longer describes the area.
+    if (auto recorded = ReadSyncedSize(path); recorded && *recorded > keep) {
+      if (!RecordSyncedSize(fd.get(), keep) && ::fremovexattr(fd.get(), kSyncedSizeAttr) < 0 &&
+          errno != ENODATA) {
+        return ErrnoStatus("clear attribute of", path, errno);
+      }
+    }
     if (::lseek(fd.get(), 0, SEEK_END) < 0) return ErrnoStatus("seek", path, errno);
     return std::unique_ptr<UploadWriter>(
         std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), keep));
@@ -526,6 +574,19 @@ class FilesystemBlobStore final : public BlobStore {
   Status DeleteUpload(std::string_view id) override {
     if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
     return RemoveFile(layout_->UploadPath(id), "remove upload");
+  }
+
+  Result<std::optional<uint64_t>> SyncedUploadSize(std::string_view id) override {
+    if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    const std::string path = layout_->UploadPath(id);
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) {
+      if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload unknown");
+      return ErrnoStatus("stat", path, errno);
+    }
+    std::optional<uint64_t> recorded = ReadSyncedSize(path);
+    if (recorded && *recorded > static_cast<uint64_t>(st.st_size)) recorded.reset();
+    return recorded;
   }
 
   Result<std::vector<std::string>> ListUploads() override {

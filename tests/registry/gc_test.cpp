@@ -778,7 +778,7 @@ TEST_CASE("an upload session saved after the candidates were read is not expired
   REQUIRE(ids->size() == 1);
   SUBCASE("control: nothing changed") { CHECK(d->DeleteIdleUploads(*ids, kT0 + 1)->size() == 1); }
   SUBCASE("a chunk was acknowledged") {
-    REQUIRE(d->SaveUploadOffset(id, 10, kNow).ok());
+    REQUIRE(d->SaveUploadOffset(id, 10, kNow, true).ok());
     CHECK(d->DeleteIdleUploads(*ids, kT0 + 1)->empty());
   }
 }
