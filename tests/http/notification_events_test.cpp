@@ -411,7 +411,9 @@ TEST_CASE("quay_notification: an event becomes a notification of the target user
   CHECK(Strings(metadata["updated_tags"]) == std::vector<std::string>{"v1"});
 }
 
-TEST_CASE("https webhook: verified against the configured CA, refused without it") {
+// https goes through the libcurl the S3 driver uses: without it, skipped.
+TEST_CASE("https webhook: verified against the configured CA, refused without it" *
+          doctest::skip(QUAY_WEBHOOK_CURL == 0)) {
   quayd::testing::TempDir dir;
   const std::string d = dir.path();
   Sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
