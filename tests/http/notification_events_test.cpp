@@ -272,6 +272,50 @@ TEST_CASE("repo_image_expiry: tags expiring within the notification's days, each
   CHECK(Strings(Json(receiver.bodies()[2])["tags"]) == std::vector<std::string>{"v3"});
 }
 
+TEST_CASE("repo_image_expiry over /api/v1: notification and expiration set by HTTP") {
+  Receiver receiver;
+  auto clock = std::make_shared<quay::ManualClock>();
+  quayd::testing::TestServer s(Options(clock));
+  World(s);
+  PushImage(s.registry(), "alice/app", "v1");
+  const std::string token =
+      s.identity().IssueOAuthToken(kAlice, "alice", "test", quay::ScopeSet::All()).value().secret;
+  const httplib::Headers auth{{"Authorization", "Bearer " + token}};
+  auto client = s.Client();
+  auto created =
+      client->Post("/api/v1/repository/alice/app/notification/", auth,
+                   "{\"event\":\"repo_image_expiry\",\"method\":\"webhook\","
+                   "\"config\":{\"url\":\"" +
+                       receiver.Url() + "\"},\"eventConfig\":{\"days\":3},\"title\":\"soon\"}",
+                   "application/json");
+  REQUIRE(created);
+  REQUIRE_MESSAGE(created->status == 201, created->body);
+  const auto in_days = [&](int days) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(clock->Now().time_since_epoch()).count() +
+        days * 86400);
+  };
+  auto changed = client->Put("/api/v1/repository/alice/app/tag/v1", auth,
+                             "{\"expiration\":" + in_days(5) + "}", "application/json");
+  REQUIRE(changed);
+  REQUIRE_MESSAGE(changed->status / 100 == 2, changed->body);
+
+  quay::WebhookOptions o = Delivery();
+  o.expiry_scan_interval = 1h;
+  auto delivery = quay::WebhookDelivery::Open(s.registry(), o);
+  REQUIRE(delivery.ok());
+  CHECK((*delivery)->RunOnce()->expiry_events == 0);  // five days out, three asked
+  clock->Advance(48h);
+  auto report = (*delivery)->RunOnce();
+  REQUIRE(report.ok());
+  CHECK(report->expiry_events == 1);
+  CHECK(report->delivered == 1);
+  REQUIRE(receiver.bodies().size() == 1);
+  auto body = Json(receiver.bodies()[0]);
+  CHECK(Strings(body["tags"]) == std::vector<std::string>{"v1"});
+  CHECK(body["expiring_in"].GetString() == std::string("3 days"));
+}
+
 TEST_CASE("repo_image_expiry: a tag is announced to each notification, moved tags again") {
   Receiver receiver;
   auto clock = std::make_shared<quay::ManualClock>();
@@ -412,6 +456,46 @@ TEST_CASE("quay_notification: an event becomes a notification of the target user
 }
 
 // https goes through the libcurl the S3 driver uses: without it, skipped.
+TEST_CASE("quay_notification: a team's members each get one; an org target is the org's") {
+  auto clock = std::make_shared<quay::ManualClock>();
+  quayd::testing::TestServer s(Options(clock));
+  World(s);
+  for (const char* user : {"bob", "carol"}) {
+    REQUIRE(
+        s.identity()
+            .CreateUser(kAlice, user, std::string(user) + "@example.com", quayd::apitest::kPassword)
+            .ok());
+  }
+  auto& orgs = s.identity().organizations();
+  REQUIRE(orgs.CreateOrganization(kAlice, "acme", "acme@example.com", "alice").ok());
+  REQUIRE(orgs.CreateTeam(kAlice, "acme", "ci", quay::TeamRole::kMember, "").ok());
+  REQUIRE(orgs.AddTeamMember(kAlice, "acme", "ci", "bob").ok());
+  REQUIRE(orgs.AddTeamMember(kAlice, "acme", "ci", "carol").ok());
+  REQUIRE(s.identity().CreateRepository(kAlice, "acme/app", quay::Visibility::kPrivate, "").ok());
+  for (const char* config : {R"({"target":{"kind":"team","name":"ci"}})",
+                             R"({"target":{"kind":"org","name":"acme"}})"}) {
+    quay::NewRepositoryNotification spec;
+    spec.event = "repo_push";
+    spec.method = "quay_notification";
+    spec.config_json = config;
+    REQUIRE(s.identity().notifications().CreateNotification(kAlice, "acme/app", spec).ok());
+  }
+  auto delivery = quay::WebhookDelivery::Open(s.registry(), Delivery());
+  REQUIRE(delivery.ok());
+  PushImage(s.registry(), "acme/app", "v1");
+  CHECK((*delivery)->RunOnce()->delivered == 2);
+  auto count = [&](const char* user) {
+    auto page = s.identity().ListUserNotifications(user, 10, "");
+    REQUIRE(page.ok());
+    return page->notifications.size();
+  };
+  CHECK(count("bob") == 1);    // the team's
+  CHECK(count("carol") == 1);  // the team's
+  CHECK(count("alice") == 1);  // the org's, which its admins see
+  auto alice = s.identity().ListUserNotifications("alice", 10, "");
+  CHECK(alice->notifications[0].organization == "acme");
+}
+
 TEST_CASE("https webhook: verified against the configured CA, refused without it" *
           doctest::skip(QUAY_WEBHOOK_CURL == 0)) {
   quayd::testing::TempDir dir;
