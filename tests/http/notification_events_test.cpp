@@ -411,6 +411,42 @@ TEST_CASE("quota_warning and quota_error: once per crossing, not per push") {
   CHECK((*delivery)->RunOnce()->delivered == 2);
 }
 
+TEST_CASE("quota_error: an upload refused before any byte (already over Reject) notifies once") {
+  Receiver receiver;
+  auto clock = std::make_shared<quay::ManualClock>();
+  quayd::testing::TestServer s(Options(clock));
+  World(s);
+  auto quotas = quay::Quotas::Open(s.registry());
+  REQUIRE(quotas.ok());
+  auto quota = (*quotas)->Create("alice", 1000, kAlice);
+  REQUIRE(quota.ok());
+  REQUIRE(
+      (*quotas)->AddLimit("alice", quota->id, quay::QuotaLimit::Kind::kReject, 100, kAlice).ok());
+  Notify(s, "quota_error", "webhook", "{\"url\":\"" + receiver.Url() + "\"}");
+  auto delivery = quay::WebhookDelivery::Open(s.registry(), Delivery());
+  REQUIRE(delivery.ok());
+  REQUIRE(PushBlob(s.registry(), "alice/app", std::string(700, 'a')).ok());
+  // The limit shrinks under the usage: the next upload is refused at start.
+  REQUIRE((*quotas)->Change("alice", quota->id, 600, kAlice).ok());
+  CHECK(s.registry().StartUpload("alice/app").status().code() == quay::Code::kDenied);
+  CHECK(s.registry().StartUpload("alice/app").status().code() == quay::Code::kDenied);
+  CHECK((*delivery)->Pending().value() == 1);
+  CHECK((*delivery)->RunOnce()->delivered == 1);
+  REQUIRE(receiver.bodies().size() == 1);
+  auto body = Json(receiver.bodies()[0]);
+  CHECK(body["usage_bytes"].GetInt() == 700);
+  CHECK(body["limit_bytes"].GetInt() == 600);
+  CHECK(body["usage_percent"].GetInt() == 116);
+  // Deleting the quota forgets what was announced.
+  REQUIRE((*quotas)->Delete("alice", quota->id, kAlice).ok());
+  auto again = (*quotas)->Create("alice", 600, kAlice);
+  REQUIRE(again.ok());
+  REQUIRE(
+      (*quotas)->AddLimit("alice", again->id, quay::QuotaLimit::Kind::kReject, 100, kAlice).ok());
+  CHECK(s.registry().StartUpload("alice/app").status().code() == quay::Code::kDenied);
+  CHECK((*delivery)->Pending().value() == 1);
+}
+
 TEST_CASE("slack: a push is posted as Quay's Slack message") {
   Receiver receiver;
   auto clock = std::make_shared<quay::ManualClock>();
