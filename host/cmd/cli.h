@@ -76,6 +76,9 @@ struct ServeFlags {
   // key; SIGHUP reloads them). Both or neither.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // webhook_ca_file: the CAs https:// webhook and Slack receivers are
+  // verified against (WebhookOptions::ca_file); empty: the system's.
+  std::string webhook_ca_file;
   // Users, permissions and tokens (SUPER_USERS, FEATURE_ANONYMOUS_ACCESS...).
   quay::IdentityOptions identity;
   // Tag policies (FEATURE_IMMUTABLE_TAGS, FEATURE_AUTO_PRUNE, auto_prune_interval;

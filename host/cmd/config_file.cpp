@@ -414,6 +414,13 @@ const Key kKeys[] = {
        }
        return quay::Status::Ok();
      }},
+    {"webhook_ca_file",
+     [](const YAML::Node& n, ServeFlags& f) {
+       if (!ReadString(n, f.webhook_ca_file).ok() || f.webhook_ca_file.empty()) {
+         return Bad("expected the path of a PEM CA bundle");
+       }
+       return quay::Status::Ok();
+     }},
     {"data_dir",
      [](const YAML::Node& n, ServeFlags& f) {
        std::string dir;

@@ -212,6 +212,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   webhook_options.server_hostname = flags.auth.server_hostname;
   webhook_options.url_scheme = auth_options.url_scheme;  // https with TLS
   webhook_options.poll_interval = std::chrono::seconds(1);
+  webhook_options.ca_file = flags.webhook_ca_file;
   quay::Result<std::unique_ptr<quay::WebhookDelivery>> webhooks =
       quay::WebhookDelivery::Open(*registry, webhook_options);
   if (!webhooks.ok()) {

@@ -2,14 +2,16 @@
 // repository is sent by which method. Part of IdentityService
 // (quay/identity.h): identity.notifications(). Notifications are stored,
 // listed and counted here, and deleted with their repository; those of
-// method "webhook" are delivered by quay::WebhookDelivery (quay/webhooks.h)
-// from a queue a push writes in its own transaction.
+// method "webhook", "slack" and "quay_notification" are delivered by
+// quay::WebhookDelivery (quay/webhooks.h, which says which events are
+// queued and when) from a queue in the database.
 //
 // Events (Quay's ExternalNotificationEvent): repo_push, build_queued,
 // build_start, build_success, build_failure, build_cancelled,
 // vulnerability_found, repo_mirror_sync_started, repo_mirror_sync_success,
-// repo_mirror_sync_failed, repo_image_expiry. Methods: quay_notification,
-// email, webhook, slack, flowdock, hipchat. Anything else: InvalidArgument.
+// repo_mirror_sync_failed, repo_image_expiry, quota_warning, quota_error.
+// Methods: quay_notification, email, webhook, slack, flowdock, hipchat.
+// Anything else: InvalidArgument.
 //
 // Thread safety: safe to use from many threads.
 // Errors: InvalidArgument (unknown event or method, config not a JSON
@@ -69,7 +71,8 @@ class QUAY_EXPORT RepositoryNotifications {
   virtual Status ResetNotificationFailures(const Actor& actor, std::string_view repository,
                                            std::string_view uuid) = 0;
   // POST .../notification/{uuid}/test: checks the notification exists and,
-  // for a webhook, queues a test delivery (Quay's sample repo_push payload);
+  // for a delivered method (webhook, slack, quay_notification), queues a
+  // test delivery (Quay's sample payload of the notification's event);
   // writes no audit row (Quay neither). Other methods: OK, nothing queued.
   virtual Status TestNotification(std::string_view repository, std::string_view uuid) = 0;
 };

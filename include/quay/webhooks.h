@@ -1,20 +1,46 @@
-// Delivery of repository notifications whose method is "webhook"
-// (quay/notifications.h): an HTTP POST of the event's JSON to the
-// notification's config "url".
+// Delivery of repository notifications (quay/notifications.h) from a
+// durable queue in the database.
 //
-// The queue is in the database: a tagged manifest push queues a repo_push
-// event for each webhook notification of its repository in the push's own
-// transaction, and RepositoryNotifications::TestNotification (the
-// test-notification endpoint) queues a test event. So a queued delivery
-// survives a crash or restart, and any process on the database may deliver
-// it. RunOnce() POSTs every due delivery; a
-// failure (no connection, a timeout, a status other than 2xx) counts against
-// the notification's number_of_failures and is retried after first_retry,
-// doubling up to max_retry, until max_attempts; then it stays in the queue,
-// never due again. Times are the injected clock's.
+// What is queued (each a row of the queue, one per event and notification):
+// - repo_push: by a tagged manifest push, in the push's own transaction.
+// - repo_image_expiry: by RunOnce (at most once per expiry_scan_interval of
+//   the injected clock), for the live tags of the notification's repository
+//   that expire within its event_config "days" days; each tag once per
+//   notification (a tag moved since is a new tag), all of one scan in one
+//   event ({"tags": [...], "expiring_in": "N days"}, Quay's shape).
+// - quota_warning: by the push whose blob takes its namespace past a Warning
+//   threshold, in that push's transaction, for the quota_warning
+//   notifications of every repository of the namespace; once per crossing:
+//   again only after usage has fallen back to or below the threshold.
+// - quota_error: by a push refused at the Reject threshold (an upload,
+//   commit or mount answered Denied), in its own transaction after the
+//   refusal; once until the namespace's usage goes down again.
+//   Both carry Quay's namespace payload (namespace, threshold_percent,
+//   usage_bytes, limit_bytes, usage_percent, usage_bytes_formatted,
+//   limit_bytes_formatted, homepage) plus the repository's name.
+// - the test event of RepositoryNotifications::TestNotification.
+// So a queued delivery survives a crash or restart, and any process on the
+// database may deliver it.
 //
-// Only http:// URLs are delivered (an https:// one fails every attempt with
-// a message saying so): the library has no TLS client.
+// How each method is delivered:
+// - webhook: an HTTP POST of the event's JSON to config "url", http:// or
+//   https:// (TLS 1.2+, the server's certificate verified against ca_file or
+//   the system's trust store, and its name against the host; needs the
+//   libcurl the S3 driver uses: without it https:// fails every attempt).
+// - slack: a POST to config "url" of Quay's Slack message ({"text",
+//   "username", "attachments": [{"fallback", "text", "color",
+//   "mrkdwn_in"}]}), http:// or https:// as for a webhook.
+// - quay_notification: a user notification (quay/accounts.h) of kind = the
+//   event, metadata = the event's JSON, for config "target" ({"kind":
+//   "user"|"org"|"team", "name"}); a team's members each get one.
+// - email, flowdock, hipchat: not sent (no mail transport here; Flowdock
+//   and HipChat no longer exist); their events are never queued.
+//
+// RunOnce() delivers every due delivery; a failure (no connection, a
+// timeout, a TLS failure, a status other than 2xx, an unknown target) counts
+// against the notification's number_of_failures and is retried after
+// first_retry, doubling up to max_retry, until max_attempts; then it stays in
+// the queue, never due again. Times are the injected clock's.
 //
 // Thread safety: safe to use from many threads; RunOnce calls serialize.
 #pragma once
@@ -45,6 +71,12 @@ struct WebhookOptions {
   std::chrono::seconds max_retry{3600};
   // Connect + send + receive budget of one POST. Default: 10 s.
   std::chrono::milliseconds timeout{10000};
+  // A PEM file of the CAs https:// receivers are verified against instead of
+  // the system's trust store. Default: "" (the system's).
+  std::string ca_file;
+  // How often RunOnce looks for tags about to expire (repo_image_expiry), in
+  // the injected clock's time; zero: on every RunOnce. Default: 60 s.
+  std::chrono::seconds expiry_scan_interval{60};
   // Non-zero: Open() starts one thread calling RunOnce() this often (it
   // waits on the steady clock; destruction stops and joins it). Default: 0
   // (the embedder calls RunOnce).
@@ -53,8 +85,9 @@ struct WebhookOptions {
 
 struct DeliveryReport {
   uint64_t delivered = 0;
-  uint64_t failed = 0;    // failed attempts that will be retried
-  uint64_t given_up = 0;  // failed attempts that were the last
+  uint64_t failed = 0;         // failed attempts that will be retried
+  uint64_t given_up = 0;       // failed attempts that were the last
+  uint64_t expiry_events = 0;  // repo_image_expiry events queued by this call
 };
 
 class QUAY_EXPORT WebhookDelivery {
@@ -65,7 +98,8 @@ class QUAY_EXPORT WebhookDelivery {
                                                        const WebhookOptions& options);
   virtual ~WebhookDelivery() = default;
 
-  // Delivers every delivery due now (at most a few hundred per call).
+  // Queues repo_image_expiry events when a scan is due, then delivers every
+  // delivery due now (at most a few hundred per call).
   virtual Result<DeliveryReport> RunOnce() = 0;
   // Deliveries still queued and not given up.
   virtual Result<uint64_t> Pending() = 0;

@@ -2,6 +2,8 @@
 // quay/notifications.h, quay/oauth_apps.h) over db::IdentityStore.
 #include "api/identity_extras.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -112,7 +114,7 @@ class StarsImpl final : public Stars {
 
 // ---- notifications ----
 
-constexpr std::array<std::string_view, 11> kEvents = {"repo_push",
+constexpr std::array<std::string_view, 13> kEvents = {"repo_push",
                                                       "build_queued",
                                                       "build_start",
                                                       "build_success",
@@ -122,7 +124,9 @@ constexpr std::array<std::string_view, 11> kEvents = {"repo_push",
                                                       "repo_mirror_sync_started",
                                                       "repo_mirror_sync_success",
                                                       "repo_mirror_sync_failed",
-                                                      "repo_image_expiry"};
+                                                      "repo_image_expiry",
+                                                      "quota_warning",
+                                                      "quota_error"};
 constexpr std::array<std::string_view, 6> kMethods = {
     "quay_notification", "email", "webhook", "slack", "flowdock", "hipchat"};
 
@@ -212,21 +216,48 @@ class NotificationsImpl final : public RepositoryNotifications {
                                               Audit(actor, "reset_repo_notification", *row));
   }
 
-  // Quay queues a test delivery and writes no audit row. Only webhooks are
-  // delivered here (quay/webhooks.h); other methods answer OK as before.
+  // Quay queues a test delivery (its event's sample data) and writes no
+  // audit row. Only the delivered methods (quay/webhooks.h) queue one.
   Status TestNotification(std::string_view repository, std::string_view uuid) override {
     auto row = Find(repository, uuid);
     if (!row.ok()) return row.status();
-    if (row->method != "webhook") return Status::Ok();
-    // Repository names are grammar-checked: nothing in them needs escaping.
-    const std::string name(repository);
-    const size_t slash = name.find('/');
-    const std::string payload = "{\"repository\":\"" + name + "\",\"namespace\":\"" +
-                                name.substr(0, slash) + "\",\"name\":\"" +
-                                (slash == std::string::npos ? name : name.substr(slash + 1)) +
-                                "\",\"updated_tags\":[\"latest\"]}";
+    if (row->method != "webhook" && row->method != "slack" && row->method != "quay_notification") {
+      return Status::Ok();
+    }
     return db::DeliveryStore(state_->db->connections())
-        .Enqueue(repository, uuid, payload, state_->NowMicros());
+        .Enqueue(repository, uuid, SamplePayload(*row), state_->NowMicros());
+  }
+
+ private:
+  // Quay's get_sample_data of each event (notifications/notificationevent.py).
+  // Repository names are grammar-checked: nothing in them needs escaping.
+  static std::string SamplePayload(const db::NotificationRow& row) {
+    const std::string name = row.repository;
+    const std::string ns(NamespaceOf(name));
+    if (row.event == "quota_warning") {
+      return "{\"namespace\":\"" + ns + "\",\"repository\":\"" + name +
+             "\",\"threshold_percent\":80,\"usage_bytes\":858993459,"
+             "\"limit_bytes\":1073741824,\"usage_percent\":80}";
+    }
+    if (row.event == "quota_error") {
+      return "{\"namespace\":\"" + ns + "\",\"repository\":\"" + name +
+             "\",\"threshold_percent\":100,\"usage_bytes\":1127428915,"
+             "\"limit_bytes\":1073741824,\"usage_percent\":105}";
+    }
+    std::string payload = "{\"repository\":\"" + name + "\",\"namespace\":\"" + ns +
+                          "\",\"name\":\"" + std::string(ShortName(name)) + "\"";
+    if (row.event == "repo_image_expiry") {
+      rapidjson::Document config;
+      config.Parse(row.event_config_json.c_str());
+      std::string days = "None";  // Quay's rendering of a missing value
+      if (config.IsObject() && config.HasMember("days") && config["days"].IsInt64()) {
+        days = std::to_string(config["days"].GetInt64());
+      }
+      payload += ",\"tags\":[\"latest\",\"v1\"],\"expiring_in\":\"" + days + " days\"}";
+    } else {
+      payload += ",\"updated_tags\":[\"latest\"]}";
+    }
+    return payload;
   }
 
  private:

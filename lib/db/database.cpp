@@ -480,9 +480,10 @@ class SqliteDatabase final : public Database {
         auto moved = RetargetTag(c, repo, m.tag, manifest_id, now,
                                  NewTagFlags{m.tag_expires_at, m.tag_immutable});
         if (!moved.ok()) return moved.status();
-        // repo_push for the repository's webhook notifications, queued in
-        // the push's own transaction (schema v10): one statement on the
-        // notification index per tagged push, nothing when there is none.
+        // repo_push for the repository's notifications of a delivered
+        // method (quay/webhooks.h), queued in the push's own transaction
+        // (schema v10): one statement on the notification index per tagged
+        // push, nothing when there is none.
         auto queue = c.Prepare(
             "INSERT INTO notification_delivery(notification_id, payload, next_attempt_at,"
             " created_at)"
@@ -491,7 +492,8 @@ class SqliteDatabase final : public Database {
             "  'name', substr(r.name, instr(r.name, '/') + 1),"
             "  'updated_tags', json_array(?2)), ?3, ?3"
             " FROM repository_notification n JOIN repository r ON r.id = n.repository_id"
-            " WHERE n.repository_id = ?1 AND n.event = 'repo_push' AND n.method = 'webhook'");
+            " WHERE n.repository_id = ?1 AND n.event = 'repo_push'"
+            "  AND n.method IN ('webhook', 'slack', 'quay_notification')");
         queue->bind(1, repo);
         queue->bind(2, m.tag);
         queue->bind(3, now);

@@ -687,7 +687,126 @@ CREATE TRIGGER repository_usage_rename AFTER UPDATE OF name ON repository
   END;
 )sql";
 
-constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
+// Version 11: the notification events that are not a push (issue 13).
+// - tag_notification: Quay's TagNotificationSuccess, the tags a
+//   repo_image_expiry notification has already announced (each once); it
+//   dies with the notification or the tag row.
+// - quota_notification_state: Quay's QuotaNotificationState, one row per
+//   namespace threshold that has been announced and not cleared since, so a
+//   crossing is announced once, not once per push. A Warning row is
+//   written by the link trigger below when usage passes the threshold and
+//   cleared by the unlink trigger once usage is back at or under it; a
+//   Reject row is written after a refused push (db/delivery_store.cpp) and
+//   cleared by any unlink that lowers the usage. Deleting the quota or the
+//   limit clears its rows.
+// - repository_blob_usage_i and _d are rebuilt with those statements: the
+//   warning is queued in the push's own transaction, for the quota_warning
+//   notifications (of a delivered method) of every repository of the
+//   namespace, due at once (next_attempt_at 0: the trigger has no clock;
+//   created_at is the link's time). CROSS JOIN keeps the planner on the
+//   namespace's quota first, so a namespace without one costs a PK probe.
+constexpr const char* kV11 = R"sql(
+CREATE TABLE tag_notification (
+  notification_id INTEGER NOT NULL REFERENCES repository_notification(id) ON DELETE CASCADE,
+  tag_id          INTEGER NOT NULL REFERENCES tag(id) ON DELETE CASCADE,
+  PRIMARY KEY (notification_id, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX tag_notification_tag ON tag_notification(tag_id);
+CREATE INDEX repository_notification_event ON repository_notification(event);
+
+CREATE TABLE quota_notification_state (
+  namespace   TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind IN ('Warning', 'Reject')),
+  percent     INTEGER NOT NULL,
+  notified_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, kind, percent)
+) WITHOUT ROWID;
+CREATE TRIGGER namespace_quota_state_d AFTER DELETE ON namespace_quota
+  BEGIN
+    DELETE FROM quota_notification_state
+      WHERE namespace = (SELECT name FROM account WHERE id = OLD.namespace_id);
+  END;
+CREATE TRIGGER quota_limit_state_d AFTER DELETE ON quota_limit
+  BEGIN
+    DELETE FROM quota_notification_state
+      WHERE namespace = (SELECT a.name FROM namespace_quota q JOIN account a ON a.id = q.namespace_id
+                         WHERE q.id = OLD.quota_id)
+        AND kind = OLD.kind AND percent = OLD.percent;
+  END;
+
+DROP TRIGGER repository_blob_usage_i;
+CREATE TRIGGER repository_blob_usage_i AFTER INSERT ON repository_blob
+  WHEN NOT EXISTS (
+    SELECT 1 FROM repository_blob o JOIN repository r ON r.id = o.repository_id
+    WHERE o.digest = NEW.digest AND o.repository_id <> NEW.repository_id
+      AND substr(r.name, 1, instr(r.name, '/') - 1) =
+          (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository WHERE id = NEW.repository_id))
+  BEGIN
+    INSERT INTO namespace_usage(namespace, bytes)
+      SELECT substr(r.name, 1, instr(r.name, '/') - 1), b.size
+      FROM repository r, blob b WHERE r.id = NEW.repository_id AND b.digest = NEW.digest
+      ON CONFLICT(namespace) DO UPDATE SET bytes = bytes + excluded.bytes;
+    SELECT RAISE(ABORT, 'quota exceeded')
+      FROM namespace_usage u
+      JOIN account a ON a.name = u.namespace
+      JOIN namespace_quota q ON q.namespace_id = a.id
+      JOIN quota_limit l ON l.quota_id = q.id AND l.kind = 'Reject'
+      WHERE u.namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                           WHERE id = NEW.repository_id)
+        AND u.bytes > q.limit_bytes * l.percent / 100;
+    INSERT INTO notification_delivery(notification_id, payload, next_attempt_at, created_at)
+      SELECT n.id, json_object('namespace', u.namespace, 'repository', r.name,
+               'name', substr(r.name, instr(r.name, '/') + 1), 'threshold_percent', l.percent,
+               'usage_bytes', u.bytes, 'limit_bytes', q.limit_bytes,
+               'usage_percent', u.bytes * 100 / q.limit_bytes), 0, NEW.created_at
+      FROM namespace_usage u
+      CROSS JOIN account a CROSS JOIN namespace_quota q CROSS JOIN quota_limit l
+      CROSS JOIN repository_notification n CROSS JOIN repository r
+      WHERE u.namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                           WHERE id = NEW.repository_id)
+        AND a.name = u.namespace AND q.namespace_id = a.id
+        AND l.quota_id = q.id AND l.kind = 'Warning'
+        AND u.bytes > q.limit_bytes * l.percent / 100
+        AND NOT EXISTS (SELECT 1 FROM quota_notification_state s WHERE s.namespace = u.namespace
+                        AND s.kind = 'Warning' AND s.percent = l.percent)
+        AND n.event = 'quota_warning' AND n.method IN ('webhook', 'slack', 'quay_notification')
+        AND r.id = n.repository_id AND substr(r.name, 1, instr(r.name, '/') - 1) = u.namespace;
+    INSERT OR IGNORE INTO quota_notification_state(namespace, kind, percent, notified_at)
+      SELECT u.namespace, 'Warning', l.percent, NEW.created_at
+      FROM namespace_usage u CROSS JOIN account a CROSS JOIN namespace_quota q
+      CROSS JOIN quota_limit l
+      WHERE u.namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                           WHERE id = NEW.repository_id)
+        AND a.name = u.namespace AND q.namespace_id = a.id
+        AND l.quota_id = q.id AND l.kind = 'Warning'
+        AND u.bytes > q.limit_bytes * l.percent / 100;
+  END;
+
+DROP TRIGGER repository_blob_usage_d;
+CREATE TRIGGER repository_blob_usage_d AFTER DELETE ON repository_blob
+  WHEN NOT EXISTS (
+    SELECT 1 FROM repository_blob o JOIN repository r ON r.id = o.repository_id
+    WHERE o.digest = OLD.digest
+      AND substr(r.name, 1, instr(r.name, '/') - 1) =
+          (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository WHERE id = OLD.repository_id))
+  BEGIN
+    UPDATE namespace_usage SET bytes = MAX(0, bytes - COALESCE(
+        (SELECT size FROM blob WHERE digest = OLD.digest), 0))
+      WHERE namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                         WHERE id = OLD.repository_id);
+    DELETE FROM quota_notification_state
+      WHERE namespace = (SELECT substr(name, 1, instr(name, '/') - 1) FROM repository
+                         WHERE id = OLD.repository_id)
+        AND (kind = 'Reject'
+             OR COALESCE((SELECT u.bytes FROM namespace_usage u
+                          WHERE u.namespace = quota_notification_state.namespace), 0) <=
+                COALESCE((SELECT q.limit_bytes FROM account a
+                          JOIN namespace_quota q ON q.namespace_id = a.id
+                          WHERE a.name = quota_notification_state.namespace), 0) * percent / 100);
+  END;
+)sql";
+
+constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10, kV11};
 
 }  // namespace
 

@@ -199,6 +199,7 @@ Result<BlobInfo> BlobUploadImpl::Commit(const Digest& expected,
     // stays; unreferenced, GC removes it, and a resumed session copies its
     // area first (BlobStore::OpenUpload).
     if (*created && (s.IsNotFound() || s.IsNoSpace())) (void)ctx_->store->DeleteBlob(expected);
+    NoteQuotaRefusal(*ctx_, repository_, s);
     return s;
   }
   if (auto s = ctx_->store->DeleteUpload(id_); !s.ok()) {

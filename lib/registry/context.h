@@ -71,4 +71,10 @@ struct Context {
   }
 };
 
+// After a blob upload, commit or mount of `repository` answered `s`: when it
+// is the quota's Denied, queues the namespace's quota_error notifications
+// (once per crossing, quay/webhooks.h). Logs, never fails: a notification
+// must not change what the push is told. Defined in registry/quotas.cpp.
+void NoteQuotaRefusal(Context& ctx, std::string_view repository, const Status& s);
+
 }  // namespace quay::registry

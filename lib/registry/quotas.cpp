@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "api/service_state.h"
+#include "db/delivery_store.h"
 #include "db/quota_store.h"
+#include "registry/context.h"
 #include "registry/registry_impl.h"
 
 namespace quay {
@@ -164,6 +166,20 @@ class QuotasImpl final : public Quotas {
 };
 
 }  // namespace
+
+namespace registry {
+
+void NoteQuotaRefusal(Context& ctx, std::string_view repository, const Status& s) {
+  if (s.code() != Code::kDenied || s.message().find("Quota") == std::string::npos) return;
+  const Status queued = db::DeliveryStore(ctx.db->connections())
+                            .QueueQuotaRefusal(NamespaceOf(repository), ctx.NowMicros());
+  if (!queued.ok()) {
+    ctx.logger->Log(LogLevel::kWarn, "registry", "failed to queue quota_error notifications",
+                    {{"repository", std::string(repository)}, {"error", queued.ToString()}});
+  }
+}
+
+}  // namespace registry
 
 std::string_view QuotaLimitKindName(QuotaLimit::Kind kind) {
   return kind == QuotaLimit::Kind::kReject ? "Reject" : "Warning";

@@ -99,7 +99,11 @@ Result<std::unique_ptr<BlobUpload>> RegistryImpl::StartUpload(std::string_view r
   // would take it over.
   auto over = db::QuotaStore(ctx_->db->connections()).OverRejectLimit(NamespaceOf(repository));
   if (!over.ok()) return over.status();
-  if (*over) return Status::Denied("Quota has been exceeded on namespace");
+  if (*over) {
+    Status denied = Status::Denied("Quota has been exceeded on namespace");
+    NoteQuotaRefusal(*ctx_, repository, denied);
+    return denied;
+  }
   std::string id = NewUploadId();
   // The area first, then the row: a crash in between leaves an area that
   // Reconcile() removes, never a row pointing at nothing.
@@ -410,7 +414,10 @@ Result<BlobInfo> RegistryImpl::MountBlob(std::string_view repository, const Dige
   if (auto s = ValidateRepositoryName(from); !s.ok()) return s;
   if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "digest missing");
   auto size = ctx_->db->MountBlob(repository, digest, from, ctx_->NowMicros());
-  if (!size.ok()) return size.status();
+  if (!size.ok()) {
+    NoteQuotaRefusal(*ctx_, repository, size.status());
+    return size.status();
+  }
   if (!*size) {
     return Status::NotFound(Subject::kBlob,
                             core::StrCat({"blob ", digest.str(), " is unknown to ", from}));

@@ -400,6 +400,10 @@ TEST_CASE("repository notifications: create, list, get, reset, delete, validatio
   CHECK(Last(*w.id, "delete_repo_notification").has_value());
   CHECK(n.DeleteNotification(w.admin, "bob/app", created->uuid).code() == Code::kNotFound);
   CHECK(IsNotificationEvent("repo_push"));
+  // Quay's quota events (initdb.py, notifications/notificationevent.py).
+  CHECK(IsNotificationEvent("quota_warning"));
+  CHECK(IsNotificationEvent("quota_error"));
+  CHECK(!IsNotificationEvent("quota_notice"));
   CHECK(!IsNotificationMethod("sms"));
 }
 

@@ -12,10 +12,14 @@
 
 namespace quay::testing {
 
-// Undoes schema version 10 (tag policies, quotas, the webhook queue), for
-// the migration tests that roll a database back to an older version and
-// open it again; run it before undoing any earlier version.
+// Undoes schema versions 11 (the notification state tables) and 10 (tag
+// policies, quotas, the webhook queue), for the migration tests that roll a
+// database back to an older version and open it again; run it before
+// undoing any earlier version.
 inline constexpr const char* kUndoSchemaV10 = R"sql(
+  DROP TABLE tag_notification;
+  DROP TABLE quota_notification_state;
+  DROP INDEX repository_notification_event;
   DROP TRIGGER repository_blob_usage_i;
   DROP TRIGGER repository_blob_usage_d;
   DROP TRIGGER repository_usage_rename;

@@ -214,6 +214,19 @@ TEST_CASE("config: the file, then the flags (flags win)") {
 
 // Issue 11: the per-address connection cap is set like the other limits,
 // in the file and by a flag (the flag wins), 0 meaning no limit.
+TEST_CASE("config: webhook_ca_file is the CA bundle of https webhook receivers") {
+  ServeFlags f;
+  CHECK(f.webhook_ca_file.empty());  // the system's trust store
+  std::vector<std::string> warnings;
+  REQUIRE(ApplyConfigText("webhook_ca_file: /etc/quayd/hooks-ca.pem\n", f, warnings).ok());
+  CHECK(f.webhook_ca_file == "/etc/quayd/hooks-ca.pem");
+  CHECK(warnings.empty());
+  ServeFlags g;
+  quay::Status s = ApplyConfigText("webhook_ca_file: ''\n", g, warnings);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("webhook_ca_file") != std::string::npos);
+}
+
 TEST_CASE("config: max_connections_per_address, file and flag") {
   ServeFlags f;
   CHECK(f.max_connections_per_address == 256);  // the default
