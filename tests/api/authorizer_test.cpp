@@ -15,6 +15,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -308,6 +309,20 @@ TEST_CASE("authorizer: visible repositories follow the same rules") {
   CHECK_FALSE(second->more);
 }
 
+// Polls `condition` until it holds: another process's change is heard at
+// the next epoch poll (every 10 ms), which no fixed sleep can promise on a
+// loaded machine. The 10 s limit only ends a test that would never pass.
+namespace {
+bool Eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+}  // namespace
+
 // Decisions are cached (api/database_authorizer.h). A change made through
 // this process is seen at once; one made by another process on the same
 // database (here: a second service on the same files, as the quayd CLI is)
@@ -338,8 +353,8 @@ TEST_CASE("authorizer: cached decisions follow permission changes") {
     auto other = OpenIdentity(options);
     QUAY_REQUIRE_OK(other->RemovePermission(AdminActor(), "alice/app", Grantee::User("bob")));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  CHECK(authz->Check(bob, "alice/app", Action::kPull).code() == Code::kDenied);
+  CHECK(Eventually(
+      [&] { return authz->Check(bob, "alice/app", Action::kPull).code() == Code::kDenied; }));
   CHECK(visible().empty());
 
   // And grants again; also a visibility change (repository_settings).
@@ -347,9 +362,11 @@ TEST_CASE("authorizer: cached decisions follow permission changes") {
     auto other = OpenIdentity(options);
     QUAY_REQUIRE_OK(other->SetVisibility(AdminActor(), "alice/app", Visibility::kPublic));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  CHECK(authz->Check(Principal::Anonymous(), "alice/app", Action::kPull).ok());
-  CHECK(authz->Check(bob, "alice/app", Action::kPull).ok());
+  // Anonymous has no cached decision to lose; bob's denial is cached until
+  // the poll, so each is waited for.
+  CHECK(Eventually(
+      [&] { return authz->Check(Principal::Anonymous(), "alice/app", Action::kPull).ok(); }));
+  CHECK(Eventually([&] { return authz->Check(bob, "alice/app", Action::kPull).ok(); }));
 }
 
 // Verified tokens are cached too (VerifyToken): revoking one here is seen by
@@ -386,8 +403,9 @@ TEST_CASE("authorizer: cached token verification follows revocation and disablin
     QUAY_REQUIRE_OK(other->RevokeOAuthToken(AdminActor(), second->token.id));
     QUAY_REQUIRE_OK(other->RevokeAppToken(AdminActor(), "alice", app->token.id));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  CHECK(id->AuthenticateOAuthToken(second->secret).status().code() == Code::kUnauthenticated);
+  CHECK(Eventually([&] {
+    return id->AuthenticateOAuthToken(second->secret).status().code() == Code::kUnauthenticated;
+  }));
   CHECK(id->AuthenticateAppToken(app->secret).status().code() == Code::kUnauthenticated);
 
   auto third = id->IssueOAuthToken(AdminActor(), "alice", "ci", scopes);
@@ -397,8 +415,9 @@ TEST_CASE("authorizer: cached token verification follows revocation and disablin
     auto other = OpenIdentity(options);
     QUAY_REQUIRE_OK(other->SetUserEnabled(AdminActor(), "alice", false));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  CHECK(id->AuthenticateOAuthToken(third->secret).status().code() == Code::kUnauthenticated);
+  CHECK(Eventually([&] {
+    return id->AuthenticateOAuthToken(third->secret).status().code() == Code::kUnauthenticated;
+  }));
 }
 
 // Push-to-create and POST /api/v1/repository as the library decides them
