@@ -26,6 +26,7 @@
 #endif
 
 #include "auth/secrets.h"
+#include "core/str_cat.h"
 #include "db/delivery_store.h"
 #include "quay/audit.h"
 #include "quay/webhooks.h"
@@ -304,16 +305,18 @@ Summary Summarize(std::string_view event, const rapidjson::Value& data) {
   const std::string repo = StringField(data, "repository");
   if (event == "repo_push") return {"primary", "Repository " + repo + " updated"};
   if (event == "repo_image_expiry") return {"info", "Repository " + repo + " image(s) expiring"};
+  // core::StrCat, not `"literal" + std::string(...)`: GCC 12 reports a
+  // false -Wrestrict on that operator at -O3 (--buildtype=release).
   if (event == "quota_warning") {
-    return {"warning", "Namespace " + std::string(StringField(data, "namespace")) +
-                           " storage usage has reached " +
-                           std::to_string(IntField(data, "threshold_percent")) +
-                           "% of its quota limit"};
+    return {"warning",
+            core::StrCat(
+                {"Namespace ", StringField(data, "namespace"), " storage usage has reached ",
+                 std::to_string(IntField(data, "threshold_percent")), "% of its quota limit"})};
   }
   if (event == "quota_error") {
-    return {"error", "Namespace " + std::string(StringField(data, "namespace")) +
-                         " storage usage has exceeded its quota limit (" +
-                         std::to_string(IntField(data, "usage_percent")) + "%)"};
+    return {"error", core::StrCat({"Namespace ", StringField(data, "namespace"),
+                                   " storage usage has exceeded its quota limit (",
+                                   std::to_string(IntField(data, "usage_percent")), "%)"})};
   }
   return {"info", "Repository " + repo + ": " + std::string(event)};
 }
@@ -333,16 +336,16 @@ std::string Details(std::string_view event, const rapidjson::Value& data) {
   };
   std::string text;
   if (event == "repo_push") {
-    text = "Tags pushed: " + list("updated_tags");
+    text = core::StrCat({"Tags pushed: ", list("updated_tags")});
   } else if (event == "repo_image_expiry") {
     text =
-        "Tags expiring in " + std::string(StringField(data, "expiring_in")) + ": " + list("tags");
+        core::StrCat({"Tags expiring in ", StringField(data, "expiring_in"), ": ", list("tags")});
   } else if (IsQuotaEvent(event)) {
     text = std::string(StringField(data, "usage_bytes_formatted")) + " of " +
            StringField(data, "limit_bytes_formatted") + " used";
   }
   const std::string home = StringField(data, "homepage");
-  if (!home.empty()) text += (text.empty() ? "" : " ") + ("<" + home + "|details>");
+  if (!home.empty()) text += core::StrCat({text.empty() ? "" : " ", "<", home, "|details>"});
   return text;
 }
 
