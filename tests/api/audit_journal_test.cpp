@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <thread>
@@ -159,14 +160,17 @@ TEST_CASE("journal: a torn or damaged tail ends its segment, not the journal") {
   CHECK((*j)->AtEnd(pos));
 }
 
-// Total bytes of the journal segments under `root`.
-uint64_t JournalBytes(const std::filesystem::path& root) {
-  uint64_t total = 0;
+// Whether some journal segment under `root` holds `bytes`.
+bool JournalContains(const std::filesystem::path& root, const std::string& bytes) {
   std::error_code ec;
   for (const auto& e : std::filesystem::recursive_directory_iterator(root, ec)) {
-    if (e.path().extension() == ".log") total += e.file_size(ec);
+    if (e.path().extension() != ".log") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    if (content.find(bytes) != std::string::npos) return true;
   }
-  return total;
+  return false;
 }
 
 void WaitForByte(int fd) {
@@ -204,13 +208,13 @@ TEST_CASE("appender: a journal left by a dead process is indexed once, by the ne
                                     AuditMetadata({{"i", std::to_string(i)}}));
       if (!appender->Append(std::move(e))) _exit(3);
     }
-    // Written once the journal stops growing (the writer runs every 2 ms).
-    uint64_t last = 0;
-    for (int still = 0; still < 10;) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      const uint64_t now = JournalBytes(JournalRoot(dir.path()));
-      still = now == last ? still + 1 : 0;
-      last = now;
+    // Every event is in the journal once the last one is: one writer thread
+    // writes them in order, and an event's metadata ends its record. (Not
+    // "once the journal stops growing": a starved writer thread can pause
+    // longer than any quiet period a test could choose.)
+    const std::string last = AuditMetadata({{"i", std::to_string(kEvents - 1)}});
+    while (!JournalContains(JournalRoot(dir.path()), last)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     _exit(0);
   }
