@@ -431,10 +431,10 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
       return false;
     }
     // A blob carries no session bookkeeping (it would outlive the session
-    // as a stale attribute of a hard-linked inode).
-    if (::fremovexattr(fd_.get(), kSyncedSizeAttr) < 0 && errno != ENODATA && errno != ENOTSUP) {
-      return ErrnoStatus("clear attribute of", path_, errno);
-    }
+    // as a stale attribute of a hard-linked inode). Best effort: the
+    // attribute is read only on upload areas, so a filesystem that refuses
+    // to remove it must not fail the commit.
+    (void)::fremovexattr(fd_.get(), kSyncedSizeAttr);
     const bool sync_after_naming = durable && layout_->names_follow_file_sync();
     if (durable && !sync_after_naming && FsyncRetrying(fd_.get()) < 0) {
       return ErrnoStatus("fsync", path_, errno);
