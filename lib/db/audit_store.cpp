@@ -5,7 +5,9 @@
 #include <filesystem>
 
 #include "db/connection.h"
+#include "db/postgres_schema.h"
 #include "db/sql_support.h"
+#include "db/sqlite_connection.h"
 #include "db/store_support.h"
 
 namespace quay::db {
@@ -202,10 +204,18 @@ INSERT INTO sqlite_sequence(name, seq) VALUES ('audit_log', 281474976710655);
 PRAGMA user_version = 1;
 )sql";
 
+constexpr const char* kPostgresEventsSchemaName = "quay_audit";
+
 }  // namespace
 
 std::string AuditEventsDatabasePath(const std::string& main_path) {
   if (main_path == ":memory:") return main_path;
+  // PostgreSQL: the same database, in a schema of its own (its tables share
+  // names with the main schema's), chosen by the session's search_path.
+  if (IsPostgresUri(main_path)) {
+    return main_path + (main_path.find('?') == std::string::npos ? "?" : "&") +
+           "options=-csearch_path%3D" + kPostgresEventsSchemaName;
+  }
   const std::filesystem::path p(main_path);
   return (p.parent_path() / (p.stem().string() + "-audit" + p.extension().string())).string();
 }
@@ -217,7 +227,16 @@ Result<std::unique_ptr<ConnectionPool>> OpenAuditEventsDatabase(const std::strin
     auto pool = std::make_unique<ConnectionPool>(path, durable);
     Connection& c = pool->writer();
     WriteTransaction txn(c);
-    if (c.db().execAndGet("PRAGMA user_version").getInt() == 0) c.db().exec(kEventsSchema);
+    if (c.dialect() == Dialect::kPostgres) {
+      c.Exec(std::string("CREATE SCHEMA IF NOT EXISTS ") + kPostgresEventsSchemaName);
+      auto q = c.Prepare(
+          "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
+          " AND table_name = 'journal_position'");
+      if (!q->executeStep()) c.Exec(PostgresEventsSchema());
+    } else {
+      auto& db = static_cast<SqliteConnection&>(c).db();
+      if (db.execAndGet("PRAGMA user_version").getInt() == 0) db.exec(kEventsSchema);
+    }
     txn.Commit();
     return pool;
   } catch (const std::exception& e) {
@@ -232,9 +251,10 @@ Status AuditStore::AppendJournaled(const std::vector<AuditRow>& rows, const std:
       [&](Connection& c) {
         InsertRows(c, rows);
         auto q = c.Prepare(
-            "INSERT INTO journal_position(journal, segment, offset) VALUES(?, ?, ?)"
+            // "offset" is quoted: PostgreSQL reserves the word.
+            "INSERT INTO journal_position(journal, segment, \"offset\") VALUES(?, ?, ?)"
             " ON CONFLICT(journal) DO UPDATE SET segment = excluded.segment,"
-            " offset = excluded.offset");
+            " \"offset\" = excluded.\"offset\"");
         q->bindNoCopy(1, journal);
         q->bind(2, static_cast<int64_t>(pos.segment));
         q->bind(3, static_cast<int64_t>(pos.offset));
@@ -248,7 +268,7 @@ Status AuditStore::AppendJournaled(const std::vector<AuditRow>& rows, const std:
 
 Result<JournalPosition> AuditStore::JournalPositionOf(const std::string& journal) {
   return ReadOn<JournalPosition>(pool_, [&](Connection& c) {
-    auto q = c.Prepare("SELECT segment, offset FROM journal_position WHERE journal = ?");
+    auto q = c.Prepare("SELECT segment, \"offset\" FROM journal_position WHERE journal = ?");
     q->bindNoCopy(1, journal);
     JournalPosition pos;
     if (q->executeStep()) {

@@ -36,7 +36,7 @@ struct AuditRow {
 };
 
 // Inserts `row` on a connection inside the caller's write transaction.
-// Throws SQLite::Exception on failure (the caller's transaction rolls back).
+// Throws on failure (the caller's transaction rolls back).
 void InsertAudit(Connection& writer, const AuditRow& row);
 
 struct AuditFilter {

@@ -3,63 +3,38 @@
 #include <chrono>
 #include <climits>
 
-#include "core/private_files.h"
+#if QUAY_POSTGRES
+#include "db/postgres_connection.h"
+#endif
+#include "db/sqlite_connection.h"
 
 namespace quay::db {
-namespace {
 
-// SQLite would create the file 0644 less the umask; it holds password hashes
-// and audit rows, so it is made 0600 first (its -wal and -shm copy its mode).
-// A failure here is left for SQLite's own open to report.
-const std::string& CreatedPrivately(const std::string& path, bool read_only, bool in_memory) {
-  if (!read_only && !in_memory && !path.empty() && path != ":memory:" &&
-      !path.starts_with("file:")) {
-    (void)core::CreatePrivateFile(path);
+bool IsPostgresUri(const std::string& path) {
+  return path.starts_with("postgresql://") || path.starts_with("postgres://");
+}
+
+std::unique_ptr<Connection> OpenConnection(const std::string& path, bool read_only, bool durable,
+                                           bool in_memory) {
+  if (IsPostgresUri(path)) {
+#if QUAY_POSTGRES
+    return std::make_unique<PostgresConnection>(path, read_only, durable);
+#else
+    throw PostgresError("0A000", "this libquay was built without PostgreSQL (libpq)");
+#endif
   }
-  return path;
+  return std::make_unique<SqliteConnection>(path, read_only, durable, in_memory);
 }
 
-}  // namespace
-
-Connection::Connection(const std::string& path, bool read_only, bool durable, bool in_memory)
-    // NOMUTEX: a connection is used by one thread at a time (the pool lends
-    // it out), so SQLite's per-call connection mutex is pure overhead.
-    : db_(CreatedPrivately(path, read_only, in_memory),
-          SQLite::OPEN_NOMUTEX |
-              (read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)),
-          static_cast<int>(kBusyTimeout.count())),
-      durable_(durable),
-      in_memory_(in_memory) {
-  if (in_memory) return;
-  if (!read_only) {
-    // WAL lets readers run beside the single writer; FULL makes every commit
-    // durable before it is acknowledged.
-    db_.exec("PRAGMA journal_mode=WAL");
-    db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  }
-  db_.exec("PRAGMA foreign_keys=ON");
-}
-
-void Connection::SetSynchronous(Sync mode) {
-  if (mode == sync_ || in_memory_ || !durable_) return;
-  db_.exec(mode == Sync::kDurable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  sync_ = mode;
-}
-
-Stmt Connection::Prepare(const char* sql) {
+Stmt Connection::Prepare(const char* sql, const char* postgres) {
   auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
-  } else {
-    it->second->clearBindings();
-  }
+  if (it == statements_.end()) it = statements_.emplace(sql, NewStatement(sql, postgres)).first;
   return Stmt(*it->second);
 }
 
 ConnectionPool::ConnectionPool(std::string path, bool durable)
     : path_(std::move(path)), durable_(durable), in_memory_(path_ == ":memory:") {
-  writer_ = std::make_unique<Connection>(path_, /*read_only=*/false, durable_, in_memory_);
-  if (in_memory_) writer_->db().exec("PRAGMA foreign_keys=ON");
+  writer_ = OpenConnection(path_, /*read_only=*/false, durable_, in_memory_);
 }
 
 ConnectionPool::Lease::~Lease() {
@@ -77,7 +52,7 @@ ConnectionPool::Lease ConnectionPool::AcquireReader() {
       return Lease(this, std::move(c));
     }
   }
-  return Lease(this, std::make_unique<Connection>(path_, /*read_only=*/true, durable_, false));
+  return Lease(this, OpenConnection(path_, /*read_only=*/true, durable_, false));
 }
 
 uint64_t ConnectionPool::CacheGeneration() {

@@ -1,8 +1,6 @@
-// SQLite connections with a per-connection cache of prepared statements, and
-// the pool that hands them out. Internal to lib/db.
+// Database connections (SQLite or PostgreSQL) with a per-connection cache of
+// prepared statements, and the pool that hands them out. Internal to lib/db.
 #pragma once
-
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,51 +12,63 @@
 #include <unordered_map>
 #include <vector>
 
+#include "db/statement.h"
+
 namespace quay::db {
 
-// A prepared statement on loan from a Connection's cache. Resets on
-// destruction: a statement left mid-step would pin the connection's read
-// snapshot (stale reads) and block WAL checkpoints.
-class Stmt {
- public:
-  explicit Stmt(SQLite::Statement& s) : s_(s) {}
-  ~Stmt() { s_.tryReset(); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  SQLite::Statement* operator->() { return &s_; }
-  SQLite::Statement& operator*() { return s_; }
+enum class Dialect : unsigned char { kSqlite, kPostgres };
 
- private:
-  SQLite::Statement& s_;
-};
+// True when `path` names a PostgreSQL database (a libpq URI, as Quay's
+// DB_URI) rather than a SQLite file.
+bool IsPostgresUri(const std::string& path);
 
+// One database session, used by one thread at a time (the pool lends it out).
 class Connection {
  public:
-  Connection(const std::string& path, bool read_only, bool durable, bool shared_memory);
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const = 0;
 
-  SQLite::Database& db() { return db_; }
   // A prepared statement for `sql`, reset and with bindings cleared. Preparing
   // costs more than the queries on the hot path, so each is prepared once.
-  // `sql` must be a string literal (its address is the cache key).
-  Stmt Prepare(const char* sql);
+  // `sql` must be a string literal (its address is the cache key). It is
+  // written in SQLite's dialect; PostgreSQL runs a translation (parameters,
+  // INSERT OR IGNORE, json_each, LIKE...: postgres_sql.h), or `postgres` when
+  // the statement needs its own text there.
+  Stmt Prepare(const char* sql, const char* postgres = nullptr);
 
-  // synchronous=FULL (kDurable, when the pool is durable) or NORMAL. Changed
-  // only between transactions; a no-op when already set.
+  // Runs SQL without parameters (several statements allowed).
+  virtual void Exec(const std::string& sql) = 0;
+
+  // Transactions (sql_support.h). A write transaction excludes every other
+  // writer of the database, in this process or any other: the stores'
+  // read-then-write steps rely on it.
+  virtual void BeginWrite() = 0;
+  virtual void BeginRead() = 0;
+  void Commit() { Exec("COMMIT"); }
+  void Rollback() { Exec("ROLLBACK"); }
+
+  // Durable commits (kDurable, when the pool is durable) or relaxed ones that
+  // a power loss may drop but never tear. Changed only between transactions;
+  // a no-op when already set.
   enum class Sync : unsigned char { kDurable, kRelaxed };
-  void SetSynchronous(Sync mode);
-  // How long a statement waits for another process's lock (10 s unless set).
-  void SetBusyTimeout(std::chrono::milliseconds timeout) {
-    db_.setBusyTimeout(static_cast<int>(timeout.count()));
-  }
+  virtual void SetSynchronous(Sync mode) = 0;
+  // How long a statement waits for another session's lock (10 s unless set).
+  virtual void SetBusyTimeout(std::chrono::milliseconds timeout) = 0;
   static constexpr std::chrono::milliseconds kBusyTimeout{10'000};
 
+ protected:
+  virtual std::unique_ptr<Statement> NewStatement(const char* sql, const char* postgres) = 0;
+  // For the destructors of subclasses: statements end before their session.
+  void DropStatements() { statements_.clear(); }
+
  private:
-  SQLite::Database db_;
-  bool durable_;
-  bool in_memory_;
-  Sync sync_ = Sync::kDurable;
-  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
 };
+
+// Opens a connection to `path`: a SQLite file, ":memory:", or a PostgreSQL
+// URI.
+std::unique_ptr<Connection> OpenConnection(const std::string& path, bool read_only, bool durable,
+                                           bool in_memory);
 
 // One writer connection (writes are serialized) and a pool of readers.
 class ConnectionPool {
@@ -109,6 +119,7 @@ class ConnectionPool {
   // Readers acquired so far: how tests tell a cached answer from a query.
   uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
   bool in_memory() const { return in_memory_; }
+  Dialect dialect() const { return writer_->dialect(); }
   // The database file (":memory:" when in_memory()).
   const std::string& path() const { return path_; }
   // The secret of an in-memory database, made by `make` on the first call

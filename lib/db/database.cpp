@@ -14,6 +14,7 @@
 #include "db/group_commit.h"
 #include "db/schema.h"
 #include "db/sql_support.h"
+#include "db/sqlite_connection.h"
 #include "db/store_support.h"
 
 namespace quay::db {
@@ -189,8 +190,8 @@ class SqliteDatabase final : public Database {
     const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    Migrate(pool_.writer().db(), now);
-    pool_.writer().db().exec(kTagListingIndexes);
+    Migrate(pool_.writer(), now);
+    if (pool_.dialect() == Dialect::kSqlite) pool_.writer().Exec(kTagListingIndexes);
   }
 
   ConnectionPool& connections() override { return pool_; }
@@ -1259,8 +1260,12 @@ class SqliteDatabase final : public Database {
 
   // SQLite's EXPLAIN QUERY PLAN of `sql`, one detail line per row.
   Result<std::string> Explain(std::string_view sql) {
+    if (pool_.dialect() != Dialect::kSqlite) {
+      return Status::Unsupported(Subject::kNone, "query plans are read from SQLite only");
+    }
     return Read<std::string>([&](Connection& c) -> Result<std::string> {
-      SQLite::Statement q(c.db(), "EXPLAIN QUERY PLAN " + std::string(sql));
+      SQLite::Statement q(static_cast<SqliteConnection&>(c).db(),
+                          "EXPLAIN QUERY PLAN " + std::string(sql));
       std::string plan;
       while (q.executeStep()) {
         plan += q.getColumn(3).getString();

@@ -1,7 +1,7 @@
 // The SQL of garbage collection (see Database's "garbage collection"
 // section for the contracts). Each function runs on a connection the caller
 // holds (a reader, or the writer under its lock), opens its own transaction
-// where it needs one, and throws SQLite::Exception on failure; SqliteDatabase
+// where it needs one, and throws on failure; SqliteDatabase
 // turns that into a Status. Internal to lib/db.
 #pragma once
 

@@ -37,7 +37,7 @@ void GroupCommit::Commit(const std::vector<Pending*>& group) {
     c.SetSynchronous(Connection::Sync::kDurable);
     WriteTransaction tx(c);
     for (Pending* p : group) {
-      c.db().exec("SAVEPOINT item");
+      c.Exec("SAVEPOINT item");
       try {
         p->result = (*p->item)(c);
       } catch (const std::exception& e) {
@@ -46,8 +46,8 @@ void GroupCommit::Commit(const std::vector<Pending*>& group) {
         p->result = Status::Internal("non-standard exception in a grouped write");
       }
       // A failed item leaves nothing behind; the others are unaffected.
-      if (!p->result.ok()) c.db().exec("ROLLBACK TO item");
-      c.db().exec("RELEASE item");
+      if (!p->result.ok()) c.Exec("ROLLBACK TO item");
+      c.Exec("RELEASE item");
     }
     tx.Commit();
   } catch (const std::exception& e) {

@@ -30,7 +30,7 @@ AccountKind KindFromText(const std::string& s) {
   return AccountKind::kUser;
 }
 
-std::string BlobText(const SQLite::Column& col) {
+std::string BlobText(const Column& col) {
   if (col.isNull()) return {};
   return std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
 }
@@ -190,12 +190,12 @@ Result<AccountRow> IdentityStore::InsertOrganization(const AccountRow& org,
     if (AccountByName(c, org.name)) return Status::Conflict(Subject::kNone, "name already taken");
     AccountRow out = InsertAccountRow(c, org);
     auto team = c.Prepare(
-        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, 2, '', ?)");
+        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, 2, '', ?)"
+        " RETURNING id");
     team->bind(1, static_cast<int64_t>(out.id));
     team->bind(2, Str(owners_team));
     team->bind(3, static_cast<int64_t>(org.created_at));
-    team->exec();
-    const int64_t team_id = c.db().getLastInsertRowid();
+    const int64_t team_id = InsertedId(team);
     auto member = c.Prepare("INSERT INTO team_member(team_id, account_id) VALUES(?, ?)");
     member->bind(1, static_cast<int64_t>(team_id));
     member->bind(2, static_cast<int64_t>(owner_id));
@@ -351,15 +351,15 @@ Result<TeamRow> IdentityStore::InsertTeam(const TeamRow& row, int64_t now, const
       if (q->executeStep()) return Status::Conflict(Subject::kNone, "team exists");
     }
     auto ins = c.Prepare(
-        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, ?, ?, ?)");
+        "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, ?, ?, ?, ?)"
+        " RETURNING id");
     ins->bind(1, static_cast<int64_t>(row.org_id));
     ins->bind(2, row.name);
     ins->bind(3, row.role);
     ins->bind(4, row.description);
     ins->bind(5, static_cast<int64_t>(now));
-    ins->exec();
     TeamRow out = row;
-    out.id = c.db().getLastInsertRowid();
+    out.id = InsertedId(ins);
     InsertAudit(c, audit);
     return out;
   });
@@ -437,7 +437,8 @@ namespace {
 
 std::optional<RepositoryRow> RepositoryByName(Connection& c, std::string_view name) {
   auto q = c.Prepare(
-      "SELECT r.id, r.name, s.repository_id IS NOT NULL, COALESCE(s.visibility = 'public', 0),"
+      "SELECT r.id, r.name, s.repository_id IS NOT NULL, COALESCE(CASE WHEN s.visibility = "
+      "'public' THEN 1 END, 0),"
       " COALESCE(s.description, ''), r.created_at FROM repository r"
       " LEFT JOIN repository_settings s ON s.repository_id = r.id WHERE r.name = ?");
   q->bind(1, Str(name));
@@ -476,11 +477,10 @@ Result<bool> IdentityStore::CreateRepository(const NewRepository& repo, const Au
       if (existing->has_settings || !repo.adopt) return false;
       id = existing->id;
     } else {
-      auto ins = c.Prepare("INSERT INTO repository(name, created_at) VALUES(?, ?)");
+      auto ins = c.Prepare("INSERT INTO repository(name, created_at) VALUES(?, ?) RETURNING id");
       ins->bind(1, repo.name);
       ins->bind(2, static_cast<int64_t>(repo.now));
-      ins->exec();
-      id = c.db().getLastInsertRowid();
+      id = InsertedId(ins);
     }
     {
       auto ins = c.Prepare(
@@ -1184,11 +1184,12 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
     const std::string hi = query.namespace_name.empty() ? "\x7f" : query.namespace_name + "0";
     // Built once: Prepare caches by the text's address.
     static const std::string kColumns =
-        "SELECT r.name, COALESCE(s.description, ''), COALESCE(s.visibility = 'public', 0),"
+        "SELECT r.name, COALESCE(s.description, ''), COALESCE(CASE WHEN s.visibility = 'public' "
+        "THEN 1 END, 0),"
         " (SELECT MAX(t.start_at) FROM tag t WHERE t.repository_id = r.id),"
         " EXISTS (SELECT 1 FROM star st WHERE st.account_id = :viewer"
         "         AND st.repository_id = r.id),"
-        " COALESCE((SELECT a.kind = 'org' FROM account a"
+        " COALESCE((SELECT CASE WHEN a.kind = 'org' THEN 1 ELSE 0 END FROM account a"
         "           WHERE a.name = substr(r.name, 1, instr(r.name, '/') - 1)), 0),"
         " (SELECT COUNT(*) FROM star sc WHERE sc.repository_id = r.id)";
     // The search filter on a source over `repository r` (descriptions are
@@ -1205,11 +1206,11 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
         " FROM star sb JOIN repository r ON r.id = sb.repository_id"
         " LEFT JOIN repository_settings s ON s.repository_id = r.id"
         " WHERE sb.account_id = :starred AND r.name > :after AND r.name >= :lo"
-        " AND r.name < :hi AND (NOT :public_only OR s.visibility = 'public')" +
+        " AND r.name < :hi AND ((:public_only = 0) OR s.visibility = 'public')" +
         kMatch +
         " AND ("
-        " :everything"
-        " OR (:public_ones AND s.visibility = 'public')"
+        " :everything <> 0"
+        " OR (:public_ones <> 0 AND s.visibility = 'public')"
         " OR (:own <> '' AND r.name >= :own || '/' AND r.name < :own || '0')"
         " OR (:account <> 0 AND EXISTS (SELECT 1 FROM repository_permission p"
         "     WHERE p.repository_id = r.id AND (p.account_id = :account OR p.team_id IN"
@@ -1222,33 +1223,33 @@ Result<std::pair<std::vector<RepositoryListingRow>, bool>> IdentityStore::ListRe
     static const std::string kUnion =
         std::string("WITH cand(name) AS (") +
         " SELECT name FROM (SELECT s.name FROM repository_settings s"
-        "   WHERE :public_ones AND s.visibility = 'public' AND s.name > :after"
+        "   WHERE :public_ones <> 0 AND s.visibility = 'public' AND s.name > :after"
         "   AND s.name >= :lo AND s.name < :hi" +
         kMatchSettings +
-        " ORDER BY s.name LIMIT :n)"
+        " ORDER BY s.name LIMIT :n) AS src"
         " UNION SELECT name FROM (SELECT r.name FROM repository r"
-        "   WHERE :everything AND NOT :public_only AND r.name > :after AND r.name >= :lo"
+        "   WHERE :everything <> 0 AND (:public_only = 0) AND r.name > :after AND r.name >= :lo"
         "   AND r.name < :hi" +
         kMatch +
-        " ORDER BY r.name LIMIT :n)"
+        " ORDER BY r.name LIMIT :n) AS src"
         " UNION SELECT name FROM (SELECT r.name FROM repository r"
-        "   WHERE :own <> '' AND NOT :public_only AND r.name > :after AND r.name >= :lo"
+        "   WHERE :own <> '' AND (:public_only = 0) AND r.name > :after AND r.name >= :lo"
         "   AND r.name < :hi AND r.name >= :own || '/' AND r.name < :own || '0'" +
         kMatch +
-        " ORDER BY r.name LIMIT :n)"
+        " ORDER BY r.name LIMIT :n) AS src"
         " UNION SELECT name FROM (SELECT r.name FROM repository_permission p"
         "   JOIN repository r ON r.id = p.repository_id"
-        "   WHERE :account <> 0 AND NOT :public_only AND (p.account_id = :account"
+        "   WHERE :account <> 0 AND (:public_only = 0) AND (p.account_id = :account"
         "   OR p.team_id IN (SELECT team_id FROM team_member WHERE account_id = :account))"
         "   AND r.name > :after AND r.name >= :lo AND r.name < :hi" +
         kMatch +
-        " ORDER BY r.name LIMIT :n)"
+        " ORDER BY r.name LIMIT :n) AS src"
         " UNION SELECT name FROM (SELECT r.name FROM team_member m JOIN team t"
         "   ON t.id = m.team_id JOIN account o ON o.id = t.org_id"
         "   CROSS JOIN repository r ON r.name >= o.name || '/' AND r.name < o.name || '0'"
-        "   WHERE :account <> 0 AND NOT :public_only AND m.account_id = :account"
+        "   WHERE :account <> 0 AND (:public_only = 0) AND m.account_id = :account"
         "   AND t.role = 2 AND r.name > :after AND r.name >= :lo AND r.name < :hi" +
-        kMatch + " ORDER BY r.name LIMIT :n))" + kColumns +
+        kMatch + " ORDER BY r.name LIMIT :n) AS src)" + kColumns +
         " FROM cand JOIN repository r ON r.name = cand.name"
         " LEFT JOIN repository_settings s ON s.repository_id = r.id"
         " ORDER BY r.name LIMIT :n";
@@ -1747,11 +1748,10 @@ Status IdentityStore::ConvertUserToOrganization(int64_t user_id, int64_t admin_i
     }
     auto team = c.Prepare(
         "INSERT INTO team(org_id, name, role, description, created_at) VALUES(?, 'owners', 2, '',"
-        " ?)");
+        " ?) RETURNING id");
     team->bind(1, static_cast<int64_t>(user_id));
     team->bind(2, static_cast<int64_t>(now));
-    team->exec();
-    const int64_t team_id = c.db().getLastInsertRowid();
+    const int64_t team_id = InsertedId(team);
     auto member = c.Prepare("INSERT INTO team_member(team_id, account_id) VALUES(?, ?)");
     member->bind(1, static_cast<int64_t>(team_id));
     member->bind(2, static_cast<int64_t>(admin_id));

@@ -1,6 +1,11 @@
 #include "db/schema.h"
 
 #include <array>
+#include <string>
+
+#include "db/postgres_schema.h"
+#include "db/sql_support.h"
+#include "db/sqlite_connection.h"
 
 namespace quay::db {
 namespace {
@@ -812,7 +817,9 @@ constexpr std::array kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9,
 
 int LatestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
-void Migrate(SQLite::Database& db, long long now_micros) {
+namespace {
+
+void MigrateSqlite(SQLite::Database& db, long long now_micros) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
@@ -846,6 +853,47 @@ void Migrate(SQLite::Database& db, long long now_micros) {
       db.exec("ROLLBACK");
       throw;
     }
+  }
+}
+
+// A fresh PostgreSQL database gets the latest schema in one script: it has no
+// older version to migrate from. Migrations after version 11 are written for
+// both dialects.
+void MigratePostgres(Connection& c, long long now_micros) {
+  // The writers' lock: two instances starting on an empty database must not
+  // both create the schema.
+  WriteTransaction txn(c);
+  c.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)");
+  int current = 0;
+  {
+    auto q = c.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (q->executeStep()) current = q->getColumn(0).getInt();
+  }
+  if (current == 0) {
+    c.Exec(PostgresSchema());
+    for (int v = 1; v <= LatestSchemaVersion(); ++v) {
+      auto mark = c.Prepare("INSERT INTO schema_migrations(version, applied_at) VALUES(?, ?)");
+      mark->bind(1, v);
+      mark->bind(2, static_cast<int64_t>(now_micros));
+      mark->exec();
+    }
+  } else if (current < LatestSchemaVersion()) {
+    throw PostgresError("0A000",
+                        "no PostgreSQL migration from schema version " + std::to_string(current));
+  }
+  c.Exec(PostgresTagListingIndexes());
+  txn.Commit();
+}
+
+}  // namespace
+
+void Migrate(Connection& c, long long now_micros) {
+  if (c.dialect() == Dialect::kPostgres) {
+    MigratePostgres(c, now_micros);
+  } else {
+    MigrateSqlite(static_cast<SqliteConnection&>(c).db(), now_micros);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "db/sql_support.h"
 
+#include <SQLiteCpp/Exception.h>
 #include <sqlite3.h>
 
 #include <string_view>
@@ -24,6 +25,20 @@ Status FromException(const std::exception& e) {
     }
     if (code == SQLITE_IOERR) {
       return Status::Unavailable(std::string("database i/o failure: ") + se->what());
+    }
+  }
+  if (const auto* pe = dynamic_cast<const PostgresError*>(&e)) {
+    const std::string& state = pe->sqlstate();
+    // Connection loss (08), a server shutting down or restarting (57P),
+    // lock timeouts (55P03), serialization failures and deadlocks (40).
+    if (state.empty() || state.starts_with("08") || state.starts_with("57P") || state == "55P03" ||
+        state.starts_with("40")) {
+      return Status::Unavailable(std::string("database unavailable: ") + pe->what());
+    }
+    if (state == "53100") return Status::NoSpace(std::string("database full: ") + pe->what());
+    if (state == "23514" &&
+        std::string_view(pe->what()).find("quota exceeded") != std::string_view::npos) {
+      return Status::Denied("Quota has been exceeded on namespace");
     }
   }
   return Status::Internal(std::string("database error: ") + e.what());

@@ -14,8 +14,8 @@
 
 namespace quay::db {
 
-// SQLite's busy and I/O failures are transient (Unavailable); anything else
-// is a bug or corruption (Internal).
+// Busy, lock-timeout, connection and I/O failures are transient (Unavailable);
+// a full disk is NoSpace; anything else is a bug or corruption (Internal).
 Status FromException(const std::exception& e);
 
 inline std::string Str(std::string_view v) { return std::string(v); }
@@ -27,15 +27,22 @@ inline std::string Str(std::string_view v) { return std::string(v); }
 std::string JsonArray(const std::vector<Digest>& digests);
 std::string JsonArray(const std::vector<int64_t>& ids);
 
+// The id an `INSERT ... RETURNING id` statement made (both dialects have
+// RETURNING; PostgreSQL has no last-insert rowid).
+inline int64_t InsertedId(Stmt& insert) {
+  insert->executeStep();
+  return insert->getColumn(0).getInt64();
+}
+
 // Commits on Commit(), rolls back otherwise: a failure anywhere in a write
 // leaves the database as it was.
 class WriteTransaction {
  public:
-  explicit WriteTransaction(Connection& c) : c_(c) { c_.db().exec("BEGIN IMMEDIATE"); }
+  explicit WriteTransaction(Connection& c) : c_(c) { c_.BeginWrite(); }
   ~WriteTransaction() {
     if (!done_) {
       try {
-        c_.db().exec("ROLLBACK");
+        c_.Rollback();
       } catch (...) {
         // The connection reports the failure on its next use.
       }
@@ -44,7 +51,7 @@ class WriteTransaction {
   WriteTransaction(const WriteTransaction&) = delete;
   WriteTransaction& operator=(const WriteTransaction&) = delete;
   void Commit() {
-    c_.db().exec("COMMIT");
+    c_.Commit();
     done_ = true;
   }
 
@@ -57,10 +64,10 @@ class WriteTransaction {
 // snapshot starts at the first read). Ends on destruction.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(Connection& c) : c_(c) { c_.db().exec("BEGIN"); }
+  explicit ReadTransaction(Connection& c) : c_(c) { c_.BeginRead(); }
   ~ReadTransaction() {
     try {
-      c_.db().exec("COMMIT");
+      c_.Commit();
     } catch (...) {
       // Nothing was written; the connection reports a failure on its next use.
     }

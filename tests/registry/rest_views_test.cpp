@@ -254,7 +254,7 @@ TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table") {
   {
     auto lock = d.connections().LockWriter();
     // 20,000 rows in one statement: 10,000 live tags, each with one ended row.
-    d.connections().writer().db().exec(
+    d.connections().writer().Exec(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)"
         " INSERT INTO tag(repository_id, name, manifest_id, start_at, end_at)"
         " SELECT r.id, 'tag' || n.i, m.id, n.i * 10 - k.ended * 5,"
