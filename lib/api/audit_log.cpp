@@ -91,7 +91,15 @@ Result<db::AuditStore*> ServiceState::Events() {
 
 Result<std::filesystem::path> ServiceState::JournalRoot() {
   const std::string& path = db->connections().path();
-  if (!db->connections().in_memory()) return db::AuditJournalRoot(path);
+  // PostgreSQL: the journal is this instance's own, in its data folder (the
+  // database is shared; each instance journals what it accepted).
+  if (db->connections().dialect() == db::Dialect::kPostgres) {
+    if (!options.data_dir.empty()) {
+      return db::AuditJournalRoot((std::filesystem::path(options.data_dir) / "quay.db").string());
+    }
+  } else if (!db->connections().in_memory()) {
+    return db::AuditJournalRoot(path);
+  }
   std::lock_guard lock(events_mu_);
   if (temp_journal_root_.empty()) {
     std::string pattern = (std::filesystem::temp_directory_path() / "quay-audit-XXXXXX").string();

@@ -129,7 +129,10 @@ Result<std::string> LoadOrCreateSecretFile(const std::string& path, Logger& logg
 Result<std::string> DatabaseSecretFor(const Options& options, db::ConnectionPool& pool,
                                       Logger& logger) {
   if (!options.identity.database_secret_key.empty()) return options.identity.database_secret_key;
-  if (pool.in_memory()) {
+  // Without a folder to keep a file in (in memory, or PostgreSQL without a
+  // data folder), the secret lives as long as the pool; instances that share
+  // a PostgreSQL database must be given the same DATABASE_SECRET_KEY.
+  if (pool.in_memory() || (pool.dialect() == db::Dialect::kPostgres && options.data_dir.empty())) {
     return pool.MemorySecret([] { return auth::RandomHex(kGeneratedBytes); });
   }
   std::filesystem::path folder = !options.data_dir.empty()

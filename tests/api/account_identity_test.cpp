@@ -14,6 +14,7 @@
 #include "api/new_identity_service.h"
 #include "db/connection.h"
 #include "identity_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::testing::AdminActor;
@@ -222,7 +223,7 @@ TEST_CASE("migrating to schema 9 gives every existing account its own uuid") {
 // Issue 11: a deleted account's tokens keep arriving until they expire; each
 // must be refused without a query of its own.
 TEST_CASE("CheckCurrent: a deleted account's refusals are answered from the cache") {
-  auto opened = db::Database::Open(":memory:", false);
+  auto opened = db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE(opened.ok());
   std::shared_ptr<db::Database> database = std::move(*opened);
   auto id = api::NewIdentityService(FastIdentityOptions(), database);

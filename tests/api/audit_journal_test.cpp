@@ -19,6 +19,7 @@
 
 #include "db/event_journal.h"
 #include "identity_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::db::EventJournal;
@@ -195,7 +196,8 @@ TEST_CASE("appender: a journal left by a dead process is indexed once, by the ne
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    auto id = IdentityService::Open(FastIdentityOptions(dir.path()));
+    auto id =
+        IdentityService::Open(quay::testing::WithTestDatabase(FastIdentityOptions(dir.path())));
     if (!id.ok()) _exit(2);
     auto appender = (*id)->audit().NewAppender({});
     for (int i = 0; i < kEvents; ++i) {

@@ -6,6 +6,7 @@
 
 #include "auth/password.h"
 #include "identity_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::testing::AdminActor;
@@ -346,7 +347,7 @@ TEST_CASE("repositories: create, visibility, description, permissions") {
 
 TEST_CASE("on a registry's database: push-to-create adopts, deletion cascades") {
   Options options = FastIdentityOptions();  // in memory: only sharing makes this work
-  auto registry = Registry::Open(options);
+  auto registry = Registry::Open(quay::testing::WithTestDatabase(options));
   REQUIRE(registry.ok());
   auto opened = IdentityService::Open(options, **registry);
   REQUIRE(opened.ok());

@@ -9,6 +9,7 @@
 
 #include "../registry/registry_test_support.h"
 #include "quay/quay.h"
+#include "test_database.h"
 
 namespace quay::testing {
 
@@ -42,7 +43,7 @@ inline Options FastIdentityOptions(std::string data_dir = {}) {
 }
 
 inline std::unique_ptr<IdentityService> OpenIdentity(const Options& options) {
-  auto s = IdentityService::Open(options);
+  auto s = IdentityService::Open(quay::testing::WithTestDatabase(options));
   REQUIRE_MESSAGE(s.ok(), s.status().ToString());
   return std::move(*s);
 }

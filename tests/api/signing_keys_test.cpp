@@ -11,6 +11,7 @@
 #include "api/database_secret.h"
 #include "auth/field_cipher.h"
 #include "identity_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::testing::AdminActor;
@@ -327,7 +328,7 @@ TEST_CASE("field cipher: seal and open; key id, associated data and format check
 
 TEST_CASE("signing keys: services sharing an in-memory registry share its secret") {
   Options options = FastIdentityOptions();  // in memory
-  auto registry = Registry::Open(options);
+  auto registry = Registry::Open(quay::testing::WithTestDatabase(options));
   REQUIRE(registry.ok());
   auto one = IdentityService::Open(options, **registry);
   auto two = IdentityService::Open(options, **registry);

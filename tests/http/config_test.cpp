@@ -13,6 +13,7 @@
 #include "host/cmd/config_file.h"
 #include "http_test_support.h"
 #include "quay/identity.h"
+#include "test_database.h"
 
 using namespace quayd;
 using std::chrono::seconds;
@@ -455,7 +456,7 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
   options.data_dir = data;
   options.identity.password_hash_cost = quay::PasswordHashCost::kMinimum;
   {
-    auto identity = quay::IdentityService::Open(options);
+    auto identity = quay::IdentityService::Open(quay::testing::WithTestDatabase(options));
     REQUIRE(identity.ok());
     quay::Actor actor;
     REQUIRE((*identity)->CreateRepository(actor, "alice/app", quay::Visibility::kPrivate, "").ok());
@@ -473,7 +474,7 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
       RunWith({"repo", "visibility", "alice/app", "hidden", "--data-dir", data}, "");
   CHECK(bad_visibility.status == 1);
 
-  auto identity = quay::IdentityService::Open(options);
+  auto identity = quay::IdentityService::Open(quay::testing::WithTestDatabase(options));
   REQUIRE(identity.ok());
   CHECK_FALSE((*identity)->AuthenticateUser("alice", "first-Passw0rd").ok());
   CHECK((*identity)->AuthenticateUser("alice", "second-Passw0rd").ok());
@@ -533,7 +534,7 @@ TEST_CASE("admin: org and team commands on a data folder, audited") {
 
   quay::Options options;
   options.data_dir = data;
-  auto identity = quay::IdentityService::Open(options);
+  auto identity = quay::IdentityService::Open(quay::testing::WithTestDatabase(options));
   REQUIRE(identity.ok());
   auto& id = **identity;
   REQUIRE(id.GetOrganization("acme").ok());

@@ -15,6 +15,7 @@
 #include "quay/digest.h"
 #include "quay/options.h"
 #include "quay/registry.h"
+#include "test_database.h"
 
 namespace {
 
@@ -55,7 +56,7 @@ class Lines final : public quay::Logger {
 };
 
 std::unique_ptr<quay::Registry> MemoryRegistry(quay::Options options = {}) {
-  auto opened = quay::Registry::Open(options);
+  auto opened = quay::Registry::Open(quay::testing::WithTestDatabase(options));
   REQUIRE(opened.ok());
   return std::move(opened).value();
 }

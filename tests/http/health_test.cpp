@@ -10,6 +10,7 @@
 #include "host/cmd/startup.h"
 #include "http_test_support.h"
 #include "quay/fault_blob_store.h"
+#include "test_database.h"
 
 using quayd::testing::ServerOptions;
 using quayd::testing::TestServer;
@@ -167,7 +168,8 @@ TEST_CASE("health: while starting the port answers, not ready; then the server t
   startup.Stop();
 
   // The same listening socket, now served by the real server.
-  quay::Result<std::unique_ptr<quay::Registry>> registry = quay::Registry::Open(quay::Options{});
+  quay::Result<std::unique_ptr<quay::Registry>> registry =
+      quay::Registry::Open(quay::testing::WithTestDatabase(quay::Options{}));
   REQUIRE(registry.ok());
   quayd::ServerConfig config;
   config.listen_fd = *listener;

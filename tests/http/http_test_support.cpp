@@ -17,6 +17,7 @@
 
 #include "host/obs/structured_logger.h"
 #include "quay/options.h"
+#include "test_database.h"
 
 namespace quayd::testing {
 
@@ -103,7 +104,8 @@ TestServer::TestServer(ServerOptions options) {
     registry_options.tag_policies.auto_prune =
         options.api.features[static_cast<size_t>(quayd::Feature::kAutoPrune)];
   }
-  quay::Result<std::unique_ptr<quay::Registry>> opened = quay::Registry::Open(registry_options);
+  quay::Result<std::unique_ptr<quay::Registry>> opened =
+      quay::Registry::Open(quay::testing::WithTestDatabase(registry_options));
   if (!opened.ok()) throw std::runtime_error("Registry::Open: " + opened.status().ToString());
   registry_ = std::move(opened).value();
   if (options.token_auth) {

@@ -11,6 +11,7 @@
 
 #include "db/database.h"
 #include "registry_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::testing::ArtifactManifest;
@@ -331,7 +332,7 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
 // machine's load: the tags list seeks into the live-tag index at `after` and
 // reads the page in index order, with neither a scan nor a sort.
 TEST_CASE("a tags list page seeks the live-tag index from its start") {
-  auto opened = quay::db::Database::Open(":memory:", false);
+  auto opened = quay::db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE(opened.ok());
   auto plan = (*opened)->ExplainTagNames();
   REQUIRE(plan.ok());

@@ -21,6 +21,7 @@
 
 #include "db/database.h"
 #include "registry_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using namespace std::chrono_literals;
@@ -637,7 +638,7 @@ constexpr int64_t kNow = kT0 + 2 * kHour;
 constexpr db::GcCutoffs kCutoffs{.created_since = kNow - kHour, .ended_since = kT0 + 1};
 
 std::unique_ptr<db::Database> OpenDb() {
-  auto opened = db::Database::Open(":memory:", false);
+  auto opened = db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
   return std::move(*opened);
 }

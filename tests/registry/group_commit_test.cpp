@@ -10,14 +10,16 @@
 
 #include "db/database.h"
 #include "registry_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using quay::testing::TempDir;
 
 TEST_CASE("concurrent blob commits: each lands or fails alone") {
   TempDir dir;
-  auto opened = db::Database::Open((std::filesystem::path(dir.path()) / "quay.db").string(),
-                                   /*durable=*/true);
+  auto opened = db::Database::Open(
+      quay::testing::TestDatabaseFor((std::filesystem::path(dir.path()) / "quay.db").string()),
+      /*durable=*/true);
   REQUIRE(opened.ok());
   db::Database& database = **opened;
 
@@ -64,8 +66,9 @@ TEST_CASE("concurrent blob commits: each lands or fails alone") {
 
 TEST_CASE("concurrent manifest pushes share commits; a bad one fails alone") {
   TempDir dir;
-  auto opened = db::Database::Open((std::filesystem::path(dir.path()) / "quay.db").string(),
-                                   /*durable=*/true);
+  auto opened = db::Database::Open(
+      quay::testing::TestDatabaseFor((std::filesystem::path(dir.path()) / "quay.db").string()),
+      /*durable=*/true);
   REQUIRE(opened.ok());
   db::Database& database = **opened;
   const Digest layer = Digest::Of("shared layer");

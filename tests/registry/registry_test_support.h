@@ -8,6 +8,7 @@
 #include <string>
 
 #include "quay/quay.h"
+#include "test_database.h"
 
 namespace quay::testing {
 
@@ -30,7 +31,7 @@ class TempDir {
 };
 
 inline std::unique_ptr<Registry> OpenRegistry(const Options& options = {}) {
-  auto r = Registry::Open(options);
+  auto r = Registry::Open(quay::testing::WithTestDatabase(options));
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   return std::move(*r);
 }

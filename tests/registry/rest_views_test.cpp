@@ -11,6 +11,7 @@
 #include "db/connection.h"
 #include "db/database.h"
 #include "registry_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
 using namespace std::chrono_literals;
@@ -240,7 +241,7 @@ TEST_CASE("an index's tag rows say manifest list and carry no size") {
 }
 
 TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table") {
-  auto opened = db::Database::Open(":memory:", false);
+  auto opened = db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE(opened.ok());
   db::Database& d = **opened;
   db::NewManifest m;

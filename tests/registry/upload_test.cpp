@@ -1,4 +1,3 @@
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 #include <sys/xattr.h>
 
@@ -9,8 +8,10 @@
 #include <vector>
 
 #include "registry_test_support.h"
+#include "test_database.h"
 
 using namespace quay;
+using quay::testing::ExecTestSql;
 using quay::testing::OpenRegistry;
 using quay::testing::PushBlob;
 using quay::testing::TempDir;
@@ -272,12 +273,9 @@ TEST_CASE("a session row a power loss left behind resumes from the acknowledged 
   }
   CHECK(std::string(recorded, static_cast<size_t>(n)) == std::to_string(a.size() + b.size()));
   {
-    SQLite::Database db((std::filesystem::path(dir.path()) / "quay.db").string(),
-                        SQLite::OPEN_READWRITE);
-    SQLite::Statement back(db, "UPDATE upload SET byte_offset = ? WHERE id = ?");
-    back.bind(1, static_cast<int64_t>(a.size()));
-    back.bind(2, id);
-    REQUIRE(back.exec() == 1);
+    REQUIRE(ExecTestSql((std::filesystem::path(dir.path()) / "quay.db").string(),
+                        "UPDATE upload SET byte_offset = " + std::to_string(a.size()) +
+                            " WHERE id = '" + id + "'") == 1);
   }
   auto r = OpenRegistry(o);
   auto state = r->GetUpload("crash/chunks", id);
