@@ -342,8 +342,9 @@ class SqliteDatabase final : public Database {
       if (!m.blobs.empty()) {
         auto bad = c.Prepare(
             "SELECT j.d, j.s, b.size FROM"
-            " (SELECT json_extract(value, '$[0]') AS d, json_extract(value, '$[1]') AS s,"
-            "  json_extract(value, '$[2]') AS required FROM json_each(?)) j"
+            " (SELECT json_extract(value, '$[0]') AS d,"
+            "  CAST(json_extract(value, '$[1]') AS INTEGER) AS s,"
+            "  CAST(json_extract(value, '$[2]') AS INTEGER) AS required FROM json_each(?)) j"
             " LEFT JOIN repository_blob rb ON rb.repository_id = ? AND rb.digest = j.d"
             " LEFT JOIN blob b ON b.digest = rb.digest"
             " WHERE (rb.digest IS NULL AND j.required = 1)"
@@ -587,6 +588,15 @@ class SqliteDatabase final : public Database {
           " AND m.deleted_at IS NULL"
           " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
           " LEFT JOIN json_each(m.annotations) j"
+          " WHERE r.name = ?3 ORDER BY m.id",
+          // An object's members: json_each_text gives (key, value) too.
+          "SELECT m.id, m.digest, m.media_type, m.size,"
+          " COALESCE(m.artifact_type, m.config_media_type), j.key, j.value"
+          " FROM repository r"
+          " LEFT JOIN manifest m ON m.repository_id = r.id AND m.subject_digest = ?1"
+          " AND m.deleted_at IS NULL"
+          " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
+          " LEFT JOIN LATERAL json_each_text(CAST(m.annotations AS json)) j ON true"
           " WHERE r.name = ?3 ORDER BY m.id");
       q->bind(1, subject.str());
       q->bind(2, Str(artifact_type));

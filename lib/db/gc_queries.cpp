@@ -14,18 +14,20 @@ namespace {
 // still inside the recovery window, a manifest inside the protection window
 // (a push by digest that has not been tagged or indexed yet). Edges: index ->
 // child, and subject -> referrer within the repository. UNION (not UNION ALL)
-// visits each manifest once.
+// visits each manifest once. Both edge kinds are one derived table, so the
+// recursive term names `live` once, which PostgreSQL requires.
 //
 // A macro so that every query that embeds it is still one string literal
 // (Connection::Prepare keys its statement cache by the literal's address).
-#define QUAY_LIVE_MANIFESTS                                                              \
-  "WITH RECURSIVE live(id) AS ("                                                         \
-  " SELECT manifest_id FROM tag WHERE end_at IS NULL OR end_at >= ?1"                    \
-  " UNION SELECT id FROM manifest WHERE created_at >= ?2"                                \
-  " UNION SELECT mc.child_id FROM live JOIN manifest_child mc ON mc.parent_id = live.id" \
-  " UNION SELECT r.id FROM live JOIN manifest s ON s.id = live.id"                       \
-  "   JOIN manifest r ON r.repository_id = s.repository_id"                              \
-  "   AND r.subject_digest = s.digest)"
+#define QUAY_LIVE_MANIFESTS                                                 \
+  "WITH RECURSIVE live(id) AS ("                                            \
+  " SELECT manifest_id FROM tag WHERE end_at IS NULL OR end_at >= ?1"       \
+  " UNION SELECT id FROM manifest WHERE created_at >= ?2"                   \
+  " UNION SELECT e.dst FROM live JOIN ("                                    \
+  "   SELECT parent_id AS src, child_id AS dst FROM manifest_child"         \
+  "   UNION ALL SELECT s.id, r.id FROM manifest s JOIN manifest r"          \
+  "   ON r.repository_id = s.repository_id AND r.subject_digest = s.digest" \
+  " ) e ON e.src = live.id)"
 
 int64_t Limit(size_t limit) { return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)); }
 
@@ -121,7 +123,8 @@ ManifestSweep DeleteDeadManifests(Connection& c, const std::vector<int64_t>& ids
     std::vector<int64_t> dead;
     {
       auto q = c.Prepare(
-          "SELECT m.id FROM manifest m WHERE m.id IN (SELECT value FROM json_each(?1))"
+          "SELECT m.id FROM manifest m WHERE m.id IN (SELECT CAST(value AS INTEGER) FROM "
+          "json_each(?1))"
           " AND m.created_at < ?2"
           " AND NOT EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id"
           "  AND (t.end_at IS NULL OR t.end_at >= ?3))"
@@ -138,31 +141,36 @@ ManifestSweep DeleteDeadManifests(Connection& c, const std::vector<int64_t>& ids
     // References first (foreign keys are on). The tag rows left are expired
     // history (the check excluded live and recent ones).
     {
-      auto del = c.Prepare("DELETE FROM tag WHERE manifest_id IN (SELECT value FROM json_each(?))");
+      auto del = c.Prepare(
+          "DELETE FROM tag WHERE manifest_id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))");
       del->bind(1, dead_json);
       out.tags_deleted += static_cast<uint64_t>(del->exec());
     }
     {
       auto del = c.Prepare(
-          "DELETE FROM manifest_blob WHERE manifest_id IN (SELECT value FROM json_each(?))");
+          "DELETE FROM manifest_blob WHERE manifest_id IN (SELECT CAST(value AS INTEGER) FROM "
+          "json_each(?))");
       del->bind(1, dead_json);
       del->exec();
     }
     {
       // Labels die with their manifest (Quay's GC bulk-deletes them too).
       auto del = c.Prepare(
-          "DELETE FROM manifest_label WHERE manifest_id IN (SELECT value FROM json_each(?))");
+          "DELETE FROM manifest_label WHERE manifest_id IN (SELECT CAST(value AS INTEGER) FROM "
+          "json_each(?))");
       del->bind(1, dead_json);
       del->exec();
     }
     {
       auto del = c.Prepare(
-          "DELETE FROM manifest_child WHERE parent_id IN (SELECT value FROM json_each(?))");
+          "DELETE FROM manifest_child WHERE parent_id IN (SELECT CAST(value AS INTEGER) FROM "
+          "json_each(?))");
       del->bind(1, dead_json);
       del->exec();
     }
     {
-      auto del = c.Prepare("DELETE FROM manifest WHERE id IN (SELECT value FROM json_each(?))");
+      auto del = c.Prepare(
+          "DELETE FROM manifest WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))");
       del->bind(1, dead_json);
       out.manifests_deleted += static_cast<uint64_t>(del->exec());
     }
@@ -172,7 +180,8 @@ ManifestSweep DeleteDeadManifests(Connection& c, const std::vector<int64_t>& ids
   if (!remaining.empty()) {
     // Only those still present are worth another pass (a concurrent
     // DeleteRepository may have removed some).
-    auto q = c.Prepare("SELECT id FROM manifest WHERE id IN (SELECT value FROM json_each(?))");
+    auto q = c.Prepare(
+        "SELECT id FROM manifest WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))");
     q->bind(1, JsonArray(remaining));
     while (q->executeStep()) out.kept.push_back(q->getColumn(0).getInt64());
   }

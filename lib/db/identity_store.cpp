@@ -824,7 +824,7 @@ Result<AccessFactsRow> IdentityStore::AccessFacts(std::string_view account_name,
     std::optional<int64_t> repository_id;
     if (!repository.empty()) {
       auto q = c.Prepare(
-          "SELECT r.id, COALESCE(s.visibility = 'public', 0) FROM repository r"
+          "SELECT r.id, COALESCE(CASE WHEN s.visibility = 'public' THEN 1 END, 0) FROM repository r"
           " LEFT JOIN repository_settings s ON s.repository_id = r.id WHERE r.name = ?");
       q->bind(1, Str(repository));
       if (q->executeStep()) {

@@ -190,8 +190,18 @@ class PostgresStatement final : public Statement {
     types.reserve(params_.size());
     for (const Param& p : params_) types.push_back(p.type);
     std::string name = c_.NextStatementName();
+    // A failed PREPARE aborts the transaction it runs in; the retry below
+    // must not cost the caller's transaction, so the first attempt runs
+    // under a savepoint there (once per statement and session).
+    const bool in_transaction = PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS;
+    if (in_transaction) c_.Exec("SAVEPOINT quay_prepare");
     PGresult* res = PQprepare(c_.raw(), name.c_str(), sql_.text.c_str(),
                               static_cast<int>(types.size()), types.data());
+    if (in_transaction) {
+      c_.Exec(PQresultStatus(res) == PGRES_COMMAND_OK
+                  ? "RELEASE SAVEPOINT quay_prepare"
+                  : "ROLLBACK TO SAVEPOINT quay_prepare; RELEASE SAVEPOINT quay_prepare");
+    }
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
       const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
       // 42P18: a parameter whose type nothing determines; 42725: an operator

@@ -147,6 +147,29 @@ class Translator {
       } else if (top && depth == 0 && on_conflict_pending_ && Is(tok, "RETURNING")) {
         out_ += "ON CONFLICT DO NOTHING ";
         on_conflict_pending_ = false;
+      } else if (Is(tok, "INDEXED")) {
+        // SQLite's index hint; PostgreSQL's planner picks its own.
+        const size_t by = NextSolid(i + 1, end);
+        const size_t name = by < end ? NextSolid(by + 1, end) : end;
+        if (by < end && Is(t_[by], "BY") && name < end) {
+          i = name;
+          continue;
+        }
+      } else if (Is(tok, "CROSS")) {
+        // SQLite's CROSS JOIN ... ON is an ordering hint; PostgreSQL wants a
+        // plain join for an ON clause.
+        out_ += "INNER";
+        continue;
+      } else if (Is(tok, "IN")) {
+        // SQLite's `x IN table` -> `x IN (SELECT * FROM table)`.
+        const size_t n = NextSolid(i + 1, end);
+        if (n < end && t_[n].kind == Kind::kWord && !Is(t_[n], "SELECT")) {
+          out_ += "IN (SELECT * FROM ";
+          out_ += t_[n].text;
+          out_ += ')';
+          i = n;
+          continue;
+        }
       } else if (Is(tok, "LIKE")) {
         out_ += "ILIKE";
         continue;
@@ -175,12 +198,75 @@ class Translator {
       } else if (Is(tok, "json_group_array")) {
         out_ += "json_agg";
         continue;
+      } else if (Is(tok, "json_array")) {
+        out_ += "json_build_array";
+        continue;
+      } else if (Is(tok, "substr")) {
+        // SQLite's substr(s, from, n) with n < 0 is '' (a slash-less
+        // name's namespace); PostgreSQL's is an error.
+        const size_t open = NextSolid(i + 1, end);
+        int commas = 0;
+        if (open < end && IsPunct(t_[open], '(')) {
+          const size_t close = Matching(open, end, &commas);
+          if (commas == 2) {
+            size_t last = close;
+            int depth2 = 0, seen = 0;
+            for (size_t k = open; k < close; ++k) {
+              if (IsPunct(t_[k], '(')) ++depth2;
+              if (IsPunct(t_[k], ')')) --depth2;
+              if (depth2 == 1 && IsPunct(t_[k], ',') && ++seen == 2) last = k;
+            }
+            out_ += "substr(";
+            Emit(open + 1, last, /*top=*/false);
+            out_ += ", GREATEST(";
+            Emit(last + 1, close, /*top=*/false);
+            out_ += ", 0))";
+            i = close;
+            continue;
+          }
+        }
       } else if (Is(tok, "json_object")) {
         out_ += "json_build_object";
         continue;
       } else if (Is(tok, "INTEGER") && PreviousIsAs(begin, i)) {
         out_ += "BIGINT";
         continue;
+      } else if (Is(tok, "json_extract")) {
+        // json_extract(x, '$.a[0]') -> (CAST(x AS jsonb) #>> '{a,0}'): text,
+        // where SQLite's is typed; callers CAST where they need a number.
+        const size_t open = NextSolid(i + 1, end);
+        int commas = 0;
+        if (open < end && IsPunct(t_[open], '(')) {
+          const size_t close = Matching(open, end, &commas);
+          size_t comma = open + 1;
+          for (int d = 0; comma < close; ++comma) {
+            if (IsPunct(t_[comma], '(')) ++d;
+            if (IsPunct(t_[comma], ')')) --d;
+            if (d == 0 && IsPunct(t_[comma], ',')) break;
+          }
+          const size_t path = NextSolid(comma + 1, close);
+          if (commas == 1 && path < close && t_[path].kind == Kind::kQuoted) {
+            out_ += "(CAST(";
+            Emit(open + 1, comma, /*top=*/false);
+            out_ += " AS jsonb) #>> '{";
+            const std::string_view p = t_[path].text.substr(1, t_[path].text.size() - 2);
+            bool first = true;
+            for (size_t k = 0; k < p.size(); ++k) {
+              const char ch = p[k];
+              if (ch == '$') continue;
+              if (ch == '.' || ch == '[') {
+                if (!first) out_ += ',';
+                first = false;
+                continue;
+              }
+              if (ch == ']') continue;
+              out_ += ch;
+            }
+            out_ += "}')";
+            i = close;
+            continue;
+          }
+        }
       } else if (Is(tok, "json_each")) {
         const size_t open = NextSolid(i + 1, end);
         int commas = 0;

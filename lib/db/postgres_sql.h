@@ -26,13 +26,18 @@ struct PostgresSql {
 //                                 highest so far + 1)
 //   INSERT OR IGNORE ... [RETURNING ...]
 //                              -> INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]
+//   INDEXED BY name            -> (removed: an index hint)
+//   CROSS JOIN t ON            -> INNER JOIN t ON
+//   x IN table                 -> x IN (SELECT * FROM table)
 //   x LIKE y                   -> x ILIKE y (SQLite's LIKE ignores ASCII case)
 //   a IS b, a IS NOT b         -> IS [NOT] DISTINCT FROM (unless b is NULL, TRUE, FALSE)
 //   MAX(a, b), MIN(a, b)       -> GREATEST, LEAST (the two-argument scalar forms)
 //   instr, IFNULL              -> strpos, COALESCE
 //   CAST(x AS INTEGER)         -> CAST(x AS BIGINT)
 //   json_each(x) [alias]       -> json_array_elements_text(CAST(x AS json)) AS alias(value)
-//   json_group_array, json_object -> json_agg, json_build_object
+//   json_group_array, json_object, json_array
+//                              -> json_agg, json_build_object, json_build_array
+//   substr(s, from, n)         -> substr(s, from, GREATEST(n, 0))
 //   lower(hex(randomblob(16))) -> 32 random hex digits
 PostgresSql TranslateForPostgres(std::string_view sqlite);
 

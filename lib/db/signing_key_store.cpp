@@ -85,7 +85,7 @@ Result<std::vector<SigningKeyRow>> SigningKeyRows::List(std::string_view service
   return ReadOn<std::vector<SigningKeyRow>>(pool_, [&](Connection& c) {
     auto q = c.Prepare(QUAY_SIGNING_KEY_COLUMNS
                        "WHERE (?1 = '' OR service = ?1)"
-                       " AND (?2 OR expires_at IS NULL OR expires_at > ?3)"
+                       " AND (?2 <> 0 OR expires_at IS NULL OR expires_at > ?3)"
                        " ORDER BY created_at DESC, kid");
     q->bind(1, Str(service));
     q->bind(2, include_expired ? 1 : 0);

@@ -323,7 +323,7 @@ Status TagPolicyStore::Save(PolicyKind kind, const ScopeIds& scope, const TagPol
         auto up = c.Prepare(
             "UPDATE tag SET immutable = 1,"
             " expires_at = CASE WHEN ?2 = 1 THEN NULL ELSE expires_at END"
-            " WHERE id IN (SELECT value FROM json_each(?1))");
+            " WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?1))");
         up->bind(1, JsonArray(ids));
         up->bind(2, clear_expiration ? 1 : 0);
         up->exec();
