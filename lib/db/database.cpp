@@ -578,26 +578,23 @@ class SqliteDatabase final : public Database {
       std::string_view repository, const Digest& subject, std::string_view artifact_type) override {
     using Out = std::optional<std::vector<Descriptor>>;
     return Read<Out>([&](Connection& c) -> Result<Out> {
-      // One row per (manifest, annotation); a manifest without annotations
-      // gives one row with NULL key, an unknown repository none at all.
-      auto q = c.Prepare(
-          "SELECT m.id, m.digest, m.media_type, m.size,"
-          " COALESCE(m.artifact_type, m.config_media_type), j.key, j.value"
-          " FROM repository r"
-          " LEFT JOIN manifest m ON m.repository_id = r.id AND m.subject_digest = ?1"
-          " AND m.deleted_at IS NULL"
-          " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
-          " LEFT JOIN json_each(m.annotations) j"
-          " WHERE r.name = ?3 ORDER BY m.id",
-          // An object's members: json_each_text gives (key, value) too.
-          "SELECT m.id, m.digest, m.media_type, m.size,"
-          " COALESCE(m.artifact_type, m.config_media_type), j.key, j.value"
-          " FROM repository r"
-          " LEFT JOIN manifest m ON m.repository_id = r.id AND m.subject_digest = ?1"
-          " AND m.deleted_at IS NULL"
-          " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
-          " LEFT JOIN LATERAL json_each_text(CAST(m.annotations AS json)) j ON true"
-          " WHERE r.name = ?3 ORDER BY m.id");
+    // One row per (manifest, annotation); a manifest without annotations
+    // gives one row with NULL key, an unknown repository none at all.
+#define QUAY_REFERRERS_HEAD                                                   \
+  "SELECT m.id, m.digest, m.media_type, m.size,"                              \
+  " COALESCE(m.artifact_type, m.config_media_type), j.key, j.value"           \
+  " FROM repository r"                                                        \
+  " LEFT JOIN manifest m ON m.repository_id = r.id AND m.subject_digest = ?1" \
+  " AND m.deleted_at IS NULL"                                                 \
+  " AND (?2 = '' OR COALESCE(m.artifact_type, m.config_media_type) = ?2)"
+      auto q = c.Prepare(QUAY_REFERRERS_HEAD
+                         " LEFT JOIN json_each(m.annotations) j"
+                         " WHERE r.name = ?3 ORDER BY m.id",
+                         // An object's members: json_each_text gives (key, value) too.
+                         QUAY_REFERRERS_HEAD
+                         " LEFT JOIN LATERAL json_each_text(CAST(m.annotations AS json)) j ON true"
+                         " WHERE r.name = ?3 ORDER BY m.id");
+#undef QUAY_REFERRERS_HEAD
       q->bind(1, subject.str());
       q->bind(2, Str(artifact_type));
       q->bind(3, Str(repository));
