@@ -13,7 +13,7 @@ build_pkgs=(g++ meson ninja-build pkg-config libcpp-httplib-dev libsqlitecpp-dev
             libcurl4-openssl-dev libpq-dev)
 test_pkgs=(skopeo podman curl python3 jq sqlite3 openssl clang-14 libclang-rt-14-dev llvm-14
            python3-prometheus-client chromium chromium-driver python3-selenium
-           ceph-mon ceph-osd radosgw postgresql)
+           ceph-mon ceph-osd radosgw postgresql nginx)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--tests" ]] && pkgs+=("${test_pkgs[@]}")

@@ -216,6 +216,7 @@ int RunAdmin(const AdminFlags& flags, std::FILE* in, std::FILE* out, std::FILE* 
   }
   quay::Options options;
   options.data_dir = data_dir;
+  options.database_path = settings.database_uri;
   options.identity = settings.identity;
   options.logger = std::make_shared<StructuredLogger>(quay::LogLevel::kWarn, LogFormat::kText);
   quay::Result<std::unique_ptr<quay::IdentityService>> identity =

@@ -73,6 +73,8 @@ std::string_view Usage() {
          "\n"
          "gc options:\n"
          "  --data-dir DIR         registry data folder (default ./quay-data)\n"
+         "  --config FILE          take DB_URI and DISTRIBUTED_STORAGE_CONFIG from FILE\n"
+         "                         (the database and blob store to collect)\n"
          "  --dry-run              report what would be freed, change nothing\n"
          "  --log-level LEVEL      debug, info, warn or error (default warn)\n"
          "  --log-format FORMAT    text (logfmt) or json (default text)\n"
@@ -86,7 +88,7 @@ std::string_view Usage() {
          "user/robot/token/repo/org options:\n"
          "  --data-dir DIR         registry data folder (default ./quay-data, or the\n"
          "                         config file's data_dir)\n"
-         "  --config FILE          read data_dir and identity settings from FILE\n"
+         "  --config FILE          read data_dir, DB_URI and identity settings from FILE\n"
          "\n"
          "On start quayd serve prints 'listening on HOST:PORT' to stdout. SIGINT/SIGTERM\n"
          "stop it gracefully. quayd gc may run while quayd serve uses the same folder;\n"
@@ -348,10 +350,10 @@ quay::Result<Command> ParseCommandLine(const std::vector<std::string_view>& args
       std::optional<LogFormat> format = v ? ParseLogFormat(*v) : std::nullopt;
       if (!format) return Misuse("--log-format wants text or json");
       (serve ? sf.log_format : gf.log_format) = *format;
-    } else if (serve && name == "--config") {
+    } else if (name == "--config") {
       auto v = take_value();
       if (!v || v->empty()) return Misuse("--config needs a file");
-      sf.config_path = std::string(*v);
+      (serve ? sf.config_path : gf.config_path) = std::string(*v);
     } else if (serve && name == "--listen") {
       auto v = take_value();
       if (!v) return Misuse("--listen needs HOST:PORT");

@@ -49,6 +49,10 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 5000;
   std::string data_dir = "./quay-data";
+  // DB_URI: where the metadata lives. Empty: SQLite in data_dir. A
+  // postgresql:// URI: that PostgreSQL database (Options::database_path);
+  // several instances may share it.
+  std::string database_uri;
   bool fsync = true;
   quay::LogLevel log_level = quay::LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
@@ -99,6 +103,9 @@ struct ServeFlags {
 
 struct GcFlags {
   std::string data_dir = "./quay-data";
+  // --config FILE: its DB_URI and DISTRIBUTED_STORAGE_CONFIG say where the
+  // metadata and blobs to collect are (QUAYD_* variables apply too).
+  std::string config_path;
   bool dry_run = false;
   // Options::gc_protection_window and tag_recovery_window for this run
   // (tests and operators who know no push is in flight shorten them).

@@ -105,6 +105,21 @@ struct Key {
 // Fields that hold secrets wherever they appear in a structured value.
 constexpr std::string_view kSecretFields[] = {"s3_secret_key", "secret_key"};
 
+// ---- DB_URI ----
+
+// Quay's DB_URI as a database path for Options::database_path: PostgreSQL
+// URIs pass unchanged (libpq reads them); Quay's SQLite form,
+// sqlite:///PATH, gives PATH. Other databases Quay speaks (MySQL) are not
+// supported.
+std::optional<std::string> DatabasePathFromUri(const std::string& uri) {
+  if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) return uri;
+  constexpr std::string_view kSqlite = "sqlite:///";
+  if (uri.starts_with(kSqlite) && uri.size() > kSqlite.size()) {
+    return uri.substr(kSqlite.size());
+  }
+  return std::nullopt;
+}
+
 // ---- DISTRIBUTED_STORAGE_CONFIG ----
 
 // The value of the first of `names` present in `params`, if any. (Nodes
@@ -365,6 +380,16 @@ const Key kKeys[] = {
        return quay::Status::Ok();
      },
      true},
+    {"DB_URI",
+     [](const YAML::Node& n, ServeFlags& f) {
+       std::string uri;
+       if (!ReadString(n, uri).ok()) return Bad("expected a database URI");
+       std::optional<std::string> path = DatabasePathFromUri(uri);
+       if (!path) return Bad("expected postgresql://... or sqlite:///PATH");
+       f.database_uri = *path;
+       return quay::Status::Ok();
+     },
+     true},  // a password may be in it
     {"DISTRIBUTED_STORAGE_CONFIG", ReadStorageConfig, false, true},
     {"DISTRIBUTED_STORAGE_PREFERENCE",
      [](const YAML::Node& n, ServeFlags& f) { return ReadNames(n, f.storage.preference); }},

@@ -25,6 +25,10 @@
 //   FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE an immutable tag may expire (false)
 //   FEATURE_AUTO_PRUNE                auto-prune policies (false)
 //   FEATURE_QUOTA_MANAGEMENT          namespace quotas (false)
+//   DB_URI                            the metadata database: postgresql://...
+//                                     (shared by several instances) or
+//                                     sqlite:///PATH (default: SQLite in
+//                                     data_dir); a secret in the digest
 //   DISTRIBUTED_STORAGE_CONFIG        blob storage locations: LocalStorage (the
 //                                     data folder), S3Storage, RadosGWStorage
 //                                     (storage_config.h; secret keys count as

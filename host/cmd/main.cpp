@@ -141,8 +141,21 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
     return 1;
   }
 
+  // A shared database is shared by instances that must read each other's
+  // rows: signing keys stored under DATABASE_SECRET_KEY and cookies and
+  // cursors signed with SECRET_KEY. Random per-folder secrets would split
+  // them, so on PostgreSQL both come from the configuration.
+  if (flags.database_uri.starts_with("postgres") &&
+      (flags.secret_key.empty() || flags.identity.database_secret_key.empty())) {
+    logger->Log(quay::LogLevel::kError, "server",
+                "DB_URI names a shared database: set SECRET_KEY and DATABASE_SECRET_KEY, the "
+                "same on every instance",
+                {});
+    return 1;
+  }
   quay::Options options;
   options.data_dir = flags.data_dir;
+  options.database_path = flags.database_uri;
   options.durable = flags.fsync;
   options.logger = logger;
   options.identity = flags.identity;
@@ -366,9 +379,27 @@ int CollectGarbage(const quayd::GcFlags& flags) {
     return 1;
   }
   auto logger = std::make_shared<quayd::StructuredLogger>(flags.log_level, flags.log_format);
+  // The same file and QUAYD_* variables as serve: they say which database
+  // and which blob store hold what is collected.
+  quayd::ServeFlags settings;
+  const quayd::LoadedConfig loaded =
+      quayd::LoadConfig(flags.config_path, quayd::QuaydEnvironment(environ), settings);
+  if (!loaded.problems.empty()) {
+    std::fprintf(stderr, "quayd gc: invalid configuration: %s\n", loaded.problems.front().c_str());
+    return 2;
+  }
   quay::Options options;
   options.data_dir = flags.data_dir;
+  options.database_path = settings.database_uri;
   options.logger = logger;
+  quay::Result<std::shared_ptr<quay::BlobStore>> blob_store =
+      quayd::OpenConfiguredBlobStore(settings.storage, options.clock);
+  if (!blob_store.ok()) {
+    std::fprintf(stderr, "quayd gc: failed to open blob storage: %s\n",
+                 blob_store.status().ToString().c_str());
+    return 1;
+  }
+  options.blob_store = std::move(blob_store).value();
   options.gc_protection_window = flags.protection_window;
   options.tag_recovery_window = flags.tag_recovery_window;
   // quayd serve may be running on this folder: its crash recovery is its own.

@@ -47,7 +47,7 @@ std::string KindsJson(const std::vector<std::string>& kinds) {
   "repository = ?1 AND (?2 = '' OR namespace_name = ?2) AND (?3 = '' OR performer = ?3)"
 #define QUAY_AUDIT_BY_NAMESPACE "namespace_name = ?2 AND (?3 = '' OR performer = ?3)"
 #define QUAY_AUDIT_BY_PERFORMER "performer = ?3"
-#define QUAY_AUDIT_BY_TIME "1"
+#define QUAY_AUDIT_BY_TIME "TRUE"
 #define QUAY_AUDIT_REST                       \
   " AND created_at >= ?4 AND created_at < ?5" \
   " AND (?6 = '[]' OR kind IN (SELECT value FROM json_each(?6)))"

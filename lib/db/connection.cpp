@@ -43,6 +43,10 @@ ConnectionPool::Lease::~Lease() {
 
 ConnectionPool::Lease ConnectionPool::AcquireReader() {
   reads_.fetch_add(1, std::memory_order_relaxed);
+  return AcquireUncounted();
+}
+
+ConnectionPool::Lease ConnectionPool::AcquireUncounted() {
   if (in_memory_) return Lease(writer_.get(), LockWriter());
   {
     std::lock_guard lock(readers_mutex_);
@@ -80,7 +84,9 @@ uint64_t ConnectionPool::CacheGeneration() {
 void ConnectionPool::PollEpoch() {
   int64_t epoch = seen_epoch_;
   try {
-    auto lease = AcquireReader();
+    // Not counted in reads(): the poll is the cache's upkeep, not a read
+    // the cache failed to save.
+    auto lease = AcquireUncounted();
     auto q = lease->Prepare("SELECT value FROM change_epoch WHERE id = 1");
     if (q->executeStep()) epoch = q->getColumn(0).getInt64();
   } catch (const std::exception&) {

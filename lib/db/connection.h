@@ -145,6 +145,7 @@ class ConnectionPool {
 
  private:
   void Release(std::unique_ptr<Connection> c);
+  Lease AcquireUncounted();
   void PollEpoch();
 
   std::string path_;

@@ -338,17 +338,24 @@ class SqliteDatabase final : public Database {
       const std::string children = JsonArray(m.children);
       // The reference checks run inside the write transaction, so nothing can
       // unlink a blob between the check and the insert. One query checks
-      // presence and size together: the join reads each blob row once.
+      // presence and size together, one index lookup per descriptor: a
+      // correlated subquery rather than a join, which PostgreSQL would plan
+      // as a merge over all the repository's links when its statistics are
+      // thin (a manifest PUT must not cost more as the repository grows).
+      // The size is NULL exactly when the blob is not linked (blob.size is
+      // NOT NULL).
       if (!m.blobs.empty()) {
         auto bad = c.Prepare(
-            "SELECT j.d, j.s, b.size FROM"
-            " (SELECT json_extract(value, '$[0]') AS d,"
-            "  CAST(json_extract(value, '$[1]') AS INTEGER) AS s,"
-            "  CAST(json_extract(value, '$[2]') AS INTEGER) AS required FROM json_each(?)) j"
-            " LEFT JOIN repository_blob rb ON rb.repository_id = ? AND rb.digest = j.d"
-            " LEFT JOIN blob b ON b.digest = rb.digest"
-            " WHERE (rb.digest IS NULL AND j.required = 1)"
-            "  OR (rb.digest IS NOT NULL AND j.s IS NOT NULL AND b.size <> j.s)"
+            "SELECT d, s, size FROM"
+            " (SELECT j.d AS d, j.s AS s, j.required AS required,"
+            "  (SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest"
+            "   WHERE rb.repository_id = ?2 AND rb.digest = j.d) AS size"
+            "  FROM (SELECT json_extract(value, '$[0]') AS d,"
+            "   CAST(json_extract(value, '$[1]') AS INTEGER) AS s,"
+            "   CAST(json_extract(value, '$[2]') AS INTEGER) AS required FROM json_each(?1)) j"
+            " ) AS checked"
+            " WHERE (size IS NULL AND required = 1) OR (size IS NOT NULL AND s IS NOT NULL"
+            "  AND size <> s)"
             " LIMIT 1");
         bad->bind(1, blobs);
         bad->bind(2, repo);
@@ -1042,7 +1049,10 @@ class SqliteDatabase final : public Database {
         Connection& c;
         ~Restore() { c.SetBusyTimeout(Connection::kBusyTimeout); }
       } restore{c};
-      auto q = c.Prepare("SELECT count(*) FROM sqlite_master");
+      // A query of the catalog: it touches the database's pages, as
+      // `SELECT 1` would not on SQLite.
+      auto q = c.Prepare("SELECT count(*) FROM sqlite_master",
+                         "SELECT count(*) FROM pg_catalog.pg_class");
       return q->executeStep() ? q->getColumn(0).getInt() : 0;
     });
     return read.ok() ? Status::Ok() : read.status();

@@ -138,8 +138,12 @@ Result<uint64_t> DeliveryStore::QueueImageExpiry(int64_t now) {
               " FROM (SELECT n.id AS id, n.uuid AS uuid, r.name AS repo, t.name AS tag,"
               "  CAST(json_extract(n.event_config_json, '$.days') AS INTEGER) AS "
               "days" QUAY_EXPIRING_TAGS
-              "  ORDER BY n.id, t.name)"
-              " GROUP BY id");
+              "  ORDER BY n.id, t.name) AS expiring"
+              // Every column named: PostgreSQL does not know that id
+              // determines the others. (Its json_agg takes the rows in the
+              // subquery's order where it aggregates by hash, as here;
+              // nothing depends on the tags' order.)
+              " GROUP BY id, uuid, repo, days");
           ins->bind(1, now);
           queued = static_cast<uint64_t>(ins->exec());
         }

@@ -212,23 +212,31 @@ std::vector<BlobLinkKey> FindDeadBlobLinks(Connection& c, const GcCutoffs& cutof
 
 uint64_t DeleteDeadBlobLinks(Connection& c, const std::vector<BlobLinkKey>& links,
                              const GcCutoffs& cutoffs) {
-  WriteTransaction tx(c);
-  uint64_t deleted = 0;
-  // One primary-key delete per link: the batch is small, and each re-checks
-  // that no manifest of the repository came to reference the blob and that
-  // no upload or mount refreshed the link since the candidates were read.
+  if (links.empty()) return 0;
+  // [[repository_id, "digest"], ...]
+  std::string keys = "[";
   for (const auto& link : links) {
-    auto del = c.Prepare(
-        "DELETE FROM repository_blob WHERE repository_id = ?1 AND digest = ?2"
-        " AND created_at < ?3"
-        " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb CROSS JOIN manifest m ON m.id = "
-        "mb.manifest_id"
-        "  WHERE mb.digest = ?2 AND m.repository_id = ?1)");
-    del->bind(1, link.repository_id);
-    del->bind(2, link.digest.str());
-    del->bind(3, cutoffs.created_since);
-    deleted += static_cast<uint64_t>(del->exec());
+    if (keys.size() > 1) keys += ',';
+    keys += '[' + std::to_string(link.repository_id) + ",\"" + link.digest.str() + "\"]";
   }
+  keys += ']';
+  WriteTransaction tx(c);
+  // One statement for the batch (one round trip, and one firing of the
+  // statement-level triggers on PostgreSQL), by primary key. Each link is
+  // re-checked: no manifest of the repository came to reference the blob,
+  // and no upload or mount refreshed the link since the candidates were read.
+  auto del = c.Prepare(
+      "DELETE FROM repository_blob WHERE (repository_id, digest) IN"
+      " (SELECT CAST(json_extract(j.value, '$[0]') AS INTEGER), json_extract(j.value, '$[1]')"
+      "  FROM json_each(?1) j)"
+      " AND created_at < ?2"
+      " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb INNER JOIN manifest m ON m.id ="
+      " mb.manifest_id"
+      "  WHERE mb.digest = repository_blob.digest AND m.repository_id ="
+      " repository_blob.repository_id)");
+  del->bind(1, keys);
+  del->bind(2, cutoffs.created_since);
+  const auto deleted = static_cast<uint64_t>(del->exec());
   tx.Commit();
   return deleted;
 }
@@ -253,21 +261,23 @@ std::vector<BlobRow> FindDeadBlobs(Connection& c, const GcCutoffs& cutoffs, std:
 
 std::vector<BlobRow> DeleteDeadBlobs(Connection& c, const std::vector<Digest>& digests,
                                      const GcCutoffs& cutoffs) {
-  WriteTransaction tx(c);
   std::vector<BlobRow> deleted;
-  for (const auto& digest : digests) {
-    // Re-checked here: an upload or a mount may have linked the blob, or a
-    // manifest referenced it, since the candidates were read.
-    auto del = c.Prepare(
-        "DELETE FROM blob WHERE digest = ?1 AND created_at < ?2"
-        " AND NOT EXISTS (SELECT 1 FROM repository_blob WHERE digest = ?1)"
-        " AND NOT EXISTS (SELECT 1 FROM manifest_blob WHERE digest = ?1)"
-        " RETURNING size");
-    del->bind(1, digest.str());
-    del->bind(2, cutoffs.created_since);
-    if (del->executeStep()) {
-      deleted.push_back(BlobRow{digest, static_cast<uint64_t>(del->getColumn(0).getInt64())});
-    }
+  if (digests.empty()) return deleted;
+  WriteTransaction tx(c);
+  // One statement for the batch. Re-checked here: an upload or a mount may
+  // have linked the blob, or a manifest referenced it, since the candidates
+  // were read.
+  auto del = c.Prepare(
+      "DELETE FROM blob WHERE digest IN (SELECT j.value FROM json_each(?1) j)"
+      " AND created_at < ?2"
+      " AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = blob.digest)"
+      " AND NOT EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.digest = blob.digest)"
+      " RETURNING digest, size");
+  del->bind(1, JsonArray(digests));
+  del->bind(2, cutoffs.created_since);
+  while (del->executeStep()) {
+    deleted.push_back(BlobRow{ParseStoredDigest(del->getColumn(0).getString()),
+                              static_cast<uint64_t>(del->getColumn(1).getInt64())});
   }
   tx.Commit();
   return deleted;

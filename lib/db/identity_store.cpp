@@ -35,14 +35,6 @@ std::string BlobText(const Column& col) {
   return std::string(static_cast<const char*>(col.getBlob()), static_cast<size_t>(col.getBytes()));
 }
 
-void BindOptional(Stmt& q, int index, const std::optional<int64_t>& v) {
-  if (v) {
-    q->bind(index, static_cast<int64_t>(*v));
-  } else {
-    q->bind(index);  // NULL
-  }
-}
-
 int64_t LimitPlusOne(size_t limit) {
   return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX - 1)) + 1;
 }
@@ -551,8 +543,8 @@ Result<std::pair<std::vector<std::string>, bool>> IdentityStore::ListVisibleRepo
   return ReadOn<Out>(pool_, [&](Connection& c) {
     auto q = c.Prepare(
         "SELECT r.name FROM repository r WHERE r.name > ?1 AND ("
-        " ?2"
-        " OR (?3 AND EXISTS (SELECT 1 FROM repository_settings s"
+        " ?2 <> 0"
+        " OR (?3 <> 0 AND EXISTS (SELECT 1 FROM repository_settings s"
         "     WHERE s.repository_id = r.id AND s.visibility = 'public'))"
         " OR (?5 <> '' AND substr(r.name, 1, length(?5) + 1) = ?5 || '/')"
         " OR (?4 <> 0 AND EXISTS (SELECT 1 FROM repository_permission p"
@@ -1011,7 +1003,8 @@ Result<std::vector<std::pair<std::string, bool>>> IdentityStore::OrganizationsOf
   using Out = std::vector<std::pair<std::string, bool>>;
   return ReadOn<Out>(pool_, [&](Connection& c) {
     auto q = c.Prepare(
-        "SELECT o.name, MAX(t.role = 2) FROM team_member m JOIN team t ON t.id = m.team_id"
+        "SELECT o.name, MAX(CASE WHEN t.role = 2 THEN 1 ELSE 0 END) FROM team_member m JOIN team t "
+        "ON t.id = m.team_id"
         " JOIN account o ON o.id = t.org_id WHERE m.account_id = ? GROUP BY o.id"
         " ORDER BY o.name");
     q->bind(1, static_cast<int64_t>(account_id));

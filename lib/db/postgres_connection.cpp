@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -55,6 +57,12 @@ std::string DecodeBytea(const char* v, int len) {
   return out;
 }
 
+// The N of the first "$N" in a server message; 0 if there is none.
+size_t NamedParameter(const char* message) {
+  const char* dollar = message != nullptr ? std::strchr(message, '$') : nullptr;
+  return dollar != nullptr ? static_cast<size_t>(std::strtoul(dollar + 1, nullptr, 10)) : 0;
+}
+
 class PostgresStatement final : public Statement {
  public:
   PostgresStatement(PostgresConnection& c, PostgresSql sql)
@@ -70,6 +78,10 @@ class PostgresStatement final : public Statement {
     Set(i, std::string(static_cast<const char*>(blob), static_cast<size_t>(size)), kByteaOid, 1);
   }
   void bind(int i) override { At(i) = Param{}; }
+  void bindNullInt64(int i) override {
+    At(i) = Param{};
+    At(i).type = kInt8Oid;
+  }
   // libpq copies the values while sending; a copy here costs one memcpy.
   void bindNoCopy(int i, const std::string& v) override { bind(i, v); }
   void bindNoCopy(int i, const void* blob, int size) override { bind(i, blob, size); }
@@ -183,46 +195,65 @@ class PostgresStatement final : public Statement {
     std::string signature;
     signature.reserve(params_.size());
     for (const Param& p : params_)
-      signature.push_back(p.null ? 'n' : static_cast<char>('a' + p.type % 26));
+      signature.push_back(static_cast<char>((p.null ? 'A' : 'a') + p.type % 26));
     auto it = prepared_.find(signature);
     if (it != prepared_.end()) return it->second;
     std::vector<Oid> types;
     types.reserve(params_.size());
     for (const Param& p : params_) types.push_back(p.type);
     std::string name = c_.NextStatementName();
-    // A failed PREPARE aborts the transaction it runs in; the retry below
-    // must not cost the caller's transaction, so the first attempt runs
-    // under a savepoint there (once per statement and session).
+    // A failed PREPARE aborts the transaction it runs in; the retries below
+    // must not cost the caller's transaction, so inside one they run under
+    // a savepoint (once per statement, signature and session).
     const bool in_transaction = PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS;
     if (in_transaction) c_.Exec("SAVEPOINT quay_prepare");
     PGresult* res = PQprepare(c_.raw(), name.c_str(), sql_.text.c_str(),
                               static_cast<int>(types.size()), types.data());
-    if (in_transaction) {
-      c_.Exec(PQresultStatus(res) == PGRES_COMMAND_OK
-                  ? "RELEASE SAVEPOINT quay_prepare"
-                  : "ROLLBACK TO SAVEPOINT quay_prepare; RELEASE SAVEPOINT quay_prepare");
-    }
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    // Each failure for want of a type names one parameter ("... parameter
+    // $N"), which is retried as text; an ambiguous operator names none, and
+    // then every untyped parameter becomes text. (Once per statement and
+    // signature; nothing is retried more often than there are parameters.)
+    for (size_t attempt = 0; PQresultStatus(res) != PGRES_COMMAND_OK; ++attempt) {
       const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-      // 42P18: a parameter whose type nothing determines; 42725: an operator
-      // that an untyped parameter leaves ambiguous.
-      if (state == nullptr ||
-          (std::string_view(state) != "42P18" && std::string_view(state) != "42725")) {
+      const std::string_view code = state != nullptr ? state : "";
+      // 42P18: a parameter whose type nothing determines; 42P08: one given
+      // two types; 42725: an operator an untyped parameter leaves ambiguous.
+      if (attempt > types.size() || (code != "42P18" && code != "42P08" && code != "42725")) {
         ThrowResult(res, c_.raw());
       }
+      const size_t named = NamedParameter(PQresultErrorMessage(res));
       PQclear(res);
-      for (Oid& t : types) {
-        if (t == kUnknownOid) t = kTextOid;
+      if (in_transaction) c_.Exec("ROLLBACK TO SAVEPOINT quay_prepare");
+      if (named >= 1 && named <= types.size() && types[named - 1] == kUnknownOid) {
+        types[named - 1] = kTextOid;
+      } else {
+        for (Oid& t : types) {
+          if (t == kUnknownOid) t = kTextOid;
+        }
       }
       res = PQprepare(c_.raw(), name.c_str(), sql_.text.c_str(), static_cast<int>(types.size()),
                       types.data());
-      if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowResult(res, c_.raw());
     }
     PQclear(res);
+    if (in_transaction) c_.Exec("RELEASE SAVEPOINT quay_prepare");
     return prepared_.emplace(std::move(signature), std::move(name)).first->second;
   }
 
   void Run() {
+    try {
+      RunOnce();
+    } catch (const PostgresError& e) {
+      // QUAY_PG_TRACE_ERRORS=1: each failing statement's text (never its
+      // parameters, which may hold secrets) on stderr, for diagnosis.
+      static const bool trace = std::getenv("QUAY_PG_TRACE_ERRORS") != nullptr;
+      if (trace)
+        std::fprintf(stderr, "postgres %s: %s\n  in: %s\n", e.sqlstate().c_str(), e.what(),
+                     sql_.text.c_str());
+      throw;
+    }
+  }
+
+  void RunOnce() {
     Clear();
     c_.EnsureSession();
     const std::string& name = PreparedName();

@@ -23,14 +23,6 @@ SigningKeyRow ReadKey(Stmt& q) {
   return row;
 }
 
-void BindOptional(Stmt& q, int index, const std::optional<int64_t>& v) {
-  if (v) {
-    q->bind(index, static_cast<int64_t>(*v));
-  } else {
-    q->bind(index);  // NULL
-  }
-}
-
 // A JSON object {"kid": ..., "service": ...}; kids and services are opaque
 // text, so they are escaped.
 std::string KeyMetadata(const std::string& kid, const std::string& service) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -43,6 +44,9 @@ class Statement {
   virtual void bind(int index, const char* value) = 0;
   virtual void bind(int index, const void* blob, int size) = 0;
   virtual void bind(int index) = 0;  // NULL
+  // A NULL standing for an integer: PostgreSQL must be told its type where
+  // nothing else in the statement says it (`?2 IS NULL OR id = ?2`).
+  virtual void bindNullInt64(int index) { bind(index); }
   // The value must outlive the statement's execution (no copy is made where
   // the driver allows).
   virtual void bindNoCopy(int index, const std::string& value) = 0;
@@ -91,6 +95,15 @@ class Stmt {
  private:
   Statement& s_;
 };
+
+// An optional integer: its value, or an integer-typed NULL.
+inline void BindOptional(Stmt& q, int index, const std::optional<int64_t>& v) {
+  if (v) {
+    q->bind(index, static_cast<int64_t>(*v));
+  } else {
+    q->bindNullInt64(index);
+  }
+}
 
 // A PostgreSQL failure. `sqlstate` is the five-character SQLSTATE code
 // ("" when the connection itself failed).

@@ -38,7 +38,10 @@ struct Context {
   // across (row delete, file delete) of the same digest.
   DigestLocks digest_locks;
   // One collection at a time per Registry: two would only split the work.
+  // On a shared PostgreSQL database, also one per database (kGcLockKey).
   std::mutex gc_mutex;
+  // The database's advisory locks; null on SQLite (db/advisory_locks.h).
+  std::shared_ptr<db::AdvisoryLocks> advisory;
   // The hot reads (manifest GET, blob HEAD/GET) served from memory while
   // the database has not changed (db/read_cache.h). Bounded in bytes so the
   // server's RSS stays flat.

@@ -43,7 +43,17 @@ size_t DigestLocks::StripeOf(const Digest& digest) {
   return v % kStripes;
 }
 
-bool DigestLocks::FileLock(size_t stripe, bool wait) {
+bool DigestLocks::SharedLock(size_t stripe, bool wait, std::string* error) {
+  if (advisory_) {
+    const int64_t key = db::kDigestStripeKeys + static_cast<int64_t>(stripe);
+    if (wait) {
+      Status s = advisory_->Lock(key);
+      if (!s.ok() && error != nullptr) *error = s.message();
+      return s.ok();
+    }
+    Result<bool> taken = advisory_->TryLock(key);
+    return taken.ok() && *taken;
+  }
 #ifdef F_OFD_SETLK
   if (fd_ < 0) return true;
   struct flock fl {};
@@ -54,16 +64,24 @@ bool DigestLocks::FileLock(size_t stripe, bool wait) {
   // One open file description for the whole process: the stripe's mutex
   // makes sure only one thread at a time holds (and releases) each byte.
   while (::fcntl(fd_, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
-    if (errno != EINTR) return false;
+    if (errno != EINTR) {
+      if (error != nullptr) *error = std::strerror(errno);
+      return false;
+    }
   }
 #else
   (void)stripe;
   (void)wait;
+  (void)error;
 #endif
   return true;
 }
 
-void DigestLocks::FileUnlock(size_t stripe) {
+void DigestLocks::SharedUnlock(size_t stripe) {
+  if (advisory_) {
+    advisory_->Unlock(db::kDigestStripeKeys + static_cast<int64_t>(stripe));
+    return;
+  }
 #ifdef F_OFD_SETLK
   if (fd_ < 0) return;
   struct flock fl {};
@@ -79,17 +97,17 @@ void DigestLocks::FileUnlock(size_t stripe) {
 }
 
 void DigestLocks::Unlock(size_t stripe) {
-  FileUnlock(stripe);
+  SharedUnlock(stripe);
   stripes_[stripe].unlock();
 }
 
 Result<DigestLocks::Held> DigestLocks::Lock(const Digest& digest) {
   const size_t stripe = StripeOf(digest);
   stripes_[stripe].lock();
-  if (!FileLock(stripe, /*wait=*/true)) {
-    const int err = errno;
+  std::string error;
+  if (!SharedLock(stripe, /*wait=*/true, &error)) {
     stripes_[stripe].unlock();
-    return Status::Unavailable(std::string("failed to lock blob digest: ") + std::strerror(err));
+    return Status::Unavailable("failed to lock blob digest: " + error);
   }
   Held held;
   held.owner_ = this;
@@ -110,7 +128,7 @@ DigestLocks::Held DigestLocks::TryLock(const std::vector<Digest>& digests,
   held.owner_ = this;
   for (const size_t stripe : distinct) {
     if (!stripes_[stripe].try_lock()) continue;
-    if (!FileLock(stripe, /*wait=*/false)) {
+    if (!SharedLock(stripe, /*wait=*/false, nullptr)) {
       stripes_[stripe].unlock();
       continue;
     }

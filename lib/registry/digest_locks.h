@@ -15,8 +15,9 @@
 // In-process the stripes are mutexes. With a lock file (a data folder on
 // local disk) each stripe is also an open-file-description lock on one byte
 // of that file, so another process using the same folder (`quayd gc` beside
-// `quayd serve`) is excluded too. Hosts on separate machines are not: that
-// needs a lock in the shared database (docs/architecture.md).
+// `quayd serve`) is excluded too. On a shared PostgreSQL database each
+// stripe is instead an advisory lock (db/advisory_locks.h), which excludes
+// instances on other machines as well.
 //
 // Lock order: a stripe before the database's writer, never the reverse, and
 // several stripes only through TryLock (which never waits), so no deadlock.
@@ -26,10 +27,12 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "db/advisory_locks.h"
 #include "quay/digest.h"
 #include "quay/status.h"
 
@@ -48,6 +51,11 @@ class DigestLocks {
   // processes sharing the file exclude each other. Call before any Lock.
   // Unavailable if the file cannot be opened.
   Status ShareThroughFile(const std::string& path);
+  // Or through the database's advisory locks (several instances on one
+  // PostgreSQL database). Call before any Lock.
+  void ShareThroughDatabase(std::shared_ptr<db::AdvisoryLocks> locks) {
+    advisory_ = std::move(locks);
+  }
 
   // Stripes held until destruction.
   class Held {
@@ -74,13 +82,15 @@ class DigestLocks {
 
  private:
   static size_t StripeOf(const Digest& digest);
-  // The cross-process half; the stripe's mutex is already held.
-  bool FileLock(size_t stripe, bool wait);
-  void FileUnlock(size_t stripe);
+  // The cross-process half (file or database); the stripe's mutex is
+  // already held. A failure's reason goes to `error` when it is not null.
+  bool SharedLock(size_t stripe, bool wait, std::string* error);
+  void SharedUnlock(size_t stripe);
   void Unlock(size_t stripe);
 
   std::array<std::mutex, kStripes> stripes_;
   int fd_ = -1;
+  std::shared_ptr<db::AdvisoryLocks> advisory_;
 };
 
 }  // namespace quay::registry

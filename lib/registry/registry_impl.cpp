@@ -62,12 +62,22 @@ Status RegistryImpl::Reconcile() {
   if (!areas.ok()) return areas.status();
   const std::unordered_set<std::string> rows(ids->begin(), ids->end());
   const std::unordered_set<std::string> files(areas->begin(), areas->end());
+  // On a shared database other instances start uploads while this one
+  // lists: an area may have been made after the rows were listed, and a row
+  // may name an area being made. So there an area goes only if its row is
+  // still missing when looked up again, and rows are left to GC's expiry of
+  // idle uploads.
+  const bool shared = ctx_->db->connections().dialect() == db::Dialect::kPostgres;
   for (const auto& area : *areas) {
-    if (!rows.count(area)) {
-      if (auto s = ctx_->store->DeleteUpload(area); !s.ok()) return s;
+    if (rows.count(area)) continue;
+    if (shared) {
+      auto row = ctx_->db->FindUpload(area);
+      if (!row.ok()) return row.status();
+      if (*row) continue;
     }
+    if (auto s = ctx_->store->DeleteUpload(area); !s.ok()) return s;
   }
-  for (const auto& id : *ids) {
+  for (const auto& id : shared ? std::vector<std::string>() : *ids) {
     if (!files.count(id)) {
       if (auto s = ctx_->db->DeleteUpload(id); !s.ok()) return s;
     }
@@ -496,7 +506,13 @@ Result<GcReport> RegistryImpl::CollectGarbage(const GcOptions& options) {
     if (auto s = EndExpiredTags(); !s.ok()) return s;
   }
   std::lock_guard lock(ctx_->gc_mutex);
-  return GarbageCollector(*ctx_, options).Run();
+  if (!ctx_->advisory) return GarbageCollector(*ctx_, options).Run();
+  // Instances on one database collect one after another: the second then
+  // finds little left to do rather than racing the first for the same rows.
+  if (Status s = ctx_->advisory->Lock(db::kGcLockKey); !s.ok()) return s;
+  Result<GcReport> report = GarbageCollector(*ctx_, options).Run();
+  ctx_->advisory->Unlock(db::kGcLockKey);
+  return report;
 }
 
 }  // namespace quay::registry
@@ -527,7 +543,14 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Options& options) {
   ctx->db = std::move(*db);
   ctx->tag_policies = std::make_unique<db::TagPolicyStore>(ctx->db->connections());
 
-  if (!options.data_dir.empty()) {
+  if (ctx->db->connections().dialect() == db::Dialect::kPostgres) {
+    // Instances sharing the database, on any machine, order blob commits
+    // against GC through its advisory locks.
+    auto advisory = db::AdvisoryLocks::Open(*db_path);
+    if (!advisory.ok()) return advisory.status();
+    ctx->advisory = std::move(*advisory);
+    ctx->digest_locks.ShareThroughDatabase(ctx->advisory);
+  } else if (!options.data_dir.empty()) {
     // Processes sharing the folder (quayd gc beside quayd serve) order blob
     // commits against GC through this file's byte-range locks.
     const auto lock_file = std::filesystem::path(options.data_dir) / "blobs.lock";

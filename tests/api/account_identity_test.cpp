@@ -188,7 +188,8 @@ TEST_CASE("CheckCurrent sees another process's deletion within the change_epoch 
 }
 
 // Schema v9 draws a uuid for every account that existed before it.
-TEST_CASE("migrating to schema 9 gives every existing account its own uuid") {
+TEST_CASE("migrating to schema 9 gives every existing account its own uuid" *
+          quay::testing::SqliteOnly()) {
   TempDir dir;
   Options options = FastIdentityOptions(dir.path());
   {

@@ -179,7 +179,8 @@ void WaitForByte(int fd) {
   REQUIRE(read(fd, &c, 1) == 1);
 }
 
-TEST_CASE("appender: a journal left by a dead process is indexed once, by the next appender") {
+TEST_CASE("appender: a journal left by a dead process is indexed once, by the next appender" *
+          quay::testing::SqliteOnly()) {
   TempDir dir;
   constexpr int kEvents = 3000;
   {
@@ -346,11 +347,8 @@ TEST_CASE("a broken events database does not stop mutations or their audit rows"
   auto id = OpenIdentity(FastIdentityOptions(dir.path()));
   auto appender = id->audit().NewAppender({});
   REQUIRE(appender->Flush().ok());  // the events database exists
-  {
-    SQLite::Database db((std::filesystem::path(dir.path()) / "quay-audit.db").string(),
-                        SQLite::OPEN_READWRITE);
-    db.exec("DROP TABLE audit_log");
-  }
+  quay::testing::TestConnection((std::filesystem::path(dir.path()) / "quay-audit.db").string())
+      ->Exec("DROP TABLE audit_log");
   CHECK(appender->Append(AuditEvent::By(AdminActor(), "pull_repo", "ns/app")));
   CHECK_FALSE(appender->Flush().ok());
   // Mutations write their rows in the main database, untouched.

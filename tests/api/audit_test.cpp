@@ -35,15 +35,11 @@ AuditQuery All(size_t limit = 100) {
 // Makes every audit insert fail, through a second connection on the file.
 // `file`: quay.db (mutations) or quay-audit.db (what appenders journal).
 void BreakAuditLog(const std::string& data_dir, const char* file = "quay.db") {
-  SQLite::Database db((std::filesystem::path(data_dir) / file).string(), SQLite::OPEN_READWRITE);
-  db.exec(
-      "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log"
-      " BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
+  quay::testing::BreakTable((std::filesystem::path(data_dir) / file).string(), "audit_log");
 }
 
 void RepairAuditLog(const std::string& data_dir, const char* file = "quay.db") {
-  SQLite::Database db((std::filesystem::path(data_dir) / file).string(), SQLite::OPEN_READWRITE);
-  db.exec("DROP TRIGGER audit_broken");
+  quay::testing::RepairTable((std::filesystem::path(data_dir) / file).string(), "audit_log");
 }
 
 }  // namespace
@@ -410,7 +406,8 @@ TEST_CASE("manifest pull and push events: Quay's kinds and metadata keys") {
 // Schema 5 rebuilt audit_log without the metadata CHECK (the appender
 // validates) and with slimmer indexes. A version-4 log must come through with
 // every row, and queries must still use the indexes.
-TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK") {
+TEST_CASE("migrating to schema 5 keeps every audit row and drops the JSON CHECK" *
+          quay::testing::SqliteOnly()) {
   TempDir dir;
   Options options = FastIdentityOptions(dir.path());
   {
@@ -546,11 +543,10 @@ TEST_CASE("query pages are shared while nothing is written, and fresh after any 
   // A row another process adds to either database, with nothing else
   // changed, shows once the clock's second has moved on.
   for (const char* file : {"quay.db", "quay-audit.db"}) {
-    SQLite::Database other((std::filesystem::path(dir.path()) / file).string(),
-                           SQLite::OPEN_READWRITE);
-    other.exec(
-        "INSERT INTO audit_log(kind, performer_kind, created_at)"
-        " VALUES('pull_repo', 'anonymous', 1)");
+    quay::testing::TestConnection((std::filesystem::path(dir.path()) / file).string())
+        ->Exec(
+            "INSERT INTO audit_log(kind, performer_kind, created_at)"
+            " VALUES('pull_repo', 'anonymous', 1)");
   }
   CHECK((*log.SharedQuery(All()))->events.size() == 4);
   clock->Advance(std::chrono::seconds(1));

@@ -43,11 +43,7 @@ struct Fixture {
 };
 
 void BreakAuditLog(const std::string& data_dir) {
-  SQLite::Database db((std::filesystem::path(data_dir) / "quay.db").string(),
-                      SQLite::OPEN_READWRITE);
-  db.exec(
-      "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log"
-      " BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
+  quay::testing::BreakTable((std::filesystem::path(data_dir) / "quay.db").string(), "audit_log");
 }
 
 }  // namespace

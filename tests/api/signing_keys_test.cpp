@@ -38,19 +38,19 @@ std::string DatabaseFile(const std::string& dir) {
 
 // The signing_key.private_key_pem column as stored, read past the library.
 std::string StoredPrivateKey(const std::string& dir, const std::string& kid) {
-  SQLite::Database db(DatabaseFile(dir), SQLite::OPEN_READONLY);
-  SQLite::Statement q(db, "SELECT private_key_pem FROM signing_key WHERE kid = ?");
-  q.bind(1, kid);
-  REQUIRE(q.executeStep());
-  return q.getColumn(0).getString();
+  auto db = quay::testing::TestConnection(DatabaseFile(dir));
+  auto q = db->Prepare("SELECT private_key_pem FROM signing_key WHERE kid = ?");
+  q->bind(1, kid);
+  REQUIRE(q->executeStep());
+  return q->getColumn(0).getString();
 }
 
 void SetStoredPrivateKey(const std::string& dir, const std::string& kid, const std::string& value) {
-  SQLite::Database db(DatabaseFile(dir), SQLite::OPEN_READWRITE);
-  SQLite::Statement q(db, "UPDATE signing_key SET private_key_pem = ? WHERE kid = ?");
-  q.bind(1, value);
-  q.bind(2, kid);
-  REQUIRE(q.exec() == 1);
+  auto db = quay::testing::TestConnection(DatabaseFile(dir));
+  auto q = db->Prepare("UPDATE signing_key SET private_key_pem = ? WHERE kid = ?");
+  q->bind(1, value);
+  q->bind(2, kid);
+  REQUIRE(q->exec() == 1);
 }
 
 std::string ReadFile(const std::string& path) {

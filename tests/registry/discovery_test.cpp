@@ -258,7 +258,8 @@ TEST_CASE("an index with a subject is a referrer; its artifactType does not fall
 // Version 2 added columns that referrers read; rows written before it are
 // backfilled from their stored content. Simulate a version-1 database by
 // removing what version 2 and every later version added, then reopen.
-TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests") {
+TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests" *
+          quay::testing::SqliteOnly()) {
   TempDir dir;
   Options options;
   options.data_dir = dir.path();
@@ -331,7 +332,8 @@ TEST_CASE("migrating to schema 2 backfills referrer data of existing manifests")
 // Issue 11: the keyset page above in terms that do not depend on the
 // machine's load: the tags list seeks into the live-tag index at `after` and
 // reads the page in index order, with neither a scan nor a sort.
-TEST_CASE("a tags list page seeks the live-tag index from its start") {
+TEST_CASE("a tags list page seeks the live-tag index from its start" *
+          quay::testing::SqliteOnly()) {
   auto opened = quay::db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE(opened.ok());
   auto plan = (*opened)->ExplainTagNames();

@@ -67,7 +67,8 @@ TEST_CASE("cost: the expiry check on a cached manifest GET by tag") {
                                 << " ns");
 }
 
-TEST_CASE("cost: namespace usage triggers and the Reject check on blob commits") {
+TEST_CASE("cost: namespace usage triggers and the Reject check on blob commits" *
+          quay::testing::SqliteOnly()) {
   // Two registries: `with` has the schema v10 triggers and a quota with a
   // Reject limit on acme; `without` has its triggers dropped. Batches
   // alternate so that the machine's load drifts across all three alike;

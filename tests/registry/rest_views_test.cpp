@@ -240,7 +240,8 @@ TEST_CASE("an index's tag rows say manifest list and carry no size") {
   CHECK(page.rows[0].size == 0u);
 }
 
-TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table") {
+TEST_CASE("page 1 of 20,000 tag rows walks an index, never the whole table" *
+          quay::testing::SqliteOnly()) {
   auto opened = db::Database::Open(quay::testing::TestDatabaseFor(":memory:"), false);
   REQUIRE(opened.ok());
   db::Database& d = **opened;
