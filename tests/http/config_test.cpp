@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "host/cmd/cli.h"
 #include "host/cmd/config_file.h"
 #include "http_test_support.h"
+#include "test_database.h"
 #include "quay/identity.h"
 #include "test_database.h"
 
@@ -97,10 +99,23 @@ FEATURE_BUILD_SUPPORT: false
   CHECK(f.auth.login_throttle.max_delay == seconds(3600));
   CHECK(f.identity.password_hash_cost == quay::PasswordHashCost::kModerate);
   // Unknown keys: warnings naming them, not errors.
-  REQUIRE(warnings.size() == 2);
-  CHECK(warnings[0].find("DB_URI") != std::string::npos);
-  CHECK(warnings[0].find("postgresql") == std::string::npos);  // never the value
-  CHECK(warnings[1].find("FEATURE_BUILD_SUPPORT") != std::string::npos);
+  CHECK(f.database_uri == "postgresql://ignored");
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("FEATURE_BUILD_SUPPORT") != std::string::npos);
+}
+
+TEST_CASE("config: DB_URI takes PostgreSQL URIs and Quay's sqlite:/// form, nothing else") {
+  ServeFlags f;
+  std::vector<std::string> warnings;
+  REQUIRE(ApplyConfigText("DB_URI: sqlite:////var/lib/quay/quay.db\n", f, warnings).ok());
+  CHECK(f.database_uri == "/var/lib/quay/quay.db");
+  REQUIRE(ApplyConfigText("DB_URI: postgres://quay:pw@db:5432/quay\n", f, warnings).ok());
+  CHECK(f.database_uri == "postgres://quay:pw@db:5432/quay");
+  const quay::Status mysql = ApplyConfigText("DB_URI: mysql+pymysql://quay@db/quay\n", f, warnings);
+  CHECK(mysql.code() == quay::Code::kInvalidArgument);
+  CHECK(mysql.message().find("DB_URI") != std::string::npos);
+  CHECK(mysql.message().find("pymysql") == std::string::npos);  // never the value
+  CHECK(f.database_uri == "postgres://quay:pw@db:5432/quay");    // unchanged
 }
 
 TEST_CASE("config: defaults stay when the file is empty; SUPERUSERS alias") {
@@ -394,6 +409,20 @@ std::string ReadAll(std::FILE* f) {
   return text;
 }
 
+// On PostgreSQL (QUAY_TEST_BACKEND=postgres) the admin commands reach the
+// test's database through QUAYD_DB_URI, as an operator's would through
+// DB_URI; on SQLite they open the data folder's file.
+struct DatabaseForAdmin {
+  explicit DatabaseForAdmin(const std::string& data_dir) {
+    if (quay::testing::UsePostgres()) {
+      ::setenv("QUAYD_DB_URI", quay::testing::TestDatabaseFor(data_dir + "/quay.db").c_str(), 1);
+    }
+  }
+  ~DatabaseForAdmin() { ::unsetenv("QUAYD_DB_URI"); }
+  DatabaseForAdmin(const DatabaseForAdmin&) = delete;
+  DatabaseForAdmin& operator=(const DatabaseForAdmin&) = delete;
+};
+
 AdminRun RunWith(std::vector<std::string_view> args, const std::string& input) {
   AdminRun run;
   auto command = ParseCommandLine(args);
@@ -417,6 +446,7 @@ AdminRun RunWith(std::vector<std::string_view> args, const std::string& input) {
 TEST_CASE("admin: user, robot, token and repository commands on a data folder") {
   quayd::testing::TempDir dir;
   const std::string data = dir.path() + "/data";  // created by the first command
+  const DatabaseForAdmin database(data);
   const std::string config = dir.path() + "/quay.yaml";
   {
     std::ofstream out(config);
@@ -492,6 +522,7 @@ TEST_CASE("admin: user, robot, token and repository commands on a data folder") 
 TEST_CASE("admin: org and team commands on a data folder, audited") {
   quayd::testing::TempDir dir;
   const std::string data = dir.path() + "/data";
+  const DatabaseForAdmin database(data);
   const std::string config = dir.path() + "/quay.yaml";
   {
     std::ofstream out(config);
