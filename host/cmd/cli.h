@@ -54,6 +54,9 @@ struct ServeFlags {
   // several instances may share it.
   std::string database_uri;
   bool fsync = true;
+  // blob_redirects: answer blob GETs with a 307 to the store's presigned URL
+  // (S3 storage only; HostLimits::blob_redirects).
+  bool blob_redirects = false;
   quay::LogLevel log_level = quay::LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
   size_t threads = 1024;

@@ -454,6 +454,8 @@ const Key kKeys[] = {
        return quay::Status::Ok();
      }},
     {"fsync", [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.fsync); }},
+    {"blob_redirects",
+     [](const YAML::Node& n, ServeFlags& f) { return ReadBool(n, f.blob_redirects); }},
     {"log_level",
      [](const YAML::Node& n, ServeFlags& f) {
        std::optional<quay::LogLevel> level =

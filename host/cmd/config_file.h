@@ -36,7 +36,8 @@
 //   DISTRIBUTED_STORAGE_PREFERENCE    the location used (its first name)
 //
 //   quayd keys
-//   listen, metrics_listen, tls_cert_file, tls_key_file, data_dir, fsync, log_level, log_format,
+//   listen, metrics_listen, tls_cert_file, tls_key_file, data_dir, fsync, blob_redirects,
+//   log_level, log_format,
 //   threads, max_connections_per_address (256; 0: no limit), gc_interval, auto_prune_interval (1h,
 //   with FEATURE_AUTO_PRUNE), pull_audit, jwt_algorithm (RS256|ES256), signing_key_rotation,
 //   login_failure_limit, login_failure_window, login_backoff_max,

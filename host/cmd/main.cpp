@@ -246,6 +246,7 @@ int Serve(const quayd::ServeFlags& flags, const quayd::LoadedConfig& config_load
   const rlim_t open_files = RaiseOpenFileLimit();
   config.limits.max_manifest_bytes = options.max_manifest_bytes;
   config.limits.trusted_proxies = flags.trusted_proxies;
+  config.limits.blob_redirects = flags.blob_redirects;
   config.logger = logger;
   config.auth = auth;
   config.api = flags.api;

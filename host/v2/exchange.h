@@ -43,6 +43,11 @@ struct HostLimits {
   // unlimited. Defaults: 64 MiB and 16 MiB.
   uint64_t body_budget_bytes = 64ull << 20;
   uint64_t body_budget_per_client_bytes = 16ull << 20;
+  // blob_redirects: a blob GET is answered 307 to the blob store's direct
+  // URL (S3 presigned, valid kBlobRedirectLifetime) rather than streamed,
+  // when the store has one. Default: false (Quay streams unless its storage
+  // hands out direct URLs; here the operator chooses).
+  bool blob_redirects = false;
   // The budget itself, built from the two above by the Server and shared by
   // every dispatcher. Null: no budget.
   std::shared_ptr<BodyBudget> body_budget;

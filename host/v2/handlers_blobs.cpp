@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,8 @@ namespace quayd {
 namespace {
 
 constexpr char kBlobContentType[] = "application/octet-stream";
+// How long a redirected client may take to start its download.
+constexpr std::chrono::seconds kBlobRedirectLifetime{600};
 
 void SetBlobHeaders(httplib::Response& res, const quay::Digest& digest) {
   res.set_header("Docker-Content-Digest", digest.str());
@@ -53,6 +56,19 @@ quay::Status HandleBlobHead(Exchange& ex) {
 quay::Status HandleBlobGet(Exchange& ex) {
   quay::Result<quay::Digest> digest = quay::Digest::Parse(ex.match.argument);
   if (!digest.ok()) return digest.status();
+  if (ex.limits.blob_redirects) {
+    // The client fetches the bytes from the store itself (and sends its
+    // Range there); a store without direct URLs streams as usual.
+    quay::Result<std::string> url =
+        ex.registry.BlobUrl(ex.match.name, *digest, kBlobRedirectLifetime);
+    if (url.ok()) {
+      SetBlobHeaders(ex.res, *digest);
+      ex.res.set_header("Location", *url);
+      ex.res.status = 307;
+      return quay::Status::Ok();
+    }
+    if (url.status().code() != quay::Code::kUnsupported) return url.status();
+  }
   quay::Result<std::unique_ptr<quay::BlobReader>> opened =
       ex.registry.OpenBlob(ex.match.name, *digest);
   if (!opened.ok()) return opened.status();

@@ -238,6 +238,11 @@ class QUAY_EXPORT Registry {
   virtual Result<BlobInfo> StatBlob(std::string_view repository, const Digest& digest) = 0;
   virtual Result<std::unique_ptr<BlobReader>> OpenBlob(std::string_view repository,
                                                        const Digest& digest) = 0;
+  // A URL the client may fetch the blob from directly for `lifetime`
+  // (BlobStore::PresignBlobGet): NotFound(kBlob) unless the blob is linked to
+  // the repository, Unsupported when the store has no direct URLs.
+  virtual Result<std::string> BlobUrl(std::string_view repository, const Digest& digest,
+                                      std::chrono::seconds lifetime) = 0;
 
   // ---- manifests ----
   // Stores `bytes` under `reference` (a tag, or the digest of the bytes).

@@ -96,6 +96,16 @@ class QUAY_EXPORT BlobStore {
   // OK if it did not exist.
   virtual Status DeleteBlob(const Digest& digest) = 0;
   virtual Result<std::vector<Digest>> ListBlobs() = 0;
+
+  // A URL from which a client can GET the blob's bytes itself until
+  // `lifetime` has passed (an S3 presigned URL), so that pulls need not
+  // stream through this process. Unsupported for stores without one (the
+  // default: the data folder, memory).
+  virtual Result<std::string> PresignBlobGet(const Digest& digest, std::chrono::seconds lifetime) {
+    (void)digest;
+    (void)lifetime;
+    return Status::Unsupported(Subject::kBlob, "this blob store has no direct URLs");
+  }
 };
 
 // Volatile, in-process storage (tests, embedders with no disk).

@@ -220,6 +220,13 @@ Result<std::unique_ptr<BlobReader>> RegistryImpl::OpenBlob(std::string_view repo
   return ctx_->store->OpenBlob(digest);
 }
 
+Result<std::string> RegistryImpl::BlobUrl(std::string_view repository, const Digest& digest,
+                                          std::chrono::seconds lifetime) {
+  auto info = StatBlob(repository, digest);
+  if (!info.ok()) return info.status();
+  return ctx_->store->PresignBlobGet(digest, lifetime);
+}
+
 Result<PutManifestResult> RegistryImpl::PutManifest(std::string_view repository,
                                                     std::string_view reference,
                                                     std::string_view content_type,

@@ -33,6 +33,8 @@ class RegistryImpl final : public Registry {
   Result<BlobInfo> StatBlob(std::string_view repository, const Digest& digest) override;
   Result<std::unique_ptr<BlobReader>> OpenBlob(std::string_view repository,
                                                const Digest& digest) override;
+  Result<std::string> BlobUrl(std::string_view repository, const Digest& digest,
+                              std::chrono::seconds lifetime) override;
 
   Result<PutManifestResult> PutManifest(std::string_view repository, std::string_view reference,
                                         std::string_view content_type,

@@ -2,9 +2,13 @@
 // multi-MiB blob streamed from a filesystem store.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "http_test_support.h"
+#include "quay/storage.h"
 
 using namespace quayd::testing;
 
@@ -149,4 +153,77 @@ TEST_CASE("on-disk registry: a multi-MiB blob streams both ways, ranges across b
   REQUIRE(part);
   CHECK(part->status == 206);
   CHECK(part->body == data.substr(mib - 10, 2 * mib + 21));
+}
+
+namespace {
+
+// The memory store, plus direct URLs (as the S3 driver's presigned ones).
+class DirectUrlStore final : public quay::BlobStore {
+ public:
+  using Writer = quay::Result<std::unique_ptr<quay::UploadWriter>>;
+  using Reader = quay::Result<std::unique_ptr<quay::BlobReader>>;
+  Writer CreateUpload(std::string_view id) override { return inner_->CreateUpload(id); }
+  Writer OpenUpload(std::string_view id, uint64_t keep) override {
+    return inner_->OpenUpload(id, keep);
+  }
+  Reader ReadUpload(std::string_view id) override { return inner_->ReadUpload(id); }
+  quay::Status DeleteUpload(std::string_view id) override { return inner_->DeleteUpload(id); }
+  quay::Result<std::vector<std::string>> ListUploads() override { return inner_->ListUploads(); }
+  Reader OpenBlob(const quay::Digest& d) override { return inner_->OpenBlob(d); }
+  quay::Result<uint64_t> BlobSize(const quay::Digest& d) override { return inner_->BlobSize(d); }
+  quay::Status DeleteBlob(const quay::Digest& d) override { return inner_->DeleteBlob(d); }
+  quay::Result<std::vector<quay::Digest>> ListBlobs() override { return inner_->ListBlobs(); }
+  quay::Result<std::string> PresignBlobGet(const quay::Digest& d,
+                                           std::chrono::seconds lifetime) override {
+    return "http://store.example/" + std::string(d.hex()) +
+           "?expires=" + std::to_string(lifetime.count());
+  }
+
+ private:
+  std::shared_ptr<quay::BlobStore> inner_ = quay::NewMemoryBlobStore();
+};
+
+}  // namespace
+
+TEST_CASE("blob_redirects: 307 to the store's direct URL, only for linked blobs") {
+  ServerOptions options;
+  options.blob_store = std::make_shared<DirectUrlStore>();
+  options.limits.blob_redirects = true;
+  TestServer server(options);
+  auto client = server.Client();
+  const std::string data = Bytes(300);
+  const std::string digest = DigestOf(data);
+  REQUIRE(PushBlob(*client, "repo", data) == 201);
+
+  auto get = client->Get("/v2/repo/blobs/" + digest);
+  REQUIRE(get);
+  CHECK(get->status == 307);
+  CHECK(get->get_header_value("Location") ==
+        "http://store.example/" + digest.substr(7) + "?expires=600");
+  CHECK(get->get_header_value("Docker-Content-Digest") == digest);
+  CHECK(get->body.empty());
+  // HEAD still answers itself; a blob of another repository is no redirect.
+  auto head = client->Head("/v2/repo/blobs/" + digest);
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  auto other = client->Get("/v2/other/blobs/" + digest);
+  REQUIRE(other);
+  CHECK(other->status == 404);
+  CHECK(other->body.find("BLOB_UNKNOWN") != std::string::npos);
+}
+
+TEST_CASE("blob_redirects: streamed when off, or when the store has no direct URLs") {
+  for (const bool redirects : {false, true}) {
+    ServerOptions options;
+    if (!redirects) options.blob_store = std::make_shared<DirectUrlStore>();
+    options.limits.blob_redirects = redirects;  // on: the memory store, no direct URLs
+    TestServer server(options);
+    auto client = server.Client();
+    const std::string data = Bytes(300);
+    REQUIRE(PushBlob(*client, "repo", data) == 201);
+    auto get = client->Get("/v2/repo/blobs/" + DigestOf(data));
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(get->body == data);
+  }
 }

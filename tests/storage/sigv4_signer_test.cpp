@@ -120,6 +120,19 @@ TEST_CASE("sigv4: the S3 guide's list objects (query sorted and encoded)") {
   CHECK(sig.signature == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 }
 
+// The S3 guide's presigned URL example ("Authenticating Requests: Using
+// Query Parameters"): GET /test.txt for 86400 s.
+TEST_CASE("sigv4: the S3 guide's presigned GET") {
+  const std::string query = PresignV4Query(S3GuideCredentials(), kS3GuideDate, "GET", "/test.txt",
+                                           kS3GuideHost, std::chrono::seconds(86400));
+  CHECK(query ==
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+  CHECK(query.find("wJalrXUtnFEMI") == std::string::npos);
+}
+
 TEST_CASE("sigv4: header values are trimmed, names lower-cased, the secret never shows") {
   SigV4Request request{
       "GET",

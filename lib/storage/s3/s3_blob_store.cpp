@@ -591,6 +591,15 @@ class S3BlobStore final : public BlobStore {
     return state_->client.HeadObject(state_->BlobKey(digest), Subject::kBlob);
   }
 
+  Result<std::string> PresignBlobGet(const Digest& digest, std::chrono::seconds lifetime) override {
+    if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
+    // S3 refuses a presigned URL valid for more than a week.
+    if (lifetime.count() < 1 || lifetime > std::chrono::hours(24 * 7)) {
+      return Status::InvalidArgument(Subject::kNone, "a direct URL lives 1 s to 7 days");
+    }
+    return state_->client.PresignGet(state_->BlobKey(digest), lifetime);
+  }
+
   Status DeleteBlob(const Digest& digest) override {
     if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     return state_->client.DeleteObject(state_->BlobKey(digest));

@@ -141,6 +141,14 @@ S3Client::S3Client(S3ClientConfig config, std::shared_ptr<HttpTransport> transpo
   host_ = std::string(authority.substr(0, authority.find('/')));
 }
 
+std::string S3Client::PresignGet(std::string_view key, std::chrono::seconds lifetime) const {
+  std::string path =
+      core::StrCat({"/", UriEncode(config_.bucket, true), "/", UriEncode(key, false)});
+  const std::string query =
+      PresignV4Query(config_.credentials, AmzDate(clock_->Now()), "GET", path, host_, lifetime);
+  return core::StrCat({config_.endpoint, path, "?", query});
+}
+
 Result<HttpResponse> S3Client::Send(const Call& call) const {
   std::string path = core::StrCat({"/", UriEncode(config_.bucket, true)});
   if (!call.key.empty()) path.append("/").append(UriEncode(call.key, false));

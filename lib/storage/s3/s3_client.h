@@ -13,6 +13,7 @@
 // Thread safety: an S3Client is immutable and safe to share.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,6 +88,9 @@ class S3Client {
                                  const std::vector<std::string>& part_etags) const;
   Status AbortMultipartUpload(std::string_view key, std::string_view upload_id) const;
   Result<std::vector<MultipartUploadInfo>> ListMultipartUploads(std::string_view prefix) const;
+  // A URL anyone may GET `key` with until `lifetime` from now (no request is
+  // made; whether the key exists is not checked).
+  std::string PresignGet(std::string_view key, std::chrono::seconds lifetime) const;
 
  private:
   struct Call {

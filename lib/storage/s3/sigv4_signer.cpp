@@ -179,4 +179,31 @@ SigV4Signature SignV4(const SigV4Credentials& credentials, std::string_view amz_
   return out;
 }
 
+std::string PresignV4Query(const SigV4Credentials& credentials, std::string_view amz_date,
+                           std::string_view method, std::string_view canonical_uri,
+                           std::string_view host, std::chrono::seconds expires) {
+  std::string credential = credentials.access_key;
+  credential.append("/")
+      .append(amz_date.substr(0, 8))
+      .append("/")
+      .append(credentials.region)
+      .append("/")
+      .append(credentials.service)
+      .append("/aws4_request");
+  SigV4Request request;
+  request.method = std::string(method);
+  request.canonical_uri = std::string(canonical_uri);
+  request.query = {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+                   {"X-Amz-Credential", std::move(credential)},
+                   {"X-Amz-Date", std::string(amz_date)},
+                   {"X-Amz-Expires", std::to_string(expires.count())},
+                   {"X-Amz-SignedHeaders", "host"}};
+  request.headers = {{"host", std::string(host)}};
+  request.payload_sha256 = "UNSIGNED-PAYLOAD";
+  const SigV4Signature signature = SignV4(credentials, amz_date, request);
+  std::string query = CanonicalQuery(request.query);
+  query.append("&X-Amz-Signature=").append(signature.signature);
+  return query;
+}
+
 }  // namespace quay::storage::s3

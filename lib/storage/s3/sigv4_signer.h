@@ -49,6 +49,15 @@ struct SigV4Signature {
 SigV4Signature SignV4(const SigV4Credentials& credentials, std::string_view amz_date,
                       const SigV4Request& request);
 
+// The query string of a presigned URL (query-string authentication):
+// `method` on `canonical_uri` at `host`, valid for `expires` (1 s to 7 days)
+// from `amz_date`, signing only the host header, the payload unsigned. The
+// X-Amz-* parameters, sorted and encoded, then X-Amz-Signature.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+std::string PresignV4Query(const SigV4Credentials& credentials, std::string_view amz_date,
+                           std::string_view method, std::string_view canonical_uri,
+                           std::string_view host, std::chrono::seconds expires);
+
 // "YYYYMMDDTHHMMSSZ" in UTC.
 std::string AmzDate(std::chrono::system_clock::time_point when);
 
