@@ -14,7 +14,10 @@
 # PostgreSQL runs as `nobody` when started by root (it refuses root), with
 # fsync on, like the SQLite quayd (which fsyncs); the gateway is the tests'
 # single-node Ceph on memstore (tests/storage/rgw/rgw_gateway.py), so its
-# figures are those of RAM-backed object storage, not of disks.
+# figures are those of RAM-backed object storage, not of disks. Its memstore
+# holds 2 GiB: one round pushes about 1 GiB into it, so a second round fills
+# it and the gateway stalls (quayd then answers 503, nginx 502); measure one
+# round per run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
