@@ -13,7 +13,6 @@
 #include "host/cmd/cli.h"
 #include "host/cmd/config_file.h"
 #include "http_test_support.h"
-#include "test_database.h"
 #include "quay/identity.h"
 #include "test_database.h"
 
@@ -115,7 +114,7 @@ TEST_CASE("config: DB_URI takes PostgreSQL URIs and Quay's sqlite:/// form, noth
   CHECK(mysql.code() == quay::Code::kInvalidArgument);
   CHECK(mysql.message().find("DB_URI") != std::string::npos);
   CHECK(mysql.message().find("pymysql") == std::string::npos);  // never the value
-  CHECK(f.database_uri == "postgres://quay:pw@db:5432/quay");    // unchanged
+  CHECK(f.database_uri == "postgres://quay:pw@db:5432/quay");   // unchanged
 }
 
 TEST_CASE("config: defaults stay when the file is empty; SUPERUSERS alias") {
