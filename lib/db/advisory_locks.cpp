@@ -56,4 +56,53 @@ void AdvisoryLocks::Unlock(int64_t key) {
   }
 }
 
+namespace {
+
+std::string KeyArray(const std::vector<int64_t>& keys) {
+  std::string out = "{";
+  for (const int64_t k : keys) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(k);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::vector<bool> AdvisoryLocks::TryLockEach(const std::vector<int64_t>& keys) {
+  std::vector<bool> taken(keys.size(), false);
+  if (keys.empty()) return taken;
+  std::lock_guard lock(mu_);
+  try {
+    // One row per key, in order: the function runs once per row.
+    constexpr const char* kSql =
+        "SELECT pg_try_advisory_lock(k) FROM unnest(CAST(?1 AS bigint[])) WITH ORDINALITY AS"
+        " t(k, n) ORDER BY n";
+    auto q = conn_->Prepare(kSql, kSql);
+    q->bind(1, KeyArray(keys));
+    for (size_t i = 0; i < keys.size() && q->executeStep(); ++i) {
+      taken[i] = q->getColumn(0).getInt() != 0;
+    }
+  } catch (const std::exception&) {
+    // Whatever the broken session took is gone with it: nothing is held.
+    std::fill(taken.begin(), taken.end(), false);
+  }
+  return taken;
+}
+
+void AdvisoryLocks::UnlockEach(const std::vector<int64_t>& keys) {
+  if (keys.empty()) return;
+  std::lock_guard lock(mu_);
+  try {
+    constexpr const char* kSql =
+        "SELECT count(pg_advisory_unlock(k)) FROM unnest(CAST(?1 AS bigint[])) AS t(k)";
+    auto q = conn_->Prepare(kSql, kSql);
+    q->bind(1, KeyArray(keys));
+    q->executeStep();
+  } catch (const std::exception&) {
+    // The session is broken, and with it every lock it held is gone.
+  }
+}
+
 }  // namespace quay::db

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "quay/status.h"
 
@@ -50,6 +51,10 @@ class AdvisoryLocks {
   // Waits until `key` is taken (or the database fails: Unavailable).
   Status Lock(int64_t key);
   void Unlock(int64_t key);
+  // TryLock and Unlock of many keys in one round trip each (GC's batches):
+  // which of `keys` were taken (none when the database fails).
+  std::vector<bool> TryLockEach(const std::vector<int64_t>& keys);
+  void UnlockEach(const std::vector<int64_t>& keys);
 
  private:
   explicit AdvisoryLocks(std::unique_ptr<Connection> conn);

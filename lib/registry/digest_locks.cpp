@@ -126,13 +126,32 @@ DigestLocks::Held DigestLocks::TryLock(const std::vector<Digest>& digests,
 
   Held held;
   held.owner_ = this;
-  for (const size_t stripe : distinct) {
-    if (!stripes_[stripe].try_lock()) continue;
-    if (!SharedLock(stripe, /*wait=*/false, nullptr)) {
-      stripes_[stripe].unlock();
-      continue;
+  if (advisory_) {
+    // The database's half for the whole batch in one round trip.
+    std::vector<size_t> mine;
+    std::vector<int64_t> keys;
+    for (const size_t stripe : distinct) {
+      if (!stripes_[stripe].try_lock()) continue;
+      mine.push_back(stripe);
+      keys.push_back(db::kDigestStripeKeys + static_cast<int64_t>(stripe));
     }
-    held.stripes_.push_back(stripe);
+    const std::vector<bool> taken = advisory_->TryLockEach(keys);
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (taken[i]) {
+        held.stripes_.push_back(mine[i]);
+      } else {
+        stripes_[mine[i]].unlock();
+      }
+    }
+  } else {
+    for (const size_t stripe : distinct) {
+      if (!stripes_[stripe].try_lock()) continue;
+      if (!SharedLock(stripe, /*wait=*/false, nullptr)) {
+        stripes_[stripe].unlock();
+        continue;
+      }
+      held.stripes_.push_back(stripe);
+    }
   }
   locked->clear();
   for (size_t i = 0; i < digests.size(); ++i) {
@@ -159,6 +178,19 @@ DigestLocks::Held::~Held() { Release(); }
 
 void DigestLocks::Held::Release() {
   if (owner_ == nullptr) return;
+  if (owner_->advisory_ && stripes_.size() > 1) {
+    // A batch's database half in one round trip, then the mutexes.
+    std::vector<int64_t> keys;
+    keys.reserve(stripes_.size());
+    for (const size_t stripe : stripes_) {
+      keys.push_back(db::kDigestStripeKeys + static_cast<int64_t>(stripe));
+    }
+    owner_->advisory_->UnlockEach(keys);
+    for (const size_t stripe : stripes_) owner_->stripes_[stripe].unlock();
+    stripes_.clear();
+    owner_ = nullptr;
+    return;
+  }
   for (const size_t stripe : stripes_) owner_->Unlock(stripe);
   stripes_.clear();
   owner_ = nullptr;

@@ -77,10 +77,9 @@ Status RegistryImpl::Reconcile() {
     }
     if (auto s = ctx_->store->DeleteUpload(area); !s.ok()) return s;
   }
-  for (const auto& id : shared ? std::vector<std::string>() : *ids) {
-    if (!files.count(id)) {
-      if (auto s = ctx_->db->DeleteUpload(id); !s.ok()) return s;
-    }
+  for (const auto& id : *ids) {
+    if (shared || files.count(id)) continue;
+    if (auto s = ctx_->db->DeleteUpload(id); !s.ok()) return s;
   }
   // A row whose offset was committed without an fsync (the store recorded
   // it with the bytes) may be behind after a power loss; the area says how
