@@ -54,6 +54,10 @@ class QUAY_EXPORT UploadWriter {
   // filesystem store), so that an acknowledged chunk survives a power loss.
   // Stores without durability need not override it.
   virtual Status Sync() { return Status::Ok(); }
+  // Puts bytes the writer still holds in memory into the upload area (not
+  // durably), so that ReadUpload sees everything appended so far. Stores
+  // that write through need not override it.
+  virtual Status Flush() { return Status::Ok(); }
   // Moves the upload's bytes to the blob `digest` (fsync'd first when the store
   // is durable) and removes the upload. If the blob already exists, the upload
   // is dropped and the existing blob kept. The writer is spent afterwards.

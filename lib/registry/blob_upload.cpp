@@ -155,7 +155,9 @@ Result<Digest> BlobUploadImpl::DigestFor(const Digest& expected) {
     digester_valid_ = false;  // Finish() spends it
     return digester_.Finish();
   }
-  // Another algorithm (sha512) or lost state: read the bytes back once.
+  // Another algorithm (sha512) or lost state: read the bytes back once,
+  // after the writer put any it still holds into the area.
+  if (auto s = writer_->Flush(); !s.ok()) return s;
   return HashUploadPrefix(*ctx_->store, id_, offset_, expected.algorithm());
 }
 

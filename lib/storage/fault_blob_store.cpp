@@ -31,6 +31,8 @@ class FaultInjectingUploadWriter final : public UploadWriter {
     return inner_->Sync();
   }
 
+  Status Flush() override { return inner_->Flush(); }
+
   Status Commit(const Digest& digest) override {
     if (store_->ShouldFailCommit()) return InjectedFault();
     return inner_->Commit(digest);

@@ -25,8 +25,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -37,6 +39,7 @@
 
 #include "core/private_files.h"
 #include "quay/storage.h"
+#include "storage/direct_appender.h"
 #include "storage/synced_size.h"
 #include "storage/upload_id_validation.h"
 
@@ -197,6 +200,13 @@ bool NamesFollowFileSync(const std::string& root) {
   }
 }
 
+// Uploads bypass the page cache unless QUAY_DIRECT_IO=0 (a diagnostic, to
+// measure the difference: docs/performance.md, issue 15).
+bool DirectIoWanted() {
+  const char* v = std::getenv("QUAY_DIRECT_IO");
+  return v == nullptr || std::string_view(v) != "0";
+}
+
 // An upload's writer starts writeback of what it has written every this many
 // bytes (sync_file_range), so that the fsync before a chunk is acknowledged,
 // or before a blob is committed, finds little left to write: the disk works
@@ -233,7 +243,8 @@ class Layout {
         blobs_(root_ + "/blobs"),
         uploads_(root_ + "/uploads"),
         durable_(durable),
-        names_follow_file_sync_(durable && NamesFollowFileSync(root_)) {}
+        names_follow_file_sync_(durable && NamesFollowFileSync(root_)),
+        direct_io_(durable && DirectIoWanted()) {}
 
   const std::string& root() const { return root_; }
   const std::string& blobs() const { return blobs_; }
@@ -242,6 +253,16 @@ class Layout {
   // Durable, and a file's fsync also makes its names durable
   // (NamesFollowFileSync): no directory is fsync'd on the push path.
   bool names_follow_file_sync() const { return names_follow_file_sync_; }
+
+  // The upload file at `path` opened once more, with O_DIRECT, for a durable
+  // writer (storage/direct_appender.h); invalid where the file system refuses
+  // it (tmpfs: EINVAL), which is remembered, or without durability.
+  UniqueFd OpenDirect(const std::string& path) {
+    if (!direct_io_.load(std::memory_order_relaxed)) return UniqueFd();
+    UniqueFd fd(OpenRetrying(path, O_RDWR | O_DIRECT));
+    if (!fd.valid() && errno == EINVAL) direct_io_.store(false, std::memory_order_relaxed);
+    return fd;
+  }
 
   std::string UploadPath(std::string_view id) const { return uploads_ + "/" + std::string(id); }
   std::string BlobAlgorithmDir(const Digest& d) const {
@@ -291,6 +312,7 @@ class Layout {
   const std::string uploads_;
   const bool durable_;
   const bool names_follow_file_sync_;
+  std::atomic<bool> direct_io_;
 
   std::mutex mu_;
   std::set<std::string> durable_dirs_;  // guarded by mu_
@@ -331,21 +353,45 @@ class FileBlobReader final : public BlobReader {
 
 class FileUploadWriter final : public UploadWriter, public storage::SizeRecordingWriter {
  public:
-  FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size)
+  // With a valid `direct_fd` (the same file opened with O_DIRECT) the bytes
+  // bypass the page cache (storage/direct_appender.h).
+  FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size,
+                   UniqueFd direct_fd = UniqueFd())
       : layout_(std::move(layout)),
         id_(std::move(id)),
         path_(layout_->UploadPath(id_)),
         fd_(std::move(fd)),
+        direct_fd_(std::move(direct_fd)),
         size_(size),
-        written_back_(size) {}
+        written_back_(size) {
+    if (direct_fd_.valid()) {
+      direct_ = storage::DirectAppender::Open(direct_fd_.get(), fd_.get(), size_);
+      if (!direct_) direct_fd_.Reset();  // through the page cache, as without O_DIRECT
+    }
+  }
+
+  // Keeps what was appended in the area, as the interface promises; an error
+  // here only loses unacknowledged bytes, which a resume cuts off anyway.
+  ~FileUploadWriter() override { (void)Flush(); }
 
   uint64_t size() const override { return size_; }
+
+  Status Flush() override {
+    if (!direct_) return Status::Ok();
+    if (int rc = direct_->Flush(); rc != 0) return ErrnoStatus("write", path_, rc);
+    return Status::Ok();
+  }
 
   // No fsync here: an upload's bytes become durable at Sync (before a chunk
   // is acknowledged) or Commit. A crash loses at most unacknowledged tails,
   // which OpenUpload's `keep` cuts off.
   Status Append(const char* data, size_t n) override {
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    if (direct_) {
+      if (int rc = direct_->Append(data, n); rc != 0) return ErrnoStatus("write", path_, rc);
+      size_ += n;
+      return Status::Ok();
+    }
     while (n > 0) {
       const ssize_t w = ::write(fd_.get(), data, n);
       if (w < 0) {
@@ -372,6 +418,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
   Status Sync() override {
     recorded_ = false;
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    if (Status s = Flush(); !s.ok()) return s;
     if (!layout_->durable()) return Status::Ok();
     // The size first, so that the fsync below makes it durable with the
     // bytes it counts (inode metadata: fsync, not fdatasync). A filesystem
@@ -414,6 +461,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
     if (digest.empty()) return Status::InvalidArgument(Subject::kDigest, "empty digest");
     const bool durable = layout_->durable();
 
+    if (Status s = Flush(); !s.ok()) return s;
     if (Status s = CheckStillOurUpload(); !s.ok()) return s;
     if (Status s = layout_->EnsureBlobDir(digest); !s.ok()) return s;
 
@@ -427,7 +475,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
       if (!keep_upload && ::unlink(path_.c_str()) < 0 && errno != ENOENT) {
         return ErrnoStatus("remove upload", path_, errno);
       }
-      fd_.Reset();
+      CloseFiles();
       return false;
     }
     // A blob carries no session bookkeeping (it would outlive the session
@@ -445,7 +493,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
         linked = true;
       } else if (errno == EEXIST) {
         // A concurrent commit of the same digest won since the stat: same bytes.
-        fd_.Reset();
+        CloseFiles();
         return false;
       } else if (errno == ENOENT) {
         return Status::NotFound(Subject::kUpload, "upload was removed");
@@ -473,10 +521,10 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
         if (linked) ::unlink(blob_path.c_str());
         return ErrnoStatus("fsync", blob_path, err);
       }
-      fd_.Reset();
+      CloseFiles();
       return true;
     }
-    fd_.Reset();
+    CloseFiles();
     if (!durable) return true;
     // The blob is visible from here on; a failure below only means its entry
     // may not survive a crash yet.
@@ -501,10 +549,20 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
     return Status::Ok();
   }
 
+  // The writer is spent: the appender first, since it writes through both.
+  void CloseFiles() {
+    direct_.reset();
+    direct_fd_.Reset();
+    fd_.Reset();
+  }
+
   std::shared_ptr<Layout> layout_;
   std::string id_;
   std::string path_;
-  UniqueFd fd_;  // invalid once committed
+  UniqueFd fd_;         // invalid once committed
+  UniqueFd direct_fd_;  // O_DIRECT, when the file system takes it
+  // Declared after the descriptors it writes through, so destroyed first.
+  std::unique_ptr<storage::DirectAppender> direct_;
   uint64_t size_;
   uint64_t written_back_ = 0;  // bytes whose writeback Append has started
   bool recorded_ = false;      // the last Sync() recorded size_ (synced_size.h)
@@ -523,8 +581,8 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
       if (errno == EEXIST) return Status::Conflict(Subject::kUpload, "upload already exists");
       return ErrnoStatus("create upload", path, errno);
     }
-    return std::unique_ptr<UploadWriter>(
-        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), 0));
+    return std::unique_ptr<UploadWriter>(std::make_unique<FileUploadWriter>(
+        layout_, std::string(id), std::move(fd), 0, layout_->OpenDirect(path)));
   }
 
   Result<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id, uint64_t keep) override {
@@ -562,8 +620,8 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
       }
     }
     if (::lseek(fd.get(), 0, SEEK_END) < 0) return ErrnoStatus("seek", path, errno);
-    return std::unique_ptr<UploadWriter>(
-        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), keep));
+    return std::unique_ptr<UploadWriter>(std::make_unique<FileUploadWriter>(
+        layout_, std::string(id), std::move(fd), keep, layout_->OpenDirect(path)));
   }
 
   Result<std::unique_ptr<BlobReader>> ReadUpload(std::string_view id) override {

@@ -79,8 +79,12 @@ void ForEachDriver(Body&& body) {
   }
 }
 
+// Appends and flushes: a writer may hold appended bytes in memory until
+// Flush, Sync, Commit or its destruction (the filesystem driver's O_DIRECT
+// staging), and these cases read the area in between.
 void Append(UploadWriter& writer, std::string_view bytes) {
   REQUIRE(writer.Append(bytes.data(), bytes.size()).ok());
+  REQUIRE(writer.Flush().ok());
 }
 
 void CheckError(const Status& status, Code code, Subject subject) {
@@ -123,6 +127,19 @@ TEST_CASE("syncing an upload keeps its bytes and its writer") {
     REQUIRE((*again)->Sync().ok());
     CHECK(ReadUploadBytes(store, "s1") == "first|second");
     REQUIRE((*again)->Commit(Digest::Of("first|second")).ok());
+  });
+}
+
+TEST_CASE("appended bytes reach the area by Sync, or when the writer goes, without Flush") {
+  ForEachDriver([](BlobStore& store) {
+    auto writer = store.CreateUpload("f1");
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->Append("synced", 6).ok());
+    REQUIRE((*writer)->Sync().ok());
+    CHECK(ReadUploadBytes(store, "f1") == "synced");
+    REQUIRE((*writer)->Append("|dropped writer", 15).ok());
+    writer->reset();
+    CHECK(ReadUploadBytes(store, "f1") == "synced|dropped writer");
   });
 }
 

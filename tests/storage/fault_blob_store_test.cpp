@@ -56,8 +56,11 @@ void ForEachInner(Body&& body) {
   }
 }
 
+// Appends, then flushes what the inner writer may hold in memory, so that the
+// area can be read in between.
 Status Append(UploadWriter& writer, std::string_view bytes) {
-  return writer.Append(bytes.data(), bytes.size());
+  if (Status s = writer.Append(bytes.data(), bytes.size()); !s.ok()) return s;
+  return writer.Flush();
 }
 
 TEST_CASE("the third append fails and the upload holds only the first two") {
