@@ -1318,23 +1318,38 @@ double measure_sha256(const std::vector<unsigned char>& pattern, double seconds)
   return mb_per_s(bytes, seconds_since(start));
 }
 
+// What a measurement does with its files at the end: unlinks them, or (for
+// a caller that measures file creation next, bench/pushes.sh) only empties
+// them. ext4 without a journal skips inodes deleted in the last minute or
+// more when it allocates one, one by one, so thousands of fresh deletions
+// made every later create in their group slower (`recently_deleted` was a
+// fifth of quayd's CPU in a 1 MiB push, 2026-12-03).
+bool g_unlink_files = true;
+
+void discard_file(const std::string& path) {
+  if (g_unlink_files) {
+    ::unlink(path.c_str());
+  } else {
+    (void)::truncate(path.c_str(), 0);
+  }
+}
+
 double measure_write_sync(const AlignedPattern& pattern, const std::string& dir, std::uint64_t size,
                           int repeat, WriteWay way) {
   double best = 0;
   std::vector<std::string> kept;
   ::sync();  // nothing else's dirty pages in this measurement
   for (int r = 0; r < repeat; ++r) {
-    const std::string path = dir + "/limits-write-" + way_name(way) + "-" + std::to_string(r);
+    // The rewrite way reuses one path: O_TRUNC frees its pages and blocks
+    // just before they are wanted again.
+    const std::string path = dir + "/limits-write-" + way_name(way) + "-" +
+                             std::to_string(way == WriteWay::kRewrite ? 0 : r);
     const auto start = Clock::now();
     write_synced_file(pattern, path, size, way);
     best = std::max(best, mb_per_s(size, seconds_since(start)));
-    if (way == WriteWay::kRewrite) {
-      ::unlink(path.c_str());
-    } else {
-      kept.push_back(path);
-    }
+    if (way != WriteWay::kRewrite || r + 1 == repeat) kept.push_back(path);
   }
-  for (const auto& path : kept) ::unlink(path.c_str());
+  for (const auto& path : kept) discard_file(path);
   return best;
 }
 
@@ -1351,13 +1366,9 @@ double measure_small_sync(const AlignedPattern& pattern, const std::string& dir,
     threads.emplace_back([&, c] {
       for (long i = 0; seconds_since(start) < seconds; ++i) {
         const std::string path = dir + "/limits-small-" + way_name(way) + "-" + std::to_string(c) +
-                                 "-" + std::to_string(i);
+                                 "-" + std::to_string(way == WriteWay::kRewrite ? 0 : i);
         write_synced_file(pattern, path, std::min<std::uint64_t>(size, pattern.size), way);
-        if (way == WriteWay::kRewrite) {
-          ::unlink(path.c_str());
-        } else {
-          kept[static_cast<size_t>(c)].push_back(path);
-        }
+        if (way != WriteWay::kRewrite || i == 0) kept[static_cast<size_t>(c)].push_back(path);
         ++files;
       }
     });
@@ -1365,7 +1376,7 @@ double measure_small_sync(const AlignedPattern& pattern, const std::string& dir,
   for (auto& t : threads) t.join();
   const double rate = static_cast<double>(files.load()) / seconds_since(start);
   for (const auto& paths : kept) {
-    for (const auto& path : paths) ::unlink(path.c_str());
+    for (const auto& path : paths) discard_file(path);
   }
   return rate;
 }
@@ -1416,6 +1427,7 @@ int cmd_limits(const Args& args) {
   const int clients = static_cast<int>(args.integer("clients", 8));
   const int repeat = static_cast<int>(args.integer("repeat", 3));
   const double seconds = args.real("seconds", 3);
+  g_unlink_files = args.str("files", "unlink") != "truncate";
   auto pattern = make_pattern();
   const AlignedPattern aligned(*pattern);
   // Buffered first, so that its files get new pages rather than the rewrite's.
@@ -2545,7 +2557,8 @@ void usage() {
       "           of >= N manifests; GC duration and GET latency during it\n"
       "  limits   [--dir D] [--size 256MiB] [--small 1MiB] [--clients 8] [--seconds 3]\n"
       "           the machine's own bounds: SHA-256 on one thread, write+fdatasync into D,\n"
-      "           small files written+fdatasync'd per second, loopback TCP throughput\n"
+      "           small files written+fdatasync'd per second, loopback TCP throughput;\n"
+      "           --files truncate: leave its files in D, emptied, instead of unlinking\n"
       "  rss      --pid PID [--interval-ms 20] [--duration S]  sample VmRSS until SIGTERM\n"
       "common: --name CASE (result label), --pid PID (sample server RSS during the case),\n"
       "        --user U --password P (or QUAY_BENCH_USER/QUAY_BENCH_PASSWORD) for token auth;\n"

@@ -10,13 +10,16 @@
 // starts one only past a size threshold.
 //
 // Update copies the chunk (a memcpy is far cheaper than hashing it) so the
-// caller may reuse its buffer at once; it waits only while the previous chunk
-// is still being hashed, which bounds memory to one chunk.
+// caller may reuse its buffer at once. Up to kQueued chunks wait for the
+// hasher, so that neither side stalls on the other's jitter (one slot made
+// each wait for the other at every chunk: issue 15); that bounds memory to
+// kQueued chunks.
 //
 // Thread safety: one caller thread; the hashing thread is internal.
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -43,11 +46,14 @@ class BackgroundDigester {
   void Loop();
   void Stop();
 
+  static constexpr size_t kQueued = 4;
+
   Digester digester_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<char> chunk_;  // guarded by mu_ while `pending_`
-  bool pending_ = false;     // chunk_ holds bytes not yet hashed
+  std::deque<std::vector<char>> queue_;   // chunks not yet hashed; guarded by mu_
+  std::vector<std::vector<char>> spare_;  // hashed chunks to reuse; guarded by mu_
+  bool hashing_ = false;                  // the thread holds a chunk; guarded by mu_
   bool stopping_ = false;
   std::thread thread_;
 };

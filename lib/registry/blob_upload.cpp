@@ -3,6 +3,7 @@
 #include <exception>
 #include <vector>
 
+#include "storage/hashing_writer.h"
 #include "storage/synced_size.h"
 
 namespace quay::registry {
@@ -62,9 +63,10 @@ BlobUploadImpl::BlobUploadImpl(Context* ctx, std::string id, std::string reposit
 BlobUploadImpl::~BlobUploadImpl() {
   // Unsaved bytes are forgotten: the database still says saved_offset_, and
   // the store truncates the area to that on the next resume. Only a hash that
-  // covers exactly the saved bytes may be reused.
-  writer_.reset();
+  // covers exactly the saved bytes may be reused. The hash state first: a
+  // writer that hashes (storage/hashing_writer.h) holds it.
   JoinDigester();
+  writer_.reset();
   if (!ended_ && digester_valid_ && offset_ == saved_offset_) {
     ctx_->sessions.Park(id_, saved_offset_, std::move(digester_));
   }
@@ -78,7 +80,12 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
                                                   std::to_string(ctx_->options.max_blob_bytes) +
                                                   " bytes");
   }
-  if (!background_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
+  if (!background_ && !writer_hashes_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
+    // Best: the writer hashes from its own staging buffers (no copy).
+    auto* hashing = dynamic_cast<storage::HashingWriter*>(writer_.get());
+    writer_hashes_ = hashing != nullptr && hashing->HashAppends(digester_);
+  }
+  if (!background_ && !writer_hashes_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
     try {
       background_ = std::make_unique<BackgroundDigester>(std::move(digester_));
     } catch (const std::exception&) {
@@ -90,7 +97,7 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
   // Hashing first: in the background it overlaps the write below.
   if (background_) {
     background_->Update(data, n);
-  } else {
+  } else if (!writer_hashes_) {
     digester_.Update(data, n);
   }
   if (auto s = writer_->Append(data, n); !s.ok()) {
@@ -106,7 +113,9 @@ void BlobUploadImpl::DropUnsavedBytes() {
   // Reopening at the saved offset truncates the area to it (BlobStore::
   // OpenUpload). At once rather than at the next resume: on a full disk the
   // unacknowledged bytes hold the space that other requests (and the
-  // session's own retry) need.
+  // session's own retry) need. A hash state the writer held goes with it
+  // (digester_valid_ is already false).
+  writer_hashes_ = false;
   writer_.reset();
   auto reopened = ctx_->store->OpenUpload(id_, saved_offset_);
   if (!reopened.ok()) {
@@ -120,6 +129,16 @@ void BlobUploadImpl::DropUnsavedBytes() {
 }
 
 void BlobUploadImpl::JoinDigester() {
+  if (writer_hashes_) {
+    writer_hashes_ = false;
+    auto* hashing = dynamic_cast<storage::HashingWriter*>(writer_.get());
+    std::optional<Digester> taken = hashing ? hashing->TakeDigester() : std::nullopt;
+    if (taken) {
+      digester_ = std::move(*taken);
+    } else {
+      digester_valid_ = false;  // lost with a spent writer: Commit rehashes the area
+    }
+  }
   if (!background_) return;
   digester_ = background_->Take();
   background_.reset();

@@ -41,6 +41,8 @@ class BlobUploadImpl final : public BlobUpload {
   // Hashes on a second thread once the upload is large (background_digester.h);
   // while it exists it owns the hash state and digester_ is empty.
   std::unique_ptr<BackgroundDigester> background_;
+  // Or the writer hashes (storage/hashing_writer.h) and holds the state.
+  bool writer_hashes_ = false;
   bool digester_valid_ = true;  // false once Finish() ran or a write failed
   uint64_t saved_offset_;
   uint64_t offset_;

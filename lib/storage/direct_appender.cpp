@@ -1,5 +1,6 @@
 #include "storage/direct_appender.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,7 +110,60 @@ DirectAppender::~DirectAppender() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (hash_thread_.joinable()) hash_thread_.join();
   for (char* b : owned_) Pool().Give(b);
+}
+
+void DirectAppender::HashInto(Digester digester) {
+  std::lock_guard lock(mu_);
+  digester_ = std::make_unique<Digester>(std::move(digester));
+  hashed_ = filled_;  // the bytes staged so far were hashed by the caller
+}
+
+void DirectAppender::WaitForHashing(std::unique_lock<std::mutex>& lock) {
+  cv_.wait(lock, [this] { return hash_queue_.empty() && !hash_busy_; });
+}
+
+Digester DirectAppender::TakeDigester() {
+  {
+    std::unique_lock lock(mu_);
+    WaitForHashing(lock);
+  }
+  if (current_ != nullptr) digester_->Update(current_ + hashed_, filled_ - hashed_);
+  hashed_ = filled_;
+  Digester d = std::move(*digester_);
+  std::lock_guard lock(mu_);
+  digester_.reset();
+  return d;
+}
+
+void DirectAppender::Release(char* buffer) {
+  for (auto it = refs_.begin(); it != refs_.end(); ++it) {
+    if (it->first != buffer) continue;
+    if (--it->second == 0) {
+      refs_.erase(it);
+      free_.push_back(buffer);
+    }
+    return;
+  }
+}
+
+void DirectAppender::HashRun() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !hash_queue_.empty(); });
+    if (hash_queue_.empty()) return;
+    const HashPiece piece = hash_queue_.front();
+    hash_queue_.pop_front();
+    hash_busy_ = true;
+    const bool skip = stop_;
+    lock.unlock();
+    if (!skip) digester_->Update(piece.buffer + piece.from, kBuffer - piece.from);
+    lock.lock();
+    hash_busy_ = false;
+    Release(piece.buffer);
+    cv_.notify_all();
+  }
 }
 
 int DirectAppender::Append(const char* data, size_t n) {
@@ -129,21 +183,47 @@ int DirectAppender::Append(const char* data, size_t n) {
 int DirectAppender::Submit() {
   const Piece piece{current_, current_offset_};
   bool write_here = false;
+  bool hash_here = false;
   {
     std::lock_guard lock(mu_);
     if (error_ != 0) return error_;
     queue_.push_back(piece);
+    int refs = 1;
+    if (digester_) {
+      if (!hash_thread_.joinable()) {
+        try {
+          hash_thread_ = std::thread([this] {
+            ::pthread_setname_np(::pthread_self(), "quay-hash");  // for top -H, perf
+            HashRun();
+          });
+        } catch (const std::system_error&) {
+          hash_here = true;  // no thread to be had: hash on this one
+        }
+      }
+      if (!hash_here) {
+        hash_queue_.push_back({current_, hashed_});
+        ++refs;
+      }
+    }
+    refs_.emplace_back(current_, refs);
     if (!thread_.joinable() && queue_.size() >= 2) {
       try {
-        thread_ = std::thread([this] { Run(); });
+        thread_ = std::thread([this] {
+          ::pthread_setname_np(::pthread_self(), "quay-write");  // for top -H, perf
+          Run();
+        });
       } catch (const std::system_error&) {
         write_here = true;  // no thread to be had: write on this one
       }
     }
   }
+  // Without the lock: no hashing thread runs (hash_here), so nothing else
+  // touches digester_.
+  if (hash_here) digester_->Update(current_ + hashed_, kBuffer - hashed_);
   cv_.notify_all();
   current_ = nullptr;
   filled_ = 0;
+  hashed_ = 0;
   current_offset_ += kBuffer;
   if (int rc = TakeBuffer(); rc != 0) return rc;
   return write_here ? Flush() : 0;
@@ -161,8 +241,11 @@ int DirectAppender::TakeBuffer() {
     if (owned_.size() < kMaxBuffers) {
       lock.unlock();
       char* b = Pool().Take();
-      if (b == nullptr) return ENOMEM;
       lock.lock();
+      if (b == nullptr) {
+        if (error_ == 0) error_ = ENOMEM;
+        return error_;
+      }
       owned_.push_back(b);
       current_ = b;
       return 0;
@@ -202,7 +285,7 @@ void DirectAppender::Run() {
     lock.lock();
     busy_ = false;
     if (rc != 0 && error_ == 0) error_ = rc;
-    free_.push_back(piece.buffer);
+    Release(piece.buffer);
     cv_.notify_all();
   }
 }
@@ -213,6 +296,9 @@ int DirectAppender::Flush() {
     if (thread_.joinable()) {
       cv_.wait(lock, [this] { return (queue_.empty() && !busy_) || error_ != 0; });
     }
+    // Parked pieces may still be hashed: writing them below must not recycle
+    // a buffer the hashing thread reads, and the tail is hashed after them.
+    WaitForHashing(lock);
     // Without a thread, full buffers wait here (at most one, or the queue of
     // a thread that could not start): written now, in order.
     while (error_ == 0 && !queue_.empty()) {
@@ -222,9 +308,13 @@ int DirectAppender::Flush() {
       const int rc = WritePiece(piece, kBuffer);
       lock.lock();
       if (rc != 0) error_ = rc;
-      free_.push_back(piece.buffer);
+      Release(piece.buffer);
     }
     if (error_ != 0) return error_;
+  }
+  if (digester_) {
+    digester_->Update(current_ + hashed_, filled_ - hashed_);
+    hashed_ = filled_;
   }
   const size_t aligned = filled_ & ~static_cast<size_t>(kBlock - 1);
   if (aligned > 0) {
@@ -248,6 +338,7 @@ int DirectAppender::Flush() {
   std::memmove(current_, current_ + aligned, tail);
   current_offset_ += aligned;
   filled_ = tail;
+  hashed_ = tail;  // every staged byte is hashed by now, when hashing
   return 0;
 }
 

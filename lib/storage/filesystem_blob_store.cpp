@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
@@ -27,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +42,7 @@
 #include "core/private_files.h"
 #include "quay/storage.h"
 #include "storage/direct_appender.h"
+#include "storage/hashing_writer.h"
 #include "storage/synced_size.h"
 #include "storage/upload_id_validation.h"
 
@@ -175,23 +178,50 @@ Status ReadDirEntries(const std::string& dir, std::vector<DirEntry>* out) {
   return status;
 }
 
+// Whether the ext4 file system holding `path` has a journal. ext4 runs
+// without one when made with `-O ^has_journal` (the development machine of
+// 2026-12-03 is such a one: /sys/fs/ext4/vda/journal_task reads "<none>"),
+// and ext2 mounted as ext4 shares the magic number. The kernel names the
+// journal's thread in /sys/fs/ext4/<device>/journal_task; anything we cannot
+// read counts as no journal, which only costs directory fsyncs.
+bool Ext4HasJournal(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  const std::string dev_link =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  char target[PATH_MAX];
+  const ssize_t n = ::readlink(dev_link.c_str(), target, sizeof(target) - 1);
+  if (n <= 0) return false;
+  target[n] = '\0';
+  const char* name = std::strrchr(target, '/');
+  name = name ? name + 1 : target;
+  UniqueFd fd(OpenRetrying(std::string("/sys/fs/ext4/") + name + "/journal_task", O_RDONLY));
+  if (!fd.valid()) return false;
+  char task[64];
+  const ssize_t r = ::read(fd.get(), task, sizeof(task) - 1);
+  if (r <= 0) return false;
+  task[r] = '\0';
+  return std::strncmp(task, "<none>", 6) != 0 && task[0] != '\n';
+}
+
 // Whether fsync(2) of a file also makes durable every directory change made
 // before it, so that a blob's new name needs no fsync of its directory.
 // POSIX promises only the file's own data and inode, but the journaling
-// filesystems named here commit metadata in order: ext4 (jbd2) commits the
-// transaction holding the inode's last change, which holds the link(2) or
-// rename(2) that named it and every earlier mkdir(2); XFS forces its log up
-// to the inode's last change the same way; btrfs logs an fsync'd inode's new
-// names with it. One fsync then does the work of three (data, the blob's
-// directory, and a new fan-out directory's parent), which is most of the
-// cost of a small durable push. Anything else (NFS, FUSE, ext2 without a
-// journal shares ext4's magic number: mount it as ext4) takes the strict
-// path: data first, then each directory.
+// filesystems named here commit metadata in order: ext4 with its journal
+// (jbd2) commits the transaction holding the inode's last change, which holds
+// the link(2) or rename(2) that named it and every earlier mkdir(2); XFS
+// forces its log up to the inode's last change the same way; btrfs logs an
+// fsync'd inode's new names with it. One fsync then does the work of three
+// (data, the blob's directory, and a new fan-out directory's parent), which
+// is most of the cost of a small durable push. Anything else (NFS, FUSE,
+// ext4 without a journal, whose fsync syncs at most one parent of one of the
+// inode's names) takes the strict path: data first, then each directory.
 bool NamesFollowFileSync(const std::string& root) {
   struct statfs fs;
   if (::statfs(root.c_str(), &fs) != 0) return false;
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53UL:      // EXT4_SUPER_MAGIC (also ext3)
+    case 0xEF53UL:  // EXT4_SUPER_MAGIC (also ext3, and ext2 mounted as ext4)
+      return Ext4HasJournal(root);
     case 0x58465342UL:  // XFS_SUPER_MAGIC
     case 0x9123683EUL:  // BTRFS_SUPER_MAGIC
       return true;
@@ -351,24 +381,17 @@ class FileBlobReader final : public BlobReader {
   std::string path_;
 };
 
-class FileUploadWriter final : public UploadWriter, public storage::SizeRecordingWriter {
+class FileUploadWriter final : public UploadWriter,
+                               public storage::SizeRecordingWriter,
+                               public storage::HashingWriter {
  public:
-  // With a valid `direct_fd` (the same file opened with O_DIRECT) the bytes
-  // bypass the page cache (storage/direct_appender.h).
-  FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size,
-                   UniqueFd direct_fd = UniqueFd())
+  FileUploadWriter(std::shared_ptr<Layout> layout, std::string id, UniqueFd fd, uint64_t size)
       : layout_(std::move(layout)),
         id_(std::move(id)),
         path_(layout_->UploadPath(id_)),
         fd_(std::move(fd)),
-        direct_fd_(std::move(direct_fd)),
         size_(size),
-        written_back_(size) {
-    if (direct_fd_.valid()) {
-      direct_ = storage::DirectAppender::Open(direct_fd_.get(), fd_.get(), size_);
-      if (!direct_) direct_fd_.Reset();  // through the page cache, as without O_DIRECT
-    }
-  }
+        written_back_(size) {}
 
   // Keeps what was appended in the area, as the interface promises; an error
   // here only loses unacknowledged bytes, which a resume cuts off anyway.
@@ -387,6 +410,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
   // which OpenUpload's `keep` cuts off.
   Status Append(const char* data, size_t n) override {
     if (!fd_.valid()) return Status::NotFound(Subject::kUpload, "upload already committed");
+    if (!direct_tried_) OpenDirect();
     if (direct_) {
       if (int rc = direct_->Append(data, n); rc != 0) return ErrnoStatus("write", path_, rc);
       size_ += n;
@@ -414,6 +438,19 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
   }
 
   bool last_sync_recorded_size() const override { return recorded_; }
+
+  bool HashAppends(Digester& digester) override {
+    if (!fd_.valid()) return false;
+    if (!direct_tried_) OpenDirect();
+    if (!direct_) return false;
+    direct_->HashInto(std::move(digester));
+    return true;
+  }
+
+  std::optional<Digester> TakeDigester() override {
+    if (!direct_ || !direct_->hashing()) return std::nullopt;
+    return direct_->TakeDigester();
+  }
 
   Status Sync() override {
     recorded_ = false;
@@ -549,6 +586,17 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
     return Status::Ok();
   }
 
+  // At the first append, not at creation: a POST that starts a session
+  // writes nothing and should not pay for a second open. Without O_DIRECT
+  // (refused, or no durability) the bytes go through the page cache.
+  void OpenDirect() {
+    direct_tried_ = true;
+    direct_fd_ = layout_->OpenDirect(path_);
+    if (!direct_fd_.valid()) return;
+    direct_ = storage::DirectAppender::Open(direct_fd_.get(), fd_.get(), size_);
+    if (!direct_) direct_fd_.Reset();
+  }
+
   // The writer is spent: the appender first, since it writes through both.
   void CloseFiles() {
     direct_.reset();
@@ -565,6 +613,7 @@ class FileUploadWriter final : public UploadWriter, public storage::SizeRecordin
   std::unique_ptr<storage::DirectAppender> direct_;
   uint64_t size_;
   uint64_t written_back_ = 0;  // bytes whose writeback Append has started
+  bool direct_tried_ = false;  // OpenDirect() ran
   bool recorded_ = false;      // the last Sync() recorded size_ (synced_size.h)
   bool entry_synced_ = false;  // uploads/ fsync'd since this writer opened
 };
@@ -581,8 +630,8 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
       if (errno == EEXIST) return Status::Conflict(Subject::kUpload, "upload already exists");
       return ErrnoStatus("create upload", path, errno);
     }
-    return std::unique_ptr<UploadWriter>(std::make_unique<FileUploadWriter>(
-        layout_, std::string(id), std::move(fd), 0, layout_->OpenDirect(path)));
+    return std::unique_ptr<UploadWriter>(
+        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), 0));
   }
 
   Result<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id, uint64_t keep) override {
@@ -620,8 +669,8 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
       }
     }
     if (::lseek(fd.get(), 0, SEEK_END) < 0) return ErrnoStatus("seek", path, errno);
-    return std::unique_ptr<UploadWriter>(std::make_unique<FileUploadWriter>(
-        layout_, std::string(id), std::move(fd), keep, layout_->OpenDirect(path)));
+    return std::unique_ptr<UploadWriter>(
+        std::make_unique<FileUploadWriter>(layout_, std::string(id), std::move(fd), keep));
   }
 
   Result<std::unique_ptr<BlobReader>> ReadUpload(std::string_view id) override {
