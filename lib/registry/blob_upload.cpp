@@ -80,10 +80,13 @@ Status BlobUploadImpl::Write(const char* data, size_t n) {
                                                   std::to_string(ctx_->options.max_blob_bytes) +
                                                   " bytes");
   }
-  if (!background_ && !writer_hashes_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
-    // Best: the writer hashes from its own staging buffers (no copy).
+  if (!background_ && !writer_hashes_ && !writer_declined_hashing_ && digester_valid_) {
+    // Best, at any size: the writer hashes from its own staging buffers (no
+    // copy), each full buffer while it is being written, so that even a
+    // 1 MiB blob is hashed and written at once rather than one after the other.
     auto* hashing = dynamic_cast<storage::HashingWriter*>(writer_.get());
     writer_hashes_ = hashing != nullptr && hashing->HashAppends(digester_);
+    writer_declined_hashing_ = !writer_hashes_;
   }
   if (!background_ && !writer_hashes_ && offset_ + n > kBackgroundHashFrom && digester_valid_) {
     try {

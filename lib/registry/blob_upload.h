@@ -43,7 +43,8 @@ class BlobUploadImpl final : public BlobUpload {
   std::unique_ptr<BackgroundDigester> background_;
   // Or the writer hashes (storage/hashing_writer.h) and holds the state.
   bool writer_hashes_ = false;
-  bool digester_valid_ = true;  // false once Finish() ran or a write failed
+  bool writer_declined_hashing_ = false;  // asked once per writer
+  bool digester_valid_ = true;            // false once Finish() ran or a write failed
   uint64_t saved_offset_;
   uint64_t offset_;
   bool ended_ = false;  // committed (or writer lost): nothing to park

@@ -206,7 +206,9 @@ int DirectAppender::Submit() {
       }
     }
     refs_.emplace_back(current_, refs);
-    if (!thread_.joinable() && queue_.size() >= 2) {
+    // A hashed buffer is written at once, while it is hashed; otherwise the
+    // thread waits for a second full buffer, so a small blob costs none.
+    if (!thread_.joinable() && (queue_.size() >= 2 || digester_)) {
       try {
         thread_ = std::thread([this] {
           ::pthread_setname_np(::pthread_self(), "quay-write");  // for top -H, perf

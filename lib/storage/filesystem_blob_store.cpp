@@ -294,6 +294,23 @@ class Layout {
     return fd;
   }
 
+  // Upload areas whose entry in uploads/ is durable: a Sync fsync'd the
+  // directory after the area's file was created. A chunked push has one
+  // writer per PATCH; only the first pays for that fsync. Forgotten whenever
+  // the file under the id changes (created, copied, removed).
+  bool UploadEntryDurable(std::string_view id) {
+    std::lock_guard lock(mu_);
+    return durable_upload_entries_.contains(std::string(id));
+  }
+  void NoteUploadEntryDurable(std::string_view id) {
+    std::lock_guard lock(mu_);
+    durable_upload_entries_.insert(std::string(id));
+  }
+  void ForgetUploadEntry(std::string_view id) {
+    std::lock_guard lock(mu_);
+    durable_upload_entries_.erase(std::string(id));
+  }
+
   std::string UploadPath(std::string_view id) const { return uploads_ + "/" + std::string(id); }
   std::string BlobAlgorithmDir(const Digest& d) const {
     return blobs_ + "/" + std::string(d.algorithm_name());
@@ -345,7 +362,8 @@ class Layout {
   std::atomic<bool> direct_io_;
 
   std::mutex mu_;
-  std::set<std::string> durable_dirs_;  // guarded by mu_
+  std::set<std::string> durable_dirs_;            // guarded by mu_
+  std::set<std::string> durable_upload_entries_;  // guarded by mu_
 };
 
 // Reads a file through its descriptor with pread(2): the descriptor pins the
@@ -462,13 +480,16 @@ class FileUploadWriter final : public UploadWriter,
     // without user attributes just leaves the offset to the database.
     const bool recorded = RecordSyncedSize(fd_.get(), size_);
     if (FsyncRetrying(fd_.get()) < 0) return ErrnoStatus("fsync", path_, errno);
-    // The area's entry in uploads/ too, once per writer: without it the file
+    // The area's entry in uploads/ too, once per area: without it the file
     // could vanish in a power loss and take the acknowledged bytes with it.
     // Not at creation: a monolithic push (POST, PUT) never syncs its area and
     // should not pay for the directory either. Where names follow the file's
     // fsync, the one above already did it.
     if (!entry_synced_ && !layout_->names_follow_file_sync()) {
-      if (Status s = FsyncDir(layout_->uploads()); !s.ok()) return s;
+      if (!layout_->UploadEntryDurable(id_)) {
+        if (Status s = FsyncDir(layout_->uploads()); !s.ok()) return s;
+        layout_->NoteUploadEntryDurable(id_);
+      }
       entry_synced_ = true;
     }
     recorded_ = recorded;
@@ -509,6 +530,7 @@ class FileUploadWriter final : public UploadWriter,
       // rather than renaming over it leaves its inode (and readers) alone.
       // The upload's removal need not be durable: an area that reappears
       // after a power loss has no session row and Reconcile() removes it.
+      if (!keep_upload) layout_->ForgetUploadEntry(id_);
       if (!keep_upload && ::unlink(path_.c_str()) < 0 && errno != ENOENT) {
         return ErrnoStatus("remove upload", path_, errno);
       }
@@ -542,6 +564,7 @@ class FileUploadWriter final : public UploadWriter,
     }
     // A concurrent Commit of the same digest may win between stat and rename;
     // rename then replaces identical bytes atomically, which readers never see.
+    if (!linked) layout_->ForgetUploadEntry(id_);  // renamed away: the entry goes
     if (!linked && ::rename(path_.c_str(), blob_path.c_str()) < 0) {
       if (errno == ENOENT) return Status::NotFound(Subject::kUpload, "upload was removed");
       return ErrnoStatus("rename upload to", blob_path, errno);
@@ -626,6 +649,7 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
     if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
     const std::string path = layout_->UploadPath(id);
     UniqueFd fd(OpenRetrying(path, O_WRONLY | O_CREAT | O_EXCL, kFileMode));
+    if (fd.valid()) layout_->ForgetUploadEntry(id);  // a new file, a new entry
     if (!fd.valid()) {
       if (errno == EEXIST) return Status::Conflict(Subject::kUpload, "upload already exists");
       return ErrnoStatus("create upload", path, errno);
@@ -651,6 +675,7 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
       // Still a hard link of a blob (a kill after Publish, before the row or
       // before the area's removal): truncating or appending would change
       // the blob's bytes under its digest, so the session gets its own copy.
+      layout_->ForgetUploadEntry(id);  // the copy is a new entry
       auto copied = Detach(path, keep);
       if (!copied.ok()) return copied.status();
       fd = std::move(*copied);
@@ -680,6 +705,7 @@ class FilesystemBlobStore final : public BlobStore, public storage::SyncedSizeSt
 
   Status DeleteUpload(std::string_view id) override {
     if (Status s = storage::ValidateUploadId(id); !s.ok()) return s;
+    layout_->ForgetUploadEntry(id);
     return RemoveFile(layout_->UploadPath(id), "remove upload");
   }
 
