@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <system_error>
 
 namespace quay::storage {
@@ -57,6 +58,20 @@ class BufferPool {
 BufferPool& Pool() {
   static BufferPool* pool = new BufferPool;  // never destroyed: used until exit
   return *pool;
+}
+
+// Runs `body` on `thread`, named for top -H and perf; false when no thread
+// can be had (resource limits), and the caller does the work itself.
+bool StartThread(std::thread& thread, const char* name, std::function<void()> body) {
+  try {
+    thread = std::thread([name, body = std::move(body)] {
+      ::pthread_setname_np(::pthread_self(), name);
+      body();
+    });
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
 }
 
 int PwriteAll(int fd, const char* data, size_t n, uint64_t offset) {
@@ -190,16 +205,9 @@ int DirectAppender::Submit() {
     queue_.push_back(piece);
     int refs = 1;
     if (digester_) {
-      if (!hash_thread_.joinable()) {
-        try {
-          hash_thread_ = std::thread([this] {
-            ::pthread_setname_np(::pthread_self(), "quay-hash");  // for top -H, perf
-            HashRun();
-          });
-        } catch (const std::system_error&) {
-          hash_here = true;  // no thread to be had: hash on this one
-        }
-      }
+      // No thread to be had: hash on this one.
+      if (!hash_thread_.joinable())
+        hash_here = !StartThread(hash_thread_, "quay-hash", [this] { HashRun(); });
       if (!hash_here) {
         hash_queue_.push_back({current_, hashed_});
         ++refs;
@@ -209,14 +217,7 @@ int DirectAppender::Submit() {
     // A hashed buffer is written at once, while it is hashed; otherwise the
     // thread waits for a second full buffer, so a small blob costs none.
     if (!thread_.joinable() && (queue_.size() >= 2 || digester_)) {
-      try {
-        thread_ = std::thread([this] {
-          ::pthread_setname_np(::pthread_self(), "quay-write");  // for top -H, perf
-          Run();
-        });
-      } catch (const std::system_error&) {
-        write_here = true;  // no thread to be had: write on this one
-      }
+      write_here = !StartThread(thread_, "quay-write", [this] { Run(); });
     }
   }
   // Without the lock: no hashing thread runs (hash_here), so nothing else
