@@ -88,7 +88,8 @@ class QUAY_EXPORT BlobStore {
   // changes the blob.
   // NotFound(kUpload) if absent; RangeInvalid(kUpload) if it holds fewer than `keep` bytes.
   virtual Result<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id, uint64_t keep) = 0;
-  // Reads an upload's current bytes (used to rebuild hash state after a restart).
+  // Reads an upload's current bytes (used to rebuild hash state after a restart):
+  // what a live writer has flushed (UploadWriter::Flush, Sync, or its end).
   virtual Result<std::unique_ptr<BlobReader>> ReadUpload(std::string_view id) = 0;
   // Removes an upload area; OK if it did not exist.
   virtual Status DeleteUpload(std::string_view id) = 0;
