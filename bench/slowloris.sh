@@ -123,7 +123,9 @@ run_binary() {
     awk -v line="$line" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
       n = split(line, f, " "); ok = 0
       for (i = 1; i <= n; i++) if (f[i] ~ /^ok=/) { split(f[i], kv, "="); ok = kv[2] }
-      printf "%s server_cpu_us_per_req=%.1f\n", line, (ok > 0 ? t / hz * 1e6 / ok : 0) }' |
+      # (a variable first: in a printf argument list, mawk reads ">" as a redirection)
+      per = 0; if (ok > 0) per = t / hz * 1e6 / ok
+      printf "%s server_cpu_us_per_req=%.1f\n", line, per }' |
       record "$name" "$round"
   fi
   if [[ $cases == *" pull "* ]]; then
