@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "host/net/http_parse.h"
 
@@ -31,21 +32,30 @@ RequestBody::Outcome RequestBody::Stream(
 
   // Large pieces (the connection reads up to 256 KiB at a time) go to the
   // sink as they are; small ones (a trickling client, small chunks) are
-  // gathered first so the sink is not called per few bytes. The buffer is
-  // only allocated when something needs gathering.
+  // gathered first so the sink is not called per few bytes, but only up to
+  // kDirectPiece, and a large piece after them is not copied: gathering up
+  // to a megabyte (as before, issue 15) held a 1 MiB blob whose first piece
+  // was small back from the store until its last byte, so none of it was
+  // hashed or written while it arrived, and it cost a fresh megabyte per
+  // request. The buffer is only allocated when something needs gathering.
   const size_t capacity =
-      content_length_ ? static_cast<size_t>(std::min<uint64_t>(*content_length_, kBufferSize))
-                      : kBufferSize;
+      content_length_ ? static_cast<size_t>(std::min<uint64_t>(*content_length_, kDirectPiece))
+                      : kDirectPiece;
   std::unique_ptr<char[]> buffer;
   size_t used = 0;
   bool stopped = false;
+  auto deliver = [&](const char* data, size_t n) {
+    if (sink(data, n)) return true;
+    stopped = true;
+    return false;
+  };
 
   bool read_ok = (*reader_)([&](const char* data, size_t n) {
     bytes_read_ += n;
-    if (used == 0 && n >= kDirectPiece) {
-      if (sink(data, n)) return true;
-      stopped = true;
-      return false;
+    if (n >= kDirectPiece) {
+      // What was gathered goes first, then the piece itself, uncopied.
+      if (used > 0 && !deliver(buffer.get(), std::exchange(used, 0))) return false;
+      return deliver(data, n);
     }
     if (!buffer) buffer.reset(new char[capacity]);
     while (n > 0) {
@@ -54,13 +64,7 @@ RequestBody::Outcome RequestBody::Stream(
       used += take;
       data += take;
       n -= take;
-      if (used == capacity) {
-        if (!sink(buffer.get(), used)) {
-          stopped = true;
-          return false;
-        }
-        used = 0;
-      }
+      if (used == capacity && !deliver(buffer.get(), std::exchange(used, 0))) return false;
     }
     return true;
   });

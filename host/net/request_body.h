@@ -24,7 +24,7 @@ class RequestBody {
   // Pieces handed to a sink are at most this big.
   static constexpr size_t kBufferSize = size_t{1} << 20;
   // A piece the connection read at least this big is handed on without
-  // copying; smaller ones are gathered up to kBufferSize first.
+  // copying; smaller ones are gathered up to this size first.
   static constexpr size_t kDirectPiece = size_t{64} << 10;
 
   // `reader` is null for requests dispatched without one (GET, HEAD, ...).
