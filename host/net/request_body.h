@@ -21,8 +21,6 @@ namespace quayd {
 
 class RequestBody {
  public:
-  // Pieces handed to a sink are at most this big.
-  static constexpr size_t kBufferSize = size_t{1} << 20;
   // A piece the connection read at least this big is handed on without
   // copying; smaller ones are gathered up to this size first.
   static constexpr size_t kDirectPiece = size_t{64} << 10;
@@ -50,8 +48,9 @@ class RequestBody {
     kStopped,   // the sink returned false; the rest is unread
     kBroken,    // the client stream failed (truncated body, timeout, reset)
   };
-  // Streams the body to `sink` in pieces of up to kBufferSize bytes. Call at
-  // most once. `sink` returns false to stop reading.
+  // Streams the body to `sink` in the pieces the connection reads (at most
+  // its buffer, HttpConnection::kBufferSize) or, when they are small,
+  // gathered to kDirectPiece bytes. Call at most once. `sink` returns false to stop reading.
   Outcome Stream(const std::function<bool(const char* data, size_t size)>& sink);
   uint64_t bytes_read() const { return bytes_read_; }
 
