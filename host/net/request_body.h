@@ -21,6 +21,9 @@ namespace quayd {
 
 class RequestBody {
  public:
+  // No piece handed to a sink is bigger (a blob GET reads in pieces of this
+  // size too).
+  static constexpr size_t kBufferSize = size_t{1} << 20;
   // A piece the connection read at least this big is handed on without
   // copying; smaller ones are gathered up to this size first.
   static constexpr size_t kDirectPiece = size_t{64} << 10;
