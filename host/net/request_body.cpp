@@ -70,7 +70,7 @@ RequestBody::Outcome RequestBody::Stream(
   });
   if (stopped) return Outcome::kStopped;
   if (!read_ok) return Outcome::kBroken;
-  if (used > 0 && !sink(buffer.get(), used)) return Outcome::kStopped;
+  if (used > 0 && !deliver(buffer.get(), used)) return Outcome::kStopped;
   complete_ = true;
   return Outcome::kComplete;
 }
